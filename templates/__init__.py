@@ -1,0 +1,1 @@
+"""Lightning code shapes, filled by converter.templates loaders; installed as converter.templates."""
