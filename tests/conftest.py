@@ -1,0 +1,30 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# Make `tests.support` importable however pytest is started (`pytest` does not put the repository
+# root on sys.path; `python -m pytest` does).
+_REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+from tests.support.mnist import make_mnist_root  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A prepared MNIST root (2,000 training and 500 test images) that torchvision loads offline.
+
+    Real MNIST images where ``../shared/data/mnist`` (or ``$T2L_MNIST_DIR``) holds them, synthetic
+    MNIST-shaped images otherwise. Pass it as the dataset root (``datasets.MNIST(str(mnist_root),
+    ...)``) or to a fixture script (``--data-dir`` of fixtures/mnist_classifier.py, ``MNIST_DIR``
+    of fixtures/autoencoder.py).
+    """
+    root = tmp_path_factory.mktemp("mnist")
+    make_mnist_root(root, n_train=2000, n_test=500)
+    return root
