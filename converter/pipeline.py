@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
+from converter.analysis.dataflow import analyse
+from converter.analysis.index import SourceIndex
+from converter.analysis.models import find_model_classes
+from converter.analysis.plan import Declined
+from converter.analysis.training import SitePlanner, find_backward_loops
 from converter.report import ConversionResult, Report
+from converter.rewrite.site import ApplyEdits, Edits, add_import, plan_edits
 
 TARGETS = ("pytorch_lightning", "lightning")
 
@@ -17,5 +25,53 @@ def convert_source(
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     report = Report(filename=filename)
-    report.decline("file", 1, "converter not implemented yet")
-    return ConversionResult(source=source, code=source, report=report)
+    module = cst.parse_module(source)
+    try:
+        code = _convert(module, target, report)
+    except Declined as declined:
+        report.decline(declined.kind, declined.line, str(declined))
+        code = source
+    return ConversionResult(source=source, code=code, report=report)
+
+
+def _convert(module: cst.Module, target: str, report: Report) -> str:
+    index = SourceIndex(module)
+    models = find_model_classes(index)
+    for model in models.values():
+        report.find("model", index.line(model.node), f"model class {model.name}")
+    loops = find_backward_loops(index)
+    if not loops:
+        raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
+    edits = Edits()
+    trained: set[str] = set()
+    for loop in loops:
+        plan = SitePlanner(index, models, loop).plan()
+        if plan.model.cls is not None:
+            if plan.model.cls.name in trained:
+                raise Declined(index.line(loop), f"{plan.model.cls.name} is trained by two loops")
+            trained.add(plan.model.cls.name)
+        flow = analyse(index, plan)
+        _report_plan(index, plan, report)
+        plan_edits(index, plan, flow, target, edits)
+    converted = index.module.visit(ApplyEdits(edits))
+    return add_import(converted, target).code
+
+
+def _report_plan(index: SourceIndex, plan, report: Report) -> None:
+    line = index.line
+    model = plan.model
+    what = model.cls.name if model.cls else f"{plan.module_class} (wraps `{model.var}`)"
+    report.find("optimizer", line(plan.setup[0].node), f"optimizer `{plan.optimizer_var}`")
+    if plan.scheduler_var:
+        report.find(
+            "scheduler",
+            line(plan.setup[1].node),
+            f"LR scheduler `{plan.scheduler_var}` per {plan.scheduler_interval}",
+        )
+    for stage in plan.stages.values():
+        report.find("loop", line(stage.loop), f"{stage.name} loop over `{stage.loader.value}`")
+    report.change("module", line(model.binding), f"{what} is now a LightningModule")
+    loop = plan.epoch_loop or plan.stages["train"].loop
+    report.change("trainer", line(loop), "training loop replaced by Trainer.fit")
+    if plan.test_region:
+        report.change("trainer", line(plan.test_region[0]), "test loop replaced by Trainer.test")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of the report: a kind (``model``, ``optimizer``, ``loop``...), a source line, words."""
+    """One report line: a kind (``model``, ``optimizer``, ``loop``...), a source line, words."""
 
     kind: str
     line: int

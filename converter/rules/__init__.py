@@ -1,0 +1,22 @@
+"""Statement rules: each small module recognises one plain-PyTorch pattern and says what it
+becomes in Lightning. The analysis offers every statement it moves to the rules in RULES order;
+a rule that claims a statement records its meaning on the plan and the statement is not copied.
+
+A rule is an object with `name` and `claim(statement, ctx) -> bool`; `ctx` is a RuleContext.
+"""
+
+from __future__ import annotations
+
+from converter.rules import backward, clipping, model_mode, optimizer_calls, scheduler
+from converter.rules.context import RuleContext
+
+RULES = (
+    model_mode.RULE,
+    optimizer_calls.ZERO_GRAD,
+    backward.RULE,
+    clipping.RULE,
+    optimizer_calls.STEP,
+    scheduler.RULE,
+)
+
+__all__ = ["RULES", "RuleContext"]

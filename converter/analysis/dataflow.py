@@ -1,0 +1,258 @@
+"""Which names the hooks share, which come from the site, and whether moving code breaks a reader.
+
+- A name written in one hook and read (before any write) in another, or carried from one batch to
+  the next, lives on the module as an attribute (`self.running_loss`).
+- A local of the site function that the hooks read (other than the model, optimizer, loaders...)
+  reaches them as a hyper-parameter: `model.save_hyperparameters(...)`, read as `self.hparams.x`.
+- Code left at the site after training must not read what moved away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import READ, WRITE, name_events, read_before_written
+from converter.analysis.plan import Declined, Moved, TrainingPlan
+
+# Attributes Lightning or torch already give a LightningModule: a shared name must not clash.
+RESERVED = frozenset(
+    """T_destination automatic_optimization current_epoch device dtype example_input_array
+    fabric forward global_rank global_step hparams hparams_initial local_rank logger loggers
+    on_gpu precision strict_loading trainer training truncated_bptt_steps log log_dict
+    optimizers lr_schedulers parameters state_dict buffers modules children train eval""".split()
+)
+
+
+@dataclass
+class Dataflow:
+    attributes: set[str] = field(default_factory=set)
+    hparams: list[str] = field(default_factory=list)
+    fit_start: list[cst.BaseStatement] = field(default_factory=list)  # site inits of attributes
+
+
+def role_names(plan: TrainingPlan) -> set[str]:
+    names = {plan.model.var, plan.optimizer_var} | plan.device_vars
+    names |= {s.loader.value for s in plan.stages.values()}
+    for optional in (plan.scheduler_var, plan.epoch_var, plan.namespace_var):
+        if optional:
+            names.add(optional)
+    return names
+
+
+def hook_statements(plan: TrainingPlan) -> dict[tuple[str, str], list[Moved]]:
+    hooks = {("setup", "configure_optimizers"): plan.setup}
+    for stage in plan.stages.values():
+        for hook, moved in stage.hooks().items():
+            hooks[(stage.name, hook)] = moved
+    return hooks
+
+
+def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
+    flow = Dataflow()
+    roles = role_names(plan)
+    written: dict[tuple[str, str], set[str]] = {}
+    read_first: dict[tuple[str, str], set[str]] = {}
+    for key, moved in hook_statements(plan).items():
+        nodes = [item.node for item in moved]
+        events = name_events(index, nodes)
+        written[key] = {e.node.value for e in events if e.kind == WRITE}
+        read_first[key] = read_before_written(index, nodes)
+        if key[1].endswith("_step"):
+            read_first[key] -= _batch_names(plan.stages[key[0]])
+        for item in moved:
+            for name in dict(item.origin.params):
+                if name in {
+                    e.node.value for e in name_events(index, [item.node]) if e.kind == WRITE
+                }:
+                    raise Declined(index.line(item.node), f"the loop assigns to parameter {name!r}")
+
+    all_written = set().union(*written.values())
+    shared = {n for reads in read_first.values() for n in reads if n in all_written} - roles
+    flow.attributes = shared
+    for name in sorted(shared):
+        if name in RESERVED or _is_class_member(plan, name):
+            raise Declined(0, f"`{name}` would clash with an attribute of the LightningModule")
+        _check_initialised(index, plan, name, written, read_first, flow)
+
+    _check_order(plan, written, read_first)
+    flow.hparams = _hyperparameters(index, plan, read_first, roles | shared)
+    _check_readers_after(index, plan, all_written)
+    return flow
+
+
+def _batch_names(stage) -> set[str]:
+    names = {n.value for n in _names_in(stage.batch_target)}
+    if stage.index_name:
+        names.add(stage.index_name)
+    return names
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(Visit())
+    return found
+
+
+def _is_class_member(plan: TrainingPlan, name: str) -> bool:
+    if plan.model.cls is None:
+        return name == "model"
+    for cls in plan.model.cls.lineage():
+        for statement in cls.node.body.body:
+            if (
+                isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+                and statement.name.value == name
+            ):
+                return True
+        for target in _self_attributes(cls.node):
+            if target == name:
+                return True
+    return False
+
+
+def _self_attributes(node: cst.ClassDef) -> set[str]:
+    names: set[str] = set()
+
+    class Visit(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> None:
+            if isinstance(n.value, cst.Name) and n.value.value == "self":
+                names.add(n.attr.value)
+
+    node.visit(Visit())
+    return names
+
+
+def _check_initialised(index, plan, name, written, read_first, flow) -> None:
+    """A shared name must be set by a start hook, or by a plain statement before training."""
+    if any(name in names for (stage, hook), names in written.items() if hook.endswith("_start")):
+        return
+    if not any(name in names for (_, hook), names in read_first.items() if hook.endswith("_step")):
+        # written in one hook and read by a later one in the same round (e.g. train -> report)
+        readers = [key for key, names in read_first.items() if name in names]
+        writers = [key for key, names in written.items() if name in names]
+        if all(_runs_before(w, r) for w in writers for r in readers):
+            return
+    site_init = _site_initialiser(index, plan, name)
+    if site_init is None:
+        raise Declined(
+            index.line(plan.epoch_loop) if plan.epoch_loop else 0,
+            f"`{name}` is carried across the training loop from code outside it",
+        )
+    flow.fit_start.append(site_init)
+
+
+_ORDER = [
+    "on_train_epoch_start",
+    "training_step",
+    "on_validation_epoch_start",
+    "validation_step",
+    "on_validation_epoch_end",
+    "on_train_epoch_end",
+    "on_test_epoch_start",
+    "test_step",
+    "on_test_epoch_end",
+]
+
+
+def _runs_before(writer: tuple[str, str], reader: tuple[str, str]) -> bool:
+    if writer[1] not in _ORDER or reader[1] not in _ORDER:
+        return False
+    return _ORDER.index(writer[1]) < _ORDER.index(reader[1])
+
+
+def _site_initialiser(index, plan, name) -> cst.BaseStatement | None:
+    assignments = [a for a in plan.site_scope.assignments[name] if a.scope is plan.site_scope]
+    for assignment in assignments:
+        statement = index.enclosing_statement(assignment.node)
+        if (
+            isinstance(statement, cst.SimpleStatementLine)
+            and isinstance(statement.body[0], cst.Assign)
+            and isinstance(statement.body[0].value, (cst.Integer, cst.Float, cst.SimpleString))
+            and plan.epoch_loop is not None
+            and index.line(statement) < index.line(plan.epoch_loop)
+        ):
+            return statement
+    return None
+
+
+def _check_order(plan, written, read_first) -> None:
+    """Lightning validates before on_train_epoch_end; the original did the epoch's own wrap-up
+    first. That is only the same when validation reads nothing the wrap-up writes."""
+    end = written.get(("train", "on_train_epoch_end"), set())
+    for (stage, _), names in read_first.items():
+        if stage == "validation" and names & end:
+            name = sorted(names & end)[0]
+            raise Declined(0, f"validation reads `{name}`, computed after the training batches")
+
+
+def _hyperparameters(index, plan, read_first, skip) -> list[str]:
+    if plan.site_function is None:
+        return []  # module level: the hooks read the script's globals directly
+    needed: set[str] = set()
+    for moved in hook_statements(plan).values():
+        for item in moved:
+            reads = read_before_written(index, [item.node])
+            for name in reads:
+                argument = item.origin.argument(name)
+                if argument is not None:
+                    needed |= {n.value for n in _names_in(argument)}
+                elif not item.origin.params:
+                    needed.add(name)
+    for stage in plan.stages.values():
+        if stage.index_start is not None:
+            needed |= {n.value for n in _names_in(stage.index_start)}
+    local = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
+    return sorted(n for n in needed & local if n not in skip)
+
+
+def _check_readers_after(index, plan, moved_names: set[str]) -> None:
+    """Code after training at the site must not read a name whose writer moved into a hook."""
+    if plan.site_function is not None:
+        site_names = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
+        moved_names = moved_names & site_names
+    anchor = plan.epoch_loop or plan.stages["train"].loop
+    following = _following(index, anchor, set(plan.test_region))
+    events = name_events(index, following)
+    seen: set[str] = set()
+    for event in events:
+        name = event.node.value
+        if name in seen:
+            continue
+        seen.add(name)
+        if event.kind == READ and (name in moved_names or name == plan.epoch_var):
+            raise Declined(
+                index.line(event.node), f"`{name}` is read after training but set inside the loop"
+            )
+
+
+def _following(index, statement, skip) -> list[cst.CSTNode]:
+    """Statements after `statement` in its block and in the enclosing blocks of its scope."""
+    result: list[cst.CSTNode] = []
+    current = statement
+    while True:
+        parent = index.parent(current)
+        if parent is None:
+            break
+        body = getattr(parent, "body", None)
+        if isinstance(body, (list, tuple)) and current in body:
+            position = list(body).index(current)
+            result += [s for s in body[position + 1 :] if s not in skip and not _is_def(s)]
+        if isinstance(parent, (cst.FunctionDef, cst.Module)):
+            break
+        current = parent
+    return result
+
+
+def _is_def(statement) -> bool:
+    return isinstance(statement, (cst.FunctionDef, cst.ClassDef))

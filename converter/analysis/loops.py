@@ -1,0 +1,98 @@
+"""Shapes shared by the training and evaluation loops: a loop over a loader, and a function
+called once whose parameters bind to the call's arguments."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.plan import Declined, Origin, Stage
+
+
+def site_name(expr: cst.BaseExpression, origin: Origin) -> str | None:
+    """The site variable `expr` names, seen through an inlined function's parameters."""
+    if not isinstance(expr, cst.Name):
+        return None
+    argument = origin.argument(expr.value)
+    if argument is not None:
+        return argument.value if isinstance(argument, cst.Name) else None
+    return expr.value
+
+
+def bind_arguments(
+    index: SourceIndex, function: cst.FunctionDef, call: cst.Call
+) -> dict[str, cst.BaseExpression]:
+    """Parameter name -> the argument expression (or the default) of one call."""
+    params = function.params
+    name = function.name.value
+    if not isinstance(params.star_arg, cst.MaybeSentinel) or params.star_kwarg is not None:
+        raise Declined(index.line(function), f"{name}() takes *args or **kwargs")
+    positional = [p.name.value for p in params.posonly_params + params.params]
+    bound: dict[str, cst.BaseExpression] = {}
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            raise Declined(index.line(call), f"{name}() is called with * or ** arguments")
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = arg.value
+        elif position < len(positional):
+            bound[positional[position]] = arg.value
+        else:
+            raise Declined(index.line(call), f"too many arguments in the call of {name}()")
+    for param in params.posonly_params + params.params + params.kwonly_params:
+        if param.name.value not in bound:
+            if param.default is None:
+                raise Declined(index.line(call), f"{name}() is called without {param.name.value!r}")
+            bound[param.name.value] = param.default
+    return bound
+
+
+def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) -> Stage:
+    """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`."""
+    iterable, target = loop.iter, loop.target
+    index_name = index_start = None
+    if m.matches(iterable, m.Call(func=m.Name("enumerate"))):
+        if not m.matches(target, m.Tuple(elements=[m.Element(m.Name()), m.Element()])):
+            raise Declined(index.line(loop), "enumerate() over the loader without unpacking")
+        index_name = target.elements[0].value.value
+        target = target.elements[1].value
+        args = iterable.args
+        if not 1 <= len(args) <= 2 or any(a.star for a in args):
+            raise Declined(index.line(loop), "unusual enumerate() call")
+        iterable = args[0].value
+        index_start = args[1].value if len(args) == 2 else None
+    if loop.orelse is not None:
+        raise Declined(index.line(loop), f"the {name} loop has an else: block")
+    loader = site_name(iterable, origin)
+    if loader is None:
+        raise Declined(index.line(loop), f"the {name} loop does not iterate over a loader variable")
+    return Stage(
+        name=name,
+        loop=loop,
+        loop_origin=origin,
+        loader=cst.Name(loader),
+        batch_target=target,
+        index_name=index_name,
+        index_start=index_start,
+    )
+
+
+def is_eval_loop(index: SourceIndex, node: cst.CSTNode, model_var: str, origin: Origin) -> bool:
+    """A for loop over a loader that calls the model and never backward()."""
+    if not isinstance(node, cst.For):
+        return False
+    iterable = node.iter
+    if m.matches(iterable, m.Call(func=m.Name("enumerate"))) and iterable.args:
+        iterable = iterable.args[0].value
+    if not isinstance(iterable, cst.Name):
+        return False
+    calls_model = backward = False
+    for call in m.findall(node.body, m.Call()):
+        func = call.func
+        if m.matches(func, m.Attribute(attr=m.Name("backward"))):
+            backward = True
+        while isinstance(func, cst.Attribute):
+            func = func.value
+        if isinstance(func, cst.Name) and site_name(func, origin) == model_var:
+            calls_model = True
+    return calls_model and not backward

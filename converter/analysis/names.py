@@ -1,0 +1,153 @@
+"""Which variables a piece of code reads and writes, in source order.
+
+Attribute names (`x.attr`), keyword names (`f(key=...)`) and names bound inside comprehensions or
+lambdas of the code itself are not variables of the enclosing scope, so they are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import ComprehensionScope, FunctionScope
+
+from converter.analysis.index import SourceIndex
+
+READ, WRITE = "read", "write"
+
+
+@dataclass(frozen=True)
+class NameEvent:
+    node: cst.Name
+    kind: str  # READ or WRITE
+
+
+class _Collector(cst.CSTVisitor):
+    def __init__(self, index: SourceIndex) -> None:
+        self.index = index
+        self.events: list[NameEvent] = []
+        self._store_depth = 0
+
+    def _inner_bound(self, node: cst.Name) -> bool:
+        scope = self.index.scope(node)
+        if isinstance(scope, ComprehensionScope) or (
+            isinstance(scope, FunctionScope) and isinstance(scope.node, cst.Lambda)
+        ):
+            return any(a.scope is scope for a in scope.assignments[node.value])
+        return False
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        if not self._inner_bound(node):
+            self.events.append(NameEvent(node, WRITE if self._store_depth else READ))
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        depth, self._store_depth = self._store_depth, 0
+        node.value.visit(self)
+        self._store_depth = depth
+        return False
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        depth, self._store_depth = self._store_depth, 0
+        node.value.visit(self)
+        for element in node.slice:
+            element.visit(self)
+        self._store_depth = depth
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Param(self, node: cst.Param) -> bool:
+        if node.default is not None:
+            node.default.visit(self)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        node.params.visit(self)
+        node.body.visit(self)
+        return False
+
+    def _store(self, target: cst.CSTNode) -> None:
+        self._store_depth += 1
+        target.visit(self)
+        self._store_depth -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        node.value.visit(self)
+        for target in node.targets:
+            self._store(target.target)
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if node.value is not None:
+            node.value.visit(self)
+        self._store(node.target)
+        return False
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        node.value.visit(self)
+        node.target.visit(self)  # an augmented target is read first ...
+        self._store(node.target)  # ... then written
+        return False
+
+    def visit_For(self, node: cst.For) -> bool:
+        node.iter.visit(self)
+        self._store(node.target)
+        node.body.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def visit_WithItem(self, node: cst.WithItem) -> bool:
+        node.item.visit(self)
+        if node.asname is not None:
+            self._store(node.asname.name)
+        return False
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        node.value.visit(self)
+        self._store(node.target)
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.events.append(NameEvent(node.name, WRITE))
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.events.append(NameEvent(node.name, WRITE))
+        return False
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        bound = node.asname.name if node.asname else node.name
+        while isinstance(bound, cst.Attribute):
+            bound = bound.value
+        if isinstance(bound, cst.Name):
+            self.events.append(NameEvent(bound, WRITE))
+        return False
+
+
+def name_events(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> list[NameEvent]:
+    collector = _Collector(index)
+    for node in nodes:
+        node.visit(collector)
+    return collector.events
+
+
+def names_read(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
+    return {e.node.value for e in name_events(index, nodes) if e.kind == READ}
+
+
+def names_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
+    return {e.node.value for e in name_events(index, nodes) if e.kind == WRITE}
+
+
+def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
+    """Names whose first use in `nodes` is a read: they come from outside, or from an earlier
+    round of a loop."""
+    seen: dict[str, str] = {}
+    for event in name_events(index, nodes):
+        seen.setdefault(event.node.value, event.kind)
+    return {name for name, kind in seen.items() if kind == READ}

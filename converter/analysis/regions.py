@@ -1,0 +1,188 @@
+"""Evaluation regions: a loop over a loader that runs the model without backward(), with the code
+that sets it up (`model.eval()`, accumulators) and reports on it (prints), either inline
+(`with torch.no_grad(): for ...`) or in a function called once (`test(model, device, loader)`).
+Run each epoch it becomes the validation stage; after training, the test stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import bind_arguments, is_eval_loop, stage_of_loop
+from converter.analysis.names import names_read, names_written
+from converter.analysis.plan import Declined, Moved, Origin, TrainingPlan
+
+_NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.grad_mode.no_grad")
+
+
+@dataclass
+class EvalRegion:
+    first: int  # index of its first statement in the block it was found in
+    last: int  # index of its last statement (inclusive)
+    loop: cst.For
+    loop_origin: Origin
+    start: list[Moved]
+    step: list[Moved]
+    end: list[Moved]
+    function: cst.FunctionDef | None
+
+    def stage(self, index: SourceIndex, name: str):
+        stage = stage_of_loop(index, name, self.loop, self.loop_origin)
+        stage.start, stage.step, stage.end = self.start, self.step, self.end
+        return stage
+
+
+class RegionFinder:
+    def __init__(self, index: SourceIndex, plan: TrainingPlan) -> None:
+        self.index = index
+        self.plan = plan
+
+    def find(self, block: list[cst.BaseStatement], site: Origin) -> EvalRegion | None:
+        """The first evaluation region among the statements of `block`."""
+        for position, statement in enumerate(block):
+            region = self._anchor(statement, position, site)
+            if region is not None:
+                self._extend(block, region, site)
+                return region
+        return None
+
+    # -- the statement that holds the loop -----------------------------------------------------
+
+    def _anchor(self, statement, position: int, site: Origin) -> EvalRegion | None:
+        model = self.plan.model.var
+        if is_eval_loop(self.index, statement, model, site):
+            return EvalRegion(position, position, statement, site, [], [], [], None)
+        loop = self._loop_in_no_grad(statement, site)
+        if loop is not None:
+            before, after = _split(statement.body.body, loop)
+            return EvalRegion(
+                position, position, loop, site, _moved(before, site), [], _moved(after, site), None
+            )
+        return self._function_call(statement, position, site)
+
+    def _loop_in_no_grad(self, statement, origin: Origin) -> cst.For | None:
+        if not isinstance(statement, cst.With) or not all(
+            isinstance(item.item, cst.Call)
+            and self.index.resolves_to(item.item.func, *_NO_GRAD)
+            and item.asname is None
+            for item in statement.items
+        ):
+            return None
+        loops = [
+            s
+            for s in statement.body.body
+            if is_eval_loop(self.index, s, self.plan.model.var, origin)
+        ]
+        return loops[0] if len(loops) == 1 else None
+
+    def _function_call(self, statement, position: int, site: Origin) -> EvalRegion | None:
+        if not m.matches(statement, m.SimpleStatementLine(body=[m.Expr(m.Call(func=m.Name()))])):
+            return None
+        call = statement.body[0].value
+        function = next(
+            (
+                s
+                for s in self.index.module.body
+                if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value
+            ),
+            None,
+        )
+        if function is None:
+            return None
+        origin = Origin(
+            self.index.body_scope(function),
+            tuple(bind_arguments(self.index, function, call).items()),
+        )
+        body = [
+            s for s in function.body.body if not _is_return(s) or s is not function.body.body[-1]
+        ]
+        for holder in body:
+            loop = holder if is_eval_loop(self.index, holder, self.plan.model.var, origin) else None
+            loop = loop or self._loop_in_no_grad(holder, origin)
+            if loop is None:
+                continue
+            outer_before, outer_after = _split(body, holder)
+            inner_before, inner_after = (
+                _split(holder.body.body, loop) if holder is not loop else ([], [])
+            )
+            if any(_is_return(s) for s in outer_before + outer_after + inner_before + inner_after):
+                raise Declined(self.index.line(function), f"{function.name.value}() returns early")
+            return EvalRegion(
+                position,
+                position,
+                loop,
+                origin,
+                _moved(outer_before + inner_before, origin),
+                [],
+                _moved(inner_after + outer_after, origin),
+                function,
+            )
+        return None
+
+    # -- set-up before, reports after ----------------------------------------------------------
+
+    def _extend(self, block, region: EvalRegion, site: Origin) -> None:
+        """Pull in `model.eval()` and accumulator set-up just before the loop, and the reports
+        just after it that read only what the evaluation computed."""
+        anchor = block[region.first]
+        read_by_anchor = names_read(self.index, [anchor])
+        first = region.first
+        while first > 0:
+            previous = block[first - 1]
+            if _is_mode_call(previous, self.plan.model.var, "eval") or (
+                _is_simple_assignment(previous)
+                and names_written(self.index, [previous]) <= read_by_anchor
+            ):
+                first -= 1
+            else:
+                break
+        region.start = _moved(block[first : region.first], site) + region.start
+        region.first = first
+        region.step = [Moved(s, region.loop_origin) for s in region.loop.body.body]
+
+        written = names_written(self.index, [m.node for m in region.start] + [anchor])
+        last = region.last
+        while last + 1 < len(block):
+            following = block[last + 1]
+            reads = names_read(self.index, [following])
+            others = names_written(self.index, block[: region.first]) - written
+            if reads & written and not reads & others and not _is_compound(following):
+                last += 1
+            else:
+                break
+        region.end += _moved(block[region.last + 1 : last + 1], site)
+        region.last = last
+
+
+def _split(block, statement):
+    block = list(block)
+    i = block.index(statement)
+    return block[:i], block[i + 1 :]
+
+
+def _moved(statements, origin: Origin) -> list[Moved]:
+    return [Moved(s, origin) for s in statements]
+
+
+def _is_return(statement) -> bool:
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Return()]))
+
+
+def _is_compound(statement) -> bool:
+    return isinstance(statement, cst.BaseCompoundStatement)
+
+
+def _is_mode_call(statement, var: str, mode: str) -> bool:
+    return m.matches(
+        statement,
+        m.SimpleStatementLine(
+            body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(var), attr=m.Name(mode)), args=[]))]
+        ),
+    )
+
+
+def _is_simple_assignment(statement) -> bool:
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Assign() | m.AugAssign()]))

@@ -1,0 +1,487 @@
+"""Find training sites: the batch loop that calls backward(), the optimizer it steps, the model
+that optimizer trains, the epoch loop around it, and the evaluation loops beside it.
+
+The result is a TrainingPlan per site, or Declined with the line and reason. Only reads.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import bind_arguments, site_name, stage_of_loop
+from converter.analysis.models import ModelClass, is_mode_sensitive
+from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, TrainingPlan
+from converter.analysis.regions import RegionFinder
+from converter.rules import RULES, RuleContext
+
+_DEVICE_METHODS = ("to", "cuda", "cpu")
+
+
+def find_backward_loops(index: SourceIndex) -> list[cst.For]:
+    """The innermost for loops that call `.backward()`, in source order."""
+    loops: list[cst.For] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if m.matches(node.func, m.Attribute(attr=m.Name("backward"))):
+                loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
+                if loop is None:
+                    raise Declined(index.line(node), "backward() is not inside a loop")
+                if loop not in loops:
+                    loops.append(loop)
+
+    index.module.visit(Visit())
+    return loops
+
+
+class SitePlanner:
+    """Builds the TrainingPlan of one batch loop."""
+
+    def __init__(self, index: SourceIndex, models: dict[str, ModelClass], batch_loop: cst.For):
+        self.index = index
+        self.models = models
+        self.batch_loop = batch_loop
+        self.line = index.line(batch_loop)
+
+    def decline(self, node: cst.CSTNode | None, message: str) -> Declined:
+        return Declined(self.index.line(node) if node is not None else self.line, message)
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    def plan(self) -> TrainingPlan:
+        function = self.index.enclosing_function(self.batch_loop)
+        step_receivers = self._step_receivers()
+        inline = function is not None and any(
+            isinstance(r, cst.Name) and _is_param(function, r.value) for r in step_receivers
+        )
+        if inline:
+            train_part, loop_origin = self._inline_train_function(function)
+        else:
+            train_part = self.batch_loop
+            loop_origin = Origin(self.index.scope(self.batch_loop))
+        site_function = self.index.enclosing_function(train_part)
+        site_origin = Origin(self.index.scope(train_part))
+
+        optimizer_var, optimizer_stmt = self._optimizer(step_receivers, loop_origin, site_origin)
+        model = self._model(optimizer_stmt, site_origin)
+        plan = TrainingPlan(
+            site_function=site_function,
+            site_scope=site_origin.scope,
+            model=model,
+            optimizer_var=optimizer_var,
+        )
+        plan.setup.append(Moved(optimizer_stmt, site_origin))
+        plan.removed.append(optimizer_stmt)
+        self._scheduler(plan, site_origin)
+        self._site_roles(plan, site_origin)
+        if inline:
+            plan.inlined[function.name.value] = function
+
+        regions = RegionFinder(self.index, plan)
+        epoch_loop = self._epoch_loop(train_part)
+        train = self._train_stage(plan, loop_origin)
+        if inline:
+            before, after = _split_around(function.body.body, self.batch_loop)
+            train.start += [Moved(s, loop_origin) for s in before]
+            train.end += [Moved(s, loop_origin) for s in after if not _is_bare_return(s)]
+        if epoch_loop is not None:
+            self._epoch(plan, epoch_loop, train_part, train, regions, site_origin)
+        else:
+            plan.max_epochs = cst.Integer("1")
+        plan.stages["train"] = train
+        self._test_stage(plan, epoch_loop or train_part, regions, site_origin)
+        self._apply_rules(plan)
+        self._check_modes(plan)
+        return plan
+
+    # -- the batch loop and its function -------------------------------------------------------
+
+    def _step_receivers(self) -> list[cst.BaseExpression]:
+        receivers = []
+        for statement in self.batch_loop.body.body:
+            if m.matches(
+                statement,
+                m.SimpleStatementLine(
+                    body=[m.Expr(m.Call(func=m.Attribute(attr=m.Name("step")), args=[]))]
+                ),
+            ):
+                receivers.append(statement.body[0].value.func.value)
+        if not receivers:
+            raise self.decline(None, "the loop calls backward() but steps no optimizer in its body")
+        return receivers
+
+    def _inline_train_function(self, function: cst.FunctionDef) -> tuple[cst.BaseStatement, Origin]:
+        """`def train(args, model, loader, optimizer, epoch)` called once per epoch: its body moves
+        into the hooks, its parameters bound to the call's arguments."""
+        if function not in self.index.module.body:
+            raise self.decline(function, f"{function.name.value}() is not a module-level function")
+        if self.batch_loop not in function.body.body:
+            raise self.decline(self.batch_loop, "the batch loop is nested inside other statements")
+        calls = _calls_of(self.index, function)
+        if len(calls) != 1:
+            raise self.decline(function, f"{function.name.value}() must be called exactly once")
+        call_stmt, call = calls[0]
+        if not m.matches(call_stmt, m.SimpleStatementLine(body=[m.Expr()])):
+            raise self.decline(call_stmt, f"the result of {function.name.value}() is used")
+        params = bind_arguments(self.index, function, call)
+        return call_stmt, Origin(self.index.body_scope(function), tuple(params.items()))
+
+    def _epoch_loop(self, train_part: cst.BaseStatement) -> cst.For | None:
+        parent = self.index.parent(train_part)
+        holder = self.index.parent(parent) if parent is not None else None
+        if isinstance(holder, cst.For) and train_part in holder.body.body:
+            return holder
+        if isinstance(holder, (cst.FunctionDef, cst.Module)) or isinstance(parent, cst.Module):
+            return None
+        if isinstance(holder, cst.If) and _is_main_guard(holder):
+            return None
+        raise self.decline(train_part, "the training loop is nested in statements it cannot lift")
+
+    # -- optimizer, model, scheduler -----------------------------------------------------------
+
+    def _optimizer(
+        self, receivers: list[cst.BaseExpression], loop_origin: Origin, site_origin: Origin
+    ) -> tuple[str, cst.BaseStatement]:
+        found = []
+        for receiver in receivers:
+            name = site_name(receiver, loop_origin)
+            statement = _single_binding(self.index, site_origin.scope, name) if name else None
+            call = _assigned_call(statement)
+            if call is not None and _is_optimizer(self.index, call):
+                found.append((name, statement))
+        if len(found) != 1:
+            what = "no optimizer created by torch.optim" if not found else "more than one optimizer"
+            raise self.decline(None, f"the batch loop steps {what} (manual optimization)")
+        return found[0]
+
+    def _model(self, optimizer_stmt: cst.BaseStatement, site_origin: Origin) -> ModelRef:
+        roots = {_parameters_root(n) for n in _calls(optimizer_stmt)} - {None}
+        if len(roots) != 1:
+            raise self.decline(optimizer_stmt, "cannot tell which model the optimizer trains")
+        var = roots.pop()
+        bindings = [
+            s
+            for s in _bindings(self.index, site_origin.scope, var)
+            if not _is_device_move_of(s, var)
+        ]
+        if len(bindings) != 1 or _assigned_call(bindings[0]) is None:
+            raise self.decline(optimizer_stmt, f"`{var}` is not created once by a call")
+        call = _strip_device_moves(_assigned_call(bindings[0]))
+        cls = None
+        if isinstance(call.func, cst.Name) and call.func.value in self.models:
+            cls = self.models[call.func.value]
+            for method in ("training_step", "configure_optimizers", "validation_step", "test_step"):
+                if any(c.method(method) for c in cls.lineage()):
+                    raise self.decline(cls.node, f"{cls.name} already defines {method}")
+        return ModelRef(var=var, binding=bindings[0], call=call, cls=cls)
+
+    def _scheduler(self, plan: TrainingPlan, site_origin: Origin) -> None:
+        for name in _scope_names(site_origin.scope):
+            statement = _single_binding(self.index, site_origin.scope, name)
+            call = _assigned_call(statement)
+            if call is None or not self.index.resolves_to(call.func, "torch.optim.lr_scheduler"):
+                continue
+            first = call.args[0].value if call.args else None
+            if isinstance(first, cst.Name) and first.value == plan.optimizer_var:
+                if plan.scheduler_var is not None:
+                    raise self.decline(statement, "more than one LR scheduler")
+                if self.index.resolves_to(call.func, "torch.optim.lr_scheduler.ReduceLROnPlateau"):
+                    raise self.decline(statement, "ReduceLROnPlateau needs a monitored metric")
+                plan.scheduler_var = name
+                plan.setup.append(Moved(statement, site_origin))
+                plan.removed.append(statement)
+
+    def _site_roles(self, plan: TrainingPlan, site_origin: Origin) -> None:
+        for name in _scope_names(site_origin.scope):
+            statement = _single_binding(self.index, site_origin.scope, name)
+            call = _assigned_call(statement)
+            if call is None:
+                continue
+            if self.index.resolves_to(call.func, "torch.device"):
+                plan.device_vars.add(name)
+            elif m.matches(call.func, m.Attribute(attr=m.Name("parse_args"))):
+                plan.namespace_var = name
+        for statement in _device_moves_at_site(self.index, site_origin.scope, plan.model.var):
+            plan.removed.append(statement)
+
+    # -- stages --------------------------------------------------------------------------------
+
+    def _train_stage(self, plan: TrainingPlan, loop_origin: Origin) -> Stage:
+        loop = self.batch_loop
+        stage = stage_of_loop(self.index, "train", loop, loop_origin)
+        stage.step = [Moved(s, loop_origin) for s in loop.body.body]
+        return stage
+
+    def _epoch(
+        self,
+        plan: TrainingPlan,
+        epoch_loop: cst.For,
+        train_part: cst.BaseStatement,
+        train: Stage,
+        regions: RegionFinder,
+        site_origin: Origin,
+    ) -> None:
+        plan.epoch_loop = epoch_loop
+        if epoch_loop.orelse is not None:
+            raise self.decline(epoch_loop, "the epoch loop has an else: block")
+        if not isinstance(epoch_loop.target, cst.Name):
+            raise self.decline(epoch_loop, "the epoch loop's variable is not a plain name")
+        plan.epoch_var = epoch_loop.target.value
+        plan.epoch_start, plan.max_epochs = _epoch_range(epoch_loop, self)
+        before, after = _split_around(epoch_loop.body.body, train_part)
+        train.start = [Moved(s, site_origin) for s in before] + train.start
+        region = regions.find(after, site_origin)
+        if region is None:
+            train.end += [Moved(s, site_origin) for s in after]
+            return
+        plan.stages["validation"] = region.stage(self.index, "validation")
+        if region.function is not None:
+            plan.deleted_functions.append(region.function)
+        # Lightning validates before on_train_epoch_end, so code around the evaluation moves
+        # there together; the data-flow check makes sure that order does not matter.
+        train.end += [
+            Moved(s, site_origin) for s in after[: region.first] + after[region.last + 1 :]
+        ]
+
+    def _test_stage(
+        self,
+        plan: TrainingPlan,
+        loop_statement: cst.BaseStatement,
+        regions: RegionFinder,
+        site_origin: Origin,
+    ) -> None:
+        block = _block_of(self.index, loop_statement)
+        following = block[block.index(loop_statement) + 1 :]
+        region = regions.find(following, site_origin)
+        if region is None:
+            return
+        plan.stages["test"] = region.stage(self.index, "test")
+        if region.function is not None:
+            plan.deleted_functions.append(region.function)
+        plan.test_region = following[region.first : region.last + 1]
+
+    # -- rules and checks ----------------------------------------------------------------------
+
+    def _apply_rules(self, plan: TrainingPlan) -> None:
+        self.mode_calls: dict[str, set[str]] = {}
+        for stage in plan.stages.values():
+            for hook, moved in stage.hooks().items():
+                place = (
+                    "batch"
+                    if hook == "training_step"
+                    else "epoch"
+                    if stage.name == "train"
+                    else "eval"
+                )
+                kept, claims = [], {}
+                for item in moved:
+                    ctx = RuleContext(self.index, plan, item.origin, place, claims)
+                    if not any(rule.claim(item.node, ctx) for rule in RULES):
+                        kept.append(item)
+                moved[:] = kept
+                for what in claims:
+                    self.mode_calls.setdefault(stage.name, set()).add(what)
+                if hook == "training_step":
+                    self._check_step(plan, claims)
+        if plan.scheduler_var is not None and plan.scheduler_interval is None:
+            raise self.decline(None, "the LR scheduler is not stepped in the training loop")
+
+    def _check_step(self, plan: TrainingPlan, claims: dict[str, list[cst.BaseStatement]]) -> None:
+        body = list(self.batch_loop.body.body)
+        if "zero_grad" not in claims:
+            raise self.decline(None, "gradients are never zeroed in the batch loop (accumulation)")
+        if len(claims.get("step", [])) != 1 or len(claims.get("zero_grad", [])) != 1:
+            raise self.decline(None, "the batch loop steps or zeroes the optimizer more than once")
+        backward, step, zero = (body.index(claims[k][0]) for k in ("backward", "step", "zero_grad"))
+        if not backward < step or backward < zero < step:
+            raise self.decline(None, "backward(), zero_grad() and step() are in an unusual order")
+        for clip in claims.get("clip", []):
+            if not backward < body.index(clip) < step:
+                raise self.decline(clip, "gradient clipping outside backward() and step()")
+        for statement in body[backward + 1 : step]:
+            if not any(statement in c for c in claims.values()):
+                raise self.decline(statement, "code between backward() and step() (gradients)")
+
+    def _check_modes(self, plan: TrainingPlan) -> None:
+        if not is_mode_sensitive(plan.model.cls, self.index):
+            return
+        calls = self.mode_calls
+        for stage in ("validation", "test"):
+            if stage in plan.stages and "eval" not in calls.get(stage, set()):
+                raise self.decline(
+                    plan.stages[stage].loop,
+                    "this evaluation runs the model in training mode (no model.eval()); "
+                    "Lightning evaluates in eval mode, which changes dropout/batch norm",
+                )
+        if "validation" in plan.stages and "train" not in calls.get("train", set()):
+            raise self.decline(
+                None,
+                "after the first evaluation the original trains in eval mode "
+                "(no model.train() in the epoch); Lightning would train in train mode",
+            )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _is_param(function: cst.FunctionDef, name: str) -> bool:
+    return any(p.name.value == name for p in function.params.params + function.params.kwonly_params)
+
+
+def _is_main_guard(node: cst.If) -> bool:
+    return m.matches(
+        node.test,
+        m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal())]),
+    )
+
+
+def _is_bare_return(statement: cst.BaseStatement) -> bool:
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Return(value=None)]))
+
+
+def _split_around(block, statement):
+    block = list(block)
+    i = block.index(statement)
+    return block[:i], block[i + 1 :]
+
+
+def _block_of(index: SourceIndex, statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+    parent = index.parent(statement)
+    return list(parent.body)
+
+
+def _calls_of(index: SourceIndex, function: cst.FunctionDef):
+    """(statement, call) for each call of a module-level function."""
+    found = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == function.name.value:
+                found.append((index.enclosing_statement(node), node))
+
+    index.module.visit(Visit())
+    return found
+
+
+def _bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
+    statements = []
+    for assignment in scope.assignments[name]:
+        if assignment.scope is scope:
+            statement = index.enclosing_statement(assignment.node)
+            if isinstance(assignment.node, (cst.FunctionDef, cst.ClassDef)):
+                statement = assignment.node
+            if statement is not None and statement not in statements:
+                statements.append(statement)
+    return statements
+
+
+def _single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | None:
+    statements = _bindings(index, scope, name)
+    return statements[0] if len(statements) == 1 else None
+
+
+def _scope_names(scope):
+    return sorted({a.name for a in scope.assignments if a.scope is scope})
+
+
+def _assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:
+    """The call in `name = call(...)`."""
+    if statement is None or not m.matches(
+        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    ):
+        return None
+    value = statement.body[0].value
+    return value if isinstance(value, cst.Call) else None
+
+
+def _strip_device_moves(call: cst.Call) -> cst.Call:
+    while (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in _DEVICE_METHODS
+        and isinstance(call.func.value, cst.Call)
+    ):
+        call = call.func.value
+    return call
+
+
+def _is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
+    """`model.to(device)` or `model = model.to(device)` (also .cuda()/.cpu())."""
+    move = m.Call(func=m.Attribute(value=m.Name(var), attr=m.OneOf(*map(m.Name, _DEVICE_METHODS))))
+    return m.matches(
+        statement,
+        m.SimpleStatementLine(
+            body=[m.Expr(move) | m.Assign(targets=[m.AssignTarget(m.Name(var))], value=move)]
+        ),
+    )
+
+
+def _device_moves_at_site(index: SourceIndex, scope, var: str) -> list[cst.BaseStatement]:
+    found = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            if index.scope(node) is scope and _is_device_move_of(node, var):
+                found.append(node)
+
+    index.module.visit(Visit())
+    return found
+
+
+def _is_optimizer(index: SourceIndex, call: cst.Call) -> bool:
+    if index.resolves_to(call.func, "torch.optim") and not index.resolves_to(
+        call.func, "torch.optim.lr_scheduler", "torch.optim.swa_utils"
+    ):
+        return True
+    first = call.args[0].value if call.args else None
+    return _parameters_root(first) is not None if first is not None else False
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            calls.append(n)
+
+    node.visit(Visit())
+    return calls
+
+
+def _parameters_root(node: cst.CSTNode | None) -> str | None:
+    """`model.parameters()` / `model.fc.parameters()` / `model.named_parameters()` -> "model"."""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("parameters", "named_parameters")
+    ):
+        return None
+    value = node.func.value
+    while isinstance(value, cst.Attribute):
+        value = value.value
+    return value.value if isinstance(value, cst.Name) else None
+
+
+def _epoch_range(loop: cst.For, planner: SitePlanner):
+    """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`."""
+    it = loop.iter
+    if not (
+        m.matches(it, m.Call(func=m.Name("range")))
+        and 1 <= len(it.args) <= 2
+        and all(a.keyword is None and not a.star for a in it.args)
+    ):
+        raise planner.decline(loop, "the epoch loop is not `for epoch in range(...)`")
+    if len(it.args) == 1:
+        return None, it.args[0].value
+    start, stop = it.args[0].value, it.args[1].value
+    if m.matches(start, m.Integer("0")):
+        return None, stop
+    if m.matches(start, m.Integer()) and m.matches(
+        stop, m.BinaryOperation(operator=m.Add(), right=m.Integer(start.value))
+    ):
+        return start, stop.left
+    return start, cst.BinaryOperation(stop, cst.Subtract(), start)
+
+
+__all__ = ["SitePlanner", "find_backward_loops"]

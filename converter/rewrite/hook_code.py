@@ -1,0 +1,204 @@
+"""Re-home moved statements inside a hook: the names they use become what Lightning provides.
+
+`model` -> `self`, `epoch` -> `self.current_epoch + 1`, `len(train_loader)` ->
+`self.trainer.num_training_batches`, `args.lr` -> `self.hparams.lr`, an inlined function's
+parameters -> the call's arguments, shared accumulators -> `self.x`, and `.to(device)` dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.dataflow import Dataflow
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import site_name
+from converter.analysis.names import name_events
+from converter.analysis.plan import Moved, Origin, Stage, TrainingPlan
+
+Replacement = Callable[[cst.CSTNode], cst.CSTNode]
+
+_LOADER_ATTRIBUTE = {
+    "train": "train_dataloader",
+    "validation": "val_dataloaders",
+    "test": "test_dataloaders",
+}
+# Parents under which a replacement expression with operators needs parentheses.
+_TIGHT = (cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript, cst.Comparison)
+
+
+def expr(code: str) -> cst.BaseExpression:
+    return cst.parse_expression(code)
+
+
+class HookCode:
+    def __init__(self, index: SourceIndex, plan: TrainingPlan, flow: Dataflow) -> None:
+        self.index = index
+        self.plan = plan
+        self.flow = flow
+        self.self_model = "self" if plan.model.cls else "self.model"
+        self.used_namespace = False  # whether any hook reads the argparse namespace
+
+    # -- roles -----------------------------------------------------------------------------------
+
+    def _role(self, name: str, stage: Stage | None, hook: str) -> str | None:
+        plan = self.plan
+        if name == plan.model.var:
+            return self.self_model
+        if hook == "configure_optimizers":
+            if name in (plan.optimizer_var, plan.scheduler_var):
+                return None  # defined right there
+        elif name == plan.optimizer_var:
+            return "self.optimizers()"
+        elif name == plan.scheduler_var:
+            return "self.lr_schedulers()"
+        if name in plan.device_vars:
+            return "self.device"
+        if name == plan.epoch_var:
+            start = plan.epoch_start
+            return "self.current_epoch" + (f" + {_code(start)}" if start is not None else "")
+        if name == plan.namespace_var:
+            self.used_namespace = True
+            return "self.hparams"
+        loader_stage = self._loader_stage(name, stage)
+        if loader_stage is not None:
+            return f"self.trainer.{_LOADER_ATTRIBUTE[loader_stage]}"
+        if name in self.flow.attributes:
+            return f"self.{name}"
+        if name in self.flow.hparams:
+            return f"self.hparams.{name}"
+        return None
+
+    def _loader_stage(self, name: str, stage: Stage | None) -> str | None:
+        """Which stage's dataloader a loader variable means here: the hook's own stage first."""
+        if stage is not None and name == stage.loader.value:
+            return stage.name
+        for candidate in ("train", "validation", "test"):
+            other = self.plan.stages.get(candidate)
+            if other is not None and name == other.loader.value:
+                return candidate
+        return None
+
+    # -- statements ------------------------------------------------------------------------------
+
+    def statements(
+        self, moved: list[Moved], stage: Stage | None, hook: str
+    ) -> list[cst.BaseStatement]:
+        result = []
+        for item in moved:
+            replacements = self._replacements(item.node, item.origin, stage, hook)
+            new = item.node.visit(_Replace(replacements))
+            if isinstance(new, cst.RemovalSentinel) or _is_identity(new):
+                continue
+            result.append(new)
+        return result
+
+    def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook: str):
+        return node.visit(_Replace(self._replacements(node, origin, stage, hook)))
+
+    def _replacements(self, root, origin: Origin, stage: Stage | None, hook: str):
+        table: dict[cst.CSTNode, Replacement] = {}
+        index = self.index
+        step_index = stage.index_name if stage is not None and hook.endswith("_step") else None
+        for event in name_events(index, [root]):
+            node, name = event.node, event.node.value
+            argument = origin.argument(name)
+            if argument is not None:
+                value = self.expression(argument, Origin(self.plan.site_scope), stage, hook)
+                table[node] = _constant(_parenthesize(value, index.parent(node)))
+                continue
+            if origin.params and _is_local(origin, name):
+                if name in self.flow.attributes:
+                    table[node] = _constant(expr(f"self.{name}"))
+                elif name == step_index:
+                    table[node] = _constant(self._batch_index(stage, index.parent(node)))
+                continue
+            if name == step_index:
+                table[node] = _constant(self._batch_index(stage, index.parent(node)))
+                continue
+            role = self._role(name, stage, hook)
+            if role is not None:
+                table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
+        for call in m.findall(root, m.Call()):
+            self._call_replacement(call, origin, stage, table)
+        return table
+
+    def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
+        if stage.index_start is None:
+            return cst.Name("batch_idx")
+        start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, "")
+        return _parenthesize(expr(f"batch_idx + {_code(start)}"), parent)
+
+    def _call_replacement(self, call: cst.Call, origin: Origin, stage, table) -> None:
+        # len(train_loader) -> self.trainer.num_training_batches
+        if m.matches(call, m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])):
+            loader = site_name(call.args[0].value, origin)
+            train = self.plan.stages["train"]
+            if loader == train.loader.value and stage is train:
+                table[call] = _constant(expr("self.trainer.num_training_batches"))
+            return
+        # x.to(device) / x.cuda() -> x
+        func = call.func
+        if isinstance(func, cst.Attribute) and self._is_device_move(call, origin):
+            table[call] = lambda updated: updated.func.value
+
+    def _is_device_move(self, call: cst.Call, origin: Origin) -> bool:
+        method = call.func.attr.value
+        if method == "cuda":
+            return not call.args or all(a.keyword for a in call.args)
+        if method != "to" or not call.args or call.args[0].keyword is not None:
+            return False
+        if any(a.keyword and a.keyword.value not in ("non_blocking",) for a in call.args[1:]):
+            return False
+        if len([a for a in call.args if a.keyword is None]) != 1:
+            return False
+        target = call.args[0].value
+        name = site_name(target, origin)
+        return (
+            (name is not None and name in self.plan.device_vars)
+            or self.index.resolves_to(target, "torch.device")
+            or (
+                isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")
+            )
+        )
+
+
+def _is_local(origin: Origin, name: str) -> bool:
+    return any(a.scope is origin.scope for a in origin.scope.assignments[name])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _constant(node: cst.CSTNode) -> Replacement:
+    return lambda _updated: node
+
+
+def _parenthesize(value: cst.BaseExpression, parent) -> cst.BaseExpression:
+    if isinstance(value, (cst.BinaryOperation, cst.BooleanOperation)) and isinstance(
+        parent, _TIGHT
+    ):
+        return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return value
+
+
+def _is_identity(statement) -> bool:
+    """`data, target = data, target` is what `x = x.to(device)` becomes: drop it."""
+    if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget()])])):
+        return False
+    assign = statement.body[0]
+    return _code(assign.targets[0].target).replace(" ", "").strip("()") == _code(
+        assign.value
+    ).replace(" ", "").strip("()")
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, table: dict[cst.CSTNode, Replacement]) -> None:
+        self.table = table
+
+    def on_leave(self, original, updated):
+        replacement = self.table.get(original)
+        return replacement(updated) if replacement else updated

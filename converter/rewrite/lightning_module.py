@@ -1,0 +1,93 @@
+"""The LightningModule side: the hook methods of a plan, and the class that receives them."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.dataflow import Dataflow
+from converter.analysis.index import SourceIndex
+from converter.analysis.plan import Stage, TrainingPlan
+from converter.rewrite.hook_code import HookCode, expr
+from converter.rewrite.templates import fill
+
+BLANK = cst.EmptyLine(indent=False)
+
+
+def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: HookCode):
+    methods: list[cst.BaseStatement] = []
+    if flow.fit_start:
+        inits = [_as_attribute(s) for s in flow.fit_start]
+        methods += fill("epoch_hook", hook=cst.Name("on_fit_start"), body=inits)
+    for name in ("train", "validation", "test"):
+        stage = plan.stages.get(name)
+        if stage is None:
+            continue
+        for hook, moved in stage.hooks().items():
+            body = _trim_blank_start(code.statements(moved, stage, hook))
+            if hook.endswith("_step"):
+                param, unpack = _batch_parameter(stage)
+                body = unpack + body
+                if name == "train":
+                    loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
+                    body += fill("training_step_return", loss=loss)
+                methods += fill(
+                    "batch_hook", hook=cst.Name(hook), batch=param, body=body or [_pass()]
+                )
+            elif body:
+                methods += fill("epoch_hook", hook=cst.Name(hook), body=body)
+    setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
+    optimizer = cst.Name(plan.optimizer_var)
+    if plan.scheduler_var is None:
+        methods += fill("configure_optimizers", setup=setup, optimizer=optimizer)
+    else:
+        methods += fill(
+            "configure_optimizers_scheduler",
+            setup=setup,
+            optimizer=optimizer,
+            scheduler=cst.Name(plan.scheduler_var),
+            interval=cst.SimpleString(f'"{plan.scheduler_interval}"'),
+        )
+    return [m.with_changes(leading_lines=[BLANK]) for m in methods]
+
+
+def wrapper_class(plan: TrainingPlan, base: cst.BaseExpression, methods) -> cst.ClassDef:
+    (cls,) = fill("lightning_module", name=cst.Name(plan.module_class), base=base)
+    body = list(cls.body.body) + methods
+    return cls.with_changes(body=cls.body.with_changes(body=body), leading_lines=[BLANK, BLANK])
+
+
+def add_methods(cls: cst.ClassDef, methods) -> cst.ClassDef:
+    return cls.with_changes(body=cls.body.with_changes(body=list(cls.body.body) + methods))
+
+
+def _batch_parameter(stage: Stage):
+    target = stage.batch_target
+    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx"):
+        return cst.Name(target.value), []
+    bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
+    unpack = cst.SimpleStatementLine(
+        body=[cst.Assign(targets=[cst.AssignTarget(bare)], value=cst.Name("batch"))]
+    )
+    return cst.Name("batch"), [unpack]
+
+
+def _as_attribute(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    assign = statement.body[0]
+    name = assign.targets[0].target.value
+    return cst.SimpleStatementLine(
+        body=[assign.with_changes(targets=[cst.AssignTarget(expr(f"self.{name}"))])]
+    )
+
+
+def _trim_blank_start(body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """A method body does not open with the blank lines its first statement had in the loop."""
+    if not body:
+        return body
+    lines = list(body[0].leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return [body[0].with_changes(leading_lines=lines), *body[1:]]
+
+
+def _pass() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Pass()])

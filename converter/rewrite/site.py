@@ -1,0 +1,212 @@
+"""The script side: the training loop becomes a Trainer, the model class a LightningModule, the
+statements that moved into hooks go away, and the Lightning import comes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.dataflow import Dataflow
+from converter.analysis.index import SourceIndex
+from converter.analysis.plan import TrainingPlan
+from converter.rewrite.hook_code import HookCode, expr
+from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
+from converter.rewrite.templates import fill
+
+TARGET_IMPORTS = {"pytorch_lightning": ("pytorch_lightning", "pl"), "lightning": ("lightning", "L")}
+
+
+@dataclass
+class Edits:
+    """Everything the rewrite does, keyed by the original nodes it touches."""
+
+    replace: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
+    remove: set[cst.CSTNode] = field(default_factory=set)
+    methods: dict[cst.ClassDef, list[cst.BaseStatement]] = field(default_factory=dict)
+    bases: dict[cst.ClassDef, cst.Arg] = field(default_factory=dict)
+    insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
+    insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
+    values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
+
+
+def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: str, edits: Edits):
+    alias = TARGET_IMPORTS[target][1]
+    base = expr(f"{alias}.LightningModule")
+    code = HookCode(index, plan, flow)
+    methods = build_methods(index, plan, flow, code)
+    model = plan.model
+
+    if model.cls is not None:
+        root = model.cls.root
+        edits.bases[root.torch_base] = root.torch_base.with_changes(value=base)
+        edits.methods.setdefault(model.cls.node, []).extend(methods)
+        module_var = model.var
+        prelude = []
+    else:
+        _insert_class(index, plan, wrapper_class(plan, base, methods), edits)
+        module_var = (
+            "lit_" + model.var if not model.var.startswith("lit") else model.var + "_module"
+        )
+        prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({model.var})")]
+
+    if model.call is not _assigned_value(model.binding):
+        edits.values[_assigned_value(model.binding)] = model.call  # Net().to(device) -> Net()
+    for statement in plan.removed:
+        edits.remove.add(statement)
+    for function in plan.deleted_functions + list(plan.inlined.values()):
+        edits.remove.add(function)
+
+    hparams = _hparams_argument(plan, flow, code)
+    if hparams is not None:
+        prelude.append(
+            cst.SimpleStatementLine(
+                body=[
+                    cst.Expr(
+                        cst.Call(expr(f"{module_var}.save_hyperparameters"), [cst.Arg(hparams)])
+                    )
+                ]
+            )
+        )
+    loop = plan.epoch_loop or plan.stages["train"].loop
+    options = [_kwarg("max_epochs", plan.max_epochs)]
+    if "validation" in plan.stages:
+        # The original evaluates only after training batches; Lightning's sanity check would
+        # print an extra, partial evaluation first.
+        options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
+    for option, (value, origin) in plan.trainer_kwargs.items():
+        options.append(_kwarg(option, _at_site(value, origin)))
+    loaders = [_kwarg("train_dataloaders", plan.stages["train"].loader)]
+    if "validation" in plan.stages:
+        loaders.append(_kwarg("val_dataloaders", plan.stages["validation"].loader))
+    fit = fill(
+        "trainer_fit",
+        trainer=cst.Name("trainer"),
+        lightning=cst.Name(alias),
+        module=cst.Name(module_var),
+        options=options,
+        loaders=loaders,
+    )
+    generated = prelude + fit
+    generated[0] = generated[0].with_changes(leading_lines=loop.leading_lines)
+    edits.replace[loop] = generated
+
+    if plan.test_region:
+        test = fill(
+            "trainer_test",
+            trainer=cst.Name("trainer"),
+            module=cst.Name(module_var),
+            loader=plan.stages["test"].loader,
+        )
+        first = plan.test_region[0]
+        test[0] = test[0].with_changes(leading_lines=first.leading_lines)
+        edits.replace[first] = test
+        edits.remove.update(plan.test_region[1:])
+
+
+def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edits: Edits) -> None:
+    loop = plan.epoch_loop or plan.stages["train"].loop
+    top = loop
+    for ancestor in index.ancestors(loop):
+        if isinstance(ancestor, cst.Module):
+            break
+        top = ancestor
+    body = list(index.module.body)
+    if isinstance(top, cst.FunctionDef) or top not in body:
+        edits.insert_before.setdefault(top, []).append(cls)
+        return
+    anchors = [
+        s
+        for s in body[: body.index(top)]
+        if isinstance(s, (cst.ClassDef, cst.FunctionDef)) and s not in edits.remove
+    ]
+    if anchors:
+        edits.insert_after.setdefault(anchors[-1], []).append(cls)
+    else:
+        edits.insert_before.setdefault(top, []).append(cls)
+
+
+def _assigned_value(statement: cst.BaseStatement) -> cst.BaseExpression:
+    return statement.body[0].value
+
+
+def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    tight = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+    return cst.Arg(value=value, keyword=cst.Name(name), equal=tight)
+
+
+def _at_site(value: cst.BaseExpression, origin) -> cst.BaseExpression:
+    """An expression written in an inlined function, in terms of the site's names."""
+    if origin is None or not origin.params:
+        return value
+    params = dict(origin.params)
+
+    class Substitute(cst.CSTTransformer):
+        def leave_Name(self, original, updated):
+            return params.get(original.value, updated)
+
+    return value.visit(Substitute())
+
+
+def _hparams_argument(
+    plan: TrainingPlan, flow: Dataflow, code: HookCode
+) -> cst.BaseExpression | None:
+    namespace = plan.namespace_var if code.used_namespace else None
+    if not flow.hparams:
+        return cst.Name(namespace) if namespace else None
+    elements = []
+    if namespace:
+        elements.append(cst.StarredDictElement(expr(f"vars({namespace})")))
+    elements += [cst.DictElement(cst.SimpleString(f'"{n}"'), cst.Name(n)) for n in flow.hparams]
+    return cst.Dict(elements)
+
+
+class ApplyEdits(cst.CSTTransformer):
+    def __init__(self, edits: Edits) -> None:
+        self.edits = edits
+
+    def on_leave(self, original, updated):
+        edits = self.edits
+        if original in edits.values:
+            return edits.values[original]
+        if original in edits.bases:
+            return edits.bases[original]
+        if isinstance(original, cst.ClassDef) and original in edits.methods:
+            updated = add_methods(updated, edits.methods[original])
+        if original in edits.remove:
+            return cst.RemovalSentinel.REMOVE
+        if original in edits.replace:
+            return cst.FlattenSentinel(edits.replace[original])
+        before = edits.insert_before.get(original, [])
+        after = edits.insert_after.get(original, [])
+        if before or after:
+            return cst.FlattenSentinel([*before, updated, *after])
+        return updated
+
+
+def add_import(module: cst.Module, target: str) -> cst.Module:
+    package, alias = TARGET_IMPORTS[target]
+    wanted = m.SimpleStatementLine(
+        body=[m.Import(names=[m.ImportAlias(name=m.Name(package), asname=m.AsName(m.Name(alias)))])]
+    )
+    body = list(module.body)
+    if any(m.matches(s, wanted) for s in body):
+        return module
+    statement = cst.parse_statement(f"import {package} as {alias}")
+    last_import = None
+    for position, item in enumerate(body):
+        if m.matches(item, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
+            last_import = position
+        elif not (
+            position == 0
+            and m.matches(item, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())]))
+        ):
+            break
+    at = 0 if last_import is None else last_import + 1
+    return module.with_changes(body=body[:at] + [statement] + body[at:])
+
+
+__all__ = ["ApplyEdits", "Edits", "add_import", "plan_edits", "BLANK"]

@@ -1,0 +1,2 @@
+def {hook}(self, {batch}, batch_idx):
+    {body}

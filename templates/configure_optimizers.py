@@ -1,0 +1,3 @@
+def configure_optimizers(self):
+    {setup}
+    return {optimizer}

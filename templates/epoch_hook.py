@@ -1,0 +1,2 @@
+def {hook}(self):
+    {body}

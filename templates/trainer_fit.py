@@ -1,0 +1,2 @@
+{trainer} = {lightning}.Trainer({options})
+{trainer}.fit({module}, {loaders})

@@ -1,0 +1,1 @@
+{trainer}.test({module}, dataloaders={loader})

@@ -1,0 +1,2 @@
+self.log("train_loss", {loss})
+return {loss}
