@@ -10,7 +10,13 @@ from converter.analysis.models import find_model_classes
 from converter.analysis.plan import Declined
 from converter.analysis.training import SitePlanner, find_backward_loops
 from converter.report import ConversionResult, Report
-from converter.rewrite.site import ApplyEdits, Edits, add_import, plan_edits
+from converter.rewrite.site import (
+    ApplyEdits,
+    Edits,
+    add_import,
+    override_inherited_hooks,
+    plan_edits,
+)
 
 TARGETS = ("pytorch_lightning", "lightning")
 
@@ -45,14 +51,19 @@ def _convert(module: cst.Module, target: str, report: Report) -> str:
     edits = Edits()
     trained: set[str] = set()
     for loop in loops:
-        plan = SitePlanner(index, models, loop).plan()
-        if plan.model.cls is not None:
-            if plan.model.cls.name in trained:
-                raise Declined(index.line(loop), f"{plan.model.cls.name} is trained by two loops")
-            trained.add(plan.model.cls.name)
-        flow = analyse(index, plan)
+        try:
+            plan = SitePlanner(index, models, loop).plan()
+            if plan.model.cls is not None:
+                if plan.model.cls.name in trained:
+                    raise Declined(0, f"{plan.model.cls.name} is trained by two loops")
+                trained.add(plan.model.cls.name)
+            flow = analyse(index, plan)
+        except Declined as declined:
+            declined.line = declined.line or index.line(loop)
+            raise
         _report_plan(index, plan, report)
         plan_edits(index, plan, flow, target, edits)
+    override_inherited_hooks(models, edits)
     converted = index.module.visit(ApplyEdits(edits))
     return add_import(converted, target).code
 

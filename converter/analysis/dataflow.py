@@ -197,17 +197,25 @@ def _check_order(plan, written, read_first) -> None:
 
 
 def _hyperparameters(index, plan, read_first, skip) -> list[str]:
+    """Site locals that a hook reads before setting them: they must be handed to the module."""
     if plan.site_function is None:
         return []  # module level: the hooks read the script's globals directly
     needed: set[str] = set()
-    for moved in hook_statements(plan).values():
+    for key, moved in hook_statements(plan).items():
+        written = set(_batch_names(plan.stages[key[0]])) if key[1].endswith("_step") else set()
         for item in moved:
-            reads = read_before_written(index, [item.node])
-            for name in reads:
+            for event in name_events(index, [item.node]):
+                name = event.node.value
                 argument = item.origin.argument(name)
                 if argument is not None:
                     needed |= {n.value for n in _names_in(argument)}
-                elif not item.origin.params:
+                elif item.origin.params and any(
+                    a.scope is item.origin.scope for a in item.origin.scope.assignments[name]
+                ):
+                    continue  # a local of the inlined function
+                elif event.kind == WRITE:
+                    written.add(name)
+                elif name not in written:
                     needed.add(name)
     for stage in plan.stages.values():
         if stage.index_start is not None:

@@ -92,6 +92,7 @@ class SitePlanner:
             plan.max_epochs = cst.Integer("1")
         plan.stages["train"] = train
         self._test_stage(plan, epoch_loop or train_part, regions, site_origin)
+        self._check_control_flow(plan)
         self._apply_rules(plan)
         self._check_modes(plan)
         return plan
@@ -304,6 +305,21 @@ class SitePlanner:
             if not any(statement in c for c in claims.values()):
                 raise self.decline(statement, "code between backward() and step() (gradients)")
 
+    def _check_control_flow(self, plan: TrainingPlan) -> None:
+        """break/continue/return that would leave a loop or function which no longer exists."""
+        escaping = m.Break() | m.Continue() | m.Return() | m.Yield() | m.Global() | m.Nonlocal()
+        for moved in plan.all_moved():
+            for node in m.findall(moved.node, escaping):
+                for ancestor in self.index.ancestors(node):
+                    if ancestor is moved.node:
+                        word = type(node).__name__.lower()
+                        raise self.decline(node, f"`{word}` inside the training loop's code")
+                    if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)) or (
+                        isinstance(ancestor, (cst.For, cst.While))
+                        and isinstance(node, (cst.Break, cst.Continue))
+                    ):
+                        break
+
     def _check_modes(self, plan: TrainingPlan) -> None:
         if not is_mode_sensitive(plan.model.cls, self.index):
             return
@@ -481,6 +497,8 @@ def _epoch_range(loop: cst.For, planner: SitePlanner):
         stop, m.BinaryOperation(operator=m.Add(), right=m.Integer(start.value))
     ):
         return start, stop.left
+    if m.matches(start, m.Integer()) and m.matches(stop, m.Integer()):
+        return start, cst.Integer(str(int(stop.value) - int(start.value)))
     return start, cst.BinaryOperation(stop, cst.Subtract(), start)
 
 

@@ -105,6 +105,30 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
         edits.remove.update(plan.test_region[1:])
 
 
+def override_inherited_hooks(models, edits: Edits) -> None:
+    """A subclass trained by its own loop must not run the hooks its base got from another loop:
+    it gets empty overrides of those."""
+    for model in models.values():
+        own = edits.methods.get(model.node)
+        if own is None:
+            continue
+        names = {m.name.value for m in own}
+        inherited = [
+            method
+            for ancestor in model.lineage()[1:]
+            for method in edits.methods.get(ancestor.node, [])
+            if method.name.value not in names
+        ]
+        for method in inherited:
+            names.add(method.name.value)
+            empty = method.with_changes(body=method.body.with_changes(body=[_pass_line()]))
+            own.append(empty)
+
+
+def _pass_line() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Pass()])
+
+
 def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edits: Edits) -> None:
     loop = plan.epoch_loop or plan.stages["train"].loop
     top = loop

@@ -21,9 +21,9 @@ def _text(name: str) -> str:
     return resources.files("converter.templates").joinpath(f"{name}.py").read_text("utf-8")
 
 
-def fill(name: str, **values) -> list[cst.BaseStatement]:
+def fill(template: str, /, **values) -> list[cst.BaseStatement]:
     """The template's statements, with lists (statements or Args) and nodes put in place."""
-    text = _text(name)
+    text = _text(template)
     lists = {k: v for k, v in values.items() if isinstance(v, list)}
     nodes = {k: v for k, v in values.items() if not isinstance(v, list)}
     for key in lists:

@@ -1,0 +1,63 @@
+"""Fine-tune a torchvision ResNet-18 on random tensors (a model the script does not define)."""
+import argparse
+
+import torch
+import torch.nn as nn
+import torchvision
+from torch.utils.data import DataLoader, TensorDataset
+import pytorch_lightning as pl
+
+
+class LitResnet18(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def on_train_epoch_start(self):
+        self.running_loss = 0.0
+
+    def training_step(self, batch, batch_idx):
+        inputs, targets = batch
+        loss = self.hparams.criterion(self.model(inputs), targets)
+        self.running_loss += loss.item()
+        self.log("train_loss", loss)
+        return loss
+
+    def on_train_epoch_end(self):
+        print(f"epoch {self.current_epoch}: loss {self.running_loss / self.trainer.num_training_batches:.4f}")
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=0.9)
+        return optimizer
+
+
+def main():
+    parser = argparse.ArgumentParser(description="ResNet-18 on random data")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    images = torch.randn(64, 3, 32, 32)
+    labels = torch.randint(0, 10, (64,))
+    loader = DataLoader(TensorDataset(images, labels), batch_size=args.batch_size, shuffle=True)
+
+    model = torchvision.models.resnet18(num_classes=10)
+    criterion = nn.CrossEntropyLoss()
+
+    lit_model = LitResnet18(model)
+    lit_model.save_hyperparameters({**vars(args), "criterion": criterion})
+    trainer = pl.Trainer(max_epochs=args.epochs)
+    trainer.fit(lit_model, train_dataloaders=loader)
+
+    torch.save(model.state_dict(), "resnet18.pt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+import argparse
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.optim.lr_scheduler import StepLR
+from torchvision import datasets, transforms
+import lightning as L
+
+
+class Net(L.LightningModule):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, 1)
+        self.dropout = nn.Dropout(0.25)
+        self.fc = nn.Linear(8 * 13 * 13, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout(x)
+        x = torch.flatten(x, 1)
+        return F.log_softmax(self.fc(x), dim=1)
+
+    def training_step(self, batch, batch_idx):
+        data, target = batch
+        output = self(data)
+        loss = F.nll_loss(output, target)
+        if batch_idx % self.hparams.log_interval == 0:
+            print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
+                self.current_epoch + 1, batch_idx * len(data), len(self.trainer.train_dataloader.dataset),
+                100. * batch_idx / self.trainer.num_training_batches, loss.item()))
+        self.log("train_loss", loss)
+        return loss
+
+    def on_validation_epoch_start(self):
+        self.test_loss = 0
+        self.correct = 0
+
+    def validation_step(self, batch, batch_idx):
+        data, target = batch
+        output = self(data)
+        self.test_loss += F.nll_loss(output, target, reduction='sum').item()  # sum up batch loss
+        pred = output.argmax(dim=1, keepdim=True)
+        self.correct += pred.eq(target.view_as(pred)).sum().item()
+
+    def on_validation_epoch_end(self):
+        self.test_loss /= len(self.trainer.val_dataloaders.dataset)
+
+        print('\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n'.format(
+            self.test_loss, self.correct, len(self.trainer.val_dataloaders.dataset),
+            100. * self.correct / len(self.trainer.val_dataloaders.dataset)))
+
+    def configure_optimizers(self):
+        optimizer = optim.Adadelta(self.parameters(), lr=self.hparams.lr)
+
+        scheduler = StepLR(optimizer, step_size=1, gamma=self.hparams.gamma)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+
+def main():
+    # Training settings
+    parser = argparse.ArgumentParser(description='PyTorch MNIST Example')
+    parser.add_argument('--batch-size', type=int, default=64, metavar='N')
+    parser.add_argument('--test-batch-size', type=int, default=1000, metavar='N')
+    parser.add_argument('--epochs', type=int, default=14, metavar='N')
+    parser.add_argument('--lr', type=float, default=1.0, metavar='LR')
+    parser.add_argument('--gamma', type=float, default=0.7, metavar='M')
+    parser.add_argument('--no-cuda', action='store_true', default=False)
+    parser.add_argument('--seed', type=int, default=1, metavar='S')
+    parser.add_argument('--log-interval', type=int, default=10, metavar='N')
+    parser.add_argument('--save-model', action='store_true', default=False)
+    parser.add_argument('--data-dir', default='../data')
+    args = parser.parse_args()
+    use_cuda = not args.no_cuda and torch.cuda.is_available()
+
+    torch.manual_seed(args.seed)
+
+    device = torch.device("cuda" if use_cuda else "cpu")
+
+    train_kwargs = {'batch_size': args.batch_size, 'shuffle': True}
+    test_kwargs = {'batch_size': args.test_batch_size}
+
+    transform = transforms.Compose([
+        transforms.ToTensor(),
+        transforms.Normalize((0.1307,), (0.3081,))
+    ])
+    dataset1 = datasets.MNIST(args.data_dir, train=True, download=True, transform=transform)
+    dataset2 = datasets.MNIST(args.data_dir, train=False, transform=transform)
+    train_loader = torch.utils.data.DataLoader(dataset1, **train_kwargs)
+    test_loader = torch.utils.data.DataLoader(dataset2, **test_kwargs)
+
+    model = Net()
+    model.save_hyperparameters(args)
+    trainer = L.Trainer(max_epochs=args.epochs, num_sanity_val_steps=0)
+    trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader)
+
+    if args.save_model:
+        torch.save(model.state_dict(), "mnist_cnn.pt")
+
+
+if __name__ == '__main__':
+    main()

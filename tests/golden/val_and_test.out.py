@@ -1,0 +1,81 @@
+"""Regression with a validation pass every epoch and a test pass once after training."""
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from torch.utils.data import DataLoader, TensorDataset, random_split
+import pytorch_lightning as pl
+
+
+class Regressor(pl.LightningModule):
+    def __init__(self, hidden=32):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = self.hparams.criterion(self(x), y)
+        if (batch_idx + 1) % self.hparams.log_every == 0:
+            print(f"epoch {self.current_epoch + 1} step {batch_idx + 1}/{self.trainer.num_training_batches} loss {loss.item():.5f}")
+        self.log("train_loss", loss)
+        return loss
+
+    def on_validation_epoch_start(self):
+        self.val_loss = 0.0
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.val_loss += self.hparams.criterion(self(x), y).item() * len(x)
+
+    def on_validation_epoch_end(self):
+        self.val_loss /= len(self.trainer.val_dataloaders.dataset)
+        print(f"epoch {self.current_epoch + 1} validation loss {self.val_loss:.5f}")
+
+    def on_test_epoch_start(self):
+        self.total = 0.0
+
+    def test_step(self, batch, batch_idx):
+        inputs, targets = batch
+        self.total += self.hparams.criterion(self(inputs), targets).item() * len(inputs)
+
+    def on_test_epoch_end(self):
+        print(f"test loss: {self.total / len(self.trainer.test_dataloaders.dataset):.5f}")
+
+    def configure_optimizers(self):
+        optimizer = optim.Adam(self.parameters(), lr=0.01)
+        return optimizer
+
+
+def load_regressor(path):
+    """Another call site of the model class: it must keep working after the conversion."""
+    model = Regressor(hidden=16)
+    model.load_state_dict(torch.load(path))
+    return model
+
+
+def main():
+    torch.manual_seed(42)
+    inputs = torch.randn(400, 8)
+    targets = inputs @ torch.linspace(-1, 1, 8) + 0.1 * torch.randn(400)
+    train_set, val_set, test_set = random_split(TensorDataset(inputs, targets), [300, 50, 50])
+    train_loader = DataLoader(train_set, batch_size=25, shuffle=True)
+    val_loader = DataLoader(val_set, batch_size=25)
+    test_loader = DataLoader(test_set, batch_size=25)
+
+    model = Regressor(hidden=16)
+    criterion = nn.MSELoss()
+    log_every = 4  # batches between progress lines
+
+    model.save_hyperparameters({"criterion": criterion, "log_every": log_every})
+    trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+    trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+
+    trainer.test(model, dataloaders=test_loader)
+    torch.save(model.state_dict(), "regressor.pt")
+    print("reloaded:", load_regressor("regressor.pt").net[0].out_features)
+
+
+if __name__ == "__main__":
+    main()
