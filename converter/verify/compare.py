@@ -1,0 +1,250 @@
+"""Compare two traces written by :mod:`converter.verify.tracing` and format the verdict.
+
+Pure Python (``json`` and ``array``): the parent process never imports torch.
+
+Two values agree when ``|a - b| <= tolerance * max(1, |a|, |b|)`` (absolute below 1, relative
+above); with the default tolerance 0 that means bit-identical doubles (two NaNs agree). Losses are
+compared call by call to ``backward`` (the "step" in the table); weights tensor by tensor, in the
+order the optimizers first stepped and their ``param_groups`` list them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from dataclasses import dataclass, field
+
+HEAD, TAIL, MAX_DIFF_ROWS = 5, 5, 5
+
+
+def load(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        trace = json.load(f)
+    trace["_bin"] = path + ".bin"
+    return trace
+
+
+def _diff(a: float | None, b: float | None) -> float:
+    if a is None or b is None:
+        return math.inf
+    if math.isnan(a) or math.isnan(b):
+        return 0.0 if math.isnan(a) and math.isnan(b) else math.inf
+    if a == b:  # also inf == inf
+        return 0.0
+    return abs(a - b)
+
+
+def _agree(a: float | None, b: float | None, tolerance: float) -> bool:
+    d = _diff(a, b)
+    if d == 0.0:
+        return True
+    if math.isinf(d):  # a missing value, one NaN, or an infinity against a number
+        return False
+    return d <= tolerance * max(1.0, abs(a), abs(b))
+
+
+@dataclass
+class WeightResult:
+    tensors: int = 0
+    values: int = 0
+    max_diff: float = 0.0
+    max_name: str = ""
+    differing: list[str] = field(default_factory=list)
+    mismatch: str | None = None  # structure differs: what
+
+
+@dataclass
+class Comparison:
+    original: list[float | None]
+    converted: list[float | None]
+    first_diff: int | None  # index into the losses
+    max_loss_diff: float
+    steps: tuple[int, int]
+    stopped: tuple[bool, bool]
+    weights: WeightResult
+    tolerance: float
+
+    @property
+    def equivalent(self) -> bool:
+        return (
+            self.first_diff is None
+            and len(self.original) == len(self.converted)
+            and self.steps[0] == self.steps[1]
+            and self.weights.mismatch is None
+            and not self.weights.differing
+        )
+
+
+def compare(original: dict, converted: dict, tolerance: float = 0.0) -> Comparison:
+    a = [e["value"] for e in original["losses"]]
+    b = [e["value"] for e in converted["losses"]]
+    first, biggest = None, 0.0
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if i < min(len(a), len(b)):
+            biggest = max(biggest, _diff(x, y))
+        if first is None and not _agree(x, y, tolerance):
+            first = i
+    return Comparison(
+        original=a,
+        converted=b,
+        first_diff=first,
+        max_loss_diff=biggest,
+        steps=(original["steps"], converted["steps"]),
+        stopped=(original["status"] == "stopped", converted["status"] == "stopped"),
+        weights=compare_weights(original, converted, tolerance),
+        tolerance=tolerance,
+    )
+
+
+def _params(trace: dict) -> list[dict]:
+    return [p for opt in trace["optimizers"] for g in opt["groups"] for p in g["params"]]
+
+
+def compare_weights(original: dict, converted: dict, tolerance: float) -> WeightResult:
+    result = WeightResult()
+    pa, pb = _params(original), _params(converted)
+    shape_a = [[len(g["params"]) for g in o["groups"]] for o in original["optimizers"]]
+    shape_b = [[len(g["params"]) for g in o["groups"]] for o in converted["optimizers"]]
+    if shape_a != shape_b:
+        result.mismatch = (
+            f"optimizer parameter groups differ: original {_describe(original)}, "
+            f"converted {_describe(converted)}"
+        )
+        return result
+    with open(original["_bin"], "rb") as fa, open(converted["_bin"], "rb") as fb:
+        da, db = fa.read(), fb.read()
+    for x, y in zip(pa, pb):
+        label = x["name"] if x["name"] == y["name"] else f"{x['name']} / {y['name']}"
+        if x["shape"] != y["shape"] or x["format"] != y["format"]:
+            result.mismatch = (
+                f"parameter {label}: original {x['shape']} {x['dtype']}, "
+                f"converted {y['shape']} {y['dtype']}"
+            )
+            return result
+        result.tensors += 1
+        ra = da[x["offset"] : x["offset"] + x["nbytes"]]
+        rb = db[y["offset"] : y["offset"] + y["nbytes"]]
+        va, vb = array(x["format"], ra), array(y["format"], rb)
+        result.values += len(va)
+        if ra == rb:
+            continue
+        worst, agree = 0.0, True
+        for u, v in zip(va, vb):
+            d = _diff(u, v)
+            if d > worst:
+                worst = d
+            if agree and d and not _agree(u, v, tolerance):
+                agree = False
+        if worst > result.max_diff or not result.max_name:
+            result.max_diff, result.max_name = worst, label
+        if not agree:
+            result.differing.append(label)
+    return result
+
+
+def _describe(trace: dict) -> str:
+    opts = trace["optimizers"]
+    if not opts:
+        return "no optimizer stepped"
+    return ", ".join(
+        f"{o['class']}({'+'.join(str(len(g['params'])) for g in o['groups'])} tensors)"
+        for o in opts
+    )
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else repr(float(x))
+
+
+def _d(x: float) -> str:
+    return "0" if x == 0 else f"{x:.3g}"
+
+
+def _rows(c: Comparison) -> list[int | tuple[int]]:
+    """Indices to show, ``(n,)`` for n steps left out: first and last few, first differing."""
+    n = max(len(c.original), len(c.converted))
+    keep = set(range(min(HEAD, n))) | set(range(max(0, n - TAIL), n))
+    shown = 0
+    for i in range(n):
+        x = c.original[i] if i < len(c.original) else None
+        y = c.converted[i] if i < len(c.converted) else None
+        if shown < MAX_DIFF_ROWS and _diff(x, y) != 0:
+            keep.add(i)
+            shown += 1
+    rows: list[int | tuple[int]] = []
+    last = -1
+    for i in sorted(keep):
+        if i != last + 1:
+            rows.append((i - last - 1,))
+        rows.append(i)
+        last = i
+    return rows
+
+
+def table(c: Comparison, names: tuple[str, str] = ("original", "lightning")) -> str:
+    w = 22
+    head = f"{'step':>6}  {names[0] + ' loss':>{w}}  {names[1] + ' loss':>{w}}  {'difference':>10}"
+    lines = [head, "-" * len(head)]
+    for i in _rows(c):
+        if isinstance(i, tuple):
+            lines.append(f"{'...':>6}  ({i[0]} more step{'s' if i[0] > 1 else ''})")
+            continue
+        x = c.original[i] if i < len(c.original) else None
+        y = c.converted[i] if i < len(c.converted) else None
+        d = _diff(x, y)
+        mark = ""
+        if i == c.first_diff:
+            mark = "  <- first difference"
+        elif not _agree(x, y, c.tolerance):
+            mark = "  !"
+        diff = "-" if x is None or y is None else _d(d)
+        lines.append(f"{i + 1:>6}  {_num(x):>{w}}  {_num(y):>{w}}  {diff:>10}{mark}")
+    return "\n".join(lines)
+
+
+def summary(c: Comparison, names: tuple[str, str] = ("original", "lightning")) -> tuple[str, str]:
+    """(details, verdict line)."""
+    na, nb = len(c.original), len(c.converted)
+    stop = " (stopped by --max-steps)" if all(c.stopped) else ""
+    details = [
+        f"losses compared: {min(na, nb)} (backward calls: {names[0]} {na}, {names[1]} {nb}); "
+        f"optimizer steps: {names[0]} {c.steps[0]}, {names[1]} {c.steps[1]}{stop}",
+        f"largest loss difference: {_d(c.max_loss_diff)}",
+    ]
+    w = c.weights
+    if w.mismatch:
+        details.append(f"weights: cannot compare: {w.mismatch}")
+    else:
+        where = f" ({w.max_name})" if w.max_diff else ""
+        details.append(
+            f"weights compared: {w.tensors} tensors, {w.values} values; "
+            f"largest weight difference: {_d(w.max_diff)}{where}"
+        )
+    if c.equivalent:
+        how = "identical" if c.tolerance == 0 else f"within tolerance {c.tolerance:g}"
+        verdict = f"EQUIVALENT: every loss and every final weight {how}."
+        return "\n".join(details), verdict
+    if c.first_diff is not None and c.first_diff < min(na, nb):
+        i = c.first_diff
+        verdict = (
+            f"DIVERGED at step {i + 1}: {names[0]} loss {_num(c.original[i])}, "
+            f"{names[1]} loss {_num(c.converted[i])}"
+        )
+    elif na != nb:
+        verdict = f"DIVERGED: {names[0]} called backward {na} times, {names[1]} {nb} times"
+    elif c.steps[0] != c.steps[1]:
+        verdict = f"DIVERGED: {names[0]} made {c.steps[0]} optimizer steps, {names[1]} {c.steps[1]}"
+    elif w.mismatch:
+        verdict = f"DIVERGED: {w.mismatch}"
+    else:
+        verdict = (
+            f"DIVERGED: losses agree but final weights differ in {len(w.differing)} tensor(s), "
+            f"first {w.differing[0]}"
+        )
+    return "\n".join(details), verdict
