@@ -1,14 +1,43 @@
-"""The torch2lightning command line. Starts without importing torch (verify runs it in children)."""
+"""The torch2lightning command line. Starts without importing torch (verify runs it in children).
+
+Start-up matters (``--version``, pre-commit runs on every commit): the file layer, diffs, the
+process pool and LibCST are imported inside the ``convert`` command, not here.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from converter import TARGETS, __version__, convert_source
+from converter import TARGETS, __version__
 from converter.verify.command import verify
+
+EXIT_OK = 0
+EXIT_WOULD_CHANGE = 1
+EXIT_FAILED = 123
+EXIT_INTERRUPTED = 130
+
+CONVERT_EPILOG = """\b
+Exit codes:
+  0    done; with --check: no file would change
+  1    --check: some file would change
+       (also without --check when --exit-nonzero-on-change is given and some file changed)
+  2    usage error (unknown option, --output that would overwrite an input...)
+  123  some file could not be processed (syntax error, unreadable, not Python, cannot decode);
+       such files are left untouched and the other files are still processed
+  130  interrupted (Ctrl-C): each file is either untouched or fully converted
+
+\b
+Examples:
+  torch2lightning convert train.py             rewrite train.py in place
+  torch2lightning convert --diff src/          show what would change, write nothing
+  torch2lightning convert --check --diff .     CI: exit 1 if anything would change
+  torch2lightning convert src/ -o converted/   write a converted copy of the tree
+  cat train.py | torch2lightning convert -     standard input to standard output
+"""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,17 +46,347 @@ def main() -> None:
     """Rewrite plain PyTorch training scripts into PyTorch Lightning."""
 
 
-@main.command()
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--target", type=click.Choice(TARGETS), default=TARGETS[0], show_default=True)
-def convert(path: Path, output: Path, target: str) -> None:
-    """Convert PATH and write the result to OUTPUT."""
-    source = path.read_text(encoding="utf-8")
-    result = convert_source(source, target=target, filename=str(path))
-    output.write_text(result.code, encoding="utf-8")
-    for line in result.report.reasons():
-        click.echo(line, err=True)
+@main.command(epilog=CONVERT_EPILOG)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--diff", is_flag=True, help="Print a unified diff of each change; write nothing.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if any file would change, 0 otherwise. Combines with --diff.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write here instead of in place: a file for a single input file, or a folder that "
+    "mirrors the input tree (unchanged and non-Python files are copied too).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    default=TARGETS[0],
+    show_default=True,
+    help="Which package the converted code imports.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a readable report: per file, each change and each declined construct with its "
+    "line and reason.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Convert files in N processes (0: one per CPU).",
+)
+@click.option(
+    "--color/--no-color", default=None, help="Color the diff (default: when stdout is a terminal)."
+)
+@click.option(
+    "--exit-nonzero-on-change",
+    is_flag=True,
+    help="Exit 1 when a file was changed (the pre-commit convention).",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Also skip folders and files whose name matches GLOB while walking (repeatable).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also print each change and declined construct."
+)
+def convert(
+    paths: tuple[str, ...],
+    diff: bool,
+    check: bool,
+    output: Path | None,
+    target: str,
+    report_path: Path | None,
+    as_json: bool,
+    jobs: int,
+    color: bool | None,
+    exit_nonzero_on_change: bool,
+    excludes: tuple[str, ...],
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Convert PATH... (files, folders searched for .py files, or - for stdin to stdout).
+
+    By default each file is rewritten in place, and each file's fate is said on stderr.
+    """
+    from converter import batch, files
+
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other")
+    try:
+        found = files.discover(paths, output, excludes)
+    except files.UsageProblem as err:
+        raise click.UsageError(str(err)) from None
+    writes = not (check or diff)
+    has_stdin = any(s.path is None for s in found.sources)
+    if has_stdin and as_json and writes and output is None:
+        raise click.UsageError("'-' writes the code to stdout: it cannot be combined with --json")
+
+    write_mode = "none" if not writes else ("output" if output is not None else "inplace")
+    file_options = batch.Options(target=target, write=write_mode, diff=diff)
+    stdin_options = batch.Options(
+        target=target, write="stdout" if write_mode == "inplace" else write_mode, diff=diff
+    )
+    use_color = _use_color(color)
+    run = _Run(writes=writes, quiet=quiet, verbose=verbose)
+
+    for _where, message in found.problems:
+        run.add(batch.Outcome(_where, batch.ERROR, message=message))
+    for warning in found.warnings:
+        if not quiet:
+            click.echo(f"warning: {warning}", err=True)
+    if verbose:
+        for note in found.notes:
+            click.echo(note, err=True)
+
+    interrupted = False
+    outcomes = _outcomes(found.sources, file_options, stdin_options, jobs)
+    try:
+        for outcome in outcomes:
+            run.add(outcome)
+            if outcome.diff and not as_json:
+                from converter.diffing import colorize
+
+                _write_stdout((colorize(outcome.diff) if use_color else outcome.diff).encode())
+            if outcome.data is not None:
+                _write_stdout(outcome.data)
+        if writes and output is not None:
+            for src, dest in found.others:
+                try:
+                    files.copy_file(src, dest)
+                except OSError as err:
+                    run.add(
+                        batch.Outcome(
+                            str(src),
+                            batch.ERROR,
+                            message=f"{src}: cannot copy to {dest}: {err.strerror or err}",
+                        )
+                    )
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        outcomes.close()  # stops the pool (if any) right away
+
+    if not found.sources and not found.problems and not interrupted:
+        if not quiet:
+            click.echo("No Python files to convert.", err=True)
+    if interrupted:
+        click.echo(
+            "interrupted: files already converted stay converted, the others are untouched",
+            err=True,
+        )
+        code = EXIT_INTERRUPTED
+    elif run.errors:
+        code = EXIT_FAILED
+    elif run.converted and (check or exit_nonzero_on_change):
+        code = EXIT_WOULD_CHANGE
+    else:
+        code = EXIT_OK
+
+    if not quiet and (found.sources or found.problems):
+        click.echo(run.summary(), err=True)
+    if report_path is not None:
+        files.atomic_write(report_path, run.text_report(target).encode("utf-8"))
+    if as_json:
+        import json
+
+        doc = run.json_report(target, diff, code)
+        _write_stdout((json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    sys.exit(code)
+
+
+def _use_color(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _write_stdout(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop writing, quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+
+
+def _ignore_sigint() -> None:
+    """Pool workers ignore Ctrl-C: the main process stops handing out files, and each worker
+    finishes the file it has (writes are atomic anyway)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _outcomes(sources, file_options, stdin_options, jobs: int):
+    from converter import batch
+
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
+    on_disk = [s for s in sources if s.path is not None]
+    if jobs <= 1 or len(on_disk) <= 1:
+        for source in sources:
+            if source.path is None:
+                yield batch.process(source, stdin_options, stdin_data=sys.stdin.buffer.read())
+            else:
+                yield batch.process(source, file_options)
+        return
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    # fork: workers inherit the imported converter instead of importing it again.
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(on_disk)), mp_context=context, initializer=_ignore_sigint
+    )
+    try:
+        futures = {
+            id(source): pool.submit(batch.process_in_worker, (source, file_options))
+            for source in on_disk
+        }
+        for source in sources:
+            if source.path is None:
+                yield batch.process(source, stdin_options, stdin_data=sys.stdin.buffer.read())
+            else:
+                yield futures[id(source)].result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Run:
+    """Collects outcomes, prints each file's line, and renders the summary and the reports."""
+
+    def __init__(self, writes: bool, quiet: bool, verbose: bool) -> None:
+        self.writes = writes
+        self.quiet = quiet
+        self.verbose = verbose
+        self.outcomes: list = []
+        self.converted = 0
+        self.unchanged = 0
+        self.errors = 0
+
+    def add(self, outcome) -> None:
+        from converter import batch
+
+        self.outcomes.append(outcome)
+        if outcome.status == batch.ERROR:
+            self.errors += 1
+            click.echo(outcome.message, err=True)
+            if self.verbose and outcome.traceback:
+                click.echo(outcome.traceback.rstrip(), err=True)
+            return
+        if outcome.status == batch.CONVERTED:
+            self.converted += 1
+            verb = "converted" if self.writes else "would convert"
+            line = f"{verb} {outcome.display}"
+            if outcome.output:
+                line += f" -> {outcome.output}"
+            if outcome.declined:
+                line += f" ({outcome.declined} construct(s) declined; see -v or --report)"
+        else:
+            self.unchanged += 1
+            line = f"unchanged {outcome.display}: {outcome.message}"
+            if outcome.output:
+                line += f" (copied to {outcome.output})"
+        if not self.quiet:
+            click.echo(line, err=True)
+        if self.verbose and outcome.report:
+            for title in ("changed", "declined"):
+                for entry in outcome.report[title]:
+                    click.echo(
+                        f"  {outcome.display}:{entry['line']}: {title} {entry['kind']}: "
+                        f"{entry['message']}",
+                        err=True,
+                    )
+
+    def summary(self) -> str:
+        def count(n: int, what: str) -> str:
+            return f"{n} file{'' if n == 1 else 's'} {what}"
+
+        parts = [count(self.converted, "converted" if self.writes else "would be converted")]
+        parts.append(f"{self.unchanged} unchanged")
+        if self.errors:
+            parts.append(f"{self.errors} could not be processed")
+        return ("All done: " if self.writes else "Checked: ") + ", ".join(parts) + "."
+
+    def _entry(self, outcome, with_diff: bool) -> dict:
+        entry = {
+            "file": outcome.display,
+            "status": outcome.status,
+            "message": outcome.message,
+            "skipped": outcome.skipped,
+            "found": [],
+            "changed": [],
+            "declined": [],
+        }
+        if outcome.report:
+            for key in ("found", "changed", "declined"):
+                entry[key] = outcome.report[key]
+        if outcome.output:
+            entry["output"] = outcome.output
+        if outcome.encoding:
+            entry["encoding"] = outcome.encoding
+        if with_diff:
+            entry["diff"] = outcome.diff
+        return entry
+
+    def json_report(self, target: str, with_diff: bool, exit_code: int) -> dict:
+        return {
+            "tool": "torch2lightning",
+            "version": __version__,
+            "target": target,
+            "mode": "write" if self.writes else "check",
+            "files": [self._entry(o, with_diff) for o in self.outcomes],
+            "summary": {
+                "files": len(self.outcomes),
+                "converted": self.converted,
+                "unchanged": self.unchanged,
+                "errors": self.errors,
+            },
+            "exit_code": exit_code,
+        }
+
+    def text_report(self, target: str) -> str:
+        from converter import batch
+
+        lines = [f"torch2lightning {__version__} conversion report (target: {target})", ""]
+        for o in self.outcomes:
+            if o.status == batch.ERROR:
+                lines.append(f"{o.display}: could not be processed")
+                lines.append(f"  {o.message}")
+                continue
+            if o.status == batch.CONVERTED:
+                head = "converted" if self.writes else "would be converted"
+                lines.append(f"{o.display}: {head}" + (f" -> {o.output}" if o.output else ""))
+            else:
+                lines.append(f"{o.display}: unchanged: {o.message}")
+            for title in ("found", "changed", "declined"):
+                for e in (o.report or {}).get(title, []):
+                    lines.append(f"  line {e['line']:>5}  {title:<8}  {e['kind']}: {e['message']}")
+        lines += ["", self.summary(), ""]
+        return "\n".join(lines)
 
 
 main.add_command(verify)

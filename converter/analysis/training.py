@@ -288,6 +288,24 @@ class SitePlanner:
                     self._check_step(plan, claims)
         if plan.scheduler_var is not None and plan.scheduler_interval is None:
             raise self.decline(None, "the LR scheduler is not stepped in the training loop")
+        self._check_nothing_left(plan)
+
+    def _check_nothing_left(self, plan: TrainingPlan) -> None:
+        """Optimization calls that no rule claimed (nested in an `if`, a second optimizer...)
+        would run inside a hook: Lightning would then train differently."""
+        optimizers = _optimizer_names(self.index, plan.site_scope) | {plan.optimizer_var}
+        calls = m.Call(
+            func=m.Attribute(attr=m.Name("backward") | m.Name("zero_grad") | m.Name("step"))
+        )
+        for moved in plan.all_moved()[len(plan.setup) :]:
+            for call in m.findall(moved.node, calls):
+                method = call.func.attr.value
+                receiver = site_name(call.func.value, moved.origin)
+                if method != "step" or receiver in optimizers:
+                    raise self.decline(
+                        call,
+                        f"{method}() inside other statements of the loop (manual optimization)",
+                    )
 
     def _check_step(self, plan: TrainingPlan, claims: dict[str, list[cst.BaseStatement]]) -> None:
         body = list(self.batch_loop.body.body)
@@ -340,6 +358,19 @@ class SitePlanner:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _optimizer_names(index: SourceIndex, scope) -> set[str]:
+    """Names bound to optimizers or LR schedulers, in the site's scope and at module level."""
+    names = set()
+    for where in {scope, index.body_scope(None)}:
+        for name in _scope_names(where):
+            call = _assigned_call(_single_binding(index, where, name))
+            if call is not None and (
+                _is_optimizer(index, call) or index.resolves_to(call.func, "torch.optim")
+            ):
+                names.add(name)
+    return names
 
 
 def _is_param(function: cst.FunctionDef, name: str) -> bool:
