@@ -47,9 +47,26 @@ def bind_arguments(
     return bound
 
 
+_PROGRESS_BARS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm")
+
+
+def without_progress_bar(index: SourceIndex, iterable: cst.BaseExpression) -> cst.BaseExpression:
+    """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar."""
+    if (
+        isinstance(iterable, cst.Call)
+        and index.resolves_to(iterable.func, *_PROGRESS_BARS)
+        and iterable.args
+        and iterable.args[0].keyword is None
+        and not iterable.args[0].star
+    ):
+        return iterable.args[0].value
+    return iterable
+
+
 def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) -> Stage:
-    """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`."""
-    iterable, target = loop.iter, loop.target
+    """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
+    without a tqdm progress bar around either."""
+    iterable, target = without_progress_bar(index, loop.iter), loop.target
     index_name = index_start = None
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))):
         if not m.matches(target, m.Tuple(elements=[m.Element(m.Name()), m.Element()])):
@@ -59,7 +76,7 @@ def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) 
         args = iterable.args
         if not 1 <= len(args) <= 2 or any(a.star for a in args):
             raise Declined(index.line(loop), "unusual enumerate() call")
-        iterable = args[0].value
+        iterable = without_progress_bar(index, args[0].value)
         index_start = args[1].value if len(args) == 2 else None
     if loop.orelse is not None:
         raise Declined(index.line(loop), f"the {name} loop has an else: block")
@@ -81,18 +98,27 @@ def is_eval_loop(index: SourceIndex, node: cst.CSTNode, model_var: str, origin: 
     """A for loop over a loader that calls the model and never backward()."""
     if not isinstance(node, cst.For):
         return False
-    iterable = node.iter
+    iterable = without_progress_bar(index, node.iter)
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))) and iterable.args:
-        iterable = iterable.args[0].value
+        iterable = without_progress_bar(index, iterable.args[0].value)
     if not isinstance(iterable, cst.Name):
         return False
-    calls_model = backward = False
-    for call in m.findall(node.body, m.Call()):
+    backward = any(
+        m.matches(c.func, m.Attribute(attr=m.Name("backward")))
+        for c in m.findall(node.body, m.Call())
+    )
+    return calls_model(node.body, model_var, origin) and not backward
+
+
+def calls_model(node: cst.CSTNode, model_var: str, origin: Origin) -> bool:
+    """Whether `node` calls the model or one of its methods (`model(x)`, `model.decode(z)`)."""
+    for call in m.findall(node, m.Call()):
         func = call.func
-        if m.matches(func, m.Attribute(attr=m.Name("backward"))):
-            backward = True
         while isinstance(func, cst.Attribute):
             func = func.value
         if isinstance(func, cst.Name) and site_name(func, origin) == model_var:
-            calls_model = True
-    return calls_model and not backward
+            if not m.matches(
+                call.func, m.Attribute(attr=m.Name("state_dict") | m.Name("parameters"))
+            ):
+                return True
+    return False

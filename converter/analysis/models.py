@@ -61,22 +61,27 @@ def find_model_classes(index: SourceIndex) -> dict[str, ModelClass]:
     return found
 
 
-def is_mode_sensitive(model: ModelClass | None, index: SourceIndex) -> bool:
+def is_mode_sensitive(model: ModelClass | None, index: SourceIndex, call: cst.Call) -> bool:
     """Whether train/eval mode may change what the model computes (or how it uses the RNG).
 
-    A model defined elsewhere is assumed sensitive; a class of this file is sensitive when it
-    (or a class of the file it extends or builds submodules from) names dropout, normalisation or
-    recurrent layers, reads `self.training`, or builds submodules from model libraries.
+    A class of this file is sensitive when it (or a class of the file it extends or builds
+    submodules from) names dropout or normalisation layers, reads `self.training`, or builds
+    submodules from model libraries. A model built elsewhere is assumed sensitive unless it is
+    plain torch.nn layers (`nn.Sequential(nn.Linear(...), nn.ReLU())`) without such layers.
     """
-    if model is None:
-        return True
     classes = {s.name.value: s for s in index.module.body if isinstance(s, cst.ClassDef)}
-    pending, seen = [c.node for c in model.lineage()], set()
+    if model is None:
+        if not index.resolves_to(call.func, "torch.nn"):
+            return True
+        pending, seen = [call], set()
+    else:
+        pending, seen = [c.node for c in model.lineage()], set()
     while pending:
         node = pending.pop()
-        if node.name.value in seen:
+        key = node.name.value if isinstance(node, cst.ClassDef) else id(node)
+        if key in seen:
             continue
-        seen.add(node.name.value)
+        seen.add(key)
         for name in _identifiers(node):
             if _MODE_SENSITIVE.search(name.value):
                 return True

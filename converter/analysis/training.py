@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
-from converter.analysis.loops import bind_arguments, site_name, stage_of_loop
+from converter.analysis.loops import bind_arguments, calls_model, site_name, stage_of_loop
 from converter.analysis.models import ModelClass, is_mode_sensitive
 from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, TrainingPlan
 from converter.analysis.regions import RegionFinder
@@ -53,8 +53,11 @@ class SitePlanner:
     def plan(self) -> TrainingPlan:
         function = self.index.enclosing_function(self.batch_loop)
         step_receivers = self._step_receivers()
+        # A function that receives its optimizer (as a parameter or a global) is a training
+        # function called from the real site, e.g. `train(args, model, loader, optimizer, epoch)`.
         inline = function is not None and any(
-            isinstance(r, cst.Name) and _is_param(function, r.value) for r in step_receivers
+            isinstance(r, cst.Name) and not _assigned_locally(self.index, function, r.value)
+            for r in step_receivers
         )
         if inline:
             train_part, loop_origin = self._inline_train_function(function)
@@ -195,17 +198,29 @@ class SitePlanner:
                 plan.removed.append(statement)
 
     def _site_roles(self, plan: TrainingPlan, site_origin: Origin) -> None:
+        scopes = {site_origin.scope, self.index.body_scope(None)}
+        for scope in scopes:
+            for name in _scope_names(scope):
+                values = [_assigned_value(s) for s in _bindings(self.index, scope, name)]
+                if values and all(v is not None and self._is_device(v) for v in values):
+                    plan.device_vars.add(name)
         for name in _scope_names(site_origin.scope):
-            statement = _single_binding(self.index, site_origin.scope, name)
-            call = _assigned_call(statement)
-            if call is None:
-                continue
-            if self.index.resolves_to(call.func, "torch.device"):
-                plan.device_vars.add(name)
-            elif m.matches(call.func, m.Attribute(attr=m.Name("parse_args"))):
+            call = _assigned_call(_single_binding(self.index, site_origin.scope, name))
+            if call is not None and m.matches(call.func, m.Attribute(attr=m.Name("parse_args"))):
                 plan.namespace_var = name
         for statement in _device_moves_at_site(self.index, site_origin.scope, plan.model.var):
             plan.removed.append(statement)
+
+    def _is_device(self, value: cst.BaseExpression) -> bool:
+        """`torch.device(...)`, `torch.accelerator.current_accelerator()`, `"cuda"`, or a
+        conditional choosing between such values."""
+        if isinstance(value, cst.IfExp):
+            return self._is_device(value.body) and self._is_device(value.orelse)
+        if isinstance(value, cst.SimpleString):
+            return value.evaluated_value.split(":")[0] in ("cuda", "cpu", "mps", "xpu")
+        return isinstance(value, cst.Call) and self.index.resolves_to(
+            value.func, "torch.device", "torch.accelerator.current_accelerator"
+        )
 
     # -- stages --------------------------------------------------------------------------------
 
@@ -319,9 +334,16 @@ class SitePlanner:
         for clip in claims.get("clip", []):
             if not backward < body.index(clip) < step:
                 raise self.decline(clip, "gradient clipping outside backward() and step()")
+        # Lightning runs the whole training_step before backward(); code between backward and
+        # step may move up as long as it does not look at gradients.
+        gradients = m.Attribute(
+            attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters")
+        )
         for statement in body[backward + 1 : step]:
-            if not any(statement in c for c in claims.values()):
-                raise self.decline(statement, "code between backward() and step() (gradients)")
+            if any(statement in c for c in claims.values()):
+                continue
+            if m.findall(statement, gradients):
+                raise self.decline(statement, "code between backward() and step() reads gradients")
 
     def _check_control_flow(self, plan: TrainingPlan) -> None:
         """break/continue/return that would leave a loop or function which no longer exists."""
@@ -339,7 +361,7 @@ class SitePlanner:
                         break
 
     def _check_modes(self, plan: TrainingPlan) -> None:
-        if not is_mode_sensitive(plan.model.cls, self.index):
+        if not is_mode_sensitive(plan.model.cls, self.index, plan.model.call):
             return
         calls = self.mode_calls
         for stage in ("validation", "test"):
@@ -349,6 +371,14 @@ class SitePlanner:
                     "this evaluation runs the model in training mode (no model.eval()); "
                     "Lightning evaluates in eval mode, which changes dropout/batch norm",
                 )
+        if "validation" in plan.stages and any(
+            calls_model(item.node, plan.model.var, item.origin) for item in plan.stages["train"].end
+        ):
+            raise self.decline(
+                None,
+                "the epoch's own code runs the model after evaluation, in eval mode; in Lightning "
+                "it would run in train mode",
+            )
         if "validation" in plan.stages and "train" not in calls.get("train", set()):
             raise self.decline(
                 None,
@@ -371,6 +401,13 @@ def _optimizer_names(index: SourceIndex, scope) -> set[str]:
             ):
                 names.add(name)
     return names
+
+
+def _assigned_locally(index: SourceIndex, function: cst.FunctionDef, name: str) -> bool:
+    scope = index.body_scope(function)
+    return any(
+        a.scope is scope and not isinstance(a.node, cst.Param) for a in scope.assignments[name]
+    )
 
 
 def _is_param(function: cst.FunctionDef, name: str) -> bool:
@@ -431,6 +468,15 @@ def _single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement |
 
 def _scope_names(scope):
     return sorted({a.name for a in scope.assignments if a.scope is scope})
+
+
+def _assigned_value(statement: cst.BaseStatement | None) -> cst.BaseExpression | None:
+    """The value in `name = value`."""
+    if statement is None or not m.matches(
+        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    ):
+        return None
+    return statement.body[0].value
 
 
 def _assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:

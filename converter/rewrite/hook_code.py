@@ -122,7 +122,7 @@ class HookCode:
             if role is not None:
                 table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
         for call in m.findall(root, m.Call()):
-            self._call_replacement(call, origin, stage, table)
+            self._call_replacement(call, origin, stage, hook, table)
         return table
 
     def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
@@ -131,7 +131,7 @@ class HookCode:
         start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, "")
         return _parenthesize(expr(f"batch_idx + {_code(start)}"), parent)
 
-    def _call_replacement(self, call: cst.Call, origin: Origin, stage, table) -> None:
+    def _call_replacement(self, call: cst.Call, origin: Origin, stage, hook, table) -> None:
         # len(train_loader) -> self.trainer.num_training_batches
         if m.matches(call, m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])):
             loader = site_name(call.args[0].value, origin)
@@ -139,9 +139,15 @@ class HookCode:
             if loader == train.loader.value and stage is train:
                 table[call] = _constant(expr("self.trainer.num_training_batches"))
             return
-        # x.to(device) / x.cuda() -> x
+        # batch.to(device) / batch.cuda() -> batch: Lightning moves batches itself. Tensors the
+        # hook creates keep their move, to `self.device`.
         func = call.func
-        if isinstance(func, cst.Attribute) and self._is_device_move(call, origin):
+        if (
+            isinstance(func, cst.Attribute)
+            and hook.endswith("_step")
+            and _root_name(func.value) in _target_names(stage.batch_target)
+            and self._is_device_move(call, origin)
+        ):
             table[call] = lambda updated: updated.func.value
 
     def _is_device_move(self, call: cst.Call, origin: Origin) -> bool:
@@ -163,6 +169,18 @@ class HookCode:
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")
             )
         )
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    return {n.value for n in m.findall(target, m.Name())} | (
+        {target.value} if isinstance(target, cst.Name) else set()
+    )
 
 
 def _is_local(origin: Origin, name: str) -> bool:
