@@ -64,6 +64,8 @@ class Stage:
     start: list[Moved] = field(default_factory=list)
     step: list[Moved] = field(default_factory=list)
     end: list[Moved] = field(default_factory=list)
+    # A full-batch step loop (`for t in range(N)`) has no loader: the site gets a one-batch one.
+    full_batch: bool = False
 
     def hooks(self) -> dict[str, list[Moved]]:
         start, step, end = STAGE_HOOKS[self.name]

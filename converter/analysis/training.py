@@ -84,6 +84,8 @@ class SitePlanner:
 
         regions = RegionFinder(self.index, plan)
         epoch_loop = self._epoch_loop(train_part)
+        if _is_range_loop(self.batch_loop):
+            return self._full_batch(plan, epoch_loop, inline, loop_origin, regions, site_origin)
         train = self._train_stage(plan, loop_origin)
         if inline:
             before, after = _split_around(function.body.body, self.batch_loop)
@@ -223,6 +225,27 @@ class SitePlanner:
         )
 
     # -- stages --------------------------------------------------------------------------------
+
+    def _full_batch(self, plan, epoch_loop, inline, loop_origin, regions, site_origin):
+        """`for t in range(N): pred = model(x) ...`: each round is an epoch of one batch."""
+        loop = self.batch_loop
+        if epoch_loop is not None or inline:
+            raise self.decline(loop, "a step loop over range() inside another loop or function")
+        if not isinstance(loop.target, cst.Name):
+            raise self.decline(loop, "the step loop's variable is not a plain name")
+        plan.epoch_var = loop.target.value
+        plan.epoch_start, plan.max_epochs = _epoch_range(loop, self)
+        loader = _fresh_name(self.index, "step_loader")
+        train = Stage(
+            "train", loop, loop_origin, cst.Name(loader), cst.Name("batch"), full_batch=True
+        )
+        train.step = [Moved(s, loop_origin) for s in loop.body.body]
+        plan.stages["train"] = train
+        self._test_stage(plan, loop, regions, site_origin)
+        self._check_control_flow(plan)
+        self._apply_rules(plan)
+        self._check_modes(plan)
+        return plan
 
     def _train_stage(self, plan: TrainingPlan, loop_origin: Origin) -> Stage:
         loop = self.batch_loop
@@ -401,6 +424,20 @@ def _optimizer_names(index: SourceIndex, scope) -> set[str]:
             ):
                 names.add(name)
     return names
+
+
+def _is_range_loop(loop: cst.For) -> bool:
+    return m.matches(loop.iter, m.Call(func=m.Name("range")))
+
+
+def _fresh_name(index: SourceIndex, wanted: str) -> str:
+    used = {a.name for scope in {index.body_scope(None)} for a in scope.assignments}
+    used |= {n.value for n in m.findall(index.module, m.Name())}
+    name, counter = wanted, 1
+    while name in used:
+        counter += 1
+        name = f"{wanted}_{counter}"
+    return name
 
 
 def _assigned_locally(index: SourceIndex, function: cst.FunctionDef, name: str) -> bool:

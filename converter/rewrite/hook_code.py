@@ -123,7 +123,24 @@ class HookCode:
                 table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
         for call in m.findall(root, m.Call()):
             self._call_replacement(call, origin, stage, hook, table)
+        if hook == "configure_optimizers":
+            self._total_steps(root, origin, table)
         return table
+
+    def _is_train_len(self, node, origin: Origin) -> bool:
+        return m.matches(node, m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])) and (
+            site_name(node.args[0].value, origin) == self.plan.stages["train"].loader.value
+        )
+
+    def _total_steps(self, root, origin: Origin, table) -> None:
+        """`epochs * len(train_loader)` in configure_optimizers, where `epochs` is max_epochs:
+        the train loader is not loaded yet there, but Lightning estimates the total for us."""
+        max_epochs = _code(self.plan.max_epochs)
+        for product in m.findall(root, m.BinaryOperation(operator=m.Multiply())):
+            sides = (product.left, product.right)
+            for one, other in (sides, sides[::-1]):
+                if self._is_train_len(one, origin) and _code(other) == max_epochs:
+                    table[product] = _constant(expr("self.trainer.estimated_stepping_batches"))
 
     def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
         if stage.index_start is None:
@@ -132,11 +149,13 @@ class HookCode:
         return _parenthesize(expr(f"batch_idx + {_code(start)}"), parent)
 
     def _call_replacement(self, call: cst.Call, origin: Origin, stage, hook, table) -> None:
-        # len(train_loader) -> self.trainer.num_training_batches
-        if m.matches(call, m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])):
-            loader = site_name(call.args[0].value, origin)
-            train = self.plan.stages["train"]
-            if loader == train.loader.value and stage is train:
+        # len(train_loader) -> self.trainer.num_training_batches (in configure_optimizers, before
+        # the loader is loaded: the estimated total over the epochs).
+        if self._is_train_len(call, origin):
+            if hook == "configure_optimizers":
+                per_epoch = "self.trainer.estimated_stepping_batches // self.trainer.max_epochs"
+                table[call] = _constant(_parenthesize(expr(per_epoch), self.index.parent(call)))
+            elif stage is self.plan.stages["train"]:
                 table[call] = _constant(expr("self.trainer.num_training_batches"))
             return
         # batch.to(device) / batch.cuda() -> batch: Lightning moves batches itself. Tensors the

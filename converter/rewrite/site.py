@@ -58,7 +58,7 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
     for function in plan.deleted_functions + list(plan.inlined.values()):
         edits.remove.add(function)
 
-    hparams = _hparams_argument(plan, flow, code)
+    hparams = _hparams_argument(plan, flow, code, _hparams_read(methods))
     if hparams is not None:
         prelude.append(
             cst.SimpleStatementLine(
@@ -70,6 +70,8 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
             )
         )
     loop = plan.epoch_loop or plan.stages["train"].loop
+    if plan.stages["train"].full_batch:
+        prelude += fill("step_loader", loader=plan.stages["train"].loader)
     options = [_kwarg("max_epochs", plan.max_epochs)]
     if "validation" in plan.stages:
         # The original evaluates only after training batches; Lightning's sanity check would
@@ -175,16 +177,23 @@ def _at_site(value: cst.BaseExpression, origin) -> cst.BaseExpression:
     return value.visit(Substitute())
 
 
+def _hparams_read(methods) -> set[str]:
+    """`x` for each `self.hparams.x` the generated methods still read."""
+    pattern = m.Attribute(value=m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))
+    return {node.attr.value for method in methods for node in m.findall(method, pattern)}
+
+
 def _hparams_argument(
-    plan: TrainingPlan, flow: Dataflow, code: HookCode
+    plan: TrainingPlan, flow: Dataflow, code: HookCode, read: set[str]
 ) -> cst.BaseExpression | None:
     namespace = plan.namespace_var if code.used_namespace else None
-    if not flow.hparams:
+    names = [n for n in flow.hparams if n in read]
+    if not names:
         return cst.Name(namespace) if namespace else None
     elements = []
     if namespace:
         elements.append(cst.StarredDictElement(expr(f"vars({namespace})")))
-    elements += [cst.DictElement(cst.SimpleString(f'"{n}"'), cst.Name(n)) for n in flow.hparams]
+    elements += [cst.DictElement(cst.SimpleString(f'"{n}"'), cst.Name(n)) for n in names]
     return cst.Dict(elements)
 
 
@@ -200,15 +209,16 @@ class ApplyEdits(cst.CSTTransformer):
             return edits.bases[original]
         if isinstance(original, cst.ClassDef) and original in edits.methods:
             updated = add_methods(updated, edits.methods[original])
-        if original in edits.remove:
-            return cst.RemovalSentinel.REMOVE
-        if original in edits.replace:
-            return cst.FlattenSentinel(edits.replace[original])
         before = edits.insert_before.get(original, [])
         after = edits.insert_after.get(original, [])
-        if before or after:
-            return cst.FlattenSentinel([*before, updated, *after])
-        return updated
+        if original in edits.remove:
+            middle = []
+        else:
+            middle = edits.replace.get(original, [updated])
+        if not (before or after or original in edits.replace or original in edits.remove):
+            return updated
+        statements = [*before, *middle, *after]
+        return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
 
 
 def add_import(module: cst.Module, target: str) -> cst.Module:
