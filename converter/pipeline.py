@@ -71,14 +71,17 @@ def _convert(module: cst.Module, target: str, report: Report) -> str:
 def _report_plan(index: SourceIndex, plan, report: Report) -> None:
     line = index.line
     model = plan.model
-    what = model.cls.name if model.cls else f"{plan.module_class} (wraps `{model.var}`)"
-    report.find("optimizer", line(plan.setup[0].node), f"optimizer `{plan.optimizer_var}`")
-    if plan.scheduler_var:
-        report.find(
-            "scheduler",
-            line(plan.setup[1].node),
-            f"LR scheduler `{plan.scheduler_var}` per {plan.scheduler_interval}",
+    wrapped = ", ".join(f"`{m.var}`" for m in plan.models)
+    what = model.cls.name if model.cls else f"{plan.module_class} (wraps {wrapped})"
+    for moved in plan.setup:
+        target = moved.node.body[0].targets[0].target.value
+        kind = "scheduler" if target in plan.scheduler_vars else "optimizer"
+        detail = (
+            f" per {plan.scheduler_interval}" if kind == "scheduler" and not plan.manual else ""
         )
+        report.find(kind, line(moved.node), f"{kind} `{target}`{detail}")
+    if plan.manual:
+        report.change("optimization", line(plan.stages["train"].loop), "manual optimization")
     for stage in plan.stages.values():
         report.find("loop", line(stage.loop), f"{stage.name} loop over `{stage.loader.value}`")
     report.change("module", line(model.binding), f"{what} is now a LightningModule")

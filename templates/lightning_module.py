@@ -4,6 +4,7 @@ class {name}({base}):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        {settings}
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)

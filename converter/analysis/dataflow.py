@@ -34,9 +34,9 @@ class Dataflow:
 
 
 def role_names(plan: TrainingPlan) -> set[str]:
-    names = {plan.model.var, plan.optimizer_var} | plan.device_vars
+    names = plan.model_vars | set(plan.optimizer_vars) | set(plan.scheduler_vars) | plan.device_vars
     names |= {s.loader.value for s in plan.stages.values()}
-    for optional in (plan.scheduler_var, plan.epoch_var, plan.namespace_var):
+    for optional in (plan.epoch_var, plan.namespace_var):
         if optional:
             names.add(optional)
     return names
@@ -107,7 +107,7 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
 
 def _is_class_member(plan: TrainingPlan, name: str) -> bool:
     if plan.model.cls is None:
-        return name == "model"
+        return name == "model" or name in plan.model_vars
     for cls in plan.model.cls.lineage():
         for statement in cls.node.body.body:
             if (

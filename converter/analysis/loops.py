@@ -94,7 +94,9 @@ def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) 
     )
 
 
-def is_eval_loop(index: SourceIndex, node: cst.CSTNode, model_var: str, origin: Origin) -> bool:
+def is_eval_loop(
+    index: SourceIndex, node: cst.CSTNode, model_vars: set[str], origin: Origin
+) -> bool:
     """A for loop over a loader that calls the model and never backward()."""
     if not isinstance(node, cst.For):
         return False
@@ -107,16 +109,16 @@ def is_eval_loop(index: SourceIndex, node: cst.CSTNode, model_var: str, origin: 
         m.matches(c.func, m.Attribute(attr=m.Name("backward")))
         for c in m.findall(node.body, m.Call())
     )
-    return calls_model(node.body, model_var, origin) and not backward
+    return calls_model(node.body, model_vars, origin) and not backward
 
 
-def calls_model(node: cst.CSTNode, model_var: str, origin: Origin) -> bool:
+def calls_model(node: cst.CSTNode, model_vars: set[str], origin: Origin) -> bool:
     """Whether `node` calls the model or one of its methods (`model(x)`, `model.decode(z)`)."""
     for call in m.findall(node, m.Call()):
         func = call.func
         while isinstance(func, cst.Attribute):
             func = func.value
-        if isinstance(func, cst.Name) and site_name(func, origin) == model_var:
+        if isinstance(func, cst.Name) and site_name(func, origin) in model_vars:
             if not m.matches(
                 call.func, m.Attribute(attr=m.Name("state_dict") | m.Name("parameters"))
             ):

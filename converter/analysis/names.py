@@ -28,11 +28,13 @@ class _Collector(cst.CSTVisitor):
         self.index = index
         self.events: list[NameEvent] = []
         self._store_depth = 0
+        self._nested: set[cst.CSTNode] = set()  # functions defined inside the code itself
 
     def _inner_bound(self, node: cst.Name) -> bool:
         scope = self.index.scope(node)
         if isinstance(scope, ComprehensionScope) or (
-            isinstance(scope, FunctionScope) and isinstance(scope.node, cst.Lambda)
+            isinstance(scope, FunctionScope)
+            and (isinstance(scope.node, cst.Lambda) or scope.node in self._nested)
         ):
             return any(a.scope is scope for a in scope.assignments[node.value])
         return False
@@ -113,7 +115,11 @@ class _Collector(cst.CSTVisitor):
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        # A closure (an LBFGS `def closure():`) reads the enclosing code's names when called.
         self.events.append(NameEvent(node.name, WRITE))
+        self._nested.add(node)
+        node.params.visit(self)
+        node.body.visit(self)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:

@@ -78,15 +78,17 @@ class ModelRef:
     binding: cst.BaseStatement  # `model = Net(...)`
     call: cst.Call  # the constructor call
     cls: ModelClass | None  # None: defined elsewhere, wrapped in a generated LightningModule
+    attribute: str = "self"  # how the hooks reach it: self, self.model, or self.<var>
 
 
 @dataclass
 class TrainingPlan:
     site_function: cst.FunctionDef | None  # None: module level
     site_scope: Scope
-    model: ModelRef
-    optimizer_var: str
-    scheduler_var: str | None = None
+    models: list[ModelRef]  # what the optimizers train; the first is the primary one
+    optimizer_vars: list[str]
+    manual: bool = False  # several optimizers or hand-made steps: manual optimization
+    scheduler_vars: list[str] = field(default_factory=list)
     scheduler_interval: str | None = None
     setup: list[Moved] = field(default_factory=list)  # configure_optimizers' statements
     epoch_loop: cst.For | None = None
@@ -108,8 +110,31 @@ class TrainingPlan:
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
 
     @property
+    def model(self) -> ModelRef:
+        return self.models[0]
+
+    @property
+    def optimizer_var(self) -> str:
+        return self.optimizer_vars[0]
+
+    @property
+    def scheduler_var(self) -> str | None:
+        return self.scheduler_vars[0] if self.scheduler_vars else None
+
+    @property
+    def model_vars(self) -> set[str]:
+        return {model.var for model in self.models}
+
+    def model_attribute(self, name: str) -> str | None:
+        return next((model.attribute for model in self.models if model.var == name), None)
+
+    @property
     def module_class(self) -> str:
-        return self.model.cls.name if self.model.cls else "Lit" + _camel(self.model.call)
+        if self.model.cls is not None:
+            return self.model.cls.name
+        if len(self.models) == 1:
+            return "Lit" + _camel(self.model.call)
+        return "Lit" + "".join(_camel_name(model.var) for model in self.models)
 
     def all_moved(self) -> list[Moved]:
         moved = list(self.setup)
@@ -121,4 +146,8 @@ class TrainingPlan:
 def _camel(call: cst.Call) -> str:
     func = call.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "Model")
-    return "".join(part[:1].upper() + part[1:] for part in str(name).split("_")) or "Model"
+    return _camel_name(str(name))
+
+
+def _camel_name(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "Model"

@@ -52,8 +52,7 @@ class RegionFinder:
     # -- the statement that holds the loop -----------------------------------------------------
 
     def _anchor(self, statement, position: int, site: Origin) -> EvalRegion | None:
-        model = self.plan.model.var
-        if is_eval_loop(self.index, statement, model, site):
+        if is_eval_loop(self.index, statement, self.plan.model_vars, site):
             return EvalRegion(position, position, statement, site, [], [], [], None)
         loop = self._loop_in_no_grad(statement, site)
         if loop is not None:
@@ -74,7 +73,7 @@ class RegionFinder:
         loops = [
             s
             for s in statement.body.body
-            if is_eval_loop(self.index, s, self.plan.model.var, origin)
+            if is_eval_loop(self.index, s, self.plan.model_vars, origin)
         ]
         return loops[0] if len(loops) == 1 else None
 
@@ -100,7 +99,9 @@ class RegionFinder:
             s for s in function.body.body if not _is_return(s) or s is not function.body.body[-1]
         ]
         for holder in body:
-            loop = holder if is_eval_loop(self.index, holder, self.plan.model.var, origin) else None
+            loop = (
+                holder if is_eval_loop(self.index, holder, self.plan.model_vars, origin) else None
+            )
             loop = loop or self._loop_in_no_grad(holder, origin)
             if loop is None:
                 continue
@@ -132,7 +133,7 @@ class RegionFinder:
         first = region.first
         while first > 0:
             previous = block[first - 1]
-            if _is_mode_call(previous, self.plan.model.var, "eval") or (
+            if any(_is_mode_call(previous, v, "eval") for v in self.plan.model_vars) or (
                 _is_simple_assignment(previous)
                 and names_written(self.index, [previous]) <= read_by_anchor
             ):

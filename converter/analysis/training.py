@@ -52,12 +52,13 @@ class SitePlanner:
 
     def plan(self) -> TrainingPlan:
         function = self.index.enclosing_function(self.batch_loop)
-        step_receivers = self._step_receivers()
+        steps = self._step_calls()
         # A function that receives its optimizer (as a parameter or a global) is a training
         # function called from the real site, e.g. `train(args, model, loader, optimizer, epoch)`.
         inline = function is not None and any(
-            isinstance(r, cst.Name) and not _assigned_locally(self.index, function, r.value)
-            for r in step_receivers
+            isinstance(call.func.value, cst.Name)
+            and not _assigned_locally(self.index, function, call.func.value.value)
+            for call in steps
         )
         if inline:
             train_part, loop_origin = self._inline_train_function(function)
@@ -67,16 +68,21 @@ class SitePlanner:
         site_function = self.index.enclosing_function(train_part)
         site_origin = Origin(self.index.scope(train_part))
 
-        optimizer_var, optimizer_stmt = self._optimizer(step_receivers, loop_origin, site_origin)
-        model = self._model(optimizer_stmt, site_origin)
+        optimizers = self._optimizers(steps, loop_origin, site_origin)
+        manual = len(optimizers) > 1 or any(
+            call.args or not _is_statement_of(self.index, call, self.batch_loop.body.body)
+            for call in steps
+        )
         plan = TrainingPlan(
             site_function=site_function,
             site_scope=site_origin.scope,
-            model=model,
-            optimizer_var=optimizer_var,
+            models=self._models([stmt for _, stmt in optimizers], site_origin),
+            optimizer_vars=[var for var, _ in optimizers],
+            manual=manual,
         )
-        plan.setup.append(Moved(optimizer_stmt, site_origin))
-        plan.removed.append(optimizer_stmt)
+        for _, optimizer_stmt in optimizers:
+            plan.setup.append(Moved(optimizer_stmt, site_origin))
+            plan.removed.append(optimizer_stmt)
         self._scheduler(plan, site_origin)
         self._site_roles(plan, site_origin)
         if inline:
@@ -104,19 +110,12 @@ class SitePlanner:
 
     # -- the batch loop and its function -------------------------------------------------------
 
-    def _step_receivers(self) -> list[cst.BaseExpression]:
-        receivers = []
-        for statement in self.batch_loop.body.body:
-            if m.matches(
-                statement,
-                m.SimpleStatementLine(
-                    body=[m.Expr(m.Call(func=m.Attribute(attr=m.Name("step")), args=[]))]
-                ),
-            ):
-                receivers.append(statement.body[0].value.func.value)
-        if not receivers:
+    def _step_calls(self) -> list[cst.Call]:
+        """Every `x.step(...)` in the batch loop, however nested."""
+        calls = m.findall(self.batch_loop.body, m.Call(func=m.Attribute(attr=m.Name("step"))))
+        if not calls:
             raise self.decline(None, "the loop calls backward() but steps no optimizer in its body")
-        return receivers
+        return calls
 
     def _inline_train_function(self, function: cst.FunctionDef) -> tuple[cst.BaseStatement, Origin]:
         """`def train(args, model, loader, optimizer, epoch)` called once per epoch: its body moves
@@ -147,26 +146,41 @@ class SitePlanner:
 
     # -- optimizer, model, scheduler -----------------------------------------------------------
 
-    def _optimizer(
-        self, receivers: list[cst.BaseExpression], loop_origin: Origin, site_origin: Origin
-    ) -> tuple[str, cst.BaseStatement]:
-        found = []
-        for receiver in receivers:
-            name = site_name(receiver, loop_origin)
+    def _optimizers(
+        self, steps: list[cst.Call], loop_origin: Origin, site_origin: Origin
+    ) -> list[tuple[str, cst.BaseStatement]]:
+        """The optimizers the loop steps, in the order the site creates them."""
+        found: dict[str, cst.BaseStatement] = {}
+        for call in steps:
+            name = site_name(call.func.value, loop_origin)
             statement = _single_binding(self.index, site_origin.scope, name) if name else None
-            call = _assigned_call(statement)
-            if call is not None and _is_optimizer(self.index, call):
-                found.append((name, statement))
-        if len(found) != 1:
-            what = "no optimizer created by torch.optim" if not found else "more than one optimizer"
-            raise self.decline(None, f"the batch loop steps {what} (manual optimization)")
-        return found[0]
+            created = _assigned_call(statement)
+            if created is not None and _is_optimizer(self.index, created):
+                found[name] = statement
+        if not found:
+            raise self.decline(None, "the batch loop steps no optimizer created by torch.optim")
+        return sorted(found.items(), key=lambda item: self.index.line(item[1]))
 
-    def _model(self, optimizer_stmt: cst.BaseStatement, site_origin: Origin) -> ModelRef:
-        roots = {_parameters_root(n) for n in _calls(optimizer_stmt)} - {None}
-        if len(roots) != 1:
-            raise self.decline(optimizer_stmt, "cannot tell which model the optimizer trains")
-        var = roots.pop()
+    def _models(self, optimizer_stmts, site_origin: Origin) -> list[ModelRef]:
+        """What the optimizers train: the roots of their `x.parameters()` arguments."""
+        roots: list[str] = []
+        for statement in optimizer_stmts:
+            for call in _calls(statement):
+                root = _parameters_root(call)
+                if root is not None and root not in roots:
+                    roots.append(root)
+        if not roots:
+            raise self.decline(optimizer_stmts[0], "cannot tell which model the optimizer trains")
+        models = [self._model(var, optimizer_stmts[0], site_origin) for var in roots]
+        if len(models) == 1:
+            if models[0].cls is None:
+                models[0].attribute = "self.model"
+            return models
+        for model in models:  # several models: one generated module holds them all
+            model.cls, model.attribute = None, f"self.{model.var}"
+        return models
+
+    def _model(self, var: str, optimizer_stmt, site_origin: Origin) -> ModelRef:
         bindings = [
             s
             for s in _bindings(self.index, site_origin.scope, var)
@@ -190,12 +204,12 @@ class SitePlanner:
             if call is None or not self.index.resolves_to(call.func, "torch.optim.lr_scheduler"):
                 continue
             first = call.args[0].value if call.args else None
-            if isinstance(first, cst.Name) and first.value == plan.optimizer_var:
-                if plan.scheduler_var is not None:
+            if isinstance(first, cst.Name) and first.value in plan.optimizer_vars:
+                if plan.scheduler_vars and not plan.manual:
                     raise self.decline(statement, "more than one LR scheduler")
                 if self.index.resolves_to(call.func, "torch.optim.lr_scheduler.ReduceLROnPlateau"):
                     raise self.decline(statement, "ReduceLROnPlateau needs a monitored metric")
-                plan.scheduler_var = name
+                plan.scheduler_vars.append(name)
                 plan.setup.append(Moved(statement, site_origin))
                 plan.removed.append(statement)
 
@@ -210,8 +224,8 @@ class SitePlanner:
             call = _assigned_call(_single_binding(self.index, site_origin.scope, name))
             if call is not None and m.matches(call.func, m.Attribute(attr=m.Name("parse_args"))):
                 plan.namespace_var = name
-        for statement in _device_moves_at_site(self.index, site_origin.scope, plan.model.var):
-            plan.removed.append(statement)
+        for model in plan.models:
+            plan.removed += _device_moves_at_site(self.index, site_origin.scope, model.var)
 
     def _is_device(self, value: cst.BaseExpression) -> bool:
         """`torch.device(...)`, `torch.accelerator.current_accelerator()`, `"cuda"`, or a
@@ -305,6 +319,9 @@ class SitePlanner:
 
     def _apply_rules(self, plan: TrainingPlan) -> None:
         self.mode_calls: dict[str, set[str]] = {}
+        # Under manual optimization the loop's own zero_grad/backward/step calls stay: only the
+        # mode switches go, Lightning does those.
+        rules = (RULES[0],) if plan.manual else RULES
         for stage in plan.stages.values():
             for hook, moved in stage.hooks().items():
                 place = (
@@ -317,13 +334,15 @@ class SitePlanner:
                 kept, claims = [], {}
                 for item in moved:
                     ctx = RuleContext(self.index, plan, item.origin, place, claims)
-                    if not any(rule.claim(item.node, ctx) for rule in RULES):
+                    if not any(rule.claim(item.node, ctx) for rule in rules):
                         kept.append(item)
                 moved[:] = kept
                 for what in claims:
                     self.mode_calls.setdefault(stage.name, set()).add(what)
-                if hook == "training_step":
+                if hook == "training_step" and not plan.manual:
                     self._check_step(plan, claims)
+        if plan.manual:
+            return
         if plan.scheduler_var is not None and plan.scheduler_interval is None:
             raise self.decline(None, "the LR scheduler is not stepped in the training loop")
         self._check_nothing_left(plan)
@@ -384,7 +403,7 @@ class SitePlanner:
                         break
 
     def _check_modes(self, plan: TrainingPlan) -> None:
-        if not is_mode_sensitive(plan.model.cls, self.index, plan.model.call):
+        if not any(is_mode_sensitive(m.cls, self.index, m.call) for m in plan.models):
             return
         calls = self.mode_calls
         for stage in ("validation", "test"):
@@ -395,7 +414,8 @@ class SitePlanner:
                     "Lightning evaluates in eval mode, which changes dropout/batch norm",
                 )
         if "validation" in plan.stages and any(
-            calls_model(item.node, plan.model.var, item.origin) for item in plan.stages["train"].end
+            calls_model(item.node, plan.model_vars, item.origin)
+            for item in plan.stages["train"].end
         ):
             raise self.decline(
                 None,
@@ -424,6 +444,15 @@ def _optimizer_names(index: SourceIndex, scope) -> set[str]:
             ):
                 names.add(name)
     return names
+
+
+def _is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
+    """Whether `call` is a whole statement directly in `block` (not nested in an if, a closure)."""
+    return any(
+        m.matches(s, m.SimpleStatementLine(body=[m.Expr(m.OneOf(call))]))
+        and s.body[0].value is call
+        for s in block
+    )
 
 
 def _is_range_loop(loop: cst.For) -> bool:

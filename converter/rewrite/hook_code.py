@@ -38,22 +38,24 @@ class HookCode:
         self.index = index
         self.plan = plan
         self.flow = flow
-        self.self_model = "self" if plan.model.cls else "self.model"
         self.used_namespace = False  # whether any hook reads the argparse namespace
 
     # -- roles -----------------------------------------------------------------------------------
 
     def _role(self, name: str, stage: Stage | None, hook: str) -> str | None:
         plan = self.plan
-        if name == plan.model.var:
-            return self.self_model
-        if hook == "configure_optimizers":
-            if name in (plan.optimizer_var, plan.scheduler_var):
+        attribute = plan.model_attribute(name)
+        if attribute is not None:
+            return attribute
+        optimizers, schedulers = plan.optimizer_vars, plan.scheduler_vars
+        if name in optimizers + schedulers:
+            if hook == "configure_optimizers":
                 return None  # defined right there
-        elif name == plan.optimizer_var:
-            return "self.optimizers()"
-        elif name == plan.scheduler_var:
-            return "self.lr_schedulers()"
+            if plan.manual and hook == "training_step" and name in optimizers:
+                return None  # bound at the top of training_step
+            if name in optimizers:
+                return _one_of("self.optimizers()", optimizers, name)
+            return _one_of("self.lr_schedulers()", schedulers, name)
         if name in plan.device_vars:
             return "self.device"
         if name == plan.epoch_var:
@@ -158,6 +160,17 @@ class HookCode:
             elif stage is self.plan.stages["train"]:
                 table[call] = _constant(expr("self.trainer.num_training_batches"))
             return
+        # loss.backward(...) -> self.manual_backward(loss, ...) under manual optimization
+        if (
+            self.plan.manual
+            and m.matches(call.func, m.Attribute(attr=m.Name("backward")))
+            and hook == "training_step"
+        ):
+            table[call] = lambda updated: updated.with_changes(
+                func=expr("self.manual_backward"),
+                args=[cst.Arg(updated.func.value), *updated.args],
+            )
+            return
         # batch.to(device) / batch.cuda() -> batch: Lightning moves batches itself. Tensors the
         # hook creates keep their move, to `self.device`.
         func = call.func
@@ -188,6 +201,10 @@ class HookCode:
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")
             )
         )
+
+
+def _one_of(call: str, names: list[str], name: str) -> str:
+    return call if len(names) == 1 else f"{call}[{names.index(name)}]"
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

@@ -27,7 +27,9 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
             if hook.endswith("_step"):
                 param, unpack = _batch_parameter(stage)
                 body = unpack + body
-                if name == "train":
+                if name == "train" and plan.manual:
+                    body = _bind_optimizers(plan, body) + body
+                elif name == "train":
                     loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
                     body += fill("training_step_return", loss=loss)
                 methods += fill(
@@ -37,7 +39,14 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
                 methods += fill("epoch_hook", hook=cst.Name(hook), body=body)
     setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
     optimizer = cst.Name(plan.optimizer_var)
-    if plan.scheduler_var is None:
+    if plan.manual:
+        returned = _names_list(plan.optimizer_vars)
+        if plan.scheduler_vars:
+            returned = cst.Tuple(
+                [cst.Element(returned), cst.Element(_names_list(plan.scheduler_vars))]
+            )
+        methods += fill("configure_optimizers", setup=setup, optimizer=returned)
+    elif plan.scheduler_var is None:
         methods += fill("configure_optimizers", setup=setup, optimizer=optimizer)
     else:
         methods += fill(
@@ -50,14 +59,53 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
     return [m.with_changes(leading_lines=[BLANK]) for m in methods]
 
 
+def manual_settings(plan: TrainingPlan) -> list[cst.BaseStatement]:
+    return fill("manual_optimization") if plan.manual else []
+
+
 def wrapper_class(plan: TrainingPlan, base: cst.BaseExpression, methods) -> cst.ClassDef:
-    (cls,) = fill("lightning_module", name=cst.Name(plan.module_class), base=base)
+    name, settings = cst.Name(plan.module_class), manual_settings(plan)
+    if len(plan.models) == 1:
+        (cls,) = fill("lightning_module", name=name, base=base, settings=settings)
+    else:
+        params = cst.Parameters(
+            [cst.Param(cst.Name("self"))] + [cst.Param(cst.Name(m.var)) for m in plan.models]
+        )
+        attributes = [cst.parse_statement(f"self.{m.var} = {m.var}") for m in plan.models]
+        (cls,) = fill(
+            "lightning_module_models",
+            name=name,
+            base=base,
+            params=params,
+            attributes=attributes,
+            settings=settings,
+            first=expr(plan.model.attribute),
+        )
     body = list(cls.body.body) + methods
     return cls.with_changes(body=cls.body.with_changes(body=body), leading_lines=[BLANK, BLANK])
 
 
 def add_methods(cls: cst.ClassDef, methods) -> cst.ClassDef:
     return cls.with_changes(body=cls.body.with_changes(body=list(cls.body.body) + methods))
+
+
+def _names_list(names: list[str]) -> cst.BaseExpression:
+    if len(names) == 1:
+        return cst.Name(names[0])
+    return cst.List([cst.Element(cst.Name(n)) for n in names])
+
+
+def _bind_optimizers(plan: TrainingPlan, body) -> list[cst.BaseStatement]:
+    """`opt_g, opt_d = self.optimizers()`: manual optimization steps them by hand."""
+    names = plan.optimizer_vars
+    target = (
+        cst.Name(names[0])
+        if len(names) == 1
+        else cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
+    )
+    return [
+        cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], expr("self.optimizers()"))])
+    ]
 
 
 def _batch_parameter(stage: Stage):

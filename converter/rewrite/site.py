@@ -12,7 +12,14 @@ from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.plan import TrainingPlan
 from converter.rewrite.hook_code import HookCode, expr
-from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
+from converter.analysis.plan import Declined
+from converter.rewrite.lightning_module import (
+    BLANK,
+    add_methods,
+    build_methods,
+    manual_settings,
+    wrapper_class,
+)
 from converter.rewrite.templates import fill
 
 TARGET_IMPORTS = {"pytorch_lightning": ("pytorch_lightning", "pl"), "lightning": ("lightning", "L")}
@@ -29,6 +36,7 @@ class Edits:
     insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
+    init_additions: dict[cst.FunctionDef, list[cst.BaseStatement]] = field(default_factory=dict)
 
 
 def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: str, edits: Edits):
@@ -42,17 +50,19 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
         root = model.cls.root
         edits.bases[root.torch_base] = root.torch_base.with_changes(value=base)
         edits.methods.setdefault(model.cls.node, []).extend(methods)
+        if plan.manual:
+            _append_to_init(model.cls, manual_settings(plan), edits, index)
         module_var = model.var
         prelude = []
     else:
         _insert_class(index, plan, wrapper_class(plan, base, methods), edits)
-        module_var = (
-            "lit_" + model.var if not model.var.startswith("lit") else model.var + "_module"
-        )
-        prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({model.var})")]
+        module_var = _fresh(index, "lit_" + model.var if len(plan.models) == 1 else "lit_module")
+        arguments = ", ".join(m.var for m in plan.models)
+        prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({arguments})")]
 
-    if model.call is not _assigned_value(model.binding):
-        edits.values[_assigned_value(model.binding)] = model.call  # Net().to(device) -> Net()
+    for each in plan.models:
+        if each.call is not _assigned_value(each.binding):
+            edits.values[_assigned_value(each.binding)] = each.call  # Net().to(device) -> Net()
     for statement in plan.removed:
         edits.remove.add(statement)
     for function in plan.deleted_functions + list(plan.inlined.values()):
@@ -131,6 +141,24 @@ def _pass_line() -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(body=[cst.Pass()])
 
 
+def _append_to_init(cls, statements, edits: Edits, index: SourceIndex) -> None:
+    init = cls.method("__init__")
+    if init is None:
+        raise Declined(
+            index.line(cls.node), f"{cls.name} has no __init__ to switch off automatic optimization"
+        )
+    edits.init_additions[init] = statements
+
+
+def _fresh(index: SourceIndex, wanted: str) -> str:
+    used = {n.value for n in m.findall(index.module, m.Name())}
+    name, counter = wanted, 1
+    while name in used:
+        counter += 1
+        name = f"{wanted}_{counter}"
+    return name
+
+
 def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edits: Edits) -> None:
     loop = plan.epoch_loop or plan.stages["train"].loop
     top = loop
@@ -207,6 +235,9 @@ class ApplyEdits(cst.CSTTransformer):
             return edits.values[original]
         if original in edits.bases:
             return edits.bases[original]
+        if original in edits.init_additions:
+            body = list(updated.body.body) + edits.init_additions[original]
+            updated = updated.with_changes(body=updated.body.with_changes(body=body))
         if isinstance(original, cst.ClassDef) and original in edits.methods:
             updated = add_methods(updated, edits.methods[original])
         before = edits.insert_before.get(original, [])
@@ -217,6 +248,15 @@ class ApplyEdits(cst.CSTTransformer):
             middle = edits.replace.get(original, [updated])
         if not (before or after or original in edits.replace or original in edits.remove):
             return updated
+        if before and middle:  # two blank lines after an inserted class, as PEP 8 has it
+            lines = list(middle[0].leading_lines)
+            blank = 0
+            while blank < len(lines) and lines[blank].comment is None:
+                blank += 1
+            middle = [
+                middle[0].with_changes(leading_lines=[BLANK] * max(0, 2 - blank) + lines),
+                *middle[1:],
+            ]
         statements = [*before, *middle, *after]
         return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
 

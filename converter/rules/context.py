@@ -41,14 +41,13 @@ class RuleContext:
         return expr.value
 
     def is_model(self, expr: cst.BaseExpression) -> bool:
-        return self.site_name(expr) == self.plan.model.var
+        return self.site_name(expr) in self.plan.model_vars
 
     def is_optimizer(self, expr: cst.BaseExpression) -> bool:
         return self.site_name(expr) == self.plan.optimizer_var
 
     def is_scheduler(self, expr: cst.BaseExpression) -> bool:
-        name = self.site_name(expr)
-        return name is not None and name == self.plan.scheduler_var
+        return self.site_name(expr) in self.plan.scheduler_vars
 
     def decline(self, node: cst.CSTNode, message: str) -> Declined:
         return Declined(self.index.line(node), message)

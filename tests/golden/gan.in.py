@@ -1,4 +1,4 @@
-# declines: more than one optimizer
+"""A small GAN: two models, two optimizers stepped by hand in one batch loop."""
 import torch
 from torch import nn
 

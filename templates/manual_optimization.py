@@ -1,0 +1,1 @@
+self.automatic_optimization = False  # the loop steps its optimizers by hand
