@@ -20,7 +20,7 @@ CONVERTED = "converted"
 UNCHANGED = "unchanged"
 ERROR = "error"
 
-NO_TRAINING = "no training loop (no backward() or .step() call in the file)"
+NO_TRAINING = "no training loop (a loop needs both a backward() and a .step() call)"
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,11 @@ PYTHON_SUFFIXES = (".py", ".pyw")
 STDIN = "-"
 
 _SHEBANG = re.compile(rb"^#![^\n]*\bpython[\d.]*\b")
-# A training loop calls backward() on a loss and step() on an optimizer; a file mentioning
-# neither cannot hold one. Checked on the text before any parse.
-_TRAINING_HINT = re.compile(r"backward|\bstep\s*\(")
+# A training loop calls backward() on a loss and step() on an optimizer: a file that lacks either
+# word cannot hold one. Checked on the text before any parse (a regular expression search costs
+# a fraction of a millisecond; the converter's parse and analysis cost tens to hundreds).
+_BACKWARD = re.compile(r"\bbackward\b")
+_STEP_CALL = re.compile(r"\bstep\s*\(")
 
 
 class UsageProblem(ValueError):
@@ -292,8 +294,12 @@ def encode_source(text: str, encoding: str) -> bytes:
 
 
 def might_contain_training(text: str) -> bool:
-    """Cheap pre-filter: False when the text cannot hold a training loop (no parse needed)."""
-    return _TRAINING_HINT.search(text) is not None
+    """Cheap pre-filter: False when the text cannot hold a training loop (no parse needed).
+
+    True needs both a ``backward`` and a ``step(`` call in the text (comments and strings count:
+    a false True only costs a parse).
+    """
+    return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -10,9 +10,8 @@ import libcst.matchers as m
 
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
-from converter.analysis.plan import TrainingPlan
+from converter.analysis.plan import Declined, TrainingPlan
 from converter.rewrite.hook_code import HookCode, expr
-from converter.analysis.plan import Declined
 from converter.rewrite.lightning_module import (
     BLANK,
     add_methods,
