@@ -103,6 +103,7 @@ class TrainingPlan:
         default_factory=dict
     )
     namespace_var: str | None = None  # argparse result: its attributes become self.hparams
+    namespace_binding: cst.BaseStatement | None = None  # `args = parser.parse_args()`
     device_vars: set[str] = field(default_factory=set)
     removed: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # replaced by trainer.test

@@ -220,10 +220,14 @@ class SitePlanner:
                 values = [_assigned_value(s) for s in _bindings(self.index, scope, name)]
                 if values and all(v is not None and self._is_device(v) for v in values):
                     plan.device_vars.add(name)
-        for name in _scope_names(site_origin.scope):
-            call = _assigned_call(_single_binding(self.index, site_origin.scope, name))
-            if call is not None and m.matches(call.func, m.Attribute(attr=m.Name("parse_args"))):
-                plan.namespace_var = name
+        for scope in (self.index.body_scope(None), site_origin.scope):
+            for name in _scope_names(scope):
+                statement = _single_binding(self.index, scope, name)
+                call = _assigned_call(statement)
+                if call is not None and m.matches(
+                    call.func, m.Attribute(value=m.Name(), attr=m.Name("parse_args"))
+                ):
+                    plan.namespace_var, plan.namespace_binding = name, statement
         for model in plan.models:
             plan.removed += _device_moves_at_site(self.index, site_origin.scope, model.var)
 

@@ -36,6 +36,7 @@ class Edits:
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
     init_additions: dict[cst.FunctionDef, list[cst.BaseStatement]] = field(default_factory=dict)
+    replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
 
 def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: str, edits: Edits):
@@ -88,6 +89,7 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
         options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, (value, origin) in plan.trainer_kwargs.items():
         options.append(_kwarg(option, _at_site(value, origin)))
+    options += _scaling_flags(index, plan, edits)
     loaders = [_kwarg("train_dataloaders", plan.stages["train"].loader)]
     if "validation" in plan.stages:
         loaders.append(_kwarg("val_dataloaders", plan.stages["validation"].loader))
@@ -99,6 +101,7 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
         options=options,
         loaders=loaders,
     )
+    fit[0] = _one_argument_per_line(fit[0]) if len(options) > 3 else fit[0]
     generated = prelude + fit
     generated[0] = generated[0].with_changes(leading_lines=loop.leading_lines)
     edits.replace[loop] = generated
@@ -138,6 +141,49 @@ def override_inherited_hooks(models, edits: Edits) -> None:
 
 def _pass_line() -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(body=[cst.Pass()])
+
+
+_SCALING = {
+    "accelerator": "--accelerator",
+    "devices": "--devices",
+    "num_nodes": "--num-nodes",
+    "precision": "--precision",
+}
+
+
+def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list[cst.Arg]:
+    """An argparse script gains --accelerator/--devices/--num-nodes/--precision for the Trainer,
+    so the same file runs on a laptop or a cluster. Flags the script already has are left alone."""
+    binding = plan.namespace_binding
+    if binding is None or binding in edits.insert_before:
+        return []
+    parser = binding.body[0].value.func.value
+    existing = {
+        s.evaluated_value
+        for s in m.findall(index.module, m.SimpleString())
+        if isinstance(s.evaluated_value, str) and s.evaluated_value.startswith("--")
+    }
+    if any(flag in existing for flag in _SCALING.values()):
+        return []
+    flags = fill("trainer_flags", parser=parser)
+    flags[0] = flags[0].with_changes(leading_lines=binding.leading_lines)
+    edits.insert_before[binding] = flags
+    edits.replace_leading[binding] = []
+    args = plan.namespace_var
+    return [_kwarg(option, expr(f"{args}.{option}")) for option in _SCALING]
+
+
+def _one_argument_per_line(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """`trainer = pl.Trainer(` with one option a line and a trailing comma, as black writes it."""
+
+    def line_break(indent: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(indent))
+
+    call = statement.body[0].value
+    args = [a.with_changes(comma=cst.Comma(whitespace_after=line_break("    "))) for a in call.args]
+    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=line_break("")))
+    call = call.with_changes(whitespace_before_args=line_break("    "), args=args)
+    return statement.with_changes(body=[statement.body[0].with_changes(value=call)])
 
 
 def _append_to_init(cls, statements, edits: Edits, index: SourceIndex) -> None:
@@ -239,6 +285,8 @@ class ApplyEdits(cst.CSTTransformer):
             updated = updated.with_changes(body=updated.body.with_changes(body=body))
         if isinstance(original, cst.ClassDef) and original in edits.methods:
             updated = add_methods(updated, edits.methods[original])
+        if original in edits.replace_leading:
+            updated = updated.with_changes(leading_lines=edits.replace_leading[original])
         before = edits.insert_before.get(original, [])
         after = edits.insert_after.get(original, [])
         if original in edits.remove:
@@ -247,7 +295,7 @@ class ApplyEdits(cst.CSTTransformer):
             middle = edits.replace.get(original, [updated])
         if not (before or after or original in edits.replace or original in edits.remove):
             return updated
-        if before and middle:  # two blank lines after an inserted class, as PEP 8 has it
+        if before and middle and isinstance(before[-1], cst.ClassDef):  # PEP 8 blank lines
             lines = list(middle[0].leading_lines)
             blank = 0
             while blank < len(lines) and lines[blank].comment is None:

@@ -41,6 +41,10 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
+    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -53,7 +57,13 @@ def main():
 
     lit_model = LitResnet18(model)
     lit_model.save_hyperparameters({**vars(args), "criterion": criterion})
-    trainer = pl.Trainer(max_epochs=args.epochs)
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        accelerator=args.accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        precision=args.precision,
+    )
     trainer.fit(lit_model, train_dataloaders=loader)
 
     torch.save(model.state_dict(), "resnet18.pt")

@@ -75,6 +75,10 @@ def main():
     parser.add_argument('--log-interval', type=int, default=10, metavar='N')
     parser.add_argument('--save-model', action='store_true', default=False)
     parser.add_argument('--data-dir', default='../data')
+    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
+    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
     use_cuda = not args.no_cuda and torch.cuda.is_available()
 
@@ -96,7 +100,14 @@ def main():
 
     model = Net()
     model.save_hyperparameters(args)
-    trainer = pl.Trainer(max_epochs=args.epochs, num_sanity_val_steps=0)
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        num_sanity_val_steps=0,
+        accelerator=args.accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        precision=args.precision,
+    )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader)
 
     if args.save_model:
