@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
@@ -30,7 +31,7 @@ RESERVED = frozenset(
 class Dataflow:
     attributes: set[str] = field(default_factory=set)
     hparams: list[str] = field(default_factory=list)
-    fit_start: list[cst.BaseStatement] = field(default_factory=list)  # site inits of attributes
+    fit_start: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # site inits
 
 
 def role_names(plan: TrainingPlan) -> set[str]:
@@ -171,19 +172,45 @@ def _runs_before(writer: tuple[str, str], reader: tuple[str, str]) -> bool:
     return _ORDER.index(writer[1]) < _ORDER.index(reader[1])
 
 
-def _site_initialiser(index, plan, name) -> cst.BaseStatement | None:
+def _site_initialiser(index, plan, name) -> tuple[str, cst.BaseExpression] | None:
+    """`best = float("inf")` (or `patience, bad = 2, 0`) before the epoch loop: the value is
+    set again in on_fit_start, as `self.best`."""
     assignments = [a for a in plan.site_scope.assignments[name] if a.scope is plan.site_scope]
+    loop = plan.epoch_loop or plan.stages["train"].loop
     for assignment in assignments:
         statement = index.enclosing_statement(assignment.node)
-        if (
-            isinstance(statement, cst.SimpleStatementLine)
-            and isinstance(statement.body[0], cst.Assign)
-            and isinstance(statement.body[0].value, (cst.Integer, cst.Float, cst.SimpleString))
-            and plan.epoch_loop is not None
-            and index.line(statement) < index.line(plan.epoch_loop)
+        if not (
+            m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget()])]))
+            and index.line(statement) < index.line(loop)
         ):
-            return statement
+            continue
+        target, value = statement.body[0].targets[0].target, statement.body[0].value
+        if isinstance(target, cst.Tuple) and isinstance(value, cst.Tuple):
+            pairs = zip(target.elements, value.elements)
+            found = [v.value for t, v in pairs if m.matches(t.value, m.Name(name))]
+            value = (
+                found[0]
+                if len(found) == 1 and len(target.elements) == len(value.elements)
+                else None
+            )
+        elif not m.matches(target, m.Name(name)):
+            value = None
+        if value is not None and _is_constant(value):
+            return name, value
     return None
+
+
+def _is_constant(value: cst.BaseExpression) -> bool:
+    """Literals, `-1`, `None`, `float("inf")`, `math.inf` / `np.inf`."""
+    if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)):
+        return True
+    if isinstance(value, cst.UnaryOperation):
+        return _is_constant(value.expression)
+    if m.matches(value, m.Name("None") | m.Name("True") | m.Name("False")):
+        return True
+    if m.matches(value, m.Attribute(attr=m.Name("inf") | m.Name("nan"))):
+        return True
+    return m.matches(value, m.Call(func=m.Name("float"), args=[m.Arg(m.SimpleString())]))
 
 
 def _check_order(plan, written, read_first) -> None:

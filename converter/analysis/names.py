@@ -151,9 +151,17 @@ def names_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
 
 
 def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
-    """Names whose first use in `nodes` is a read: they come from outside, or from an earlier
-    round of a loop."""
-    seen: dict[str, str] = {}
-    for event in name_events(index, nodes):
-        seen.setdefault(event.node.value, event.kind)
-    return {name for name, kind in seen.items() if kind == READ}
+    """Names some path through `nodes` may read before setting them: they come from outside,
+    or from an earlier round of a loop.
+
+    Only a write by a plain statement at the top level counts as certain; a write inside an
+    `if`, a loop or a `with` may not happen, so a later read still counts as a read from outside.
+    """
+    certain: set[str] = set()
+    found: set[str] = set()
+    for node in nodes:
+        events = name_events(index, [node])
+        found |= {e.node.value for e in events if e.kind == READ and e.node.value not in certain}
+        if isinstance(node, cst.SimpleStatementLine):
+            certain |= {e.node.value for e in events if e.kind == WRITE}
+    return found

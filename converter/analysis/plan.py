@@ -108,6 +108,7 @@ class TrainingPlan:
     removed: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # replaced by trainer.test
     deleted_functions: list[cst.FunctionDef] = field(default_factory=list)
+    early_stops: set[cst.Break] = field(default_factory=set)  # become trainer.should_stop
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
 
     @property

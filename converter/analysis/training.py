@@ -398,13 +398,34 @@ class SitePlanner:
             for node in m.findall(moved.node, escaping):
                 for ancestor in self.index.ancestors(node):
                     if ancestor is moved.node:
+                        if self._is_early_stop(plan, moved, node):
+                            plan.early_stops.add(node)
+                            break
                         word = type(node).__name__.lower()
-                        raise self.decline(node, f"`{word}` inside the training loop's code")
+                        where = "batch loop" if moved in plan.stages["train"].step else "loop"
+                        raise self.decline(node, f"`{word}` inside the training {where}'s code")
                     if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)) or (
                         isinstance(ancestor, (cst.For, cst.While))
                         and isinstance(node, (cst.Break, cst.Continue))
                     ):
                         break
+
+    def _is_early_stop(self, plan: TrainingPlan, moved: Moved, node: cst.CSTNode) -> bool:
+        """`break` out of the epoch loop as the very last thing an epoch does (a patience check
+        after evaluation): Lightning stops the same way with `self.trainer.should_stop`."""
+        epoch = plan.epoch_loop
+        if not isinstance(node, cst.Break) or epoch is None or moved.origin.params:
+            return False
+        if moved not in plan.stages["train"].end or epoch.body.body[-1] is not moved.node:
+            return False
+        current: cst.CSTNode = node
+        while current is not moved.node:
+            parent = self.index.parent(current)
+            siblings = getattr(parent, "body", None)
+            if isinstance(siblings, (list, tuple)) and siblings[-1] is not current:
+                return False
+            current = parent
+        return True
 
     def _check_modes(self, plan: TrainingPlan) -> None:
         if not any(is_mode_sensitive(m.cls, self.index, m.call) for m in plan.models):

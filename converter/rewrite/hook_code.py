@@ -125,6 +125,13 @@ class HookCode:
                 table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
         for call in m.findall(root, m.Call()):
             self._call_replacement(call, origin, stage, hook, table)
+        for stop in m.findall(root, m.Break()):
+            if stop in self.plan.early_stops:
+                table[stop] = _constant(
+                    cst.Assign(
+                        [cst.AssignTarget(expr("self.trainer.should_stop"))], cst.Name("True")
+                    )
+                )
         if hook == "configure_optimizers":
             self._total_steps(root, origin, table)
         return table

@@ -16,7 +16,7 @@ BLANK = cst.EmptyLine(indent=False)
 def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: HookCode):
     methods: list[cst.BaseStatement] = []
     if flow.fit_start:
-        inits = [_as_attribute(s) for s in flow.fit_start]
+        inits = [_as_attribute(name, value) for name, value in flow.fit_start]
         methods += fill("epoch_hook", hook=cst.Name("on_fit_start"), body=inits)
     for name in ("train", "validation", "test"):
         stage = plan.stages.get(name)
@@ -119,11 +119,9 @@ def _batch_parameter(stage: Stage):
     return cst.Name("batch"), [unpack]
 
 
-def _as_attribute(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
-    assign = statement.body[0]
-    name = assign.targets[0].target.value
+def _as_attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(
-        body=[assign.with_changes(targets=[cst.AssignTarget(expr(f"self.{name}"))])]
+        body=[cst.Assign([cst.AssignTarget(expr(f"self.{name}"))], value)]
     )
 
 

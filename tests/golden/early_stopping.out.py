@@ -1,0 +1,71 @@
+"""Validation every epoch, the best model saved by hand, and early stopping by a patience counter."""
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+import pytorch_lightning as pl
+
+torch.manual_seed(7)
+features = torch.randn(240, 5)
+labels = features @ torch.randn(5) + 0.3 * torch.randn(240)
+train_loader = DataLoader(TensorDataset(features[:200], labels[:200]), batch_size=20, shuffle=True)
+val_loader = DataLoader(TensorDataset(features[200:], labels[200:]), batch_size=20)
+
+model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+criterion = nn.MSELoss()
+
+best_val = float("inf")
+patience, bad_epochs = 2, 0
+
+
+class LitSequential(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def on_fit_start(self):
+        self.bad_epochs = 0
+        self.best_val = float("inf")
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = criterion(self.model(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def on_train_epoch_end(self):
+        if self.val_loss < self.best_val:
+            self.best_val = self.val_loss
+            self.bad_epochs = 0
+            torch.save(self.model.state_dict(), "best.pt")
+        else:
+            self.bad_epochs += 1
+            if self.bad_epochs >= patience:
+                print("early stopping at epoch", self.current_epoch)
+                self.trainer.should_stop = True
+
+    def on_validation_epoch_start(self):
+        self.val_loss = 0.0
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.val_loss += criterion(self.model(x), y).item()
+
+    def on_validation_epoch_end(self):
+        self.val_loss /= len(self.trainer.val_dataloaders)
+        print(f"epoch {self.current_epoch}: validation loss {self.val_loss:.4f}")
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
+        return optimizer
+
+
+lit_model = LitSequential(model)
+trainer = pl.Trainer(max_epochs=30, num_sanity_val_steps=0)
+trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+
+torch.save(model.state_dict(), "last.pt")
