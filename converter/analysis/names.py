@@ -164,4 +164,6 @@ def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set
         found |= {e.node.value for e in events if e.kind == READ and e.node.value not in certain}
         if isinstance(node, cst.SimpleStatementLine):
             certain |= {e.node.value for e in events if e.kind == WRITE}
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            certain.add(node.name.value)
     return found

@@ -397,6 +397,8 @@ class SitePlanner:
         for moved in plan.all_moved():
             for node in m.findall(moved.node, escaping):
                 for ancestor in self.index.ancestors(node):
+                    if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                        break  # a closure's own return
                     if ancestor is moved.node:
                         if self._is_early_stop(plan, moved, node):
                             plan.early_stops.add(node)

@@ -23,10 +23,10 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
         if stage is None:
             continue
         for hook, moved in stage.hooks().items():
-            body = _trim_blank_start(code.statements(moved, stage, hook))
+            body = code.statements(moved, stage, hook)
             if hook.endswith("_step"):
                 param, unpack = _batch_parameter(stage)
-                body = unpack + body
+                body = unpack + (body if unpack else _trim_blank_start(body))
                 if name == "train" and plan.manual:
                     body = _bind_optimizers(plan, body) + body
                 elif name == "train":
@@ -36,7 +36,7 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
                     "batch_hook", hook=cst.Name(hook), batch=param, body=body or [_pass()]
                 )
             elif body:
-                methods += fill("epoch_hook", hook=cst.Name(hook), body=body)
+                methods += fill("epoch_hook", hook=cst.Name(hook), body=_trim_blank_start(body))
     setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
     optimizer = cst.Name(plan.optimizer_var)
     if plan.manual:
