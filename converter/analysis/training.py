@@ -14,7 +14,7 @@ from converter.analysis.loops import bind_arguments, calls_model, site_name, sta
 from converter.analysis.models import ModelClass, is_mode_sensitive
 from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, TrainingPlan
 from converter.analysis.regions import RegionFinder
-from converter.rules import RULES, RuleContext
+from converter.rules import RULES, RuleContext, mixed_precision
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
 
@@ -70,7 +70,8 @@ class SitePlanner:
 
         optimizers = self._optimizers(steps, loop_origin, site_origin)
         manual = len(optimizers) > 1 or any(
-            call.args or not _is_statement_of(self.index, call, self.batch_loop.body.body)
+            (call.args and not self._is_scaler_binding(call.func.value, loop_origin, site_origin))
+            or not _is_statement_of(self.index, call, self.batch_loop.body.body)
             for call in steps
         )
         plan = TrainingPlan(
@@ -152,7 +153,10 @@ class SitePlanner:
         """The optimizers the loop steps, in the order the site creates them."""
         found: dict[str, cst.BaseStatement] = {}
         for call in steps:
-            name = site_name(call.func.value, loop_origin)
+            receiver = call.func.value
+            if self._is_scaler_binding(receiver, loop_origin, site_origin) and call.args:
+                receiver = call.args[0].value  # scaler.step(optimizer)
+            name = site_name(receiver, loop_origin)
             statement = _single_binding(self.index, site_origin.scope, name) if name else None
             created = _assigned_call(statement)
             if created is not None and _is_optimizer(self.index, created):
@@ -160,6 +164,14 @@ class SitePlanner:
         if not found:
             raise self.decline(None, "the batch loop steps no optimizer created by torch.optim")
         return sorted(found.items(), key=lambda item: self.index.line(item[1]))
+
+    def _is_scaler_binding(self, expr, loop_origin: Origin, site_origin: Origin) -> bool:
+        name = site_name(expr, loop_origin)
+        for scope in (site_origin.scope, self.index.body_scope(None)):
+            call = _assigned_call(_single_binding(self.index, scope, name)) if name else None
+            if call is not None and self.index.resolves_to(call.func, *mixed_precision.SCALERS):
+                return True
+        return False
 
     def _models(self, optimizer_stmts, site_origin: Origin) -> list[ModelRef]:
         """What the optimizers train: the roots of their `x.parameters()` arguments."""
@@ -230,6 +242,12 @@ class SitePlanner:
                     plan.namespace_var, plan.namespace_binding = name, statement
         for model in plan.models:
             plan.removed += _device_moves_at_site(self.index, site_origin.scope, model.var)
+        for name in _scope_names(site_origin.scope):
+            statement = _single_binding(self.index, site_origin.scope, name)
+            call = _assigned_call(statement)
+            if call is not None and self.index.resolves_to(call.func, *mixed_precision.SCALERS):
+                plan.scaler_vars.add(name)
+                plan.removed.append(statement)
 
     def _is_device(self, value: cst.BaseExpression) -> bool:
         """`torch.device(...)`, `torch.accelerator.current_accelerator()`, `"cuda"`, or a
@@ -268,8 +286,26 @@ class SitePlanner:
     def _train_stage(self, plan: TrainingPlan, loop_origin: Origin) -> Stage:
         loop = self.batch_loop
         stage = stage_of_loop(self.index, "train", loop, loop_origin)
-        stage.step = [Moved(s, loop_origin) for s in loop.body.body]
+        stage.step = [
+            Moved(s, loop_origin) for s in self._without_autocast(plan, loop.body.body, loop_origin)
+        ]
         return stage
+
+    def _without_autocast(self, plan: TrainingPlan, statements, origin: Origin):
+        """The body of `with torch.autocast(...):` in place of it; the Trainer's precision
+        option does the autocasting."""
+        flat = []
+        for statement in statements:
+            call = mixed_precision.autocast_call(self.index, statement)
+            if call is None:
+                flat.append(statement)
+                continue
+            option = mixed_precision.precision_option(self.index, call)
+            if "precision" in plan.trainer_kwargs:
+                raise self.decline(statement, "more than one autocast region")
+            plan.trainer_kwargs["precision"] = (option, origin)
+            flat += list(statement.body.body)
+        return flat
 
     def _epoch(
         self,
@@ -350,6 +386,8 @@ class SitePlanner:
         if plan.scheduler_var is not None and plan.scheduler_interval is None:
             raise self.decline(None, "the LR scheduler is not stepped in the training loop")
         self._check_nothing_left(plan)
+        if plan.scaler_vars and "precision" not in plan.trainer_kwargs:
+            raise self.decline(None, "a GradScaler without autocast")
 
     def _check_nothing_left(self, plan: TrainingPlan) -> None:
         """Optimization calls that no rule claimed (nested in an `if`, a second optimizer...)
@@ -476,7 +514,9 @@ def _optimizer_names(index: SourceIndex, scope) -> set[str]:
 def _is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
     """Whether `call` is a whole statement directly in `block` (not nested in an if, a closure)."""
     return any(
-        m.matches(s, m.SimpleStatementLine(body=[m.Expr(m.OneOf(call))]))
+        isinstance(s, cst.SimpleStatementLine)
+        and len(s.body) == 1
+        and isinstance(s.body[0], cst.Expr)
         and s.body[0].value is call
         for s in block
     )

@@ -165,12 +165,17 @@ def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list
     }
     if any(flag in existing for flag in _SCALING.values()):
         return []
-    flags = fill("trainer_flags", parser=parser)
+    wanted = [option not in plan.trainer_kwargs for option in _SCALING]  # template order
+    flags = [f for f, keep in zip(fill("trainer_flags", parser=parser), wanted) if keep]
     flags[0] = flags[0].with_changes(leading_lines=binding.leading_lines)
     edits.insert_before[binding] = flags
     edits.replace_leading[binding] = []
     args = plan.namespace_var
-    return [_kwarg(option, expr(f"{args}.{option}")) for option in _SCALING]
+    return [
+        _kwarg(option, expr(f"{args}.{option}"))
+        for option in _SCALING
+        if option not in plan.trainer_kwargs
+    ]
 
 
 def _one_argument_per_line(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:

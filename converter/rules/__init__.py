@@ -7,12 +7,21 @@ A rule is an object with `name` and `claim(statement, ctx) -> bool`; `ctx` is a 
 
 from __future__ import annotations
 
-from converter.rules import backward, clipping, model_mode, optimizer_calls, scheduler
+from converter.rules import (
+    backward,
+    clipping,
+    mixed_precision,
+    model_mode,
+    optimizer_calls,
+    scheduler,
+)
 from converter.rules.context import RuleContext
 
 RULES = (
     model_mode.RULE,
     optimizer_calls.ZERO_GRAD,
+    mixed_precision.SCALED_BACKWARD,
+    mixed_precision.SCALER_STEP,
     backward.RULE,
     clipping.RULE,
     optimizer_calls.STEP,

@@ -46,6 +46,9 @@ class RuleContext:
     def is_optimizer(self, expr: cst.BaseExpression) -> bool:
         return self.site_name(expr) == self.plan.optimizer_var
 
+    def is_scaler(self, expr: cst.BaseExpression) -> bool:
+        return self.site_name(expr) in self.plan.scaler_vars
+
     def is_scheduler(self, expr: cst.BaseExpression) -> bool:
         return self.site_name(expr) in self.plan.scheduler_vars
 
