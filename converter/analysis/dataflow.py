@@ -79,6 +79,15 @@ def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
         _check_initialised(index, plan, name, written, read_first, flow)
 
     _check_order(plan, written, read_first)
+    if plan.monitor is not None and not (
+        plan.monitor in shared
+        and any(
+            plan.monitor in names for (stage, _), names in written.items() if stage == "validation"
+        )
+    ):
+        raise Declined(
+            0, f"ReduceLROnPlateau is stepped on `{plan.monitor}`, not a validation result"
+        )
     flow.hparams = _hyperparameters(index, plan, read_first, roles | shared)
     _check_readers_after(index, plan, all_written)
     return flow

@@ -90,6 +90,8 @@ class TrainingPlan:
     manual: bool = False  # several optimizers or hand-made steps: manual optimization
     scheduler_vars: list[str] = field(default_factory=list)
     scheduler_interval: str | None = None
+    plateau: bool = False  # ReduceLROnPlateau: stepped on `monitor`, logged by validation
+    monitor: str | None = None
     setup: list[Moved] = field(default_factory=list)  # configure_optimizers' statements
     epoch_loop: cst.For | None = None
     epoch_var: str | None = None

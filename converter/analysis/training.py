@@ -220,7 +220,7 @@ class SitePlanner:
                 if plan.scheduler_vars and not plan.manual:
                     raise self.decline(statement, "more than one LR scheduler")
                 if self.index.resolves_to(call.func, "torch.optim.lr_scheduler.ReduceLROnPlateau"):
-                    raise self.decline(statement, "ReduceLROnPlateau needs a monitored metric")
+                    plan.plateau = True
                 plan.scheduler_vars.append(name)
                 plan.setup.append(Moved(statement, site_origin))
                 plan.removed.append(statement)

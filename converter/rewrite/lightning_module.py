@@ -35,8 +35,15 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
                 methods += fill(
                     "batch_hook", hook=cst.Name(hook), batch=param, body=body or [_pass()]
                 )
-            elif body:
-                methods += fill("epoch_hook", hook=cst.Name(hook), body=_trim_blank_start(body))
+            else:
+                if hook == "on_validation_epoch_end" and plan.monitor:
+                    body += fill(
+                        "log_monitor",
+                        name=cst.SimpleString(f'"{plan.monitor}"'),
+                        value=expr(f"self.{plan.monitor}"),
+                    )
+                if body:
+                    methods += fill("epoch_hook", hook=cst.Name(hook), body=_trim_blank_start(body))
     setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
     optimizer = cst.Name(plan.optimizer_var)
     if plan.manual:
@@ -48,6 +55,14 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
         methods += fill("configure_optimizers", setup=setup, optimizer=returned)
     elif plan.scheduler_var is None:
         methods += fill("configure_optimizers", setup=setup, optimizer=optimizer)
+    elif plan.plateau:
+        methods += fill(
+            "configure_optimizers_plateau",
+            setup=setup,
+            optimizer=optimizer,
+            scheduler=cst.Name(plan.scheduler_var),
+            monitor=cst.SimpleString(f'"{plan.monitor}"'),
+        )
     else:
         methods += fill(
             "configure_optimizers_scheduler",

@@ -13,6 +13,7 @@ from converter.rules import (
     mixed_precision,
     model_mode,
     optimizer_calls,
+    plateau,
     scheduler,
 )
 from converter.rules.context import RuleContext
@@ -25,6 +26,7 @@ RULES = (
     backward.RULE,
     clipping.RULE,
     optimizer_calls.STEP,
+    plateau.RULE,
     scheduler.RULE,
 )
 

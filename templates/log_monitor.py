@@ -1,0 +1,1 @@
+self.log({name}, {value})  # what ReduceLROnPlateau monitors

@@ -1,0 +1,57 @@
+"""ReduceLROnPlateau stepped with the validation loss at the end of every epoch."""
+import torch
+from torch import nn, optim
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torch.utils.data import DataLoader, TensorDataset
+import pytorch_lightning as pl
+
+torch.manual_seed(2)
+x = torch.randn(160, 3)
+y = torch.sin(x.sum(dim=1, keepdim=True))
+train_loader = DataLoader(TensorDataset(x[:128], y[:128]), batch_size=16, shuffle=True)
+val_loader = DataLoader(TensorDataset(x[128:], y[128:]), batch_size=16)
+
+net = nn.Sequential(nn.Linear(3, 32), nn.Tanh(), nn.Linear(32, 1))
+loss_fn = nn.MSELoss()
+
+
+class LitSequential(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def training_step(self, batch, batch_idx):
+        xb, yb = batch
+        loss = loss_fn(self.model(xb), yb)
+        self.log("train_loss", loss)
+        return loss
+
+    def on_validation_epoch_start(self):
+        self.val_loss = 0.0
+
+    def validation_step(self, batch, batch_idx):
+        xb, yb = batch
+        self.val_loss += loss_fn(self.model(xb), yb).item()
+
+    def on_validation_epoch_end(self):
+        self.val_loss /= len(self.trainer.val_dataloaders)
+        print(self.current_epoch, round(self.val_loss, 5), self.optimizers().param_groups[0]["lr"])
+        self.log("val_loss", self.val_loss)  # what ReduceLROnPlateau monitors
+
+    def configure_optimizers(self):
+        optimizer = optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
+        scheduler = ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=0)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
+        }
+
+
+lit_net = LitSequential(net)
+trainer = pl.Trainer(max_epochs=8, num_sanity_val_steps=0)
+trainer.fit(lit_net, train_dataloaders=train_loader, val_dataloaders=val_loader)
