@@ -1,0 +1,688 @@
+"""Real-world coverage: convert and verify every ``.py`` file of a folder, and tabulate the fates.
+
+    python benchmarks/coverage.py PATH [--jobs N] [--max-steps 20] [--timeout S]
+        [--markdown OUT] [--json OUT] [--keep]
+
+For each file (found recursively under PATH, skipping hidden folders and caches):
+
+1. ``python -m converter convert --check --json -v FILE`` says whether the converter converts
+   it, declines it (and why, where), finds no training loop in it, cannot parse it, or crashes.
+2. Each converted file is then trained side by side with its conversion:
+   ``python -m converter verify FILE --fake-data --max-steps N --timeout S --work-dir W``
+   (exit 0 equivalent, 1 diverged, 2 could not run).
+   When verify could not run a script, the failing run decides the category: the original
+   failing (old PyTorch API, CUDA only, absent data files, network, missing packages) makes the
+   file *unverifiable here*; the conversion failing while the original ran is a converter bug.
+   When only the conversion was seen failing (the original was stopped before it could finish),
+   ``verify FILE --against FILE`` runs the original on its own to tell the two apart.
+
+Everything runs through the command line in subprocesses (``sys.executable -m converter``), so a
+crash or a hang on one file never stops the others; ``--jobs`` files are handled at once (each
+verify itself runs two training processes), each verify in a temporary work folder of its own.
+Prints a table (one line per file; files without a training loop collapse into one line) and a
+summary; ``--markdown`` writes the same as Markdown, ``--json`` every detail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Categories, in the order the table and the summary list them.
+VERIFIED = "verified"
+DIVERGES = "diverges"
+BROKEN = "broken"
+UNVERIFIABLE = "unverifiable"
+DECLINED = "declined"
+CRASHED = "crashed"
+UNPARSED = "unparsed"
+NO_LOOP = "no-loop"
+CATEGORIES = (VERIFIED, DIVERGES, BROKEN, UNVERIFIABLE, DECLINED, CRASHED, UNPARSED, NO_LOOP)
+LABELS = {
+    VERIFIED: "converted and verified",
+    DIVERGES: "converted but diverges",
+    BROKEN: "converted, the conversion fails to run (the original runs)",
+    UNVERIFIABLE: "converted, unverifiable",
+    DECLINED: "declined",
+    CRASHED: "crashed (converter exception)",
+    UNPARSED: "cannot parse (not Python 3 syntax, or not text)",
+    NO_LOOP: "no training loop",
+}
+SHORT = {
+    VERIFIED: "verified",
+    DIVERGES: "diverges",
+    BROKEN: "conversion fails to run",
+    UNVERIFIABLE: "unverifiable",
+    DECLINED: "declined",
+    CRASHED: "crashed",
+    UNPARSED: "cannot parse",
+    NO_LOOP: "without a training loop",
+}
+BUGS = (DIVERGES, BROKEN, CRASHED)
+
+SKIP_DIRS = frozenset({"__pycache__", "site-packages", "node_modules", "venv", "build", "dist"})
+CONVERT_TIMEOUT = 180.0  # seconds for one `convert --check` (a hang is reported as a crash)
+GRACE = 120.0  # on top of --timeout for one verify: start-up, conversion, comparison
+
+
+@dataclass
+class FileResult:
+    path: str  # relative to PATH
+    category: str = ""
+    detail: str = ""  # one line for the table
+    line: int | None = None  # the declined construct's line
+    declined: list[dict] = field(default_factory=list)  # every declined entry (line, message)
+    partial: int = 0  # constructs left unconverted in a converted file
+    verify_rc: int | None = None
+    seconds: float = 0.0
+    log: str = ""  # verify's / convert's own output, kept for the bug categories and --json
+
+
+# --- running the command line ------------------------------------------------------------------
+
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def _cli(args: list[str], cwd: Path, timeout: float) -> tuple[int | None, str, str]:
+    """Run ``python -m converter ARGS``; (exit status or None on timeout, stdout, stderr).
+
+    A late process gets SIGINT first (verify then stops its training runs and cleans up), then
+    SIGKILL. Each command runs in a session of its own so it can be stopped with what it started.
+    """
+    cmd = [sys.executable, "-m", "converter", *args]
+    env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
+    env.setdefault("MPLBACKEND", "Agg")  # headless: plt.show() returns at once
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        start_new_session=os.name == "posix",
+    )
+    with _live_lock:
+        _live.add(proc)
+    try:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            out, err = proc.communicate()
+            return None, out, err
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    if proc.poll() is None:
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def _stop_all() -> None:
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        _stop(proc)
+
+
+# --- step 1: convert ---------------------------------------------------------------------------
+
+
+def _convert(res: FileResult, script: Path, tmp: Path) -> bool:
+    """Fill ``res`` from ``convert --check --json``; True when the file converts."""
+    rc, out, err = _cli(["convert", "--check", "--json", "-v", str(script)], tmp, CONVERT_TIMEOUT)
+    if rc is None:
+        res.category, res.detail = CRASHED, f"the converter did not finish in {CONVERT_TIMEOUT} s"
+        return False
+    try:
+        entry = json.loads(out)["files"][0]
+    except (ValueError, KeyError, IndexError):
+        res.category = CRASHED
+        res.detail = f"convert exited {rc} without a JSON report: {_last_line(err)}"
+        res.log = err
+        return False
+    status, message = entry["status"], entry.get("message") or ""
+    res.declined = [{"line": d["line"], "message": d["message"]} for d in entry["declined"]]
+    if status == "error":
+        if "internal error" in message:
+            res.category, res.log = CRASHED, err
+            res.detail = message.split(": ", 1)[-1]
+        else:  # cannot parse / decode / not Python
+            res.category, res.detail = UNPARSED, message.split(": ", 1)[-1]
+        return False
+    if status == "converted":
+        res.partial = len(res.declined)
+        return True
+    if entry.get("skipped") or _no_loop(res.declined):
+        res.category, res.detail = NO_LOOP, message
+        return False
+    res.category = DECLINED
+    if res.declined:
+        first = res.declined[0]
+        res.line, res.detail = first["line"], first["message"]
+        if len(res.declined) > 1:
+            res.detail += f" (and {len(res.declined) - 1} more)"
+    else:
+        res.detail = message or "nothing to convert (no reason given)"
+    return False
+
+
+def _no_loop(declined: list[dict]) -> bool:
+    return len(declined) == 1 and declined[0]["message"].startswith("no training loop")
+
+
+# --- step 2: verify ----------------------------------------------------------------------------
+
+_COULD_NOT_RUN = re.compile(r"could not run the (original|lightning) script .*?: (.*)$", re.M)
+
+
+def _verify(res: FileResult, script: Path, tmp: Path, opts: argparse.Namespace) -> None:
+    _verify_once(res, script, tmp, opts, None)
+    if res.category == UNVERIFIABLE and "needs data files" in res.detail:
+        # Scripts often expect to run in their own folder (pytorch/examples vae writes into the
+        # `results/` folder it ships with): try again in a copy of that folder, so nothing is
+        # written next to the original.
+        copy = tmp / "c" / "d" / script.parent.name
+        try:
+            _copy_folder(script.parent, copy)
+        except OSError:
+            return
+        first = res.detail
+        _verify_once(res, script, tmp, opts, copy)
+        if res.category == UNVERIFIABLE and "needs data files" in res.detail:
+            res.detail = first
+        else:
+            res.detail += " (run in a copy of its folder)"
+
+
+def _copy_folder(src: Path, dest: Path, limit: int = 50 * 2**20) -> None:
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        skip = []
+        for n in names:
+            p = Path(folder) / n
+            if n.startswith(".") or n in SKIP_DIRS or (p.is_file() and p.stat().st_size > limit):
+                skip.append(n)
+        return skip
+
+    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
+
+
+def _verify_once(
+    res: FileResult, script: Path, tmp: Path, opts: argparse.Namespace, cwd: Path | None
+) -> None:
+    tag = "w2" if cwd else "w1"
+    work = tmp / "a" / tag / "work"  # scripts that write to ../../data stay inside tmp
+    rc, out, err = _cli(_verify_args(script, work, opts, cwd=cwd), tmp, opts.timeout + GRACE)
+    res.verify_rc = rc
+    res.log = (out + ("\n" if out and err else "") + err).strip()
+    if rc is None:
+        # verify's own --timeout should have fired first; treat like a run that was too slow
+        res.category = UNVERIFIABLE
+        res.detail = f"original does not run here: verify did not finish in {opts.timeout:g} s"
+        return
+    if rc == 0:
+        res.category = VERIFIED
+        res.detail = _verified_detail(out)
+        return
+    verdict = next((ln for ln in out.splitlines() if ln.startswith("DIVERGED")), None)
+    if rc == 1 and verdict:
+        res.category, res.detail = DIVERGES, verdict
+        return
+    if rc != 2:  # verify itself raised (an uncaught exception exits 1 without a verdict)
+        res.category = CRASHED
+        res.detail = f"verify exited {rc}: {_last_line(err)}"
+        return
+    if "the converter failed on" in err:
+        res.category = CRASHED
+        res.detail = _last_line(err.split("the converter failed on", 1)[1])
+        return
+    if "the converter declined" in err:  # convert converted it, verify's conversion did not
+        res.category, res.detail = CRASHED, "verify's conversion declined what convert converted"
+        return
+    failed = {m.group(1): m.group(2) for m in _COULD_NOT_RUN.finditer(err)}
+    if "original" in failed:
+        res.category = UNVERIFIABLE
+        res.detail = "original does not run here: " + _why(work / "original.stderr.log", failed)
+        return
+    if "lightning" in failed:
+        lightning_why = _why(work / "lightning.stderr.log", failed, "lightning")
+        if "the original run was stopped" in err:
+            # the original may have failed the same way, only later: run it on its own
+            alone = _original_alone(script, tmp, opts, cwd)
+            if alone is not None:
+                res.category = UNVERIFIABLE
+                res.detail = f"original does not run here: {alone}"
+                return
+        res.category = BROKEN
+        res.detail = f"the conversion fails: {lightning_why}"
+        return
+    if "neither script called backward()" in out:
+        res.category = UNVERIFIABLE
+        res.detail = "original does not run here: it never called backward() (nothing to compare)"
+        return
+    res.category = CRASHED
+    res.detail = f"verify exited 2 for no reason it stated: {_last_line(err)}"
+
+
+def _verify_args(
+    script: Path, work: Path, opts: argparse.Namespace, against: bool = False, cwd=None
+) -> list[str]:
+    args = ["verify", str(script), "--fake-data", "--max-steps", str(opts.max_steps)]
+    args += ["--timeout", str(opts.timeout), "--work-dir", str(work)]
+    if against:
+        args += ["--against", str(script)]
+    if cwd is not None:
+        args += ["--cwd", str(cwd)]
+    return args
+
+
+def _original_alone(script: Path, tmp: Path, opts: argparse.Namespace, cwd) -> str | None:
+    """Run the original against itself; why it cannot run here, or None when it runs."""
+    work = tmp / "alone" / ("w2" if cwd else "w1") / "work"
+    args = _verify_args(script, work, opts, against=True, cwd=cwd)
+    rc, _out, err = _cli(args, tmp, opts.timeout + GRACE)
+    if rc is None:
+        return f"did not finish in {opts.timeout:g} s"
+    failed = {m.group(1): m.group(2) for m in _COULD_NOT_RUN.finditer(err)}
+    if rc == 2 and failed:
+        return _why(work / "original.stderr.log", failed)
+    return None
+
+
+def _verified_detail(out: str) -> str:
+    m = re.search(r"losses compared: (\d+).*?optimizer steps: original (\d+)", out)
+    if not m:
+        return "every loss and every final weight identical"
+    return f"{m.group(1)} losses, {m.group(2)} steps, final weights identical"
+
+
+# --- why a script cannot run -------------------------------------------------------------------
+
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)|\w+Error)\b")
+
+
+def _why(log: Path, failed: dict[str, str], name: str = "original") -> str:
+    """A short reason from the failed run's logs (its exception), or verify's own words."""
+    if "did not finish in time" in failed.get(name, ""):
+        return "too slow: did not finish in the time allowed"
+
+    def read(p: Path) -> str:
+        try:
+            return p.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    stdout = log.with_name(log.name.replace(".stderr.", ".stdout."))
+    return short_reason(read(log), read(stdout)) or failed.get(name, "it failed")
+
+
+def short_reason(stderr: str, stdout: str = "") -> str:
+    """Turn a failed run's output into a few words: what the script needs that is not here."""
+    lines = [ln.rsplit("\r", 1)[-1].rstrip() for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln.strip()]
+    exc = next((ln for ln in reversed(lines) if _EXC_LINE.match(ln)), "")
+    usage = next((ln for ln in reversed(lines) if re.search(r"^\S+: error: ", ln)), "")
+    text = "\n".join(lines[-40:])
+    low = text.lower()
+    exited = re.search(r"\[verify\] the script exited with (.*)", text)
+    if exited and usage:
+        return "needs command-line arguments (" + usage.split(": error: ", 1)[1] + ")"
+    if exited:
+        said = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+        quote = f' ("{_clip(said[-1], 80)}")' if said else ""
+        return f"exits with {exited.group(1)} before training{quote}"
+    if any(
+        s in low
+        for s in (
+            "torch not compiled with cuda",
+            "found no nvidia driver",
+            "no cuda gpus are available",
+            "cuda driver",
+            "attempting to deserialize object on a cuda device",
+            "nccl",
+        )
+    ):
+        return "needs CUDA (" + _clip(exc, 60) + ")"
+    if "invalid index of a 0-dim tensor" in low:
+        return "old PyTorch API: `loss.data[0]` on a 0-dim tensor (use `.item()`)"
+    if any(
+        s in low
+        for s in (
+            "urlopen error",
+            "urlerror",
+            "connectionerror",
+            "name or service not known",
+            "temporary failure in name resolution",
+            "network is unreachable",
+            "max retries exceeded",
+            "failed to establish a new connection",
+            "gaierror",
+            "nodename nor servname",
+        )
+    ):
+        return "needs network (" + _clip(exc, 80) + ")"
+    m = re.search(r"No module named '([^']+)'", text)
+    if m:
+        return f"needs a package that is not installed: `{m.group(1)}`"
+    if exc.startswith(("FileNotFoundError", "OSError", "IsADirectoryError")) or (
+        "dataset not found" in low
+    ):
+        return "needs data files that are absent: " + _clip(exc)
+    if exc.startswith("AttributeError") and re.search(r"module '(torch|torchvision)", exc):
+        return "old PyTorch API: " + _clip(exc)
+    return _clip(exc) if exc else ""
+
+
+def _clip(s: str, n: int = 140) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return _clip(lines[-1]) if lines else "(no output)"
+
+
+# --- one file ----------------------------------------------------------------------------------
+
+
+def check(script: Path, root: Path, base: Path, index: int, opts) -> FileResult:
+    res = FileResult(script.relative_to(root).as_posix())
+    tmp = base / f"{index:04d}"
+    tmp.mkdir(parents=True)
+    start = time.monotonic()
+    try:
+        if _convert(res, script, tmp):
+            _verify(res, script, tmp, opts)
+    finally:
+        res.seconds = round(time.monotonic() - start, 1)
+        if not opts.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if res.category not in BUGS:
+        res.log = ""  # only the bugs need their logs
+    return res
+
+
+def discover(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        found += [Path(folder) / f for f in files if f.endswith(".py")]
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def summary_line(results: list[FileResult]) -> str:
+    counts = Counter(r.category for r in results)
+    parts = [f"{counts[c]} {SHORT[c]}" for c in CATEGORIES if counts[c] or c in (VERIFIED,)]
+    return f"{len(results)} files: " + ", ".join(parts)
+
+
+def _rows(results: list[FileResult]) -> list[tuple[str, str, str]]:
+    rows = []
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    for r in sorted(results, key=lambda r: (order[r.category], r.path)):
+        if r.category == NO_LOOP:
+            continue
+        detail = r.detail
+        if r.category == DECLINED and r.line is not None:
+            detail = f"line {r.line}: {detail}"
+        if r.partial and r.category != DECLINED:
+            detail += f" [{r.partial} construct(s) left unconverted]"
+        rows.append((r.path, LABELS[r.category], detail))
+    return rows
+
+
+def _no_loop_files(results: list[FileResult]) -> list[str]:
+    return sorted(r.path for r in results if r.category == NO_LOOP)
+
+
+def text_table(results: list[FileResult]) -> str:
+    rows = _rows(results)
+    w0 = max([len("file"), *(len(r[0]) for r in rows)])
+    w1 = max([len("result"), *(len(r[1]) for r in rows)])
+    out = [f"{'file':<{w0}}  {'result':<{w1}}  details", "-" * (w0 + w1 + 12)]
+    out += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
+    n = len(_no_loop_files(results))
+    if n:
+        out.append(
+            f"{f'({n} files)':<{w0}}  {'no training loop':<{w1}}  {n} files without a "
+            "training loop (not listed)"
+        )
+    out += ["", summary_line(results)]
+    return "\n".join(out)
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(results: list[FileResult]) -> str:
+    out = ["| file | result | details |", "| --- | --- | --- |"]
+    out += [f"| `{_md(a)}` | {_md(b)} | {_md(c)} |" for a, b, c in _rows(results)]
+    no_loop = _no_loop_files(results)
+    if no_loop:
+        out.append(
+            f"| ({len(no_loop)} files) | no training loop | "
+            f"{len(no_loop)} files without a training loop |"
+        )
+    out += ["", f"**Summary:** {summary_line(results)}.", ""]
+    if no_loop:
+        out += [
+            f"<details><summary>The {len(no_loop)} files without a training loop</summary>",
+            "",
+            ", ".join(f"`{p}`" for p in no_loop),
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def decline_reasons(results: list[FileResult]) -> Counter:
+    """How many files each (normalized) decline reason stops, declined files only."""
+    counts: Counter = Counter()
+    for r in results:
+        if r.category == DECLINED:
+            counts.update({normalize(d["message"]) for d in r.declined})
+    return counts
+
+
+def normalize(message: str) -> str:
+    """A decline message with its names taken out, so equal reasons count together."""
+    return re.sub(r"`[^`]*`", "`…`", message)
+
+
+# --- which converter -------------------------------------------------------------------------
+
+
+def snapshot(rev: str, dest: Path) -> str:
+    """Export commit ``rev`` of this repository to ``dest`` (importable: ``converter`` with its
+    ``converter.templates``) and return the full commit id. The CLI subprocesses then import the
+    converter from there (``PYTHONPATH``), not from the working tree other people are editing."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", rev + "^{commit}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", commit, "converter", "templates"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    shutil.copytree(dest / "templates", dest / "converter" / "templates")
+    return commit
+
+
+def use_converter_from(folder: Path) -> None:
+    paths = [str(folder), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    where = subprocess.run(
+        [sys.executable, "-c", "import converter; print(converter.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+    ).stdout.strip()
+    if not where.startswith(str(folder)):
+        raise SystemExit(f"the snapshot in {folder} is not the converter imported: {where}")
+
+
+def working_tree_state() -> str:
+    """``<commit>`` or ``<commit> + uncommitted changes``, for the record."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "converter", "templates"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Convert and verify every .py file under PATH; tabulate the results.",
+    )
+    parser.add_argument("path", type=Path, metavar="PATH")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="files at once (default 2)")
+    parser.add_argument("--max-steps", type=int, default=20, help="verify --max-steps (20)")
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds for each verify's runs (300)"
+    )
+    parser.add_argument("--markdown", type=Path, metavar="OUT", help="also write Markdown here")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write every result here")
+    parser.add_argument(
+        "--at",
+        metavar="REV",
+        help="measure the converter as committed at REV (e.g. HEAD), not the working tree",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folders; say where")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    opts = parser.parse_args(argv)
+
+    root = opts.path.resolve()
+    if not root.is_dir():
+        parser.error(f"{opts.path}: not a folder")
+    scripts = discover(root)
+    base = Path(tempfile.mkdtemp(prefix="torch2lightning-coverage-"))
+    if opts.at:
+        converter = snapshot(opts.at, base / "converter-snapshot")
+        use_converter_from(base / "converter-snapshot")
+    else:
+        converter = working_tree_state()
+    started = time.monotonic()
+    if not opts.quiet:
+        print(f"torch2lightning at {converter}", file=sys.stderr)
+    if not opts.quiet:
+        print(f"{len(scripts)} Python files under {root}; {opts.jobs} at a time", file=sys.stderr)
+    results: list[FileResult] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
+    futures = {
+        pool.submit(check, script, root, base / "files", i, opts): script
+        for i, script in enumerate(scripts)
+    }
+    try:
+        for done, fut in enumerate(as_completed(futures), 1):
+            res = fut.result()
+            results.append(res)
+            if not opts.quiet:
+                print(
+                    f"[{done}/{len(scripts)}] {res.path}: {SHORT[res.category]} "
+                    f"({res.seconds:.0f} s) {res.detail if res.category != NO_LOOP else ''}",
+                    file=sys.stderr,
+                )
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_all()
+        print("interrupted", file=sys.stderr)
+        return 130
+    pool.shutdown()
+    if opts.keep:
+        print(f"work folders kept in {base}", file=sys.stderr)
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+    minutes = (time.monotonic() - started) / 60
+
+    print(text_table(results))
+    if opts.markdown:
+        opts.markdown.write_text(markdown(results), encoding="utf-8")
+    if opts.json:
+        doc = {
+            "root": str(root),
+            "converter": converter,
+            "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+            "max_steps": opts.max_steps,
+            "timeout": opts.timeout,
+            "minutes": round(minutes, 1),
+            "summary": {c: sum(r.category == c for r in results) for c in CATEGORIES},
+            "decline_reasons": decline_reasons(results).most_common(),
+            "files": [asdict(r) for r in sorted(results, key=lambda r: r.path)],
+        }
+        opts.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    if not opts.quiet:
+        print(f"({minutes:.1f} minutes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
