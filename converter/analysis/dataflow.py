@@ -257,7 +257,18 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
         if stage.index_start is not None:
             needed |= {n.value for n in _names_in(stage.index_start)}
     local = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
-    return sorted(n for n in needed & local if n not in skip)
+    names = sorted(n for n in needed & local if n not in skip)
+    for name in names:
+        for assignment in plan.site_scope.assignments[name]:
+            value = getattr(index.enclosing_statement(assignment.node), "body", [None])[0]
+            call = getattr(value, "value", None)
+            if isinstance(call, cst.Call) and index.resolves_to(call.func, "torch.utils.data"):
+                raise Declined(
+                    index.line(assignment.node),
+                    f"the training code uses the loader `{name}` itself "
+                    "(an evaluation inside the batch loop?); Lightning owns the loaders",
+                )
+    return names
 
 
 def _check_readers_after(index, plan, moved_names: set[str]) -> None:

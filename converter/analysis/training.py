@@ -17,6 +17,12 @@ from converter.analysis.regions import RegionFinder
 from converter.rules import RULES, RuleContext, mixed_precision
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
+_DISTRIBUTED = (
+    "torch.distributed.init_process_group",
+    "torch.nn.parallel.DistributedDataParallel",
+    "torch.utils.data.distributed.DistributedSampler",
+    "torch.utils.data.DistributedSampler",
+)
 
 
 def find_backward_loops(index: SourceIndex) -> list[cst.For]:
@@ -51,6 +57,7 @@ class SitePlanner:
     # -- entry ---------------------------------------------------------------------------------
 
     def plan(self) -> TrainingPlan:
+        self._decline_distributed()
         function = self.index.enclosing_function(self.batch_loop)
         steps = self._step_calls()
         # A function that receives its optimizer (as a parameter or a global) is a training
@@ -108,6 +115,16 @@ class SitePlanner:
         self._apply_rules(plan)
         self._check_modes(plan)
         return plan
+
+    def _decline_distributed(self) -> None:
+        for name in m.findall(self.index.module, m.Name() | m.Attribute()):
+            if self.index.resolves_to(name, *_DISTRIBUTED):
+                raise self.decline(
+                    name,
+                    "distributed boilerplate (init_process_group, DistributedDataParallel, "
+                    "DistributedSampler) is not converted: convert the single-process script, "
+                    "then Trainer(strategy='ddp', devices=..., num_nodes=...) scales it",
+                )
 
     # -- the batch loop and its function -------------------------------------------------------
 
