@@ -80,6 +80,7 @@ def main() -> None:
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
+    metavar="N",
     default=1,
     show_default=True,
     help="Convert files in N processes (0: one per CPU).",
