@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from converter import TARGETS
 from converter.analysis.dataflow import analyse
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
@@ -17,8 +18,6 @@ from converter.rewrite.site import (
     override_inherited_hooks,
     plan_edits,
 )
-
-TARGETS = ("pytorch_lightning", "lightning")
 
 
 def convert_source(
@@ -42,12 +41,12 @@ def convert_source(
 
 def _convert(module: cst.Module, target: str, report: Report) -> str:
     index = SourceIndex(module)
-    models = find_model_classes(index)
-    for model in models.values():
-        report.find("model", index.line(model.node), f"model class {model.name}")
     loops = find_backward_loops(index)
     if not loops:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
+    models = find_model_classes(index)
+    for model in models.values():
+        report.find("model", index.line(model.node), f"model class {model.name}")
     edits = Edits()
     trained: set[str] = set()
     for loop in loops:

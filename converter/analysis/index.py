@@ -12,9 +12,7 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import (
     MetadataWrapper,
-    ParentNodeProvider,
     PositionProvider,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -24,14 +22,18 @@ class SourceIndex:
     def __init__(self, module: cst.Module) -> None:
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
-        self._scopes = self.wrapper.resolve(ScopeProvider)
-        self._qnames = self.wrapper.resolve(QualifiedNameProvider)
-        self._positions = self.wrapper.resolve(PositionProvider)
-        self._parents = self.wrapper.resolve(ParentNodeProvider)
+        # Metadata is computed when first needed: a file declined early pays only for parents.
+        # Qualified names are asked of the scopes for the few nodes the analysis looks at.
+        self._parents = _parent_map(self.module)
+        self._scope_map = None
+        self._positions = None
+        self._qnames: dict[cst.CSTNode, set[str]] = {}
 
     # -- positions and tree shape -------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:
+        if self._positions is None:
+            self._positions = self.wrapper.resolve(PositionProvider)
         try:
             return self._positions[node].start.line
         except KeyError:
@@ -61,18 +63,27 @@ class SourceIndex:
     # -- names --------------------------------------------------------------------------------
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
-        value = self._qnames.get(node)
-        if value is None:
-            return set()
-        if callable(value):
-            value = value()
-        return {q.name for q in value}
+        """`optim.Adam` -> {"torch.optim.Adam"} when `import torch.optim as optim`."""
+        if node not in self._qnames:
+            scope = self._scopes.get(node)
+            names = set()
+            if scope is not None and isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+                target = node.func if isinstance(node, cst.Call) else node
+                names = {q.name for q in scope.get_qualified_names_for(target)}
+            self._qnames[node] = names
+        return self._qnames[node]
 
     def resolves_to(self, node: cst.CSTNode, *prefixes: str) -> bool:
         """True when `node` names something under one of the dotted `prefixes`."""
         return any(
             q == p or q.startswith(p + ".") for q in self.qualified_names(node) for p in prefixes
         )
+
+    @property
+    def _scopes(self):
+        if self._scope_map is None:
+            self._scope_map = self.wrapper.resolve(ScopeProvider)
+        return self._scope_map
 
     def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
@@ -86,3 +97,14 @@ class SourceIndex:
     def bindings(self, name: str, scope: Scope) -> list[cst.CSTNode]:
         """Nodes that bind `name` in `scope` itself (assignment targets, params, imports, defs)."""
         return [a.node for a in scope.assignments[name] if a.scope is scope]
+
+
+def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            parents[child] = node
+            stack.append(child)
+    return parents

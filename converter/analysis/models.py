@@ -50,7 +50,10 @@ def find_model_classes(index: SourceIndex) -> dict[str, ModelClass]:
             continue
         model = ModelClass(statement, statement.name.value)
         for base in statement.bases:
-            if index.resolves_to(base.value, "torch.nn.Module", "torch.nn.modules.module.Module"):
+            last = base.value.attr if isinstance(base.value, cst.Attribute) else base.value
+            if getattr(last, "value", None) == "Module" and index.resolves_to(
+                base.value, "torch.nn.Module", "torch.nn.modules.module.Module"
+            ):
                 model.torch_base = base
             elif isinstance(base.value, cst.Name) and base.value.value in found:
                 model.parents.append(found[base.value.value])

@@ -117,6 +117,9 @@ class SitePlanner:
         return plan
 
     def _decline_distributed(self) -> None:
+        imports = m.findall(self.index.module, m.Import() | m.ImportFrom())
+        if not any("distributed" in _code(i) or "parallel" in _code(i) for i in imports):
+            return  # nothing imported that could be the DDP machinery
         for name in m.findall(self.index.module, m.Name() | m.Attribute()):
             if self.index.resolves_to(name, *_DISTRIBUTED):
                 raise self.decline(
@@ -537,6 +540,10 @@ def _is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
         and s.body[0].value is call
         for s in block
     )
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _is_range_loop(loop: cst.For) -> bool:
