@@ -50,6 +50,7 @@ class SitePlanner:
         self.models = models
         self.batch_loop = batch_loop
         self.line = index.line(batch_loop)
+        self.mode_switch_back = False  # a mid-epoch evaluation is followed by model.train()
 
     def decline(self, node: cst.CSTNode | None, message: str) -> Declined:
         return Declined(self.index.line(node) if node is not None else self.line, message)
@@ -105,6 +106,7 @@ class SitePlanner:
             before, after = _split_around(function.body.body, self.batch_loop)
             train.start += [Moved(s, loop_origin) for s in before]
             train.end += [Moved(s, loop_origin) for s in after if not _is_bare_return(s)]
+        self._evaluation_every_k_steps(plan, train, regions, loop_origin)
         if epoch_loop is not None:
             self._epoch(plan, epoch_loop, train_part, train, regions, site_origin)
         else:
@@ -327,6 +329,34 @@ class SitePlanner:
             flat += list(statement.body.body)
         return flat
 
+    def _evaluation_every_k_steps(self, plan, train: Stage, regions, origin: Origin) -> None:
+        """`if (i + 1) % k == 0: evaluate(...)` after the step: validation with
+        Trainer(val_check_interval=k), which validates after the same batches."""
+        for item in list(train.step):
+            statement = item.node
+            k = _every_k_batches(statement, train.index_name) if train.index_start is None else None
+            if k is None or statement.orelse is not None:
+                continue
+            region = regions.find(list(statement.body.body), origin)
+            if region is None:
+                continue
+            rest = statement.body.body[: region.first] + statement.body.body[region.last + 1 :]
+            if any(not _is_mode_switch(s, plan.model_vars, "train") for s in rest):
+                raise self.decline(
+                    statement, "other code runs with the evaluation inside the batch loop"
+                )
+            if train.step[-1] is not item:
+                raise self.decline(
+                    statement, "the evaluation inside the batch loop is not its last step"
+                )
+            plan.stages["validation"] = region.stage(self.index, "validation")
+            if region.function is not None:
+                plan.deleted_functions.append(region.function)
+            plan.trainer_kwargs["val_check_interval"] = (k, origin)
+            train.step.remove(item)
+            self.mode_switch_back = any(_is_mode_switch(s, plan.model_vars, "train") for s in rest)
+            return
+
     def _epoch(
         self,
         plan: TrainingPlan,
@@ -346,6 +376,8 @@ class SitePlanner:
         before, after = _split_around(epoch_loop.body.body, train_part)
         train.start = [Moved(s, site_origin) for s in before] + train.start
         region = regions.find(after, site_origin)
+        if region is not None and "validation" in plan.stages:
+            raise self.decline(region.loop, "evaluations both inside and after the batch loop")
         if region is None:
             train.end += [Moved(s, site_origin) for s in after]
             return
@@ -507,7 +539,12 @@ class SitePlanner:
                 "the epoch's own code runs the model after evaluation, in eval mode; in Lightning "
                 "it would run in train mode",
             )
-        if "validation" in plan.stages and "train" not in calls.get("train", set()):
+        restored = (
+            self.mode_switch_back
+            or "train" in calls.get("train", set())
+            or "train" in calls.get("validation", set())
+        )
+        if "validation" in plan.stages and not restored:
             raise self.decline(
                 None,
                 "after the first evaluation the original trains in eval mode "
@@ -544,6 +581,32 @@ def _is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+def _every_k_batches(statement, index_name: str | None) -> cst.BaseExpression | None:
+    """k in `if (i + 1) % k == 0:` where i is the batch index."""
+    if index_name is None or not isinstance(statement, cst.If):
+        return None
+    pattern = m.Comparison(
+        left=m.BinaryOperation(
+            left=m.BinaryOperation(left=m.Name(index_name), operator=m.Add(), right=m.Integer("1")),
+            operator=m.Modulo(),
+        ),
+        comparisons=[m.ComparisonTarget(m.Equal(), m.Integer("0"))],
+    )
+    return statement.test.left.right if m.matches(statement.test, pattern) else None
+
+
+def _is_mode_switch(statement, model_vars: set[str], mode: str) -> bool:
+    return any(
+        m.matches(
+            statement,
+            m.SimpleStatementLine(
+                body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(v), attr=m.Name(mode)), args=[]))]
+            ),
+        )
+        for v in model_vars
+    )
 
 
 def _is_range_loop(loop: cst.For) -> bool:
