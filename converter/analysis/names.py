@@ -154,16 +154,59 @@ def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set
     """Names some path through `nodes` may read before setting them: they come from outside,
     or from an earlier round of a loop.
 
-    Only a write by a plain statement at the top level counts as certain; a write inside an
-    `if`, a loop or a `with` may not happen, so a later read still counts as a read from outside.
+    A write counts once it certainly happened: after both branches of an `if` set a name, not
+    after a loop body or one branch alone.
     """
-    certain: set[str] = set()
     found: set[str] = set()
-    for node in nodes:
-        events = name_events(index, [node])
-        found |= {e.node.value for e in events if e.kind == READ and e.node.value not in certain}
-        if isinstance(node, cst.SimpleStatementLine):
-            certain |= {e.node.value for e in events if e.kind == WRITE}
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            certain.add(node.name.value)
+
+    def events(node: cst.CSTNode, assigned: set[str]) -> None:
+        for event in name_events(index, [node]):
+            if event.kind == READ and event.node.value not in assigned:
+                found.add(event.node.value)
+            elif event.kind == WRITE:
+                assigned.add(event.node.value)
+
+    def block(statements, assigned: set[str]) -> set[str]:
+        for statement in statements:
+            assigned = one(statement, assigned)
+        return assigned
+
+    def one(statement: cst.CSTNode, assigned: set[str]) -> set[str]:
+        if isinstance(statement, cst.If):
+            events(statement.test, assigned)
+            taken = block(statement.body.body, set(assigned))
+            orelse = statement.orelse
+            if orelse is None:
+                return assigned
+            other = (
+                one(orelse, set(assigned))
+                if isinstance(orelse, cst.If)
+                else block(orelse.body.body, set(assigned))
+            )
+            return assigned | (taken & other)
+        if isinstance(statement, (cst.For, cst.While)):
+            inner = set(assigned)
+            events(statement.iter if isinstance(statement, cst.For) else statement.test, inner)
+            if isinstance(statement, cst.For):
+                events(statement.target, inner)
+            block(statement.body.body, inner)
+            if statement.orelse is not None:
+                block(statement.orelse.body.body, set(assigned))
+            return assigned
+        if isinstance(statement, cst.With):
+            for item in statement.items:
+                events(item, assigned)
+            return block(statement.body.body, assigned)
+        if isinstance(statement, cst.Try):
+            block(statement.body.body, set(assigned))
+            for handler in statement.handlers:
+                block(handler.body.body, set(assigned))
+            for extra in (statement.orelse, statement.finalbody):
+                if extra is not None:
+                    block(extra.body.body, set(assigned))
+            return assigned
+        events(statement, assigned)
+        return assigned
+
+    block(list(nodes), set())
     return found
