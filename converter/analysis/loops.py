@@ -124,3 +124,31 @@ def calls_model(node: cst.CSTNode, model_vars: set[str], origin: Origin) -> bool
             ):
                 return True
     return False
+
+
+def called_function_statement(
+    statement,
+) -> tuple[cst.Call, cst.BaseAssignTargetExpression | None] | None:
+    """`f(...)` or `result = f(...)` / `a, b = f(...)` as a whole statement: (call, target)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Expr) and m.matches(small.value, m.Call(func=m.Name())):
+        return small.value, None
+    names = m.Name() | m.Tuple(elements=[m.ZeroOrMore(m.Element(m.Name()))])
+    if m.matches(small, m.Assign(targets=[m.AssignTarget(names)], value=m.Call(func=m.Name()))):
+        return small.value, small.targets[0].target
+    return None
+
+
+def result_assignment(function: cst.FunctionDef, target) -> cst.SimpleStatementLine | None:
+    """`target = <what the function returns>`, from its final `return` (None if it has none)."""
+    last = function.body.body[-1] if function.body.body else None
+    if target is None or not m.matches(
+        last, m.SimpleStatementLine(body=[m.Return(value=m.DoNotCare())])
+    ):
+        return None
+    value = last.body[0].value
+    if value is None:
+        return None
+    return cst.SimpleStatementLine(body=[cst.Assign([cst.AssignTarget(target)], value)])

@@ -11,7 +11,13 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
-from converter.analysis.loops import bind_arguments, is_eval_loop, stage_of_loop
+from converter.analysis.loops import (
+    bind_arguments,
+    called_function_statement,
+    is_eval_loop,
+    result_assignment,
+    stage_of_loop,
+)
 from converter.analysis.names import names_read, names_written
 from converter.analysis.plan import Declined, Moved, Origin, TrainingPlan
 
@@ -78,9 +84,10 @@ class RegionFinder:
         return loops[0] if len(loops) == 1 else None
 
     def _function_call(self, statement, position: int, site: Origin) -> EvalRegion | None:
-        if not m.matches(statement, m.SimpleStatementLine(body=[m.Expr(m.Call(func=m.Name()))])):
+        shape = called_function_statement(statement)
+        if shape is None:
             return None
-        call = statement.body[0].value
+        call, target = shape
         function = next(
             (
                 s
@@ -111,6 +118,13 @@ class RegionFinder:
             )
             if any(_is_return(s) for s in outer_before + outer_after + inner_before + inner_after):
                 raise Declined(self.index.line(function), f"{function.name.value}() returns early")
+            result = result_assignment(function, target)
+            if target is not None and result is None:
+                raise Declined(
+                    self.index.line(statement), f"{function.name.value}() returns nothing"
+                )
+            if result is not None:
+                outer_after = [*outer_after, result]
             return EvalRegion(
                 position,
                 position,

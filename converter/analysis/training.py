@@ -10,7 +10,14 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
-from converter.analysis.loops import bind_arguments, calls_model, site_name, stage_of_loop
+from converter.analysis.loops import (
+    bind_arguments,
+    called_function_statement,
+    calls_model,
+    result_assignment,
+    site_name,
+    stage_of_loop,
+)
 from converter.analysis.models import ModelClass, is_mode_sensitive
 from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, TrainingPlan
 from converter.analysis.regions import RegionFinder
@@ -51,6 +58,7 @@ class SitePlanner:
         self.batch_loop = batch_loop
         self.line = index.line(batch_loop)
         self.mode_switch_back = False  # a mid-epoch evaluation is followed by model.train()
+        self.train_result: cst.SimpleStatementLine | None = None  # `loss = train(...)`
 
     def decline(self, node: cst.CSTNode | None, message: str) -> Declined:
         return Declined(self.index.line(node) if node is not None else self.line, message)
@@ -105,7 +113,11 @@ class SitePlanner:
         if inline:
             before, after = _split_around(function.body.body, self.batch_loop)
             train.start += [Moved(s, loop_origin) for s in before]
-            train.end += [Moved(s, loop_origin) for s in after if not _is_bare_return(s)]
+            if after and m.matches(after[-1], m.SimpleStatementLine(body=[m.Return()])):
+                after = after[:-1]  # its value, if used, is assigned below
+            train.end += [Moved(s, loop_origin) for s in after]
+            if self.train_result is not None:
+                train.end.append(Moved(self.train_result, loop_origin))
         self._evaluation_every_k_steps(plan, train, regions, loop_origin)
         if epoch_loop is not None:
             self._epoch(plan, epoch_loop, train_part, train, regions, site_origin)
@@ -151,8 +163,13 @@ class SitePlanner:
         if len(calls) != 1:
             raise self.decline(function, f"{function.name.value}() must be called exactly once")
         call_stmt, call = calls[0]
-        if not m.matches(call_stmt, m.SimpleStatementLine(body=[m.Expr()])):
-            raise self.decline(call_stmt, f"the result of {function.name.value}() is used")
+        shape = called_function_statement(call_stmt)
+        if shape is None or shape[0] is not call:
+            raise self.decline(call_stmt, f"{function.name.value}() is called inside an expression")
+        if shape[1] is not None:
+            self.train_result = result_assignment(function, shape[1])
+            if self.train_result is None:
+                raise self.decline(call_stmt, f"{function.name.value}() returns nothing at its end")
         params = bind_arguments(self.index, function, call)
         return call_stmt, Origin(self.index.body_scope(function), tuple(params.items()))
 
@@ -639,10 +656,6 @@ def _is_main_guard(node: cst.If) -> bool:
         node.test,
         m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal())]),
     )
-
-
-def _is_bare_return(statement: cst.BaseStatement) -> bool:
-    return m.matches(statement, m.SimpleStatementLine(body=[m.Return(value=None)]))
 
 
 def _split_around(block, statement):

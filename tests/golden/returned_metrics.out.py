@@ -1,0 +1,89 @@
+"""A modern script: functions that return their metrics, and a summary line per epoch."""
+import argparse
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm import tqdm
+import pytorch_lightning as pl
+
+
+class MLP(pl.LightningModule):
+    def __init__(self, width: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def on_train_epoch_start(self):
+        self.running_loss = 0.0
+
+    def training_step(self, batch, batch_idx):
+        inputs, targets = batch
+        loss = self.hparams.criterion(self(inputs), targets)
+        self.running_loss += loss.item() * inputs.size(0)
+        self.log("train_loss", loss)
+        return loss
+
+    def on_train_epoch_end(self):
+        train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
+        print(f"epoch {self.current_epoch + 1}: train {train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
+
+    def on_validation_epoch_start(self):
+        self.total_loss, self.correct = 0.0, 0
+
+    def validation_step(self, batch, batch_idx):
+        inputs, targets = batch
+        outputs = self(inputs)
+        self.total_loss += self.hparams.criterion(outputs, targets).item() * inputs.size(0)
+        self.correct += (outputs.argmax(dim=1) == targets).sum().item()
+
+    def on_validation_epoch_end(self):
+        self.val_loss, self.val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.hparams.epochs)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
+    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    train_set = TensorDataset(torch.randn(320, 16), torch.randint(0, 4, (320,)))
+    val_set = TensorDataset(torch.randn(80, 16), torch.randint(0, 4, (80,)))
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    val_loader = DataLoader(val_set, batch_size=64)
+
+    model = MLP()
+    criterion = nn.CrossEntropyLoss()
+
+    model.save_hyperparameters({**vars(args), "criterion": criterion})
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        num_sanity_val_steps=0,
+        accelerator=args.accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        precision=args.precision,
+    )
+    trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+
+    torch.save(model.state_dict(), "mlp.pt")
+
+
+if __name__ == "__main__":
+    main()
