@@ -78,6 +78,8 @@ def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) 
             raise Declined(index.line(loop), "unusual enumerate() call")
         iterable = without_progress_bar(index, args[0].value)
         index_start = args[1].value if len(args) == 2 else None
+        if m.matches(index_start, m.Integer("0")):
+            index_start = None  # enumerate(loader, 0) counts like batch_idx
     if loop.orelse is not None:
         raise Declined(index.line(loop), f"the {name} loop has an else: block")
     loader = site_name(iterable, origin)
