@@ -34,6 +34,7 @@ def convert_source(
     try:
         code = _convert(module, target, report)
     except Declined as declined:
+        report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
         code = source
     return ConversionResult(source=source, code=code, report=report)

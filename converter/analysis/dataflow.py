@@ -36,6 +36,7 @@ class Dataflow:
 
 def role_names(plan: TrainingPlan) -> set[str]:
     names = plan.model_vars | set(plan.optimizer_vars) | set(plan.scheduler_vars) | plan.device_vars
+    names |= set(plan.rank_vars) | set(plan.samplers)
     names |= {s.loader.value for s in plan.stages.values()}
     for optional in (plan.epoch_var, plan.namespace_var):
         if optional:

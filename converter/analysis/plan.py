@@ -107,7 +107,13 @@ class TrainingPlan:
     namespace_var: str | None = None  # argparse result: its attributes become self.hparams
     namespace_binding: cst.BaseStatement | None = None  # `args = parser.parse_args()`
     device_vars: set[str] = field(default_factory=set)
-    scaler_vars: set[str] = field(default_factory=set)  # GradScaler: Lightning's precision does it
+    scaler_vars: set[str] = field(default_factory=set)
+    samplers: dict[str, cst.BaseExpression] = field(
+        default_factory=dict
+    )  # DistributedSampler: shuffle
+    rank_vars: dict[str, str] = field(
+        default_factory=dict
+    )  # rank variable -> self.global_rank...  # GradScaler: Lightning's precision does it
     removed: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # replaced by trainer.test
     deleted_functions: list[cst.FunctionDef] = field(default_factory=list)

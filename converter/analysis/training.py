@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.distributed import DDP, plan_distributed, uses_distributed
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import (
     bind_arguments,
@@ -24,12 +25,6 @@ from converter.analysis.regions import RegionFinder
 from converter.rules import RULES, RuleContext, mixed_precision
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
-_DISTRIBUTED = (
-    "torch.distributed.init_process_group",
-    "torch.nn.parallel.DistributedDataParallel",
-    "torch.utils.data.distributed.DistributedSampler",
-    "torch.utils.data.DistributedSampler",
-)
 
 
 def find_backward_loops(index: SourceIndex) -> list[cst.For]:
@@ -66,7 +61,6 @@ class SitePlanner:
     # -- entry ---------------------------------------------------------------------------------
 
     def plan(self) -> TrainingPlan:
-        self._decline_distributed()
         function = self.index.enclosing_function(self.batch_loop)
         steps = self._step_calls()
         # A function that receives its optimizer (as a parameter or a global) is a training
@@ -102,6 +96,8 @@ class SitePlanner:
             plan.removed.append(optimizer_stmt)
         self._scheduler(plan, site_origin)
         self._site_roles(plan, site_origin)
+        if uses_distributed(self.index):
+            plan_distributed(self.index, plan, site_origin.scope)
         if inline:
             plan.inlined[function.name.value] = function
 
@@ -129,19 +125,6 @@ class SitePlanner:
         self._apply_rules(plan)
         self._check_modes(plan)
         return plan
-
-    def _decline_distributed(self) -> None:
-        imports = m.findall(self.index.module, m.Import() | m.ImportFrom())
-        if not any("distributed" in _code(i) or "parallel" in _code(i) for i in imports):
-            return  # nothing imported that could be the DDP machinery
-        for name in m.findall(self.index.module, m.Name() | m.Attribute()):
-            if self.index.resolves_to(name, *_DISTRIBUTED):
-                raise self.decline(
-                    name,
-                    "distributed boilerplate (init_process_group, DistributedDataParallel, "
-                    "DistributedSampler) is not converted: convert the single-process script, "
-                    "then Trainer(strategy='ddp', devices=..., num_nodes=...) scales it",
-                )
 
     # -- the batch loop and its function -------------------------------------------------------
 
@@ -235,7 +218,7 @@ class SitePlanner:
         bindings = [
             s
             for s in _bindings(self.index, site_origin.scope, var)
-            if not _is_device_move_of(s, var)
+            if not _is_device_move_of(s, var) and not self._is_ddp_wrap(s)
         ]
         if len(bindings) != 1 or _assigned_call(bindings[0]) is None:
             raise self.decline(optimizer_stmt, f"`{var}` is not created once by a call")
@@ -247,6 +230,10 @@ class SitePlanner:
                 if any(c.method(method) for c in cls.lineage()):
                     raise self.decline(cls.node, f"{cls.name} already defines {method}")
         return ModelRef(var=var, binding=bindings[0], call=call, cls=cls)
+
+    def _is_ddp_wrap(self, statement) -> bool:
+        call = _assigned_call(statement)
+        return call is not None and self.index.resolves_to(call.func, *DDP)
 
     def _scheduler(self, plan: TrainingPlan, site_origin: Origin) -> None:
         for name in _scope_names(site_origin.scope):

@@ -56,6 +56,8 @@ class HookCode:
             if name in optimizers:
                 return _one_of("self.optimizers()", optimizers, name)
             return _one_of("self.lr_schedulers()", schedulers, name)
+        if name in plan.rank_vars:
+            return plan.rank_vars[name]
         if name in plan.device_vars:
             return "self.device"
         if name == plan.epoch_var:
@@ -192,7 +194,8 @@ class HookCode:
     def _is_device_move(self, call: cst.Call, origin: Origin) -> bool:
         method = call.func.attr.value
         if method == "cuda":
-            return not call.args or all(a.keyword for a in call.args)
+            first = call.args[0].value if call.args and call.args[0].keyword is None else None
+            return first is None or site_name(first, origin) in self.plan.rank_vars
         if method != "to" or not call.args or call.args[0].keyword is not None:
             return False
         if any(a.keyword and a.keyword.value not in ("non_blocking",) for a in call.args[1:]):
@@ -202,7 +205,7 @@ class HookCode:
         target = call.args[0].value
         name = site_name(target, origin)
         return (
-            (name is not None and name in self.plan.device_vars)
+            (name is not None and (name in self.plan.device_vars or name in self.plan.rank_vars))
             or self.index.resolves_to(target, "torch.device")
             or (
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")

@@ -9,6 +9,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.dataflow import Dataflow
+from converter.analysis.distributed import loader_edits, rank_bindings
 from converter.analysis.index import SourceIndex
 from converter.analysis.plan import Declined, TrainingPlan
 from converter.rewrite.hook_code import HookCode, expr
@@ -65,6 +66,8 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
             edits.values[_assigned_value(each.binding)] = each.call  # Net().to(device) -> Net()
     for statement in plan.removed:
         edits.remove.add(statement)
+    edits.values.update(loader_edits(index, plan))
+    edits.remove.update(rank_bindings(index, plan))
     for function in plan.deleted_functions + list(plan.inlined.values()):
         edits.remove.add(function)
 

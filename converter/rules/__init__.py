@@ -10,6 +10,7 @@ from __future__ import annotations
 from converter.rules import (
     backward,
     clipping,
+    distributed,
     mixed_precision,
     model_mode,
     optimizer_calls,
@@ -28,6 +29,7 @@ RULES = (
     optimizer_calls.STEP,
     plateau.RULE,
     scheduler.RULE,
+    distributed.RULE,
 )
 
 __all__ = ["RULES", "RuleContext"]

@@ -1,0 +1,52 @@
+"""Data-parallel training by hand: process group, DistributedSampler and DDP around the model.
+
+Run with `torchrun --nproc_per_node=N ddp.in.py`.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+import pytorch_lightning as pl
+
+
+class LitSequential(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        self.loss = nn.functional.mse_loss(self.model(x), y)
+        self.log("train_loss", self.loss)
+        return self.loss
+
+    def on_train_epoch_end(self):
+        if self.local_rank == 0:
+            print(f"epoch {self.current_epoch} loss {self.loss.item():.4f}")
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
+        return optimizer
+
+
+def main():
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(96, 6), torch.randn(96, 1))
+    loader = DataLoader(data, batch_size=12, shuffle=True)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    lit_model = LitSequential(model)
+    trainer = pl.Trainer(max_epochs=3, strategy="ddp")
+    trainer.fit(lit_model, train_dataloaders=loader)
+
+
+if __name__ == "__main__":
+    main()
