@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import (
     MetadataWrapper,
     PositionProvider,
@@ -93,6 +94,15 @@ class SourceIndex:
         anchor = function.body.body[0] if function is not None else self.module.body[0]
         scope = self._scopes[anchor]
         return scope
+
+    def fresh_name(self, wanted: str) -> str:
+        """`wanted`, or `wanted_2`, `wanted_3`... whichever no name in the script uses yet."""
+        used = {n.value for n in m.findall(self.module, m.Name())}
+        name, counter = wanted, 1
+        while name in used:
+            counter += 1
+            name = f"{wanted}_{counter}"
+        return name
 
     def bindings(self, name: str, scope: Scope) -> list[cst.CSTNode]:
         """Nodes that bind `name` in `scope` itself (assignment targets, params, imports, defs)."""

@@ -154,3 +154,16 @@ def result_assignment(function: cst.FunctionDef, target) -> cst.SimpleStatementL
     if value is None:
         return None
     return cst.SimpleStatementLine(body=[cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def is_mode_switch(statement, model_vars: set[str], mode: str) -> bool:
+    """`model.train()` / `model.eval()` as a whole statement, for any of `model_vars`."""
+    return any(
+        m.matches(
+            statement,
+            m.SimpleStatementLine(
+                body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(v), attr=m.Name(mode)), args=[]))]
+            ),
+        )
+        for v in model_vars
+    )

@@ -15,6 +15,7 @@ from converter.analysis.loops import (
     bind_arguments,
     called_function_statement,
     is_eval_loop,
+    is_mode_switch,
     result_assignment,
     stage_of_loop,
 )
@@ -147,7 +148,7 @@ class RegionFinder:
         first = region.first
         while first > 0:
             previous = block[first - 1]
-            if any(_is_mode_call(previous, v, "eval") for v in self.plan.model_vars) or (
+            if is_mode_switch(previous, self.plan.model_vars, "eval") or (
                 _is_simple_assignment(previous)
                 and names_written(self.index, [previous]) <= read_by_anchor
             ):
@@ -188,15 +189,6 @@ def _is_return(statement) -> bool:
 
 def _is_compound(statement) -> bool:
     return isinstance(statement, cst.BaseCompoundStatement)
-
-
-def _is_mode_call(statement, var: str, mode: str) -> bool:
-    return m.matches(
-        statement,
-        m.SimpleStatementLine(
-            body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(var), attr=m.Name(mode)), args=[]))]
-        ),
-    )
 
 
 def _is_simple_assignment(statement) -> bool:

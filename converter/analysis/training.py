@@ -15,6 +15,7 @@ from converter.analysis.loops import (
     bind_arguments,
     called_function_statement,
     calls_model,
+    is_mode_switch,
     result_assignment,
     site_name,
     stage_of_loop,
@@ -297,7 +298,7 @@ class SitePlanner:
             raise self.decline(loop, "the step loop's variable is not a plain name")
         plan.epoch_var = loop.target.value
         plan.epoch_start, plan.max_epochs = _epoch_range(loop, self)
-        loader = _fresh_name(self.index, "step_loader")
+        loader = self.index.fresh_name("step_loader")
         train = Stage(
             "train", loop, loop_origin, cst.Name(loader), cst.Name("batch"), full_batch=True
         )
@@ -345,7 +346,7 @@ class SitePlanner:
             if region is None:
                 continue
             rest = statement.body.body[: region.first] + statement.body.body[region.last + 1 :]
-            if any(not _is_mode_switch(s, plan.model_vars, "train") for s in rest):
+            if any(not is_mode_switch(s, plan.model_vars, "train") for s in rest):
                 raise self.decline(
                     statement, "other code runs with the evaluation inside the batch loop"
                 )
@@ -358,7 +359,7 @@ class SitePlanner:
                 plan.deleted_functions.append(region.function)
             plan.trainer_kwargs["val_check_interval"] = (k, origin)
             train.step.remove(item)
-            self.mode_switch_back = any(_is_mode_switch(s, plan.model_vars, "train") for s in rest)
+            self.mode_switch_back = any(is_mode_switch(s, plan.model_vars, "train") for s in rest)
             return
 
     def _epoch(
@@ -601,30 +602,8 @@ def _every_k_batches(statement, index_name: str | None) -> cst.BaseExpression | 
     return statement.test.left.right if m.matches(statement.test, pattern) else None
 
 
-def _is_mode_switch(statement, model_vars: set[str], mode: str) -> bool:
-    return any(
-        m.matches(
-            statement,
-            m.SimpleStatementLine(
-                body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(v), attr=m.Name(mode)), args=[]))]
-            ),
-        )
-        for v in model_vars
-    )
-
-
 def _is_range_loop(loop: cst.For) -> bool:
     return m.matches(loop.iter, m.Call(func=m.Name("range")))
-
-
-def _fresh_name(index: SourceIndex, wanted: str) -> str:
-    used = {a.name for scope in {index.body_scope(None)} for a in scope.assignments}
-    used |= {n.value for n in m.findall(index.module, m.Name())}
-    name, counter = wanted, 1
-    while name in used:
-        counter += 1
-        name = f"{wanted}_{counter}"
-    return name
 
 
 def _assigned_locally(index: SourceIndex, function: cst.FunctionDef, name: str) -> bool:

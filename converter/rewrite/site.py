@@ -57,7 +57,7 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
         prelude = []
     else:
         _insert_class(index, plan, wrapper_class(plan, base, methods), edits)
-        module_var = _fresh(index, "lit_" + model.var if len(plan.models) == 1 else "lit_module")
+        module_var = index.fresh_name("lit_" + model.var if len(plan.models) == 1 else "lit_module")
         arguments = ", ".join(m.var for m in plan.models)
         prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({arguments})")]
 
@@ -201,15 +201,6 @@ def _append_to_init(cls, statements, edits: Edits, index: SourceIndex) -> None:
             index.line(cls.node), f"{cls.name} has no __init__ to switch off automatic optimization"
         )
     edits.init_additions[init] = statements
-
-
-def _fresh(index: SourceIndex, wanted: str) -> str:
-    used = {n.value for n in m.findall(index.module, m.Name())}
-    name, counter = wanted, 1
-    while name in used:
-        counter += 1
-        name = f"{wanted}_{counter}"
-    return name
 
 
 def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edits: Edits) -> None:
