@@ -104,9 +104,6 @@ class SourceIndex:
             name = f"{wanted}_{counter}"
         return name
 
-    def bindings(self, name: str, scope: Scope) -> list[cst.CSTNode]:
-        """Nodes that bind `name` in `scope` itself (assignment targets, params, imports, defs)."""
-        return [a.node for a in scope.assignments[name] if a.scope is scope]
 
 
 def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
