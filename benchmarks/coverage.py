@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import keyword
 import os
 import re
 import shutil
@@ -407,6 +408,14 @@ def short_reason(stderr: str, stdout: str = "") -> str:
         "dataset not found" in low
     ):
         return "needs data files that are absent: " + _clip(exc)
+    if "num_samples=0" in exc:  # a folder dataset that globbed no file
+        return "needs data files that are absent (its dataset is empty): " + _clip(exc, 80)
+    if "modified by an inplace operation" in exc:
+        return "fails on current PyTorch (in-place change of a tensor backward needs): " + _clip(
+            exc, 60
+        )
+    if exc.startswith("NameError"):
+        return "the original has a bug of its own: " + _clip(exc)
     if exc.startswith("AttributeError") and re.search(r"module '(torch|torchvision)", exc):
         return "old PyTorch API: " + _clip(exc)
     return _clip(exc) if exc else ""
@@ -490,6 +499,10 @@ def text_table(results: list[FileResult]) -> str:
             f"{f'({n} files)':<{w0}}  {'no training loop':<{w1}}  {n} files without a "
             "training loop (not listed)"
         )
+    reasons = decline_reasons(results).most_common(10)
+    if reasons:
+        out += ["", "most common decline reasons (files):"]
+        out += [f"{n:>5}  {reason}" for reason, n in reasons]
     out += ["", summary_line(results)]
     return "\n".join(out)
 
@@ -530,8 +543,13 @@ def decline_reasons(results: list[FileResult]) -> Counter:
 
 
 def normalize(message: str) -> str:
-    """A decline message with its names taken out, so equal reasons count together."""
-    return re.sub(r"`[^`]*`", "`…`", message)
+    """A decline message with its names taken out (Python keywords kept: `break`, `return`...),
+    so equal reasons count together."""
+
+    def name(m: re.Match) -> str:
+        return m.group(0) if keyword.iskeyword(m.group(1)) else "`…`"
+
+    return re.sub(r"`([^`]*)`", name, message)
 
 
 # --- which converter -------------------------------------------------------------------------
