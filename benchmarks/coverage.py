@@ -353,10 +353,10 @@ def _why(log: Path, failed: dict[str, str], name: str = "original") -> str:
             return ""
 
     stdout = log.with_name(log.name.replace(".stderr.", ".stdout."))
-    return short_reason(read(log), read(stdout)) or failed.get(name, "it failed")
+    return short_reason(read(log), read(stdout), name) or failed.get(name, "it failed")
 
 
-def short_reason(stderr: str, stdout: str = "") -> str:
+def short_reason(stderr: str, stdout: str = "", run: str = "original") -> str:
     """Turn a failed run's output into a few words: what the script needs that is not here."""
     lines = [ln.rsplit("\r", 1)[-1].rstrip() for ln in stderr.splitlines()]
     lines = [ln for ln in lines if ln.strip()]
@@ -414,7 +414,7 @@ def short_reason(stderr: str, stdout: str = "") -> str:
         return "fails on current PyTorch (in-place change of a tensor backward needs): " + _clip(
             exc, 60
         )
-    if exc.startswith("NameError"):
+    if exc.startswith("NameError") and run == "original":
         return "the original has a bug of its own: " + _clip(exc)
     if exc.startswith("AttributeError") and re.search(r"module '(torch|torchvision)", exc):
         return "old PyTorch API: " + _clip(exc)
