@@ -152,7 +152,7 @@ def _check_initialised(index, plan, name, written, read_first, flow) -> None:
         # written in one hook and read by a later one in the same round (e.g. train -> report)
         readers = [key for key, names in read_first.items() if name in names]
         writers = [key for key, names in written.items() if name in names]
-        if all(_runs_before(w, r) for w in writers for r in readers):
+        if all(any(_runs_before(w, r) for w in writers) for r in readers):
             return
     site_init = _site_initialiser(index, plan, name)
     if site_init is None:
@@ -261,9 +261,11 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
     names = sorted(n for n in needed & local if n not in skip)
     for name in names:
         for assignment in plan.site_scope.assignments[name]:
-            value = getattr(index.enclosing_statement(assignment.node), "body", [None])[0]
-            call = getattr(value, "value", None)
-            if isinstance(call, cst.Call) and index.resolves_to(call.func, "torch.utils.data"):
+            statement = index.enclosing_statement(assignment.node)
+            if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(value=m.Call())])):
+                continue
+            call = statement.body[0].value
+            if index.resolves_to(call.func, "torch.utils.data"):
                 raise Declined(
                     index.line(assignment.node),
                     f"the training code uses the loader `{name}` itself "

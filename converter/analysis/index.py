@@ -105,7 +105,6 @@ class SourceIndex:
         return name
 
 
-
 def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [module]
