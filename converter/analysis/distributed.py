@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.helpers import get_full_name_for_node
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.plan import Declined, TrainingPlan
@@ -30,9 +31,14 @@ GLOBAL_RANK = ("torch.distributed.get_rank",)
 
 
 def uses_distributed(index: SourceIndex) -> bool:
-    imports = m.findall(index.module, m.Import() | m.ImportFrom())
-    code = cst.Module([]).code_for_node
-    return any("distributed" in code(i) or "parallel" in code(i) for i in imports)
+    """Whether anything is imported from torch.distributed / torch.nn.parallel at all."""
+    modules = [
+        get_full_name_for_node(i.module) or "" for i in index.nodes(cst.ImportFrom) if i.module
+    ]
+    modules += [
+        get_full_name_for_node(a.name) or "" for i in index.nodes(cst.Import) for a in i.names
+    ]
+    return any("distributed" in name or "parallel" in name for name in modules)
 
 
 def plan_distributed(index: SourceIndex, plan: TrainingPlan, scope) -> None:
@@ -51,7 +57,7 @@ def plan_distributed(index: SourceIndex, plan: TrainingPlan, scope) -> None:
     if not found:
         return
     plan.trainer_kwargs["strategy"] = (cst.SimpleString('"ddp"'), None)
-    for name in m.findall(index.module, m.Name() | m.Attribute()):
+    for name in index.nodes((cst.Name, cst.Attribute)):
         if index.resolves_to(name, "torch.distributed") and not index.resolves_to(
             name, *SETUP_CALLS, *GLOBAL_RANK
         ):
@@ -144,8 +150,11 @@ def _contains(index: SourceIndex, outer: cst.CSTNode, node: cst.CSTNode) -> bool
 def loader_edits(index: SourceIndex, plan: TrainingPlan) -> dict[cst.Arg, cst.Arg]:
     """`DataLoader(..., sampler=sampler)` -> `DataLoader(..., shuffle=<the sampler's shuffle>)`."""
     edits = {}
-    for arg in m.findall(index.module, m.Arg(keyword=m.Name("sampler"), value=m.Name())):
-        if arg.value.value in plan.samplers:
+    for arg in index.nodes(cst.Arg):
+        if (
+            m.matches(arg, m.Arg(keyword=m.Name("sampler"), value=m.Name()))
+            and arg.value.value in plan.samplers
+        ):
             edits[arg] = arg.with_changes(
                 keyword=cst.Name("shuffle"), value=plan.samplers[arg.value.value]
             )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import (
     MetadataWrapper,
     PositionProvider,
@@ -39,6 +38,10 @@ class SourceIndex:
             return self._positions[node].start.line
         except KeyError:
             return 0
+
+    def nodes(self, kind: type) -> list:
+        """Every node of a kind, found without walking the tree again."""
+        return [node for node in self._parents if isinstance(node, kind)]
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
@@ -97,7 +100,7 @@ class SourceIndex:
 
     def fresh_name(self, wanted: str) -> str:
         """`wanted`, or `wanted_2`, `wanted_3`... whichever no name in the script uses yet."""
-        used = {n.value for n in m.findall(self.module, m.Name())}
+        used = {n.value for n in self.nodes(cst.Name)}
         name, counter = wanted, 1
         while name in used:
             counter += 1
@@ -106,11 +109,13 @@ class SourceIndex:
 
 
 def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Each node's parent; the dict's order is the source order of the nodes."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        for child in node.children:
+        children = node.children
+        for child in children:
             parents[child] = node
-            stack.append(child)
+        stack.extend(reversed(children))
     return parents

@@ -31,17 +31,13 @@ _DEVICE_METHODS = ("to", "cuda", "cpu")
 def find_backward_loops(index: SourceIndex) -> list[cst.For]:
     """The innermost for loops that call `.backward()`, in source order."""
     loops: list[cst.For] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if m.matches(node.func, m.Attribute(attr=m.Name("backward"))):
-                loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
-                if loop is None:
-                    raise Declined(index.line(node), "backward() is not inside a loop")
-                if loop not in loops:
-                    loops.append(loop)
-
-    index.module.visit(Visit())
+    for node in index.nodes(cst.Call):
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
+            loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
+            if loop is None:
+                raise Declined(index.line(node), "backward() is not inside a loop")
+            if loop not in loops:
+                loops.append(loop)
     return loops
 
 
@@ -637,15 +633,11 @@ def _block_of(index: SourceIndex, statement: cst.BaseStatement) -> list[cst.Base
 
 def _calls_of(index: SourceIndex, function: cst.FunctionDef):
     """(statement, call) for each call of a module-level function."""
-    found = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value == function.name.value:
-                found.append((index.enclosing_statement(node), node))
-
-    index.module.visit(Visit())
-    return found
+    return [
+        (index.enclosing_statement(node), node)
+        for node in index.nodes(cst.Call)
+        if isinstance(node.func, cst.Name) and node.func.value == function.name.value
+    ]
 
 
 def _bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
@@ -710,15 +702,11 @@ def _is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
 
 
 def _device_moves_at_site(index: SourceIndex, scope, var: str) -> list[cst.BaseStatement]:
-    found = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-            if index.scope(node) is scope and _is_device_move_of(node, var):
-                found.append(node)
-
-    index.module.visit(Visit())
-    return found
+    return [
+        node
+        for node in index.nodes(cst.SimpleStatementLine)
+        if _is_device_move_of(node, var) and index.scope(node) is scope
+    ]
 
 
 def _is_optimizer(index: SourceIndex, call: cst.Call) -> bool:

@@ -163,7 +163,7 @@ def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list
     parser = binding.body[0].value.func.value
     existing = {
         s.evaluated_value
-        for s in m.findall(index.module, m.SimpleString())
+        for s in index.nodes(cst.SimpleString)
         if isinstance(s.evaluated_value, str) and s.evaluated_value.startswith("--")
     }
     if any(flag in existing for flag in _SCALING.values()):
