@@ -118,6 +118,8 @@ class TrainingPlan:
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # replaced by trainer.test
     deleted_functions: list[cst.FunctionDef] = field(default_factory=list)
     early_stops: set[cst.Break] = field(default_factory=set)  # become trainer.should_stop
+    # The epoch's wrap-up the original ran before evaluating: it opens on_validation_epoch_start.
+    before_validation: list[Moved] = field(default_factory=list)
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
 
     @property

@@ -24,6 +24,7 @@ from converter.analysis.models import ModelClass, is_mode_sensitive
 from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, TrainingPlan
 from converter.analysis.regions import RegionFinder
 from converter.rules import RULES, RuleContext, mixed_precision
+from converter.rules.context import method_call
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
 
@@ -382,14 +383,26 @@ class SitePlanner:
         if region is None:
             train.end += [Moved(s, site_origin) for s in after]
             return
-        plan.stages["validation"] = region.stage(self.index, "validation")
+        validation = plan.stages["validation"] = region.stage(self.index, "validation")
         if region.function is not None:
             plan.deleted_functions.append(region.function)
-        # Lightning validates before on_train_epoch_end, so code around the evaluation moves
-        # there together; the data-flow check makes sure that order does not matter.
-        train.end += [
-            Moved(s, site_origin) for s in after[: region.first] + after[region.last + 1 :]
-        ]
+        # Lightning validates right after the epoch's last batch, before on_train_epoch_end: the
+        # epoch's wrap-up that the original ran before evaluating opens on_validation_epoch_start,
+        # so everything happens (and prints) in the original order. Scheduler steps stay in
+        # on_train_epoch_end, where Lightning steps them anyway.
+        wrap_up = train.end + [Moved(s, site_origin) for s in after[: region.first]]
+        steps = [item for item in wrap_up if self._steps_scheduler(plan, item)]
+        plan.before_validation = [item for item in wrap_up if item not in steps]
+        validation.start = plan.before_validation + validation.start
+        train.end = steps + [Moved(s, site_origin) for s in after[region.last + 1 :]]
+
+    def _steps_scheduler(self, plan: TrainingPlan, item: Moved) -> bool:
+        found = method_call(item.node)
+        return (
+            found is not None
+            and found[1] == "step"
+            and (site_name(found[0], item.origin) in plan.scheduler_vars)
+        )
 
     def _test_stage(
         self,
@@ -533,7 +546,7 @@ class SitePlanner:
                 )
         if "validation" in plan.stages and any(
             calls_model(item.node, plan.model_vars, item.origin)
-            for item in plan.stages["train"].end
+            for item in plan.stages["train"].end + plan.before_validation
         ):
             raise self.decline(
                 None,

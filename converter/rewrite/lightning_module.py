@@ -11,6 +11,7 @@ from converter.rewrite.hook_code import HookCode, expr
 from converter.rewrite.templates import fill
 
 BLANK = cst.EmptyLine(indent=False)
+_WRAP_UP = "# the training epoch's wrap-up: Lightning validates right after the last batch"
 
 
 def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: HookCode):
@@ -42,8 +43,13 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
                         name=cst.SimpleString(f'"{plan.monitor}"'),
                         value=expr(f"self.{plan.monitor}"),
                     )
+                body = _trim_blank_start(body)
+                if hook == "on_validation_epoch_start" and plan.before_validation and body:
+                    body[0] = body[0].with_changes(
+                        leading_lines=[_comment(_WRAP_UP), *body[0].leading_lines]
+                    )
                 if body:
-                    methods += fill("epoch_hook", hook=cst.Name(hook), body=_trim_blank_start(body))
+                    methods += fill("epoch_hook", hook=cst.Name(hook), body=body)
     setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
     optimizer = cst.Name(plan.optimizer_var)
     if plan.manual:
@@ -148,6 +154,10 @@ def _trim_blank_start(body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
     while lines and lines[0].comment is None:
         lines.pop(0)
     return [body[0].with_changes(leading_lines=lines), *body[1:]]
+
+
+def _comment(text: str) -> cst.EmptyLine:
+    return cst.EmptyLine(comment=cst.Comment(text))
 
 
 def _pass() -> cst.SimpleStatementLine:

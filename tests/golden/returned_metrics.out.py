@@ -27,10 +27,11 @@ class MLP(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self):
-        train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
-        print(f"epoch {self.current_epoch + 1}: train {train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
+        print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
 
     def on_validation_epoch_start(self):
+        # the training epoch's wrap-up: Lightning validates right after the last batch
+        self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
         self.total_loss, self.correct = 0.0, 0
 
     def validation_step(self, batch, batch_idx):
