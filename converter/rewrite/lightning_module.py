@@ -26,7 +26,7 @@ def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: 
         for hook, moved in stage.hooks().items():
             body = code.statements(moved, stage, hook)
             if hook.endswith("_step"):
-                param, unpack = _batch_parameter(stage)
+                param, unpack = _batch_parameter(stage, flow.attributes)
                 body = unpack + (body if unpack else _trim_blank_start(body))
                 if name == "train" and plan.manual:
                     body = _bind_optimizers(plan, body) + body
@@ -129,15 +129,26 @@ def _bind_optimizers(plan: TrainingPlan, body) -> list[cst.BaseStatement]:
     ]
 
 
-def _batch_parameter(stage: Stage):
+def _batch_parameter(stage: Stage, attributes: set[str]):
+    """The batch parameter, and the statement unpacking it into the loop's own names (attributes
+    for the names other hooks read, such as the last batch kept for an epoch-end sample)."""
     target = stage.batch_target
-    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx"):
+    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx", *attributes):
         return cst.Name(target.value), []
     bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
+    bare = bare.visit(_AsAttributes(attributes))
     unpack = cst.SimpleStatementLine(
         body=[cst.Assign(targets=[cst.AssignTarget(bare)], value=cst.Name("batch"))]
     )
     return cst.Name("batch"), [unpack]
+
+
+class _AsAttributes(cst.CSTTransformer):
+    def __init__(self, attributes: set[str]) -> None:
+        self.attributes = attributes
+
+    def leave_Name(self, original, updated):
+        return expr(f"self.{updated.value}") if updated.value in self.attributes else updated
 
 
 def _as_attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
