@@ -414,6 +414,11 @@ def short_reason(stderr: str, stdout: str = "", run: str = "original") -> str:
         return "fails on current PyTorch (in-place change of a tensor backward needs): " + _clip(
             exc, 60
         )
+    if "is invalid for input of size" in exc:  # x.reshape(batch_size, -1) on a short batch
+        return (
+            "likely assumes full batches, and --fake-data's last batch is partial "
+            "(512 items): " + _clip(exc, 80)
+        )
     if exc.startswith("NameError") and run == "original":
         return "the original has a bug of its own: " + _clip(exc)
     if exc.startswith("AttributeError") and re.search(r"module '(torch|torchvision)", exc):
