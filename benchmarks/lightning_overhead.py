@@ -56,6 +56,7 @@ FIXTURES = REPO / "fixtures"
 TRAINER_CALL = "pl.Trainer("
 SELF_LOG = '        self.log("train_loss", loss)\n'
 PROGRESS_BAR = "pl.callbacks.TQDMProgressBar"
+GOAL = 1.05  # converted / original
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,12 @@ def run_once(version: Version, work: Path, env: dict, threads: int) -> Sample:
     with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)  # its resource usage: the CPU time
+        except BaseException:  # interrupted: do not leave the run behind
+            proc.kill()
+            proc.wait()
+            raise
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -369,6 +375,16 @@ def report(versions: list[Version], variants: list[Variant]) -> None:
                 den = sum(by[(f, ORIGINAL)].median(what) for f in fixtures)
                 ratios.append(f"{label} {num / den:.3f}")
             print(f"  {name:24} {'  '.join(ratios)}")
+    print(f"\ngoal: the conversion (as generated) at most {GOAL} x the original's time")
+    for fixture in fixtures:
+        conv, base = by[(fixture, CONVERTED)], by[(fixture, ORIGINAL)]
+        verdicts = []
+        for what in ("process_wall", "training_wall"):
+            ratio = conv.median(what) / base.median(what)
+            verdicts.append(
+                f"{METRICS[what]} {ratio:.3f} ({'met' if ratio <= GOAL else 'not met'})"
+            )
+        print(f"  {fixture:16} {'   '.join(verdicts)}")
     print("\nversions:")
     for v in variants:
         edit = []
