@@ -1,2 +1,2 @@
-self.log("train_loss", {loss})
+self.log("train_loss", {loss}, prog_bar=True)
 return {loss}

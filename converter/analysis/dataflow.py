@@ -71,6 +71,16 @@ def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
                 }:
                     raise Declined(index.line(item.node), f"the loop assigns to parameter {name!r}")
 
+    for stage in plan.stages.values():
+        for (stage_name, hook), names in read_first.items():
+            if stage.index_name in names and not (
+                stage_name == stage.name and hook.endswith("_step")
+            ):
+                raise Declined(
+                    index.line(stage.loop),
+                    f"the batch index `{stage.index_name}` is read after its loop (Lightning's "
+                    "batch_idx exists only inside the step)",
+                )
     all_written = set().union(*written.values())
     shared = {n for reads in read_first.values() for n in reads if n in all_written} - roles
     flow.attributes = shared

@@ -9,6 +9,29 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import (
+    assigned_call,
+    assigned_locally,
+    assigned_value,
+    bindings,
+    block_of,
+    calls,
+    calls_of,
+    device_moves_at_site,
+    epoch_range,
+    every_k_batches,
+    is_device_move_of,
+    is_main_guard,
+    is_optimizer,
+    is_range_loop,
+    is_statement_of,
+    optimizer_names,
+    parameters_root,
+    scope_names,
+    single_binding,
+    split_around,
+    strip_device_moves,
+)
 from converter.analysis.distributed import DDP, plan_distributed, uses_distributed
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import (
@@ -25,8 +48,6 @@ from converter.analysis.plan import Declined, ModelRef, Moved, Origin, Stage, Tr
 from converter.analysis.regions import RegionFinder
 from converter.rules import RULES, RuleContext, mixed_precision
 from converter.rules.context import method_call
-
-_DEVICE_METHODS = ("to", "cuda", "cpu")
 
 
 def find_backward_loops(index: SourceIndex) -> list[cst.For]:
@@ -65,7 +86,7 @@ class SitePlanner:
         # function called from the real site, e.g. `train(args, model, loader, optimizer, epoch)`.
         inline = function is not None and any(
             isinstance(call.func.value, cst.Name)
-            and not _assigned_locally(self.index, function, call.func.value.value)
+            and not assigned_locally(self.index, function, call.func.value.value)
             for call in steps
         )
         if inline:
@@ -79,7 +100,7 @@ class SitePlanner:
         optimizers = self._optimizers(steps, loop_origin, site_origin)
         manual = len(optimizers) > 1 or any(
             (call.args and not self._is_scaler_binding(call.func.value, loop_origin, site_origin))
-            or not _is_statement_of(self.index, call, self.batch_loop.body.body)
+            or not is_statement_of(self.index, call, self.batch_loop.body.body)
             for call in steps
         )
         plan = TrainingPlan(
@@ -101,11 +122,11 @@ class SitePlanner:
 
         regions = RegionFinder(self.index, plan)
         epoch_loop = self._epoch_loop(train_part)
-        if _is_range_loop(self.batch_loop):
+        if is_range_loop(self.batch_loop):
             return self._full_batch(plan, epoch_loop, inline, loop_origin, regions, site_origin)
         train = self._train_stage(plan, loop_origin)
         if inline:
-            before, after = _split_around(function.body.body, self.batch_loop)
+            before, after = split_around(function.body.body, self.batch_loop)
             train.start += [Moved(s, loop_origin) for s in before]
             if after and m.matches(after[-1], m.SimpleStatementLine(body=[m.Return()])):
                 after = after[:-1]  # its value, if used, is assigned below
@@ -140,7 +161,7 @@ class SitePlanner:
             raise self.decline(function, f"{function.name.value}() is not a module-level function")
         if self.batch_loop not in function.body.body:
             raise self.decline(self.batch_loop, "the batch loop is nested inside other statements")
-        calls = _calls_of(self.index, function)
+        calls = calls_of(self.index, function)
         if len(calls) != 1:
             raise self.decline(function, f"{function.name.value}() must be called exactly once")
         call_stmt, call = calls[0]
@@ -161,7 +182,7 @@ class SitePlanner:
             return holder
         if isinstance(holder, (cst.FunctionDef, cst.Module)) or isinstance(parent, cst.Module):
             return None
-        if isinstance(holder, cst.If) and _is_main_guard(holder):
+        if isinstance(holder, cst.If) and is_main_guard(holder):
             return None
         raise self.decline(train_part, "the training loop is nested in statements it cannot lift")
 
@@ -177,9 +198,9 @@ class SitePlanner:
             if self._is_scaler_binding(receiver, loop_origin, site_origin) and call.args:
                 receiver = call.args[0].value  # scaler.step(optimizer)
             name = site_name(receiver, loop_origin)
-            statement = _single_binding(self.index, site_origin.scope, name) if name else None
-            created = _assigned_call(statement)
-            if created is not None and _is_optimizer(self.index, created):
+            statement = single_binding(self.index, site_origin.scope, name) if name else None
+            created = assigned_call(statement)
+            if created is not None and is_optimizer(self.index, created):
                 found[name] = statement
         if not found:
             raise self.decline(None, "the batch loop steps no optimizer created by torch.optim")
@@ -188,7 +209,7 @@ class SitePlanner:
     def _is_scaler_binding(self, expr, loop_origin: Origin, site_origin: Origin) -> bool:
         name = site_name(expr, loop_origin)
         for scope in (site_origin.scope, self.index.body_scope(None)):
-            call = _assigned_call(_single_binding(self.index, scope, name)) if name else None
+            call = assigned_call(single_binding(self.index, scope, name)) if name else None
             if call is not None and self.index.resolves_to(call.func, *mixed_precision.SCALERS):
                 return True
         return False
@@ -197,8 +218,8 @@ class SitePlanner:
         """What the optimizers train: the roots of their `x.parameters()` arguments."""
         roots: list[str] = []
         for statement in optimizer_stmts:
-            for call in _calls(statement):
-                root = _parameters_root(call)
+            for call in calls(statement):
+                root = parameters_root(call)
                 if root is not None and root not in roots:
                     roots.append(root)
         if not roots:
@@ -213,30 +234,30 @@ class SitePlanner:
         return models
 
     def _model(self, var: str, optimizer_stmt, site_origin: Origin) -> ModelRef:
-        bindings = [
+        created = [
             s
-            for s in _bindings(self.index, site_origin.scope, var)
-            if not _is_device_move_of(s, var) and not self._is_ddp_wrap(s)
+            for s in bindings(self.index, site_origin.scope, var)
+            if not is_device_move_of(s, var) and not self._is_ddp_wrap(s)
         ]
-        if len(bindings) != 1 or _assigned_call(bindings[0]) is None:
+        if len(created) != 1 or assigned_call(created[0]) is None:
             raise self.decline(optimizer_stmt, f"`{var}` is not created once by a call")
-        call = _strip_device_moves(_assigned_call(bindings[0]))
+        call = strip_device_moves(assigned_call(created[0]))
         cls = None
         if isinstance(call.func, cst.Name) and call.func.value in self.models:
             cls = self.models[call.func.value]
             for method in ("training_step", "configure_optimizers", "validation_step", "test_step"):
                 if any(c.method(method) for c in cls.lineage()):
                     raise self.decline(cls.node, f"{cls.name} already defines {method}")
-        return ModelRef(var=var, binding=bindings[0], call=call, cls=cls)
+        return ModelRef(var=var, binding=created[0], call=call, cls=cls)
 
     def _is_ddp_wrap(self, statement) -> bool:
-        call = _assigned_call(statement)
+        call = assigned_call(statement)
         return call is not None and self.index.resolves_to(call.func, *DDP)
 
     def _scheduler(self, plan: TrainingPlan, site_origin: Origin) -> None:
-        for name in _scope_names(site_origin.scope):
-            statement = _single_binding(self.index, site_origin.scope, name)
-            call = _assigned_call(statement)
+        for name in scope_names(site_origin.scope):
+            statement = single_binding(self.index, site_origin.scope, name)
+            call = assigned_call(statement)
             if call is None or not self.index.resolves_to(call.func, "torch.optim.lr_scheduler"):
                 continue
             first = call.args[0].value if call.args else None
@@ -252,23 +273,23 @@ class SitePlanner:
     def _site_roles(self, plan: TrainingPlan, site_origin: Origin) -> None:
         scopes = {site_origin.scope, self.index.body_scope(None)}
         for scope in scopes:
-            for name in _scope_names(scope):
-                values = [_assigned_value(s) for s in _bindings(self.index, scope, name)]
+            for name in scope_names(scope):
+                values = [assigned_value(s) for s in bindings(self.index, scope, name)]
                 if values and all(v is not None and self._is_device(v) for v in values):
                     plan.device_vars.add(name)
         for scope in (self.index.body_scope(None), site_origin.scope):
-            for name in _scope_names(scope):
-                statement = _single_binding(self.index, scope, name)
-                call = _assigned_call(statement)
+            for name in scope_names(scope):
+                statement = single_binding(self.index, scope, name)
+                call = assigned_call(statement)
                 if call is not None and m.matches(
                     call.func, m.Attribute(value=m.Name(), attr=m.Name("parse_args"))
                 ):
                     plan.namespace_var, plan.namespace_binding = name, statement
         for model in plan.models:
-            plan.removed += _device_moves_at_site(self.index, site_origin.scope, model.var)
-        for name in _scope_names(site_origin.scope):
-            statement = _single_binding(self.index, site_origin.scope, name)
-            call = _assigned_call(statement)
+            plan.removed += device_moves_at_site(self.index, site_origin.scope, model.var)
+        for name in scope_names(site_origin.scope):
+            statement = single_binding(self.index, site_origin.scope, name)
+            call = assigned_call(statement)
             if call is not None and self.index.resolves_to(call.func, *mixed_precision.SCALERS):
                 plan.scaler_vars.add(name)
                 plan.removed.append(statement)
@@ -294,7 +315,7 @@ class SitePlanner:
         if not isinstance(loop.target, cst.Name):
             raise self.decline(loop, "the step loop's variable is not a plain name")
         plan.epoch_var = loop.target.value
-        plan.epoch_start, plan.max_epochs = _epoch_range(loop, self)
+        plan.epoch_start, plan.max_epochs = epoch_range(loop, self)
         loader = self.index.fresh_name("step_loader")
         train = Stage(
             "train", loop, loop_origin, cst.Name(loader), cst.Name("batch"), full_batch=True
@@ -336,7 +357,7 @@ class SitePlanner:
         Trainer(val_check_interval=k), which validates after the same batches."""
         for item in list(train.step):
             statement = item.node
-            k = _every_k_batches(statement, train.index_name) if train.index_start is None else None
+            k = every_k_batches(statement, train.index_name) if train.index_start is None else None
             if k is None or statement.orelse is not None:
                 continue
             region = regions.find(list(statement.body.body), origin)
@@ -374,8 +395,8 @@ class SitePlanner:
         if not isinstance(epoch_loop.target, cst.Name):
             raise self.decline(epoch_loop, "the epoch loop's variable is not a plain name")
         plan.epoch_var = epoch_loop.target.value
-        plan.epoch_start, plan.max_epochs = _epoch_range(epoch_loop, self)
-        before, after = _split_around(epoch_loop.body.body, train_part)
+        plan.epoch_start, plan.max_epochs = epoch_range(epoch_loop, self)
+        before, after = split_around(epoch_loop.body.body, train_part)
         train.start = [Moved(s, site_origin) for s in before] + train.start
         region = regions.find(after, site_origin)
         if region is not None and "validation" in plan.stages:
@@ -411,7 +432,7 @@ class SitePlanner:
         regions: RegionFinder,
         site_origin: Origin,
     ) -> None:
-        block = _block_of(self.index, loop_statement)
+        block = block_of(self.index, loop_statement)
         following = block[block.index(loop_statement) + 1 :]
         region = regions.find(following, site_origin)
         if region is None:
@@ -458,7 +479,7 @@ class SitePlanner:
     def _check_nothing_left(self, plan: TrainingPlan) -> None:
         """Optimization calls that no rule claimed (nested in an `if`, a second optimizer...)
         would run inside a hook: Lightning would then train differently."""
-        optimizers = _optimizer_names(self.index, plan.site_scope) | {plan.optimizer_var}
+        optimizers = optimizer_names(self.index, plan.site_scope) | {plan.optimizer_var}
         calls = m.Call(
             func=m.Attribute(attr=m.Name("backward") | m.Name("zero_grad") | m.Name("step"))
         )
@@ -564,219 +585,6 @@ class SitePlanner:
                 "after the first evaluation the original trains in eval mode "
                 "(no model.train() in the epoch); Lightning would train in train mode",
             )
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def _optimizer_names(index: SourceIndex, scope) -> set[str]:
-    """Names bound to optimizers or LR schedulers, in the site's scope and at module level."""
-    names = set()
-    for where in {scope, index.body_scope(None)}:
-        for name in _scope_names(where):
-            call = _assigned_call(_single_binding(index, where, name))
-            if call is not None and (
-                _is_optimizer(index, call) or index.resolves_to(call.func, "torch.optim")
-            ):
-                names.add(name)
-    return names
-
-
-def _is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
-    """Whether `call` is a whole statement directly in `block` (not nested in an if, a closure)."""
-    return any(
-        isinstance(s, cst.SimpleStatementLine)
-        and len(s.body) == 1
-        and isinstance(s.body[0], cst.Expr)
-        and s.body[0].value is call
-        for s in block
-    )
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
-
-
-def _every_k_batches(statement, index_name: str | None) -> cst.BaseExpression | None:
-    """k in `if (i + 1) % k == 0:` where i is the batch index."""
-    if index_name is None or not isinstance(statement, cst.If):
-        return None
-    pattern = m.Comparison(
-        left=m.BinaryOperation(
-            left=m.BinaryOperation(left=m.Name(index_name), operator=m.Add(), right=m.Integer("1")),
-            operator=m.Modulo(),
-        ),
-        comparisons=[m.ComparisonTarget(m.Equal(), m.Integer("0"))],
-    )
-    return statement.test.left.right if m.matches(statement.test, pattern) else None
-
-
-def _is_range_loop(loop: cst.For) -> bool:
-    return m.matches(loop.iter, m.Call(func=m.Name("range")))
-
-
-def _assigned_locally(index: SourceIndex, function: cst.FunctionDef, name: str) -> bool:
-    scope = index.body_scope(function)
-    return any(
-        a.scope is scope and not isinstance(a.node, cst.Param) for a in scope.assignments[name]
-    )
-
-
-def _is_param(function: cst.FunctionDef, name: str) -> bool:
-    return any(p.name.value == name for p in function.params.params + function.params.kwonly_params)
-
-
-def _is_main_guard(node: cst.If) -> bool:
-    return m.matches(
-        node.test,
-        m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal())]),
-    )
-
-
-def _split_around(block, statement):
-    block = list(block)
-    i = block.index(statement)
-    return block[:i], block[i + 1 :]
-
-
-def _block_of(index: SourceIndex, statement: cst.BaseStatement) -> list[cst.BaseStatement]:
-    parent = index.parent(statement)
-    return list(parent.body)
-
-
-def _calls_of(index: SourceIndex, function: cst.FunctionDef):
-    """(statement, call) for each call of a module-level function."""
-    return [
-        (index.enclosing_statement(node), node)
-        for node in index.nodes(cst.Call)
-        if isinstance(node.func, cst.Name) and node.func.value == function.name.value
-    ]
-
-
-def _bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
-    statements = []
-    for assignment in scope.assignments[name]:
-        if assignment.scope is scope:
-            statement = index.enclosing_statement(assignment.node)
-            if isinstance(assignment.node, (cst.FunctionDef, cst.ClassDef)):
-                statement = assignment.node
-            if statement is not None and statement not in statements:
-                statements.append(statement)
-    return statements
-
-
-def _single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | None:
-    statements = _bindings(index, scope, name)
-    return statements[0] if len(statements) == 1 else None
-
-
-def _scope_names(scope):
-    return sorted({a.name for a in scope.assignments if a.scope is scope})
-
-
-def _assigned_value(statement: cst.BaseStatement | None) -> cst.BaseExpression | None:
-    """The value in `name = value`."""
-    if statement is None or not m.matches(
-        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
-    ):
-        return None
-    return statement.body[0].value
-
-
-def _assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:
-    """The call in `name = call(...)`."""
-    if statement is None or not m.matches(
-        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
-    ):
-        return None
-    value = statement.body[0].value
-    return value if isinstance(value, cst.Call) else None
-
-
-def _strip_device_moves(call: cst.Call) -> cst.Call:
-    while (
-        isinstance(call.func, cst.Attribute)
-        and call.func.attr.value in _DEVICE_METHODS
-        and isinstance(call.func.value, cst.Call)
-    ):
-        call = call.func.value
-    return call
-
-
-def _is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
-    """`model.to(device)` or `model = model.to(device)` (also .cuda()/.cpu())."""
-    move = m.Call(func=m.Attribute(value=m.Name(var), attr=m.OneOf(*map(m.Name, _DEVICE_METHODS))))
-    return m.matches(
-        statement,
-        m.SimpleStatementLine(
-            body=[m.Expr(move) | m.Assign(targets=[m.AssignTarget(m.Name(var))], value=move)]
-        ),
-    )
-
-
-def _device_moves_at_site(index: SourceIndex, scope, var: str) -> list[cst.BaseStatement]:
-    return [
-        node
-        for node in index.nodes(cst.SimpleStatementLine)
-        if _is_device_move_of(node, var) and index.scope(node) is scope
-    ]
-
-
-def _is_optimizer(index: SourceIndex, call: cst.Call) -> bool:
-    if index.resolves_to(call.func, "torch.optim") and not index.resolves_to(
-        call.func, "torch.optim.lr_scheduler", "torch.optim.swa_utils"
-    ):
-        return True
-    first = call.args[0].value if call.args else None
-    return _parameters_root(first) is not None if first is not None else False
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
-            calls.append(n)
-
-    node.visit(Visit())
-    return calls
-
-
-def _parameters_root(node: cst.CSTNode | None) -> str | None:
-    """`model.parameters()` / `model.fc.parameters()` / `model.named_parameters()` -> "model"."""
-    if not (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in ("parameters", "named_parameters")
-    ):
-        return None
-    value = node.func.value
-    while isinstance(value, cst.Attribute):
-        value = value.value
-    return value.value if isinstance(value, cst.Name) else None
-
-
-def _epoch_range(loop: cst.For, planner: SitePlanner):
-    """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`."""
-    it = loop.iter
-    if not (
-        m.matches(it, m.Call(func=m.Name("range")))
-        and 1 <= len(it.args) <= 2
-        and all(a.keyword is None and not a.star for a in it.args)
-    ):
-        raise planner.decline(loop, "the epoch loop is not `for epoch in range(...)`")
-    if len(it.args) == 1:
-        return None, it.args[0].value
-    start, stop = it.args[0].value, it.args[1].value
-    if m.matches(start, m.Integer("0")):
-        return None, stop
-    if m.matches(start, m.Integer()) and m.matches(
-        stop, m.BinaryOperation(operator=m.Add(), right=m.Integer(start.value))
-    ):
-        return start, stop.left
-    if m.matches(start, m.Integer()) and m.matches(stop, m.Integer()):
-        return start, cst.Integer(str(int(stop.value) - int(start.value)))
-    return start, cst.BinaryOperation(stop, cst.Subtract(), start)
 
 
 __all__ = ["SitePlanner", "find_backward_loops"]

@@ -58,7 +58,7 @@ class Net(pl.LightningModule):
         if batch_idx % 200 == 199:    # print every 200 mini-batches
             print(f'[{self.current_epoch + 1}, {batch_idx + 1:5d}] loss: {self.running_loss / 200:.3f}')
             self.running_loss = 0.0
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_test_epoch_start(self):

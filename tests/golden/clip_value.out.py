@@ -27,7 +27,7 @@ class SequenceRegressor(pl.LightningModule):
         x, y = batch
         loss = criterion(self(x), y)
         self.total += loss.item()
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self):

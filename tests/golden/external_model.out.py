@@ -25,7 +25,7 @@ class LitResnet18(pl.LightningModule):
         inputs, targets = batch
         loss = self.hparams.criterion(self.model(inputs), targets)
         self.running_loss += loss.item()
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self):

@@ -48,7 +48,7 @@ class NeuralNet(pl.LightningModule):
         if (batch_idx+1) % 100 == 0:
             print ('Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}'
                    .format(self.current_epoch+1, num_epochs, batch_idx+1, total_step, loss.item()))
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_test_epoch_start(self):

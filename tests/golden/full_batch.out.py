@@ -24,7 +24,7 @@ class Net(pl.LightningModule):
         loss = loss_func(prediction, y)
         if self.current_epoch % 20 == 0:
             print("step", self.current_epoch, "loss", loss.item())
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def configure_optimizers(self):

@@ -31,7 +31,7 @@ class Net(L.LightningModule):
             print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
                 self.current_epoch + 1, batch_idx * len(data), len(self.trainer.train_dataloader.dataset),
                 100. * batch_idx / self.trainer.num_training_batches, loss.item()))
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_validation_epoch_start(self):

@@ -28,7 +28,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         xb, yb = batch
         loss = loss_fn(self.model(xb), yb)
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_validation_epoch_start(self):

@@ -23,7 +23,7 @@ class MLP(pl.LightningModule):
         inputs, targets = batch
         loss = self.hparams.criterion(self(inputs), targets)
         self.running_loss += loss.item() * inputs.size(0)
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self):

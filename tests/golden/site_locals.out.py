@@ -21,7 +21,7 @@ class LitLinear(pl.LightningModule):
         loss = self.hparams.scale * nn.functional.mse_loss(self.model(x), y)
         if batch_idx == 0:
             print(self.hparams.banner, self.current_epoch, loss.item())
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def configure_optimizers(self):

@@ -30,7 +30,7 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = nn.functional.cross_entropy(self(batch["features"]), batch["label"])
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_validation_epoch_start(self):

@@ -19,7 +19,7 @@ class Regressor(pl.LightningModule):
         loss = self.hparams.criterion(self(x), y)
         if (batch_idx + 1) % self.hparams.log_every == 0:
             print(f"epoch {self.current_epoch + 1} step {batch_idx + 1}/{self.trainer.num_training_batches} loss {loss.item():.5f}")
-        self.log("train_loss", loss)
+        self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_validation_epoch_start(self):

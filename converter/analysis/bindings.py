@@ -1,0 +1,221 @@
+"""What names are bound to at a training site: the optimizer call, the model's constructor, device
+moves, the epoch range. Small read-only helpers of the SitePlanner."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+
+_DEVICE_METHODS = ("to", "cuda", "cpu")
+
+
+def optimizer_names(index: SourceIndex, scope) -> set[str]:
+    """Names bound to optimizers or LR schedulers, in the site's scope and at module level."""
+    names = set()
+    for where in {scope, index.body_scope(None)}:
+        for name in scope_names(where):
+            call = assigned_call(single_binding(index, where, name))
+            if call is not None and (
+                is_optimizer(index, call) or index.resolves_to(call.func, "torch.optim")
+            ):
+                names.add(name)
+    return names
+
+
+def is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
+    """Whether `call` is a whole statement directly in `block` (not nested in an if, a closure)."""
+    return any(
+        isinstance(s, cst.SimpleStatementLine)
+        and len(s.body) == 1
+        and isinstance(s.body[0], cst.Expr)
+        and s.body[0].value is call
+        for s in block
+    )
+
+
+def code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def every_k_batches(statement, index_name: str | None) -> cst.BaseExpression | None:
+    """k in `if (i + 1) % k == 0:` where i is the batch index."""
+    if index_name is None or not isinstance(statement, cst.If):
+        return None
+    pattern = m.Comparison(
+        left=m.BinaryOperation(
+            left=m.BinaryOperation(left=m.Name(index_name), operator=m.Add(), right=m.Integer("1")),
+            operator=m.Modulo(),
+        ),
+        comparisons=[m.ComparisonTarget(m.Equal(), m.Integer("0"))],
+    )
+    return statement.test.left.right if m.matches(statement.test, pattern) else None
+
+
+def is_range_loop(loop: cst.For) -> bool:
+    return m.matches(loop.iter, m.Call(func=m.Name("range")))
+
+
+def assigned_locally(index: SourceIndex, function: cst.FunctionDef, name: str) -> bool:
+    scope = index.body_scope(function)
+    return any(
+        a.scope is scope and not isinstance(a.node, cst.Param) for a in scope.assignments[name]
+    )
+
+
+def is_param(function: cst.FunctionDef, name: str) -> bool:
+    return any(p.name.value == name for p in function.params.params + function.params.kwonly_params)
+
+
+def is_main_guard(node: cst.If) -> bool:
+    return m.matches(
+        node.test,
+        m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal())]),
+    )
+
+
+def split_around(block, statement):
+    block = list(block)
+    i = block.index(statement)
+    return block[:i], block[i + 1 :]
+
+
+def block_of(index: SourceIndex, statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+    parent = index.parent(statement)
+    return list(parent.body)
+
+
+def calls_of(index: SourceIndex, function: cst.FunctionDef):
+    """(statement, call) for each call of a module-level function."""
+    return [
+        (index.enclosing_statement(node), node)
+        for node in index.nodes(cst.Call)
+        if isinstance(node.func, cst.Name) and node.func.value == function.name.value
+    ]
+
+
+def bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
+    statements = []
+    for assignment in scope.assignments[name]:
+        if assignment.scope is scope:
+            statement = index.enclosing_statement(assignment.node)
+            if isinstance(assignment.node, (cst.FunctionDef, cst.ClassDef)):
+                statement = assignment.node
+            if statement is not None and statement not in statements:
+                statements.append(statement)
+    return statements
+
+
+def single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | None:
+    statements = bindings(index, scope, name)
+    return statements[0] if len(statements) == 1 else None
+
+
+def scope_names(scope):
+    return sorted({a.name for a in scope.assignments if a.scope is scope})
+
+
+def assigned_value(statement: cst.BaseStatement | None) -> cst.BaseExpression | None:
+    """The value in `name = value`."""
+    if statement is None or not m.matches(
+        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    ):
+        return None
+    return statement.body[0].value
+
+
+def assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:
+    """The call in `name = call(...)`."""
+    if statement is None or not m.matches(
+        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    ):
+        return None
+    value = statement.body[0].value
+    return value if isinstance(value, cst.Call) else None
+
+
+def strip_device_moves(call: cst.Call) -> cst.Call:
+    while (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in _DEVICE_METHODS
+        and isinstance(call.func.value, cst.Call)
+    ):
+        call = call.func.value
+    return call
+
+
+def is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
+    """`model.to(device)` or `model = model.to(device)` (also .cuda()/.cpu())."""
+    move = m.Call(func=m.Attribute(value=m.Name(var), attr=m.OneOf(*map(m.Name, _DEVICE_METHODS))))
+    return m.matches(
+        statement,
+        m.SimpleStatementLine(
+            body=[m.Expr(move) | m.Assign(targets=[m.AssignTarget(m.Name(var))], value=move)]
+        ),
+    )
+
+
+def device_moves_at_site(index: SourceIndex, scope, var: str) -> list[cst.BaseStatement]:
+    return [
+        node
+        for node in index.nodes(cst.SimpleStatementLine)
+        if is_device_move_of(node, var) and index.scope(node) is scope
+    ]
+
+
+def is_optimizer(index: SourceIndex, call: cst.Call) -> bool:
+    if index.resolves_to(call.func, "torch.optim") and not index.resolves_to(
+        call.func, "torch.optim.lr_scheduler", "torch.optim.swa_utils"
+    ):
+        return True
+    first = call.args[0].value if call.args else None
+    return parameters_root(first) is not None if first is not None else False
+
+
+def calls(node: cst.CSTNode) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            calls.append(n)
+
+    node.visit(Visit())
+    return calls
+
+
+def parameters_root(node: cst.CSTNode | None) -> str | None:
+    """`model.parameters()` / `model.fc.parameters()` / `model.named_parameters()` -> "model"."""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("parameters", "named_parameters")
+    ):
+        return None
+    value = node.func.value
+    while isinstance(value, cst.Attribute):
+        value = value.value
+    return value.value if isinstance(value, cst.Name) else None
+
+
+def epoch_range(loop: cst.For, planner):
+    """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`."""
+    it = loop.iter
+    if not (
+        m.matches(it, m.Call(func=m.Name("range")))
+        and 1 <= len(it.args) <= 2
+        and all(a.keyword is None and not a.star for a in it.args)
+    ):
+        raise planner.decline(loop, "the epoch loop is not `for epoch in range(...)`")
+    if len(it.args) == 1:
+        return None, it.args[0].value
+    start, stop = it.args[0].value, it.args[1].value
+    if m.matches(start, m.Integer("0")):
+        return None, stop
+    if m.matches(start, m.Integer()) and m.matches(
+        stop, m.BinaryOperation(operator=m.Add(), right=m.Integer(start.value))
+    ):
+        return start, stop.left
+    if m.matches(start, m.Integer()) and m.matches(stop, m.Integer()):
+        return start, cst.Integer(str(int(stop.value) - int(start.value)))
+    return start, cst.BinaryOperation(stop, cst.Subtract(), start)
