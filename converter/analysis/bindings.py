@@ -174,14 +174,7 @@ def is_optimizer(index: SourceIndex, call: cst.Call) -> bool:
 
 
 def calls(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
-            calls.append(n)
-
-    node.visit(Visit())
-    return calls
+    return m.findall(node, m.Call())
 
 
 def parameters_root(node: cst.CSTNode | None) -> str | None:

@@ -14,6 +14,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
+from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.plan import Declined, TrainingPlan
 
@@ -63,9 +64,7 @@ def plan_distributed(index: SourceIndex, plan: TrainingPlan, scope) -> None:
         ):
             parent = index.parent(name)
             if not isinstance(parent, (cst.Attribute, cst.ImportAlias, cst.ImportFrom)):
-                raise Declined(
-                    index.line(name), f"`{cst.Module([]).code_for_node(name)}` is not converted"
-                )
+                raise Declined(index.line(name), f"`{code(name)}` is not converted")
 
 
 def _binding(index: SourceIndex, plan: TrainingPlan, statement, assign) -> bool:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 
@@ -99,11 +100,4 @@ _MODEL_LIBRARIES = ("torchvision", "timm", "transformers")
 
 
 def _identifiers(node: cst.CSTNode) -> list[cst.Name]:
-    names: list[cst.Name] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            names.append(n)
-
-    node.visit(Collect())
-    return names
+    return m.findall(node, m.Name())

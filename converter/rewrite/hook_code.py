@@ -12,6 +12,7 @@ from collections.abc import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import site_name
@@ -62,7 +63,7 @@ class HookCode:
             return "self.device"
         if name == plan.epoch_var:
             start = plan.epoch_start
-            return "self.current_epoch" + (f" + {_code(start)}" if start is not None else "")
+            return "self.current_epoch" + (f" + {code(start)}" if start is not None else "")
         if name == plan.namespace_var:
             self.used_namespace = True
             return "self.hparams"
@@ -146,18 +147,18 @@ class HookCode:
     def _total_steps(self, root, origin: Origin, table) -> None:
         """`epochs * len(train_loader)` in configure_optimizers, where `epochs` is max_epochs:
         the train loader is not loaded yet there, but Lightning estimates the total for us."""
-        max_epochs = _code(self.plan.max_epochs)
+        max_epochs = code(self.plan.max_epochs)
         for product in m.findall(root, m.BinaryOperation(operator=m.Multiply())):
             sides = (product.left, product.right)
             for one, other in (sides, sides[::-1]):
-                if self._is_train_len(one, origin) and _code(other) == max_epochs:
+                if self._is_train_len(one, origin) and code(other) == max_epochs:
                     table[product] = _constant(expr("self.trainer.estimated_stepping_batches"))
 
     def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
         if stage.index_start is None:
             return cst.Name("batch_idx")
         start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, "")
-        return _parenthesize(expr(f"batch_idx + {_code(start)}"), parent)
+        return _parenthesize(expr(f"batch_idx + {code(start)}"), parent)
 
     def _call_replacement(self, call: cst.Call, origin: Origin, stage, hook, table) -> None:
         # len(train_loader) -> self.trainer.num_training_batches (in configure_optimizers, before
@@ -233,10 +234,6 @@ def _is_local(origin: Origin, name: str) -> bool:
     return any(a.scope is origin.scope for a in origin.scope.assignments[name])
 
 
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
-
-
 def _constant(node: cst.CSTNode) -> Replacement:
     return lambda _updated: node
 
@@ -254,7 +251,7 @@ def _is_identity(statement) -> bool:
     if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget()])])):
         return False
     assign = statement.body[0]
-    return _code(assign.targets[0].target).replace(" ", "").strip("()") == _code(
+    return code(assign.targets[0].target).replace(" ", "").strip("()") == code(
         assign.value
     ).replace(" ", "").strip("()")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.rules.context import RuleContext
+from converter.rules.context import RuleContext, call_statement
 
 _ALGORITHMS = {"clip_grad_norm_": "norm", "clip_grad_value_": "value"}
 
@@ -14,7 +14,7 @@ class GradientClipping:
     name = "gradient-clipping"
 
     def claim(self, statement: cst.BaseStatement, ctx: RuleContext) -> bool:
-        call = _call_statement(statement)
+        call = call_statement(statement)
         if call is None:
             return False
         algorithm = next(
@@ -46,14 +46,6 @@ class GradientClipping:
         if algorithm == "value":
             ctx.record_value("gradient_clip_algorithm", cst.SimpleString('"value"'))
         return True
-
-
-def _call_statement(statement: cst.BaseStatement) -> cst.Call | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        expr = statement.body[0]
-        if isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call):
-            return expr.value
-    return None
 
 
 RULE = GradientClipping()

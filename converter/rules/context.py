@@ -56,14 +56,19 @@ class RuleContext:
         return Declined(self.index.line(node), message)
 
 
-def method_call(statement: cst.BaseStatement) -> tuple[cst.BaseExpression, str, cst.Call] | None:
-    """`receiver.method(...)` as a whole statement: (receiver, method, call)."""
+def call_statement(statement: cst.BaseStatement) -> cst.Call | None:
+    """The call of a statement that is only a call: `f(...)`."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     expr = statement.body[0]
     if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
         return None
-    call = expr.value
-    if not isinstance(call.func, cst.Attribute):
+    return expr.value
+
+
+def method_call(statement: cst.BaseStatement) -> tuple[cst.BaseExpression, str, cst.Call] | None:
+    """`receiver.method(...)` as a whole statement: (receiver, method, call)."""
+    call = call_statement(statement)
+    if call is None or not isinstance(call.func, cst.Attribute):
         return None
     return call.func.value, call.func.attr.value, call

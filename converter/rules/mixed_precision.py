@@ -10,6 +10,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.plan import Declined
 from converter.rules.context import RuleContext, method_call
@@ -65,7 +66,7 @@ def precision_option(index: SourceIndex, call: cst.Call) -> cst.BaseExpression:
         raise Declined(index.line(call), "autocast to a dtype Lightning has no precision for")
     condition = []
     if "enabled" in args:
-        condition.append(cst.Module([]).code_for_node(args["enabled"]))
+        condition.append(code(args["enabled"]))
     if device_name == "cuda":
         condition.append("torch.cuda.is_available()")
     elif device_name != "cpu":
