@@ -1,17 +1,18 @@
-"""convert_source: parse, analyse (read only), then rewrite from the analysis' findings."""
+"""convert_source: parse, plan each training site (read only; every decline happens there), then
+emit: the patterns' contributions and the rewrite, applied to the tree in one pass."""
 
 from __future__ import annotations
 
 import libcst as cst
 
 from converter import TARGETS
-from converter.analysis.dataflow import analyse
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
-from converter.analysis.plan import Declined
-from converter.analysis.training import SitePlanner, find_backward_loops
+from converter.analysis.site import Declined, TrainingSite
+from converter.patterns import PATTERNS, Emission
+from converter.planning import find_backward_loops, plan_site
 from converter.report import ConversionResult, Report
-from converter.rewrite.site import (
+from converter.rewrite.script import (
     ApplyEdits,
     Edits,
     add_import,
@@ -48,44 +49,43 @@ def _convert(module: cst.Module, target: str, report: Report) -> str:
     models = find_model_classes(index)
     for model in models.values():
         report.find("model", index.line(model.node), f"model class {model.name}")
-    edits = Edits()
+    planned = []
     trained: set[str] = set()
     for loop in loops:
         try:
-            plan = SitePlanner(index, models, loop).plan()
-            if plan.model.cls is not None:
-                if plan.model.cls.name in trained:
-                    raise Declined(0, f"{plan.model.cls.name} is trained by two loops")
-                trained.add(plan.model.cls.name)
-            flow = analyse(index, plan)
+            site, flow = plan_site(index, models, loop)
+            if site.model.cls is not None:
+                if site.model.cls.name in trained:
+                    raise Declined(0, f"{site.model.cls.name} is trained by two loops")
+                trained.add(site.model.cls.name)
         except Declined as declined:
             declined.line = declined.line or index.line(loop)
             raise
-        _report_plan(index, plan, report)
-        plan_edits(index, plan, flow, target, edits)
+        planned.append((site, flow))
+    edits = Edits()
+    for site, flow in planned:
+        emission = Emission()
+        for pattern in PATTERNS:
+            pattern.emit(site, index, flow, emission)
+        plan_edits(index, site, flow, emission, target, edits)
+        _report(index, site, report)
     override_inherited_hooks(models, edits)
     converted = index.module.visit(ApplyEdits(edits))
     return add_import(converted, target).code
 
 
-def _report_plan(index: SourceIndex, plan, report: Report) -> None:
+def _report(index: SourceIndex, site: TrainingSite, report: Report) -> None:
     line = index.line
-    model = plan.model
-    wrapped = ", ".join(f"`{m.var}`" for m in plan.models)
-    what = model.cls.name if model.cls else f"{plan.module_class} (wraps {wrapped})"
-    for moved in plan.setup:
-        target = moved.node.body[0].targets[0].target.value
-        kind = "scheduler" if target in plan.scheduler_vars else "optimizer"
-        detail = (
-            f" per {plan.scheduler_interval}" if kind == "scheduler" and not plan.manual else ""
+    model = site.model
+    wrapped = ", ".join(f"`{m.var}`" for m in site.models)
+    what = model.cls.name if model.cls else f"{site.module_class} (wraps {wrapped})"
+    for stage in site.stages.values():
+        report.find(
+            "loop", line(stage.loop), f"{stage.name.value} loop over `{stage.loader.value}`"
         )
-        report.find(kind, line(moved.node), f"{kind} `{target}`{detail}")
-    if plan.manual:
-        report.change("optimization", line(plan.stages["train"].loop), "manual optimization")
-    for stage in plan.stages.values():
-        report.find("loop", line(stage.loop), f"{stage.name} loop over `{stage.loader.value}`")
     report.change("module", line(model.binding), f"{what} is now a LightningModule")
-    loop = plan.epoch_loop or plan.stages["train"].loop
-    report.change("trainer", line(loop), "training loop replaced by Trainer.fit")
-    if plan.test_region:
-        report.change("trainer", line(plan.test_region[0]), "test loop replaced by Trainer.test")
+    report.change("trainer", line(site.outer_loop), "training loop replaced by Trainer.fit")
+    if site.test_region:
+        report.change("trainer", line(site.test_region[0]), "test loop replaced by Trainer.test")
+    for pattern in PATTERNS:
+        pattern.report(site, index, report)

@@ -2,5 +2,5 @@ def configure_optimizers(self):
     {setup}
     return {
         "optimizer": {optimizer},
-        "lr_scheduler": {"scheduler": {scheduler}, "interval": {interval}},
+        "lr_scheduler": {scheduler},
     }

@@ -1,5 +1,5 @@
 """What names are bound to at a training site: the optimizer call, the model's constructor, device
-moves, the epoch range. Small read-only helpers of the SitePlanner."""
+moves, the epoch range. Small read-only helpers of the planner and the patterns."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
 
@@ -33,6 +34,24 @@ def is_statement_of(index: SourceIndex, call: cst.Call, block) -> bool:
         and s.body[0].value is call
         for s in block
     )
+
+
+def call_statement(statement: cst.BaseStatement) -> cst.Call | None:
+    """The call of a statement that is only a call: `f(...)`."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    expr = statement.body[0]
+    if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+        return None
+    return expr.value
+
+
+def method_call(statement: cst.BaseStatement) -> tuple[cst.BaseExpression, str, cst.Call] | None:
+    """`receiver.method(...)` as a whole statement: (receiver, method, call)."""
+    call = call_statement(statement)
+    if call is None or not isinstance(call.func, cst.Attribute):
+        return None
+    return call.func.value, call.func.attr.value, call
 
 
 def code(node: cst.CSTNode) -> str:
@@ -191,7 +210,7 @@ def parameters_root(node: cst.CSTNode | None) -> str | None:
     return value.value if isinstance(value, cst.Name) else None
 
 
-def epoch_range(loop: cst.For, planner):
+def epoch_range(index: SourceIndex, loop: cst.For):
     """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`."""
     it = loop.iter
     if not (
@@ -199,7 +218,7 @@ def epoch_range(loop: cst.For, planner):
         and 1 <= len(it.args) <= 2
         and all(a.keyword is None and not a.star for a in it.args)
     ):
-        raise planner.decline(loop, "the epoch loop is not `for epoch in range(...)`")
+        raise Declined(index.line(loop), "the epoch loop is not `for epoch in range(...)`")
     if len(it.args) == 1:
         return None, it.args[0].value
     start, stop = it.args[0].value, it.args[1].value

@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
-from converter.analysis.plan import Declined, Moved, TrainingPlan
+from converter.analysis.site import Declined, Hook, StageName, TrainingSite
 
 # Attributes Lightning or torch already give a LightningModule: a shared name must not clash.
 RESERVED = frozenset(
@@ -27,42 +28,28 @@ RESERVED = frozenset(
 )
 
 
+HookKey = tuple[Optional[StageName], Hook]  # (None, configure_optimizers)
+
+
 @dataclass
 class Dataflow:
     attributes: set[str] = field(default_factory=set)
     hparams: list[str] = field(default_factory=list)
     fit_start: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # site inits
+    written: dict[HookKey, set[str]] = field(default_factory=dict)  # names each hook sets
 
 
-def role_names(plan: TrainingPlan) -> set[str]:
-    names = plan.model_vars | set(plan.optimizer_vars) | set(plan.scheduler_vars) | plan.device_vars
-    names |= set(plan.rank_vars) | set(plan.samplers)
-    names |= {s.loader.value for s in plan.stages.values()}
-    for optional in (plan.epoch_var, plan.namespace_var):
-        if optional:
-            names.add(optional)
-    return names
-
-
-def hook_statements(plan: TrainingPlan) -> dict[tuple[str, str], list[Moved]]:
-    hooks = {("setup", "configure_optimizers"): plan.setup}
-    for stage in plan.stages.values():
-        for hook, moved in stage.hooks().items():
-            hooks[(stage.name, hook)] = moved
-    return hooks
-
-
-def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
+def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
     flow = Dataflow()
-    roles = role_names(plan)
-    written: dict[tuple[str, str], set[str]] = {}
-    read_first: dict[tuple[str, str], set[str]] = {}
-    for key, moved in hook_statements(plan).items():
+    roles = set(plan.bindings)
+    written = flow.written
+    read_first: dict[HookKey, set[str]] = {}
+    for key, moved in plan.hooks().items():
         nodes = [item.node for item in moved]
         events = name_events(index, nodes)
         written[key] = {e.node.value for e in events if e.kind == WRITE}
         read_first[key] = read_before_written(index, nodes)
-        if key[1].endswith("_step"):
+        if key[1].is_step:
             read_first[key] -= _batch_names(plan.stages[key[0]])
         for item in moved:
             for name in dict(item.origin.params):
@@ -73,9 +60,7 @@ def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
 
     for stage in plan.stages.values():
         for (stage_name, hook), names in read_first.items():
-            if stage.index_name in names and not (
-                stage_name == stage.name and hook.endswith("_step")
-            ):
+            if stage.index_name in names and not (stage_name == stage.name and hook.is_step):
                 raise Declined(
                     index.line(stage.loop),
                     f"the batch index `{stage.index_name}` is read after its loop (Lightning's "
@@ -90,15 +75,6 @@ def analyse(index: SourceIndex, plan: TrainingPlan) -> Dataflow:
         _check_initialised(index, plan, name, written, read_first, flow)
 
     _check_order(plan, written, read_first)
-    if plan.monitor is not None and not (
-        plan.monitor in shared
-        and any(
-            plan.monitor in names for (stage, _), names in written.items() if stage == "validation"
-        )
-    ):
-        raise Declined(
-            0, f"ReduceLROnPlateau is stepped on `{plan.monitor}`, not a validation result"
-        )
     flow.hparams = _hyperparameters(index, plan, read_first, roles | shared)
     _check_readers_after(index, plan, all_written)
     return flow
@@ -126,7 +102,7 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
-def _is_class_member(plan: TrainingPlan, name: str) -> bool:
+def _is_class_member(plan: TrainingSite, name: str) -> bool:
     if plan.model.cls is None:
         return name == "model" or name in plan.model_vars
     for cls in plan.model.cls.lineage():
@@ -156,47 +132,28 @@ def _self_attributes(node: cst.ClassDef) -> set[str]:
 
 def _check_initialised(index, plan, name, written, read_first, flow) -> None:
     """A shared name must be set by a start hook, or by a plain statement before training."""
-    if any(name in names for (stage, hook), names in written.items() if hook.endswith("_start")):
+    if any(name in names for (stage, hook), names in written.items() if hook.is_epoch_start):
         return
-    if not any(name in names for (_, hook), names in read_first.items() if hook.endswith("_step")):
+    if not any(name in names for (_, hook), names in read_first.items() if hook.is_step):
         # written in one hook and read by a later one in the same round (e.g. train -> report)
         readers = [key for key, names in read_first.items() if name in names]
         writers = [key for key, names in written.items() if name in names]
-        if all(any(_runs_before(w, r) for w in writers) for r in readers):
+        if all(any(w[1].runs_before(r[1]) for w in writers) for r in readers):
             return
     site_init = _site_initialiser(index, plan, name)
     if site_init is None:
         raise Declined(
-            index.line(plan.epoch_loop) if plan.epoch_loop else 0,
+            index.line(plan.epoch.loop) if plan.epoch and plan.epoch.loop else 0,
             f"`{name}` is carried across the training loop from code outside it",
         )
     flow.fit_start.append(site_init)
-
-
-_ORDER = [
-    "on_train_epoch_start",
-    "training_step",
-    "on_validation_epoch_start",
-    "validation_step",
-    "on_validation_epoch_end",
-    "on_train_epoch_end",
-    "on_test_epoch_start",
-    "test_step",
-    "on_test_epoch_end",
-]
-
-
-def _runs_before(writer: tuple[str, str], reader: tuple[str, str]) -> bool:
-    if writer[1] not in _ORDER or reader[1] not in _ORDER:
-        return False
-    return _ORDER.index(writer[1]) < _ORDER.index(reader[1])
 
 
 def _site_initialiser(index, plan, name) -> tuple[str, cst.BaseExpression] | None:
     """`best = float("inf")` (or `patience, bad = 2, 0`) before the epoch loop: the value is
     set again in on_fit_start, as `self.best`."""
     assignments = [a for a in plan.site_scope.assignments[name] if a.scope is plan.site_scope]
-    loop = plan.epoch_loop or plan.stages["train"].loop
+    loop = plan.outer_loop
     for assignment in assignments:
         statement = index.enclosing_statement(assignment.node)
         if not (
@@ -236,9 +193,9 @@ def _is_constant(value: cst.BaseExpression) -> bool:
 def _check_order(plan, written, read_first) -> None:
     """Lightning validates before on_train_epoch_end; the original did the epoch's own wrap-up
     first. That is only the same when validation reads nothing the wrap-up writes."""
-    end = written.get(("train", "on_train_epoch_end"), set())
+    end = written.get((StageName.TRAIN, Hook.ON_TRAIN_EPOCH_END), set())
     for (stage, _), names in read_first.items():
-        if stage == "validation" and names & end:
+        if stage is StageName.VALIDATION and names & end:
             name = sorted(names & end)[0]
             raise Declined(0, f"validation reads `{name}`, computed after the training batches")
 
@@ -248,17 +205,15 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
     if plan.site_function is None:
         return []  # module level: the hooks read the script's globals directly
     needed: set[str] = set()
-    for key, moved in hook_statements(plan).items():
-        written = set(_batch_names(plan.stages[key[0]])) if key[1].endswith("_step") else set()
+    for key, moved in plan.hooks().items():
+        written = set(_batch_names(plan.stages[key[0]])) if key[1].is_step else set()
         for item in moved:
             for event in name_events(index, [item.node]):
                 name = event.node.value
                 argument = item.origin.argument(name)
                 if argument is not None:
                     needed |= {n.value for n in _names_in(argument)}
-                elif item.origin.params and any(
-                    a.scope is item.origin.scope for a in item.origin.scope.assignments[name]
-                ):
+                elif item.origin.is_local(name):
                     continue  # a local of the inlined function
                 elif event.kind == WRITE:
                     written.add(name)
@@ -289,8 +244,7 @@ def _check_readers_after(index, plan, moved_names: set[str]) -> None:
     if plan.site_function is not None:
         site_names = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
         moved_names = moved_names & site_names
-    anchor = plan.epoch_loop or plan.stages["train"].loop
-    following = _following(index, anchor, set(plan.test_region))
+    following = _following(index, plan.outer_loop, set(plan.test_region))
     events = name_events(index, following)
     seen: set[str] = set()
     for event in events:
@@ -298,7 +252,8 @@ def _check_readers_after(index, plan, moved_names: set[str]) -> None:
         if name in seen:
             continue
         seen.add(name)
-        if event.kind == READ and (name in moved_names or name == plan.epoch_var):
+        epoch_var = plan.epoch.var if plan.epoch else None
+        if event.kind == READ and (name in moved_names or name == epoch_var):
             raise Declined(
                 index.line(event.node), f"`{name}` is read after training but set inside the loop"
             )

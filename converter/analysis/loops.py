@@ -7,17 +7,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
-from converter.analysis.plan import Declined, Origin, Stage
-
-
-def site_name(expr: cst.BaseExpression, origin: Origin) -> str | None:
-    """The site variable `expr` names, seen through an inlined function's parameters."""
-    if not isinstance(expr, cst.Name):
-        return None
-    argument = origin.argument(expr.value)
-    if argument is not None:
-        return argument.value if isinstance(argument, cst.Name) else None
-    return expr.value
+from converter.analysis.site import Declined, Origin, Stage, StageName
 
 
 def bind_arguments(
@@ -63,7 +53,7 @@ def without_progress_bar(index: SourceIndex, iterable: cst.BaseExpression) -> cs
     return iterable
 
 
-def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) -> Stage:
+def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Origin) -> Stage:
     """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
     without a tqdm progress bar around either."""
     iterable, target = without_progress_bar(index, loop.iter), loop.target
@@ -81,10 +71,12 @@ def stage_of_loop(index: SourceIndex, name: str, loop: cst.For, origin: Origin) 
         if m.matches(index_start, m.Integer("0")):
             index_start = None  # enumerate(loader, 0) counts like batch_idx
     if loop.orelse is not None:
-        raise Declined(index.line(loop), f"the {name} loop has an else: block")
-    loader = site_name(iterable, origin)
+        raise Declined(index.line(loop), f"the {name.value} loop has an else: block")
+    loader = origin.site_name(iterable)
     if loader is None:
-        raise Declined(index.line(loop), f"the {name} loop does not iterate over a loader variable")
+        raise Declined(
+            index.line(loop), f"the {name.value} loop does not iterate over a loader variable"
+        )
     return Stage(
         name=name,
         loop=loop,
@@ -120,7 +112,7 @@ def calls_model(node: cst.CSTNode, model_vars: set[str], origin: Origin) -> bool
         func = call.func
         while isinstance(func, cst.Attribute):
             func = func.value
-        if isinstance(func, cst.Name) and site_name(func, origin) in model_vars:
+        if isinstance(func, cst.Name) and origin.site_name(func) in model_vars:
             if not m.matches(
                 call.func, m.Attribute(attr=m.Name("state_dict") | m.Name("parameters"))
             ):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import split_around
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import (
     bind_arguments,
@@ -20,7 +21,7 @@ from converter.analysis.loops import (
     stage_of_loop,
 )
 from converter.analysis.names import names_read, names_written
-from converter.analysis.plan import Declined, Moved, Origin, TrainingPlan
+from converter.analysis.site import Declined, Moved, Origin, StageName, TrainingSite
 
 _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.grad_mode.no_grad")
 
@@ -36,16 +37,16 @@ class EvalRegion:
     end: list[Moved]
     function: cst.FunctionDef | None
 
-    def stage(self, index: SourceIndex, name: str):
+    def stage(self, index: SourceIndex, name: StageName):
         stage = stage_of_loop(index, name, self.loop, self.loop_origin)
         stage.start, stage.step, stage.end = self.start, self.step, self.end
         return stage
 
 
 class RegionFinder:
-    def __init__(self, index: SourceIndex, plan: TrainingPlan) -> None:
+    def __init__(self, index: SourceIndex, site: TrainingSite) -> None:
         self.index = index
-        self.plan = plan
+        self.plan = site
 
     def find(self, block: list[cst.BaseStatement], site: Origin) -> EvalRegion | None:
         """The first evaluation region among the statements of `block`."""
@@ -63,7 +64,7 @@ class RegionFinder:
             return EvalRegion(position, position, statement, site, [], [], [], None)
         loop = self._loop_in_no_grad(statement, site)
         if loop is not None:
-            before, after = _split(statement.body.body, loop)
+            before, after = split_around(statement.body.body, loop)
             return EvalRegion(
                 position, position, loop, site, _moved(before, site), [], _moved(after, site), None
             )
@@ -113,9 +114,9 @@ class RegionFinder:
             loop = loop or self._loop_in_no_grad(holder, origin)
             if loop is None:
                 continue
-            outer_before, outer_after = _split(body, holder)
+            outer_before, outer_after = split_around(body, holder)
             inner_before, inner_after = (
-                _split(holder.body.body, loop) if holder is not loop else ([], [])
+                split_around(holder.body.body, loop) if holder is not loop else ([], [])
             )
             if any(_is_return(s) for s in outer_before + outer_after + inner_before + inner_after):
                 raise Declined(self.index.line(function), f"{function.name.value}() returns early")
@@ -171,12 +172,6 @@ class RegionFinder:
                 break
         region.end += _moved(block[region.last + 1 : last + 1], site)
         region.last = last
-
-
-def _split(block, statement):
-    block = list(block)
-    i = block.index(statement)
-    return block[:i], block[i + 1 :]
 
 
 def _moved(statements, origin: Origin) -> list[Moved]:

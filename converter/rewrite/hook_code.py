@@ -15,58 +15,56 @@ import libcst.matchers as m
 from converter.analysis.bindings import code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
-from converter.analysis.loops import site_name
 from converter.analysis.names import name_events
-from converter.analysis.plan import Moved, Origin, Stage, TrainingPlan
+from converter.analysis.site import Hook, Moved, Origin, Role, Stage, StageName, TrainingSite
+from converter.patterns import Emission
+from converter.templating import expr
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
 
 _LOADER_ATTRIBUTE = {
-    "train": "train_dataloader",
-    "validation": "val_dataloaders",
-    "test": "test_dataloaders",
+    StageName.TRAIN: "train_dataloader",
+    StageName.VALIDATION: "val_dataloaders",
+    StageName.TEST: "test_dataloaders",
 }
 # Parents under which a replacement expression with operators needs parentheses.
 _TIGHT = (cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript, cst.Comparison)
 
 
-def expr(code: str) -> cst.BaseExpression:
-    return cst.parse_expression(code)
-
-
 class HookCode:
-    def __init__(self, index: SourceIndex, plan: TrainingPlan, flow: Dataflow) -> None:
+    def __init__(
+        self, index: SourceIndex, plan: TrainingSite, flow: Dataflow, emission: Emission
+    ) -> None:
         self.index = index
         self.plan = plan
         self.flow = flow
+        self.patterns = emission.replacements  # the patterns' own edits of moved code
         self.used_namespace = False  # whether any hook reads the argparse namespace
 
     # -- roles -----------------------------------------------------------------------------------
 
-    def _role(self, name: str, stage: Stage | None, hook: str) -> str | None:
+    def _role(self, name: str, stage: Stage | None, hook: Hook | None) -> str | None:
         plan = self.plan
         attribute = plan.model_attribute(name)
         if attribute is not None:
             return attribute
-        optimizers, schedulers = plan.optimizer_vars, plan.scheduler_vars
-        if name in optimizers + schedulers:
-            if hook == "configure_optimizers":
+        role = plan.role_of(name)
+        optimizers, schedulers = plan.optimizer_vars, plan.names(Role.SCHEDULER)
+        if role in (Role.OPTIMIZER, Role.SCHEDULER):
+            if hook is Hook.CONFIGURE_OPTIMIZERS:
                 return None  # defined right there
-            if plan.manual and hook == "training_step" and name in optimizers:
+            if plan.manual and hook is Hook.TRAINING_STEP and role is Role.OPTIMIZER:
                 return None  # bound at the top of training_step
-            if name in optimizers:
+            if role is Role.OPTIMIZER:
                 return _one_of("self.optimizers()", optimizers, name)
             return _one_of("self.lr_schedulers()", schedulers, name)
-        if name in plan.rank_vars:
-            return plan.rank_vars[name]
-        if name in plan.device_vars:
-            return "self.device"
-        if name == plan.epoch_var:
-            start = plan.epoch_start
+        if role is Role.EPOCH:
+            start = plan.epoch.start
             return "self.current_epoch" + (f" + {code(start)}" if start is not None else "")
-        if name == plan.namespace_var:
+        if role is Role.NAMESPACE:
             self.used_namespace = True
-            return "self.hparams"
+        if role is not None and plan.bindings[name].in_hooks is not None:
+            return plan.bindings[name].in_hooks
         loader_stage = self._loader_stage(name, stage)
         if loader_stage is not None:
             return f"self.trainer.{_LOADER_ATTRIBUTE[loader_stage]}"
@@ -80,7 +78,7 @@ class HookCode:
         """Which stage's dataloader a loader variable means here: the hook's own stage first."""
         if stage is not None and name == stage.loader.value:
             return stage.name
-        for candidate in ("train", "validation", "test"):
+        for candidate in StageName:
             other = self.plan.stages.get(candidate)
             if other is not None and name == other.loader.value:
                 return candidate
@@ -89,24 +87,24 @@ class HookCode:
     # -- statements ------------------------------------------------------------------------------
 
     def statements(
-        self, moved: list[Moved], stage: Stage | None, hook: str
+        self, moved: list[Moved], stage: Stage | None, hook: Hook
     ) -> list[cst.BaseStatement]:
         result = []
         for item in moved:
             replacements = self._replacements(item.node, item.origin, stage, hook)
-            new = item.node.visit(_Replace(replacements))
+            new = item.node.visit(_Replace(replacements, self.patterns))
             if isinstance(new, cst.RemovalSentinel) or _is_identity(new):
                 continue
             result.append(new)
         return result
 
-    def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook: str):
-        return node.visit(_Replace(self._replacements(node, origin, stage, hook)))
+    def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook):
+        return node.visit(_Replace(self._replacements(node, origin, stage, hook), self.patterns))
 
-    def _replacements(self, root, origin: Origin, stage: Stage | None, hook: str):
+    def _replacements(self, root, origin: Origin, stage: Stage | None, hook: Hook | None):
         table: dict[cst.CSTNode, Replacement] = {}
         index = self.index
-        step_index = stage.index_name if stage is not None and hook.endswith("_step") else None
+        step_index = stage.index_name if stage is not None and hook and hook.is_step else None
         for event in name_events(index, [root]):
             node, name = event.node, event.node.value
             argument = origin.argument(name)
@@ -114,7 +112,7 @@ class HookCode:
                 value = self.expression(argument, Origin(self.plan.site_scope), stage, hook)
                 table[node] = _constant(_parenthesize(value, index.parent(node)))
                 continue
-            if origin.params and _is_local(origin, name):
+            if origin.is_local(name):
                 if name in self.flow.attributes:
                     table[node] = _constant(expr(f"self.{name}"))
                 elif name == step_index:
@@ -128,26 +126,19 @@ class HookCode:
                 table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
         for call in m.findall(root, m.Call()):
             self._call_replacement(call, origin, stage, hook, table)
-        for stop in m.findall(root, m.Break()):
-            if stop in self.plan.early_stops:
-                table[stop] = _constant(
-                    cst.Assign(
-                        [cst.AssignTarget(expr("self.trainer.should_stop"))], cst.Name("True")
-                    )
-                )
-        if hook == "configure_optimizers":
+        if hook is Hook.CONFIGURE_OPTIMIZERS:
             self._total_steps(root, origin, table)
         return table
 
     def _is_train_len(self, node, origin: Origin) -> bool:
         return m.matches(node, m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])) and (
-            site_name(node.args[0].value, origin) == self.plan.stages["train"].loader.value
+            origin.site_name(node.args[0].value) == self.plan.train.loader.value
         )
 
     def _total_steps(self, root, origin: Origin, table) -> None:
         """`epochs * len(train_loader)` in configure_optimizers, where `epochs` is max_epochs:
         the train loader is not loaded yet there, but Lightning estimates the total for us."""
-        max_epochs = code(self.plan.max_epochs)
+        max_epochs = code(self.plan.epoch.max_epochs)
         for product in m.findall(root, m.BinaryOperation(operator=m.Multiply())):
             sides = (product.left, product.right)
             for one, other in (sides, sides[::-1]):
@@ -157,36 +148,26 @@ class HookCode:
     def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
         if stage.index_start is None:
             return cst.Name("batch_idx")
-        start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, "")
+        start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, None)
         return _parenthesize(expr(f"batch_idx + {code(start)}"), parent)
 
     def _call_replacement(self, call: cst.Call, origin: Origin, stage, hook, table) -> None:
         # len(train_loader) -> self.trainer.num_training_batches (in configure_optimizers, before
         # the loader is loaded: the estimated total over the epochs).
         if self._is_train_len(call, origin):
-            if hook == "configure_optimizers":
+            if hook is Hook.CONFIGURE_OPTIMIZERS:
                 per_epoch = "self.trainer.estimated_stepping_batches // self.trainer.max_epochs"
                 table[call] = _constant(_parenthesize(expr(per_epoch), self.index.parent(call)))
-            elif stage is self.plan.stages["train"]:
+            elif stage is self.plan.train:
                 table[call] = _constant(expr("self.trainer.num_training_batches"))
-            return
-        # loss.backward(...) -> self.manual_backward(loss, ...) under manual optimization
-        if (
-            self.plan.manual
-            and m.matches(call.func, m.Attribute(attr=m.Name("backward")))
-            and hook == "training_step"
-        ):
-            table[call] = lambda updated: updated.with_changes(
-                func=expr("self.manual_backward"),
-                args=[cst.Arg(updated.func.value), *updated.args],
-            )
             return
         # batch.to(device) / batch.cuda() -> batch: Lightning moves batches itself. Tensors the
         # hook creates keep their move, to `self.device`.
         func = call.func
         if (
             isinstance(func, cst.Attribute)
-            and hook.endswith("_step")
+            and hook is not None
+            and hook.is_step
             and _root_name(func.value) in _target_names(stage.batch_target)
             and self._is_device_move(call, origin)
         ):
@@ -196,7 +177,7 @@ class HookCode:
         method = call.func.attr.value
         if method == "cuda":
             first = call.args[0].value if call.args and call.args[0].keyword is None else None
-            return first is None or site_name(first, origin) in self.plan.rank_vars
+            return first is None or self.plan.role_of(origin.site_name(first)) is Role.RANK
         if method != "to" or not call.args or call.args[0].keyword is not None:
             return False
         if any(a.keyword and a.keyword.value not in ("non_blocking",) for a in call.args[1:]):
@@ -204,9 +185,9 @@ class HookCode:
         if len([a for a in call.args if a.keyword is None]) != 1:
             return False
         target = call.args[0].value
-        name = site_name(target, origin)
+        name = origin.site_name(target)
         return (
-            (name is not None and (name in self.plan.device_vars or name in self.plan.rank_vars))
+            self.plan.role_of(name) in (Role.DEVICE, Role.RANK)
             or self.index.resolves_to(target, "torch.device")
             or (
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")
@@ -228,10 +209,6 @@ def _target_names(target: cst.CSTNode) -> set[str]:
     return {n.value for n in m.findall(target, m.Name())} | (
         {target.value} if isinstance(target, cst.Name) else set()
     )
-
-
-def _is_local(origin: Origin, name: str) -> bool:
-    return any(a.scope is origin.scope for a in origin.scope.assignments[name])
 
 
 def _constant(node: cst.CSTNode) -> Replacement:
@@ -257,9 +234,12 @@ def _is_identity(statement) -> bool:
 
 
 class _Replace(cst.CSTTransformer):
-    def __init__(self, table: dict[cst.CSTNode, Replacement]) -> None:
-        self.table = table
+    def __init__(self, *tables: dict[cst.CSTNode, Replacement]) -> None:
+        self.tables = tables
 
     def on_leave(self, original, updated):
-        replacement = self.table.get(original)
-        return replacement(updated) if replacement else updated
+        for table in self.tables:
+            replacement = table.get(original)
+            if replacement is not None:
+                return replacement(updated)
+        return updated

@@ -5,87 +5,73 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis.dataflow import Dataflow
-from converter.analysis.index import SourceIndex
-from converter.analysis.plan import Stage, TrainingPlan
-from converter.rewrite.hook_code import HookCode, expr
-from converter.rewrite.templates import fill
+from converter.analysis.site import Hook, Role, Stage, StageName, TrainingSite
+from converter.patterns import Emission
+from converter.rewrite.hook_code import HookCode
+from converter.templating import expr, fill
 
 BLANK = cst.EmptyLine(indent=False)
+_CONFIG_ORDER = ["scheduler", "interval", "frequency", "monitor"]  # as Lightning's docs write it
 _WRAP_UP = "# the training epoch's wrap-up: Lightning validates right after the last batch"
 
 
-def build_methods(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, code: HookCode):
+def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emission):
     methods: list[cst.BaseStatement] = []
     if flow.fit_start:
         inits = [_as_attribute(name, value) for name, value in flow.fit_start]
-        methods += fill("epoch_hook", hook=cst.Name("on_fit_start"), body=inits)
-    for name in ("train", "validation", "test"):
+        methods += fill("epoch_hook", hook=cst.Name(Hook.ON_FIT_START.value), body=inits)
+    for name in StageName:
         stage = plan.stages.get(name)
         if stage is None:
             continue
         for hook, moved in stage.hooks().items():
             body = code.statements(moved, stage, hook)
-            if hook.endswith("_step"):
+            if hook.is_step:
                 param, unpack = _batch_parameter(stage, flow.attributes)
                 body = unpack + (body if unpack else _trim_blank_start(body))
-                if name == "train" and plan.manual:
-                    body = _bind_optimizers(plan, body) + body
-                elif name == "train":
+                body = out.hook_openings.get(hook, []) + body
+                if hook is Hook.TRAINING_STEP and not plan.manual:
                     loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
                     body += fill("training_step_return", loss=loss)
                 methods += fill(
-                    "batch_hook", hook=cst.Name(hook), batch=param, body=body or [_pass()]
+                    "batch_hook", hook=cst.Name(hook.value), batch=param, body=body or [_pass()]
                 )
             else:
-                if hook == "on_validation_epoch_end" and plan.monitor:
-                    body += fill(
-                        "log_monitor",
-                        name=cst.SimpleString(f'"{plan.monitor}"'),
-                        value=expr(f"self.{plan.monitor}"),
-                    )
-                body = _trim_blank_start(body)
-                if hook == "on_validation_epoch_start" and plan.before_validation and body:
+                body = _trim_blank_start(body + out.hook_closings.get(hook, []))
+                if hook is Hook.ON_VALIDATION_EPOCH_START and plan.before_validation and body:
                     body[0] = body[0].with_changes(
                         leading_lines=[_comment(_WRAP_UP), *body[0].leading_lines]
                     )
                 if body:
-                    methods += fill("epoch_hook", hook=cst.Name(hook), body=body)
-    setup = _trim_blank_start(code.statements(plan.setup, None, "configure_optimizers"))
-    optimizer = cst.Name(plan.optimizer_var)
-    if plan.manual:
-        returned = _names_list(plan.optimizer_vars)
-        if plan.scheduler_vars:
-            returned = cst.Tuple(
-                [cst.Element(returned), cst.Element(_names_list(plan.scheduler_vars))]
-            )
-        methods += fill("configure_optimizers", setup=setup, optimizer=returned)
-    elif plan.scheduler_var is None:
-        methods += fill("configure_optimizers", setup=setup, optimizer=optimizer)
-    elif plan.plateau:
-        methods += fill(
-            "configure_optimizers_plateau",
-            setup=setup,
-            optimizer=optimizer,
-            scheduler=cst.Name(plan.scheduler_var),
-            monitor=cst.SimpleString(f'"{plan.monitor}"'),
-        )
-    else:
-        methods += fill(
-            "configure_optimizers_scheduler",
-            setup=setup,
-            optimizer=optimizer,
-            scheduler=cst.Name(plan.scheduler_var),
-            interval=cst.SimpleString(f'"{plan.scheduler_interval}"'),
-        )
+                    methods += fill("epoch_hook", hook=cst.Name(hook.value), body=body)
+    methods += _configure_optimizers(plan, code, out)
     return [m.with_changes(leading_lines=[BLANK]) for m in methods]
 
 
-def manual_settings(plan: TrainingPlan) -> list[cst.BaseStatement]:
-    return fill("manual_optimization") if plan.manual else []
+def _configure_optimizers(plan: TrainingSite, code: HookCode, out: Emission):
+    setup = _trim_blank_start(code.statements(plan.setup, None, Hook.CONFIGURE_OPTIMIZERS))
+    schedulers = plan.names(Role.SCHEDULER)
+    if plan.manual:
+        returned = _names_list(plan.optimizer_vars)
+        if schedulers:
+            returned = cst.Tuple([cst.Element(returned), cst.Element(_names_list(schedulers))])
+        return fill("configure_optimizers", setup=setup, optimizer=returned)
+    optimizer = cst.Name(plan.optimizer_var)
+    if not out.scheduler_config:
+        return fill("configure_optimizers", setup=setup, optimizer=optimizer)
+    keys = sorted(out.scheduler_config, key=lambda k: (_CONFIG_ORDER + [k]).index(k))
+    config = cst.Dict(
+        [cst.DictElement(cst.SimpleString(f'"{k}"'), out.scheduler_config[k]) for k in keys]
+    )
+    return fill(
+        "configure_optimizers_scheduler", setup=setup, optimizer=optimizer, scheduler=config
+    )
 
 
-def wrapper_class(plan: TrainingPlan, base: cst.BaseExpression, methods) -> cst.ClassDef:
-    name, settings = cst.Name(plan.module_class), manual_settings(plan)
+def wrapper_class(
+    plan: TrainingSite, base: cst.BaseExpression, methods, settings: list[cst.BaseStatement]
+) -> cst.ClassDef:
+    name = cst.Name(plan.module_class)
     if len(plan.models) == 1:
         (cls,) = fill("lightning_module", name=name, base=base, settings=settings)
     else:
@@ -114,19 +100,6 @@ def _names_list(names: list[str]) -> cst.BaseExpression:
     if len(names) == 1:
         return cst.Name(names[0])
     return cst.List([cst.Element(cst.Name(n)) for n in names])
-
-
-def _bind_optimizers(plan: TrainingPlan, body) -> list[cst.BaseStatement]:
-    """`opt_g, opt_d = self.optimizers()`: manual optimization steps them by hand."""
-    names = plan.optimizer_vars
-    target = (
-        cst.Name(names[0])
-        if len(names) == 1
-        else cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
-    )
-    return [
-        cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], expr("self.optimizers()"))])
-    ]
 
 
 def _batch_parameter(stage: Stage, attributes: set[str]):

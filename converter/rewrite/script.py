@@ -8,19 +8,14 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
-from converter.analysis.distributed import loader_edits, rank_bindings
 from converter.analysis.index import SourceIndex
-from converter.analysis.plan import Declined, TrainingPlan
-from converter.rewrite.hook_code import HookCode, expr
-from converter.rewrite.lightning_module import (
-    BLANK,
-    add_methods,
-    build_methods,
-    manual_settings,
-    wrapper_class,
-)
-from converter.rewrite.templates import fill
+from converter.analysis.site import Origin, StageName, TrainingSite
+from converter.patterns import Emission
+from converter.rewrite.hook_code import HookCode
+from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
+from converter.templating import expr, fill
 
 TARGET_IMPORTS = {"pytorch_lightning": ("pytorch_lightning", "pl"), "lightning": ("lightning", "L")}
 
@@ -40,34 +35,42 @@ class Edits:
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
 
-def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: str, edits: Edits):
+def plan_edits(
+    index: SourceIndex,
+    plan: TrainingSite,
+    flow: Dataflow,
+    out: Emission,
+    target: str,
+    edits: Edits,
+):
     alias = TARGET_IMPORTS[target][1]
     base = expr(f"{alias}.LightningModule")
-    code = HookCode(index, plan, flow)
-    methods = build_methods(index, plan, flow, code)
+    code = HookCode(index, plan, flow, out)
+    methods = build_methods(plan, flow, code, out)
     model = plan.model
 
     if model.cls is not None:
         root = model.cls.root
         edits.bases[root.torch_base] = root.torch_base.with_changes(value=base)
         edits.methods.setdefault(model.cls.node, []).extend(methods)
-        if plan.manual:
-            _append_to_init(model.cls, manual_settings(plan), edits, index)
+        if out.init_statements:
+            edits.init_additions[model.cls.method("__init__")] = out.init_statements
         module_var = model.var
         prelude = []
     else:
-        _insert_class(index, plan, wrapper_class(plan, base, methods), edits)
+        wrapper = wrapper_class(plan, base, methods, out.init_statements)
+        _insert_class(index, plan, wrapper, edits)
         module_var = index.fresh_name("lit_" + model.var if len(plan.models) == 1 else "lit_module")
         arguments = ", ".join(m.var for m in plan.models)
         prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({arguments})")]
 
     for each in plan.models:
-        if each.call is not _assigned_value(each.binding):
-            edits.values[_assigned_value(each.binding)] = each.call  # Net().to(device) -> Net()
-    for statement in plan.removed:
+        created = assigned_value(each.binding)
+        if each.call is not created:
+            edits.values[created] = each.call  # Net().to(device) -> Net()
+    for statement in plan.removed + out.site_removals:
         edits.remove.add(statement)
-    edits.values.update(loader_edits(index, plan))
-    edits.remove.update(rank_bindings(index, plan))
+    edits.values.update(out.site_values)
     for function in plan.deleted_functions + list(plan.inlined.values()):
         edits.remove.add(function)
 
@@ -82,20 +85,19 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
                 ]
             )
         )
-    loop = plan.epoch_loop or plan.stages["train"].loop
-    if plan.stages["train"].full_batch:
-        prelude += fill("step_loader", loader=plan.stages["train"].loader)
-    options = [_kwarg("max_epochs", plan.max_epochs)]
-    if "validation" in plan.stages:
+    loop = plan.outer_loop
+    prelude += out.prelude
+    options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
+    if StageName.VALIDATION in plan.stages:
         # The original evaluates only after training batches; Lightning's sanity check would
         # print an extra, partial evaluation first.
         options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
-    for option, (value, origin) in plan.trainer_kwargs.items():
-        options.append(_kwarg(option, _at_site(value, origin)))
-    options += _scaling_flags(index, plan, edits)
-    loaders = [_kwarg("train_dataloaders", plan.stages["train"].loader)]
-    if "validation" in plan.stages:
-        loaders.append(_kwarg("val_dataloaders", plan.stages["validation"].loader))
+    for option, value in out.trainer_options.items():
+        options.append(_kwarg(option, _at_site(value.value, value.origin)))
+    options += _scaling_flags(index, plan, edits, out)
+    loaders = [_kwarg("train_dataloaders", plan.train.loader)]
+    if StageName.VALIDATION in plan.stages:
+        loaders.append(_kwarg("val_dataloaders", plan.stages[StageName.VALIDATION].loader))
     fit = fill(
         "trainer_fit",
         trainer=cst.Name("trainer"),
@@ -114,7 +116,7 @@ def plan_edits(index: SourceIndex, plan: TrainingPlan, flow: Dataflow, target: s
             "trainer_test",
             trainer=cst.Name("trainer"),
             module=cst.Name(module_var),
-            loader=plan.stages["test"].loader,
+            loader=plan.stages[StageName.TEST].loader,
         )
         first = plan.test_region[0]
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
@@ -154,7 +156,9 @@ _SCALING = {
 }
 
 
-def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list[cst.Arg]:
+def _scaling_flags(
+    index: SourceIndex, plan: TrainingSite, edits: Edits, out: Emission
+) -> list[cst.Arg]:
     """An argparse script gains --accelerator/--devices/--num-nodes/--precision for the Trainer,
     so the same file runs on a laptop or a cluster. Flags the script already has are left alone."""
     binding = plan.namespace_binding
@@ -168,7 +172,7 @@ def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list
     }
     if any(flag in existing for flag in _SCALING.values()):
         return []
-    wanted = [option not in plan.trainer_kwargs for option in _SCALING]  # template order
+    wanted = [option not in out.trainer_options for option in _SCALING]  # template order
     flags = [f for f, keep in zip(fill("trainer_flags", parser=parser), wanted) if keep]
     flags[0] = flags[0].with_changes(leading_lines=binding.leading_lines)
     edits.insert_before[binding] = flags
@@ -177,7 +181,7 @@ def _scaling_flags(index: SourceIndex, plan: TrainingPlan, edits: Edits) -> list
     return [
         _kwarg(option, expr(f"{args}.{option}"))
         for option in _SCALING
-        if option not in plan.trainer_kwargs
+        if option not in out.trainer_options
     ]
 
 
@@ -194,19 +198,9 @@ def _one_argument_per_line(statement: cst.SimpleStatementLine) -> cst.SimpleStat
     return statement.with_changes(body=[statement.body[0].with_changes(value=call)])
 
 
-def _append_to_init(cls, statements, edits: Edits, index: SourceIndex) -> None:
-    init = cls.method("__init__")
-    if init is None:
-        raise Declined(
-            index.line(cls.node), f"{cls.name} has no __init__ to switch off automatic optimization"
-        )
-    edits.init_additions[init] = statements
-
-
-def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edits: Edits) -> None:
-    loop = plan.epoch_loop or plan.stages["train"].loop
-    top = loop
-    for ancestor in index.ancestors(loop):
+def _insert_class(index: SourceIndex, plan: TrainingSite, cls: cst.ClassDef, edits: Edits) -> None:
+    top = plan.outer_loop
+    for ancestor in index.ancestors(plan.outer_loop):
         if isinstance(ancestor, cst.Module):
             break
         top = ancestor
@@ -225,10 +219,6 @@ def _insert_class(index: SourceIndex, plan: TrainingPlan, cls: cst.ClassDef, edi
         edits.insert_before.setdefault(top, []).append(cls)
 
 
-def _assigned_value(statement: cst.BaseStatement) -> cst.BaseExpression:
-    return statement.body[0].value
-
-
 def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     tight = cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
@@ -236,7 +226,7 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value=value, keyword=cst.Name(name), equal=tight)
 
 
-def _at_site(value: cst.BaseExpression, origin) -> cst.BaseExpression:
+def _at_site(value: cst.BaseExpression, origin: Origin | None) -> cst.BaseExpression:
     """An expression written in an inlined function, in terms of the site's names."""
     if origin is None or not origin.params:
         return value
@@ -256,7 +246,7 @@ def _hparams_read(methods) -> set[str]:
 
 
 def _hparams_argument(
-    plan: TrainingPlan, flow: Dataflow, code: HookCode, read: set[str]
+    plan: TrainingSite, flow: Dataflow, code: HookCode, read: set[str]
 ) -> cst.BaseExpression | None:
     namespace = plan.namespace_var if code.used_namespace else None
     names = [n for n in flow.hparams if n in read]

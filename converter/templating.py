@@ -1,4 +1,5 @@
-"""Fill the Lightning code shapes in templates/ with LibCST nodes.
+"""Fill the Lightning code shapes in templates/ with LibCST nodes (patterns and the rewrite both
+emit through here).
 
 A template is plain Python with `{placeholder}`s. A placeholder alone on a line takes a list of
 statements; one in a call's argument list takes a list of arguments; anywhere else, an expression
@@ -14,6 +15,10 @@ import libcst as cst
 from libcst.helpers import parse_template_module
 
 _MARK = "__t2l_list_{}__"
+
+
+def expr(code: str) -> cst.BaseExpression:
+    return cst.parse_expression(code)
 
 
 @cache

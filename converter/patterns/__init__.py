@@ -1,0 +1,46 @@
+"""The patterns, one module each, in the order every phase asks them (see `base.Pattern`).
+
+The order matters where two patterns could take the same statement or build on each other:
+
+- manual optimization first: it decides whether the other patterns' claims apply at all;
+- the GradScaler's `scaler.scale(loss).backward()` and `scaler.step(opt)` before the plain
+  backward and optimizer-step patterns, which would take them for a loss and a step;
+- ReduceLROnPlateau before the general scheduler pattern, which takes any `scheduler.step()`;
+- Trainer options come out in this order too (strategy, precision, val_check_interval, clipping).
+"""
+
+from __future__ import annotations
+
+from converter.patterns import (
+    backward,
+    clipping,
+    distributed,
+    early_stopping,
+    every_k_validation,
+    full_batch,
+    manual_optimization,
+    mixed_precision,
+    model_mode,
+    optimizer,
+    plateau,
+    scheduler,
+)
+from converter.patterns.base import ClaimContext, Emission, Pattern
+
+PATTERNS: tuple[Pattern, ...] = (
+    manual_optimization.PATTERN,
+    model_mode.PATTERN,
+    optimizer.ZERO_GRAD,
+    distributed.PATTERN,
+    mixed_precision.PATTERN,
+    backward.PATTERN,
+    every_k_validation.PATTERN,
+    clipping.PATTERN,
+    optimizer.STEP,
+    plateau.PATTERN,
+    scheduler.PATTERN,
+    early_stopping.PATTERN,
+    full_batch.PATTERN,
+)
+
+__all__ = ["PATTERNS", "ClaimContext", "Emission", "Pattern"]

@@ -1,0 +1,145 @@
+"""The pattern protocol: one plain-PyTorch shape and its Lightning equivalent, in one module.
+
+The planner and the rewrite call every registered pattern at each phase, in registry order
+(`converter.patterns.PATTERNS`); a phase a pattern has nothing to say in is a no-op:
+
+0. `stepped_optimizer(call, site)` / `wraps_model(call)`: while the core roles are bound, which
+   optimizer a `.step(...)` call of the batch loop steps, and which rebindings of the model
+   only wrap it.
+1. `bind(site)`: recognise its bindings at the site (`scaler = GradScaler()`), after the core
+   roles (models, optimizers, devices, argparse) are bound.
+2. `build_train_stage(site, epoch_loop)`: a training loop shape of its own (full-batch loops);
+   True when it built the train stage.
+3. `reshape(site)`: rearrange the stages once they are built (autocast regions flattened,
+   evaluation every k batches lifted out of the batch loop, early stopping).
+4. `claim(statement, ctx)`: take a moved statement out of its hook; what it meant is recorded
+   on the site or the pattern's state. Only `claims_under_manual` patterns are asked under
+   manual optimization, where the loop's own calls stay.
+5. `check(site, flow)`: decline (raise Declined) what it cannot convert faithfully. Every decline
+   happens here or earlier: nothing is emitted before all checks passed.
+6. `emit(site, flow, out)`: code into hooks, Trainer options, site edits (an `Emission`).
+7. `report(site, report)`: what it found and changed.
+
+A pattern keeps its findings in `site.state(self)`, an instance of its `State` dataclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from converter.analysis.bindings import call_statement, method_call
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import (
+    Claim,
+    Declined,
+    Hook,
+    Origin,
+    Place,
+    StageName,
+    TrainingSite,
+)
+
+Replacement = Callable[[cst.CSTNode], cst.CSTNode]
+
+
+@dataclass
+class NoState:
+    pass
+
+
+class Pattern:
+    name: str = "pattern"
+    State: type = NoState
+    claims_under_manual = False
+
+    def stepped_optimizer(
+        self, call: cst.Call, site: TrainingSite, index: SourceIndex
+    ) -> cst.BaseExpression | None:
+        """For a `receiver.step(...)` of the batch loop whose receiver belongs to this pattern,
+        the optimizer it steps (`scaler.step(optimizer)` steps `optimizer`)."""
+        return None
+
+    def wraps_model(self, call: cst.Call, index: SourceIndex) -> bool:
+        """Whether `model = call(model)` rebinds the model without creating it (DDP)."""
+        return False
+
+    def bind(self, site: TrainingSite, index: SourceIndex) -> None:
+        pass
+
+    def build_train_stage(self, site: TrainingSite, index: SourceIndex, epoch_loop) -> bool:
+        return False
+
+    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
+        pass
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        return False
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        pass
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        pass
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        pass
+
+
+@dataclass
+class ClaimContext:
+    """What `claim` sees: the statement's stage, hook and place, and who is who at the site."""
+
+    index: SourceIndex
+    site: TrainingSite
+    origin: Origin
+    stage: StageName
+    hook: Hook
+
+    @property
+    def place(self) -> Place:
+        return Place.of(self.stage, self.hook)
+
+    def record(self, what: Claim, statement: cst.BaseStatement) -> None:
+        self.site.claim(self.hook, what, statement)
+
+    def site_name(self, expr: cst.BaseExpression) -> str | None:
+        return self.origin.site_name(expr)
+
+    def is_model(self, expr: cst.BaseExpression) -> bool:
+        return self.site_name(expr) in self.site.model_vars
+
+    def is_optimizer(self, expr: cst.BaseExpression) -> bool:
+        return self.site_name(expr) == self.site.optimizer_var
+
+    def decline(self, node: cst.CSTNode, message: str) -> Declined:
+        return Declined(self.index.line(node), message)
+
+
+@dataclass
+class TrainerOption:
+    value: cst.BaseExpression  # as written where it was found
+    origin: Origin | None = None  # where its names are bound (None: at the site)
+
+
+@dataclass
+class Emission:
+    """What the patterns contribute to the output; the rewrite puts each piece in its place."""
+
+    trainer_options: dict[str, TrainerOption] = field(default_factory=dict)
+    scheduler_config: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    init_statements: list[cst.BaseStatement] = field(default_factory=list)  # in __init__
+    hook_openings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
+    hook_closings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
+    replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code
+    site_values: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)  # at the site
+    site_removals: list[cst.BaseStatement] = field(default_factory=list)
+    prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
+
+    def option(self, name: str, value: cst.BaseExpression, origin: Origin | None = None) -> None:
+        self.trainer_options[name] = TrainerOption(value, origin)
+
+
+__all__ = ["ClaimContext", "Emission", "Pattern", "TrainerOption", "call_statement", "method_call"]

@@ -1,0 +1,65 @@
+"""Early stopping by hand: a `break` out of the epoch loop as the very last thing an epoch does
+(a patience check after evaluation) becomes `self.trainer.should_stop = True`, which Lightning
+reads at the same point: after the epoch's validation and its `on_train_epoch_end`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Moved, TrainingSite
+from converter.patterns.base import Emission, Pattern
+from converter.templating import expr
+
+
+@dataclass
+class EarlyStoppingState:
+    breaks: list[cst.Break] = field(default_factory=list)
+
+
+class EarlyStopping(Pattern):
+    name = "early-stopping"
+    State = EarlyStoppingState
+
+    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
+        epoch = site.epoch.loop if site.epoch else None
+        if epoch is None:
+            return
+        last = [item for item in site.train.end if item.node is epoch.body.body[-1]]
+        for item in last:
+            if item.origin.params:
+                continue  # the break of an inlined function's loop
+            for node in m.findall(item.node, m.Break()):
+                if _ends_the_epoch(index, item, node):
+                    site.state(self).breaks.append(node)
+                    site.exits.add(node)
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        stop = cst.Assign([cst.AssignTarget(expr("self.trainer.should_stop"))], cst.Name("True"))
+        for node in site.state(self).breaks:
+            out.replacements[node] = lambda _updated, stop=stop: stop
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        for node in site.state(self).breaks:
+            report.change("early stopping", index.line(node), "break -> trainer.should_stop")
+
+
+def _ends_the_epoch(index: SourceIndex, item: Moved, node: cst.Break) -> bool:
+    """The break leaves the epoch loop (no loop or function of its own in between), and each
+    statement on its way up is the last of its block."""
+    current: cst.CSTNode = node
+    while current is not item.node:
+        parent = index.parent(current)
+        if isinstance(parent, (cst.For, cst.While, cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        siblings = getattr(parent, "body", None)
+        if isinstance(siblings, (list, tuple)) and siblings[-1] is not current:
+            return False
+        current = parent
+    return not isinstance(item.node, (cst.For, cst.While))
+
+
+PATTERN = EarlyStopping()

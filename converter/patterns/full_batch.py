@@ -1,0 +1,59 @@
+"""`for t in range(N): pred = model(x) ...` with no DataLoader: each round is an epoch of one
+batch. The Trainer gets a one-batch DataLoader (with its own generator, so that it draws nothing
+from the global random state) and `max_epochs=N`; training_step reads the tensors as the loop did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from converter.analysis.bindings import epoch_range, is_range_loop
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined, EpochLoop, Moved, Role, Stage, StageName, TrainingSite
+from converter.patterns.base import Emission, Pattern
+from converter.templating import fill
+
+
+@dataclass
+class FullBatchState:
+    loader: str | None = None  # the generated loader's name
+
+
+class FullBatch(Pattern):
+    name = "full-batch"
+    State = FullBatchState
+
+    def build_train_stage(self, site: TrainingSite, index: SourceIndex, epoch_loop) -> bool:
+        loop = site.batch_loop
+        if not is_range_loop(loop):
+            return False
+        if epoch_loop is not None or site.inlined:
+            raise Declined(
+                index.line(loop), "a step loop over range() inside another loop or function"
+            )
+        if not isinstance(loop.target, cst.Name):
+            raise Declined(index.line(loop), "the step loop's variable is not a plain name")
+        start, max_epochs = epoch_range(index, loop)
+        site.epoch = EpochLoop(loop.target.value, start, max_epochs)
+        site.bind(loop.target.value, Role.EPOCH)
+        loader = site.state(self).loader = index.fresh_name("step_loader")
+        train = Stage(StageName.TRAIN, loop, site.loop_origin, cst.Name(loader), cst.Name("batch"))
+        train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
+        site.stages[StageName.TRAIN] = train
+        return True
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        loader = site.state(self).loader
+        if loader is not None:
+            out.prelude += fill("step_loader", loader=cst.Name(loader))
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        if site.state(self).loader is not None:
+            report.change(
+                "loop", index.line(site.batch_loop), "full-batch steps -> a one-batch DataLoader"
+            )
+
+
+PATTERN = FullBatch()

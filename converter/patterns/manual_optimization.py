@@ -1,0 +1,64 @@
+"""Manual optimization, for loops the automatic one cannot express: several optimizers (GANs),
+`optimizer.step(closure)` (LBFGS), steps inside an `if` (gradient accumulation by hand).
+
+The loop's own zero_grad/backward/step calls stay, in training_step: `self.automatic_optimization
+= False`, the optimizers from `self.optimizers()`, and `loss.backward()` -> `self.manual_backward
+(loss)` (which scales under mixed precision and syncs gradients under DDP). Accumulation stays
+manual on purpose: Lightning's `accumulate_grad_batches` also steps on the last, incomplete
+window of an epoch, which an `if (i + 1) % k == 0: step()` loop does not.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined, Hook, TrainingSite
+from converter.patterns.base import Emission, Pattern
+from converter.templating import expr, fill
+
+_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+
+
+class ManualOptimization(Pattern):
+    name = "manual-optimization"
+
+    def bind(self, site: TrainingSite, index: SourceIndex) -> None:
+        site.manual = len(site.optimizer_vars) > 1 or bool(site.hand_steps)
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        cls = site.model.cls
+        if site.manual and cls is not None and cls.method("__init__") is None:
+            raise Declined(
+                index.line(cls.node),
+                f"{cls.name} has no __init__ to switch off automatic optimization",
+            )
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        if not site.manual:
+            return
+        out.init_statements += fill("manual_optimization")
+        names = site.optimizer_vars
+        target = (
+            cst.Name(names[0])
+            if len(names) == 1
+            else cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
+        )
+        binding = cst.Assign([cst.AssignTarget(target)], expr("self.optimizers()"))
+        out.hook_openings.setdefault(Hook.TRAINING_STEP, []).append(
+            cst.SimpleStatementLine([binding])
+        )
+        for item in site.train.step:
+            for call in m.findall(item.node, _BACKWARD):
+                out.replacements[call] = lambda updated: updated.with_changes(
+                    func=expr("self.manual_backward"),
+                    args=[cst.Arg(updated.func.value), *updated.args],
+                )
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        if site.manual:
+            report.change("optimization", index.line(site.train.loop), "manual optimization")
+
+
+PATTERN = ManualOptimization()

@@ -1,0 +1,178 @@
+"""`torch.autocast` + `GradScaler` -> `Trainer(precision=...)`.
+
+The original only mixes precision where its autocast is active, e.g. `device_type="cuda"` is a
+no-op on a CPU-only machine; the Trainer option says the same thing:
+`precision="16-mixed" if torch.cuda.is_available() else "32-true"`. Lightning's precision plugin
+scales the loss, unscales before clipping and steps through the scaler, as the loop did by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import assigned_call, code, scope_names, single_binding
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Claim, Declined, Moved, TrainingSite
+from converter.patterns.backward import record_loss
+from converter.patterns.base import ClaimContext, Emission, Pattern, TrainerOption, method_call
+
+AUTOCAST = (
+    "torch.autocast",
+    "torch.amp.autocast",
+    "torch.cuda.amp.autocast",
+    "torch.cpu.amp.autocast",
+)
+SCALERS = (
+    "torch.amp.GradScaler",
+    "torch.cuda.amp.GradScaler",
+    "torch.amp.grad_scaler.GradScaler",
+    "torch.cuda.amp.grad_scaler.GradScaler",
+)
+
+
+@dataclass
+class MixedPrecisionState:
+    scalers: set[str] = field(default_factory=set)
+    precision: TrainerOption | None = None
+    autocast_line: int = 0
+
+
+class MixedPrecision(Pattern):
+    name = "mixed-precision"
+    State = MixedPrecisionState
+
+    def stepped_optimizer(self, call, site: TrainingSite, index: SourceIndex):
+        if call.args and _is_scaler_binding(index, site, call.func.value):
+            return call.args[0].value  # scaler.step(optimizer)
+        return None
+
+    def bind(self, site: TrainingSite, index: SourceIndex) -> None:
+        state = site.state(self)
+        for name in scope_names(site.site_scope):
+            statement = single_binding(index, site.site_scope, name)
+            call = assigned_call(statement)
+            if call is not None and index.resolves_to(call.func, *SCALERS):
+                state.scalers.add(name)
+                site.removed.append(statement)
+
+    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
+        """The body of `with torch.autocast(...):` in place of it; the Trainer's precision option
+        does the autocasting."""
+        state, flat = site.state(self), []
+        for item in site.train.step:
+            call = autocast_call(index, item.node)
+            if call is None:
+                flat.append(item)
+                continue
+            if state.precision is not None:
+                raise Declined(index.line(item.node), "more than one autocast region")
+            state.precision = TrainerOption(precision_option(index, call), item.origin)
+            state.autocast_line = index.line(item.node)
+            flat += [Moved(s, item.origin) for s in item.node.body.body]
+        site.train.step[:] = flat
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        found = method_call(statement)
+        if found is None:
+            return False
+        receiver, method, call = found
+        scalers = ctx.site.state(self).scalers
+        # scaler.scale(loss).backward(): Lightning scales and calls backward itself.
+        if method == "backward" and not call.args:
+            if m.matches(
+                receiver, m.Call(func=m.Attribute(attr=m.Name("scale")), args=[m.Arg()])
+            ) and (ctx.site_name(receiver.func.value) in scalers):
+                record_loss(ctx, statement, receiver.args[0].value)
+                return True
+            return False
+        if ctx.site_name(receiver) not in scalers:
+            return False
+        # scaler.step(optimizer) is the optimizer step; scaler.update() goes with it.
+        if method == "step" and len(call.args) == 1 and ctx.is_optimizer(call.args[0].value):
+            ctx.record(Claim.STEP, statement)
+            return True
+        if method == "update" and not call.args:
+            ctx.record(Claim.SCALER_UPDATE, statement)
+            return True
+        raise ctx.decline(statement, f"GradScaler.{method}() has no Lightning equivalent here")
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        state = site.state(self)
+        if not site.manual and state.scalers and state.precision is None:
+            raise Declined(index.line(site.batch_loop), "a GradScaler without autocast")
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        precision = site.state(self).precision
+        if precision is not None:
+            out.trainer_options["precision"] = precision
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        state = site.state(self)
+        if state.precision is not None:
+            report.change(
+                "precision",
+                state.autocast_line,
+                f"autocast -> Trainer(precision={code(state.precision.value)})",
+            )
+
+
+def _is_scaler_binding(index: SourceIndex, site: TrainingSite, expr) -> bool:
+    name = site.loop_origin.site_name(expr)
+    for scope in (site.site_scope, index.body_scope(None)):
+        call = assigned_call(single_binding(index, scope, name)) if name else None
+        if call is not None and index.resolves_to(call.func, *SCALERS):
+            return True
+    return False
+
+
+def autocast_call(index: SourceIndex, statement: cst.BaseStatement) -> cst.Call | None:
+    """The autocast call of `with torch.autocast(...):` (a with of that alone)."""
+    if (
+        isinstance(statement, cst.With)
+        and len(statement.items) == 1
+        and statement.items[0].asname is None
+        and isinstance(statement.items[0].item, cst.Call)
+        and index.resolves_to(statement.items[0].item.func, *AUTOCAST)
+    ):
+        return statement.items[0].item
+    return None
+
+
+def precision_option(index: SourceIndex, call: cst.Call) -> cst.BaseExpression:
+    """The Trainer precision that does what this autocast call does."""
+    args = {
+        a.keyword.value if a.keyword else ("device_type" if i == 0 else "?"): a.value
+        for i, a in enumerate(call.args)
+    }
+    if "?" in args:
+        raise Declined(index.line(call), "autocast with unusual positional arguments")
+    cuda_only = index.resolves_to(call.func, "torch.cuda.amp.autocast")
+    device = args.get("device_type")
+    if device is not None and not isinstance(device, cst.SimpleString):
+        raise Declined(index.line(call), "autocast on a device chosen at run time")
+    device_name = "cuda" if cuda_only else device.evaluated_value if device is not None else "cpu"
+    dtype = args.get("dtype")
+    if dtype is None:
+        mixed = "16-mixed" if device_name == "cuda" else "bf16-mixed"
+    elif index.resolves_to(dtype, "torch.float16", "torch.half"):
+        mixed = "16-mixed"
+    elif index.resolves_to(dtype, "torch.bfloat16"):
+        mixed = "bf16-mixed"
+    else:
+        raise Declined(index.line(call), "autocast to a dtype Lightning has no precision for")
+    condition = []
+    if "enabled" in args:
+        condition.append(code(args["enabled"]))
+    if device_name == "cuda":
+        condition.append("torch.cuda.is_available()")
+    elif device_name != "cpu":
+        raise Declined(index.line(call), f"autocast on {device_name}")
+    if not condition:
+        return cst.SimpleString(f'"{mixed}"')
+    return cst.parse_expression(f'"{mixed}" if {" and ".join(condition)} else "32-true"')
+
+
+PATTERN = MixedPrecision()

@@ -1,0 +1,69 @@
+"""`model.train()` / `model.eval()`: Lightning switches modes around each stage itself.
+
+That is only the same when the original switched where Lightning does: a model whose layers
+behave differently in the two modes (dropout, batch norm) must be evaluated in eval mode and
+trained in train mode by the original too, or the conversion would compute something else.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import calls_model
+from converter.analysis.models import is_mode_sensitive
+from converter.analysis.site import Claim, Declined, StageName, TrainingSite
+from converter.patterns.base import ClaimContext, Pattern, method_call
+
+_CLAIMS = {"train": Claim.MODE_TRAIN, "eval": Claim.MODE_EVAL}
+
+
+class ModelMode(Pattern):
+    name = "model-mode"
+    claims_under_manual = True
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        found = method_call(statement)
+        if found is None:
+            return False
+        receiver, method, call = found
+        if method not in _CLAIMS or not ctx.is_model(receiver):
+            return False
+        if call.args and method == "train":
+            return False  # model.train(False) is rare enough to leave to a person
+        ctx.record(_CLAIMS[method], statement)
+        return True
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        if not any(is_mode_sensitive(m.cls, index, m.call) for m in site.models):
+            return
+        for stage in (StageName.VALIDATION, StageName.TEST):
+            if stage in site.stages and not site.claimed_in(stage, Claim.MODE_EVAL):
+                raise Declined(
+                    index.line(site.stages[stage].loop),
+                    "this evaluation runs the model in training mode (no model.eval()); "
+                    "Lightning evaluates in eval mode, which changes dropout/batch norm",
+                )
+        if StageName.VALIDATION not in site.stages:
+            return
+        if any(
+            calls_model(item.node, site.model_vars, item.origin)
+            for item in site.train.end + site.before_validation
+        ):
+            raise Declined(
+                index.line(site.batch_loop),
+                "the epoch's own code runs the model after evaluation, in eval mode; in Lightning "
+                "it would run in train mode",
+            )
+        restored = site.claimed_in(StageName.TRAIN, Claim.MODE_TRAIN) or site.claimed_in(
+            StageName.VALIDATION, Claim.MODE_TRAIN
+        )
+        if not restored:
+            raise Declined(
+                index.line(site.batch_loop),
+                "after the first evaluation the original trains in eval mode "
+                "(no model.train() in the epoch); Lightning would train in train mode",
+            )
+
+
+PATTERN = ModelMode()

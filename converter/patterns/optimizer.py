@@ -1,0 +1,113 @@
+"""`optimizer.zero_grad()` and `optimizer.step()` in the batch loop: the Trainer calls both for
+each batch (automatic optimization), and `configure_optimizers` returns the optimizer.
+
+Lightning runs the whole `training_step` before `backward()`, then steps: the original must
+zero, compute, call backward and step in that order, once per batch, or the conversion trains
+differently; anything else is manual optimization (`manual_optimization`).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import optimizer_names
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Claim, Declined, Hook, Place, Role, TrainingSite
+from converter.patterns.base import ClaimContext, Pattern, method_call
+
+
+class ZeroGrad(Pattern):
+    name = "zero-grad"
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        found = method_call(statement)
+        if found is None or found[1] != "zero_grad" or ctx.place is not Place.BATCH:
+            return False
+        receiver, _, call = found
+        if not (ctx.is_optimizer(receiver) or ctx.is_model(receiver)):
+            return False
+        for arg in call.args:
+            # Lightning zeroes with set_to_none=True, torch's default since 2.0.
+            if not m.matches(arg, m.Arg(keyword=m.Name("set_to_none"), value=m.Name("True"))):
+                raise ctx.decline(
+                    statement, "zero_grad(set_to_none=False) has no Lightning setting"
+                )
+        ctx.record(Claim.ZERO_GRAD, statement)
+        return True
+
+
+class OptimizerStep(Pattern):
+    name = "optimizer-step"
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        found = method_call(statement)
+        if found is None or found[1] != "step" or not ctx.is_optimizer(found[0]):
+            return False
+        if ctx.place is not Place.BATCH:
+            raise ctx.decline(statement, "the optimizer is stepped outside the batch loop")
+        if found[2].args:
+            raise ctx.decline(statement, "optimizer.step(closure) needs manual optimization")
+        ctx.record(Claim.STEP, statement)
+        return True
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        if site.manual:
+            return
+        _check_step_order(site, index)
+        _check_nothing_left(site, index)
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        schedulers = site.names(Role.SCHEDULER)
+        for moved in site.setup:
+            target = moved.node.body[0].targets[0].target.value
+            if target in schedulers:
+                continue  # the scheduler pattern reports its own
+            report.find("optimizer", index.line(moved.node), f"optimizer `{target}`")
+
+
+def _check_step_order(site: TrainingSite, index: SourceIndex) -> None:
+    body = site.batch_body
+    decline = lambda node, message: Declined(index.line(node), message)  # noqa: E731
+    claimed = {what: site.claimed(Hook.TRAINING_STEP, what) for what in Claim}
+    if not claimed[Claim.BACKWARD]:
+        _check_nothing_left(site, index)  # names where backward() is
+    if not claimed[Claim.ZERO_GRAD]:
+        raise decline(
+            site.batch_loop, "gradients are never zeroed in the batch loop (accumulation)"
+        )
+    if len(claimed[Claim.STEP]) != 1 or len(claimed[Claim.ZERO_GRAD]) != 1:
+        raise decline(
+            site.batch_loop, "the batch loop steps or zeroes the optimizer more than once"
+        )
+    backward, step, zero = (
+        body.index(claimed[what][0]) for what in (Claim.BACKWARD, Claim.STEP, Claim.ZERO_GRAD)
+    )
+    if not backward < step or backward < zero < step:
+        raise decline(site.batch_loop, "backward(), zero_grad() and step() are in an unusual order")
+    # Code between backward and step may move up, as long as it does not look at gradients.
+    gradients = m.Attribute(attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters"))
+    claimed_statements = {s for statements in claimed.values() for s in statements}
+    for statement in body[backward + 1 : step]:
+        if statement not in claimed_statements and m.findall(statement, gradients):
+            raise decline(statement, "code between backward() and step() reads gradients")
+
+
+def _check_nothing_left(site: TrainingSite, index: SourceIndex) -> None:
+    """Optimization calls that no pattern claimed (nested in an `if`, a second optimizer...)
+    would run inside a hook: Lightning would then train differently."""
+    optimizers = optimizer_names(index, site.site_scope) | {site.optimizer_var}
+    calls = m.Call(func=m.Attribute(attr=m.Name("backward") | m.Name("zero_grad") | m.Name("step")))
+    for moved in site.all_moved()[len(site.setup) :]:
+        for call in m.findall(moved.node, calls):
+            method = call.func.attr.value
+            receiver = moved.origin.site_name(call.func.value)
+            if method != "step" or receiver in optimizers:
+                raise Declined(
+                    index.line(call),
+                    f"{method}() inside other statements of the loop (manual optimization)",
+                )
+
+
+ZERO_GRAD = ZeroGrad()
+STEP = OptimizerStep()

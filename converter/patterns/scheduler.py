@@ -1,0 +1,86 @@
+"""LR schedulers over the trained optimizers: created in `configure_optimizers` with them, and
+`scheduler.step()` once per batch or once per epoch becomes Lightning's scheduler `interval`
+("step" or "epoch"), which steps at the same points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from converter.analysis.bindings import assigned_call, scope_names, single_binding
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Claim, Declined, Moved, Place, Role, TrainingSite
+from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+
+_INTERVALS = {Place.BATCH: "step", Place.EPOCH: "epoch"}
+
+
+@dataclass
+class SchedulerState:
+    interval: str | None = None  # "step" or "epoch", once a step was claimed
+
+
+class SchedulerStep(Pattern):
+    name = "scheduler"
+    State = SchedulerState
+    claims_under_manual = False
+
+    def bind(self, site: TrainingSite, index: SourceIndex) -> None:
+        for name in scope_names(site.site_scope):
+            statement = single_binding(index, site.site_scope, name)
+            call = assigned_call(statement)
+            if call is None or not index.resolves_to(call.func, "torch.optim.lr_scheduler"):
+                continue
+            first = call.args[0].value if call.args else None
+            if isinstance(first, cst.Name) and first.value in site.optimizer_vars:
+                if site.names(Role.SCHEDULER) and not site.manual:
+                    raise Declined(index.line(statement), "more than one LR scheduler")
+                site.bind(name, Role.SCHEDULER)
+                site.setup.append(Moved(statement, site.origin))
+                site.removed.append(statement)
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        found = method_call(statement)
+        if found is None or found[1] != "step" or not is_scheduler(ctx, found[0]):
+            return False
+        if found[2].args:
+            raise ctx.decline(statement, "scheduler.step(metric) needs a monitored metric")
+        state = ctx.site.state(self)
+        interval = _INTERVALS.get(ctx.place)
+        if interval is None or state.interval not in (None, interval):
+            raise ctx.decline(
+                statement, "the scheduler is stepped in a way Lightning cannot repeat"
+            )
+        state.interval = interval
+        ctx.record(Claim.SCHEDULER_STEP, statement)
+        return True
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        if site.names(Role.SCHEDULER) and not site.manual and site.state(self).interval is None:
+            raise Declined(
+                index.line(site.batch_loop), "the LR scheduler is not stepped in the training loop"
+            )
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        schedulers = [m.node.body[0].targets[0].target.value for m in site.setup]
+        schedulers = [name for name in schedulers if site.role_of(name) is Role.SCHEDULER]
+        if site.manual or not schedulers:
+            return
+        out.scheduler_config["scheduler"] = cst.Name(schedulers[0])
+        out.scheduler_config["interval"] = cst.SimpleString(f'"{site.state(self).interval}"')
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        interval = site.state(self).interval
+        for moved in site.setup:
+            target = moved.node.body[0].targets[0].target.value
+            if site.role_of(target) is Role.SCHEDULER:
+                detail = f" per {interval}" if not site.manual else ""
+                report.find("scheduler", index.line(moved.node), f"scheduler `{target}`{detail}")
+
+
+def is_scheduler(ctx: ClaimContext, expr: cst.BaseExpression) -> bool:
+    return ctx.site.role_of(ctx.site_name(expr)) is Role.SCHEDULER
+
+
+PATTERN = SchedulerStep()

@@ -1,0 +1,44 @@
+"""The planner: small passes over one `TrainingSite`, each readable alone.
+
+    find_site        the batch loop, and the training function inlined into its caller
+    bind_roles       optimizers, models, devices, argparse; then each pattern's bindings
+    build_stages     train, validation and test stages, the epoch range; patterns reshape them
+    check_control_flow   break/return/... that would leave a loop that no longer exists
+    claim_statements each moved statement offered to the patterns
+    (dataflow)       which names the hooks share, hyper-parameters, readers after training
+    check_site       each pattern's own checks
+
+Everything that declines does so here, before any code is emitted.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.dataflow import Dataflow, analyse
+from converter.analysis.index import SourceIndex
+from converter.analysis.models import ModelClass
+from converter.analysis.site import TrainingSite
+from converter.patterns import PATTERNS
+from converter.planning.checks import check_control_flow
+from converter.planning.claims import claim_statements
+from converter.planning.find import find_backward_loops, find_site
+from converter.planning.roles import bind_roles
+from converter.planning.stages import build_stages
+
+
+def plan_site(
+    index: SourceIndex, models: dict[str, ModelClass], batch_loop: cst.For
+) -> tuple[TrainingSite, Dataflow]:
+    site = find_site(index, batch_loop)
+    bind_roles(site, index, models)
+    build_stages(site, index)
+    check_control_flow(site, index)
+    claim_statements(site, index)
+    flow = analyse(index, site)
+    for pattern in PATTERNS:
+        pattern.check(site, index, flow)
+    return site, flow
+
+
+__all__ = ["find_backward_loops", "plan_site"]

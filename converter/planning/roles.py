@@ -1,0 +1,161 @@
+"""Pass 2: who is who at the site. The optimizers the batch loop steps, the models they train,
+the devices, the argparse namespace; then each pattern binds its own (schedulers, scalers,
+samplers, ranks)."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import (
+    assigned_call,
+    assigned_value,
+    bindings,
+    calls,
+    device_moves_at_site,
+    is_device_move_of,
+    is_optimizer,
+    is_statement_of,
+    parameters_root,
+    scope_names,
+    single_binding,
+    strip_device_moves,
+)
+from converter.analysis.index import SourceIndex
+from converter.analysis.models import ModelClass
+from converter.analysis.site import Declined, ModelRef, Moved, Role, TrainingSite
+from converter.patterns import PATTERNS
+from converter.planning.find import step_calls
+
+_LIGHTNING_METHODS = ("training_step", "configure_optimizers", "validation_step", "test_step")
+
+
+def bind_roles(site: TrainingSite, index: SourceIndex, models: dict[str, ModelClass]) -> None:
+    steps = step_calls(index, site.batch_loop)
+    optimizers = _optimizers(site, index, steps)
+    site.optimizer_vars = [name for name, _ in optimizers]
+    site.hand_steps = [
+        call
+        for call in steps
+        if (call.args and _stepped_by_pattern(site, index, call) is None)
+        or not is_statement_of(index, call, site.batch_loop.body.body)
+    ]
+    site.models = _models(site, index, models, [statement for _, statement in optimizers])
+    for model in site.models:
+        site.bind(model.var, Role.MODEL)
+    for name, statement in optimizers:
+        site.bind(name, Role.OPTIMIZER)
+        site.setup.append(Moved(statement, site.origin))
+        site.removed.append(statement)
+    _devices_and_arguments(site, index)
+    for pattern in PATTERNS:
+        pattern.bind(site, index)
+
+
+def _stepped_by_pattern(site: TrainingSite, index: SourceIndex, call: cst.Call):
+    return next(
+        (
+            stepped
+            for pattern in PATTERNS
+            if (stepped := pattern.stepped_optimizer(call, site, index)) is not None
+        ),
+        None,
+    )
+
+
+def _optimizers(
+    site: TrainingSite, index: SourceIndex, steps
+) -> list[tuple[str, cst.BaseStatement]]:
+    """The optimizers the loop steps, in the order the site creates them."""
+    found: dict[str, cst.BaseStatement] = {}
+    for call in steps:
+        receiver = _stepped_by_pattern(site, index, call) or call.func.value
+        name = site.loop_origin.site_name(receiver)
+        statement = single_binding(index, site.site_scope, name) if name else None
+        created = assigned_call(statement)
+        if created is not None and is_optimizer(index, created):
+            found[name] = statement
+    if not found:
+        raise Declined(
+            index.line(site.batch_loop), "the batch loop steps no optimizer created by torch.optim"
+        )
+    return sorted(found.items(), key=lambda item: index.line(item[1]))
+
+
+def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
+    """What the optimizers train: the roots of their `x.parameters()` arguments."""
+    roots: list[str] = []
+    for statement in optimizer_statements:
+        for call in calls(statement):
+            root = parameters_root(call)
+            if root is not None and root not in roots:
+                roots.append(root)
+    if not roots:
+        raise Declined(
+            index.line(optimizer_statements[0]), "cannot tell which model the optimizer trains"
+        )
+    found = [_model(site, index, models, var, optimizer_statements[0]) for var in roots]
+    if len(found) == 1:
+        if found[0].cls is None:
+            found[0].attribute = "self.model"
+        return found
+    for model in found:  # several models: one generated module holds them all
+        model.cls, model.attribute = None, f"self.{model.var}"
+    return found
+
+
+def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> ModelRef:
+    created = [
+        s
+        for s in bindings(index, site.site_scope, var)
+        if not is_device_move_of(s, var) and not _wraps_model(index, s)
+    ]
+    if len(created) != 1 or assigned_call(created[0]) is None:
+        raise Declined(index.line(optimizer_statement), f"`{var}` is not created once by a call")
+    call = strip_device_moves(assigned_call(created[0]))
+    cls = None
+    if isinstance(call.func, cst.Name) and call.func.value in models:
+        cls = models[call.func.value]
+        for method in _LIGHTNING_METHODS:
+            if any(c.method(method) for c in cls.lineage()):
+                raise Declined(index.line(cls.node), f"{cls.name} already defines {method}")
+    return ModelRef(var=var, binding=created[0], call=call, cls=cls)
+
+
+def _wraps_model(index: SourceIndex, statement) -> bool:
+    call = assigned_call(statement)
+    return call is not None and any(p.wraps_model(call, index) for p in PATTERNS)
+
+
+def _devices_and_arguments(site: TrainingSite, index: SourceIndex) -> None:
+    module_scope = index.body_scope(None)
+    for scope in {site.site_scope, module_scope}:
+        for name in scope_names(scope):
+            values = [assigned_value(s) for s in bindings(index, scope, name)]
+            if values and all(v is not None and _is_device(index, v) for v in values):
+                site.bind(name, Role.DEVICE, "self.device")
+    for scope in (module_scope, site.site_scope):
+        for name in scope_names(scope):
+            statement = single_binding(index, scope, name)
+            call = assigned_call(statement)
+            if call is not None and m.matches(
+                call.func, m.Attribute(value=m.Name(), attr=m.Name("parse_args"))
+            ):
+                for previous in site.names(Role.NAMESPACE):
+                    del site.bindings[previous]
+                site.bind(name, Role.NAMESPACE, "self.hparams")
+                site.namespace_binding = statement
+    for model in site.models:
+        site.removed += device_moves_at_site(index, site.site_scope, model.var)
+
+
+def _is_device(index: SourceIndex, value: cst.BaseExpression) -> bool:
+    """`torch.device(...)`, `torch.accelerator.current_accelerator()`, `"cuda"`, or a
+    conditional choosing between such values."""
+    if isinstance(value, cst.IfExp):
+        return _is_device(index, value.body) and _is_device(index, value.orelse)
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value.split(":")[0] in ("cuda", "cpu", "mps", "xpu")
+    return isinstance(value, cst.Call) and index.resolves_to(
+        value.func, "torch.device", "torch.accelerator.current_accelerator"
+    )

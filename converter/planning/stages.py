@@ -1,0 +1,118 @@
+"""Pass 3: the stages. The batch loop and the code around it become the train stage, the epoch
+loop's range becomes `max_epochs`, an evaluation after the batch loop in each epoch becomes the
+validation stage and one after training the test stage; then the patterns reshape them."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import (
+    block_of,
+    epoch_range,
+    is_main_guard,
+    method_call,
+    split_around,
+)
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import stage_of_loop
+from converter.analysis.regions import RegionFinder
+from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
+from converter.patterns import PATTERNS
+
+
+def build_stages(site: TrainingSite, index: SourceIndex) -> None:
+    epoch_loop = _epoch_loop(site, index)
+    if not any(p.build_train_stage(site, index, epoch_loop) for p in PATTERNS):
+        _train_stage(site, index)
+        if epoch_loop is not None:
+            _epoch(site, index, epoch_loop)
+        else:
+            site.epoch = EpochLoop(None, None, cst.Integer("1"))
+    _test_stage(site, index, epoch_loop or site.train_part)
+    for pattern in PATTERNS:
+        pattern.reshape(site, index)
+    for stage in site.stages.values():
+        site.bind(stage.loader.value, Role.LOADER)
+    if site.epoch is not None and site.epoch.var:
+        site.bind(site.epoch.var, Role.EPOCH)
+
+
+def _epoch_loop(site: TrainingSite, index: SourceIndex) -> cst.For | None:
+    train_part = site.train_part
+    parent = index.parent(train_part)
+    holder = index.parent(parent) if parent is not None else None
+    if isinstance(holder, cst.For) and train_part in holder.body.body:
+        return holder
+    if isinstance(holder, (cst.FunctionDef, cst.Module)) or isinstance(parent, cst.Module):
+        return None
+    if isinstance(holder, cst.If) and is_main_guard(holder):
+        return None
+    raise Declined(
+        index.line(train_part), "the training loop is nested in statements it cannot lift"
+    )
+
+
+def _train_stage(site: TrainingSite, index: SourceIndex) -> None:
+    loop = site.batch_loop
+    train = stage_of_loop(index, StageName.TRAIN, loop, site.loop_origin)
+    train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
+    if site.inlined:
+        (function,) = site.inlined.values()
+        before, after = split_around(function.body.body, loop)
+        train.start += [Moved(s, site.loop_origin) for s in before]
+        if after and m.matches(after[-1], m.SimpleStatementLine(body=[m.Return()])):
+            after = after[:-1]  # its value, if used, is assigned below
+        train.end += [Moved(s, site.loop_origin) for s in after]
+        if site.train_result is not None:
+            train.end.append(Moved(site.train_result, site.loop_origin))
+    site.stages[StageName.TRAIN] = train
+
+
+def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:
+    if epoch_loop.orelse is not None:
+        raise Declined(index.line(epoch_loop), "the epoch loop has an else: block")
+    if not isinstance(epoch_loop.target, cst.Name):
+        raise Declined(index.line(epoch_loop), "the epoch loop's variable is not a plain name")
+    start, max_epochs = epoch_range(index, epoch_loop)
+    site.epoch = EpochLoop(epoch_loop.target.value, start, max_epochs, epoch_loop)
+    train = site.train
+    before, after = split_around(epoch_loop.body.body, site.train_part)
+    train.start = [Moved(s, site.origin) for s in before] + train.start
+    region = RegionFinder(index, site).find(after, site.origin)
+    if region is None:
+        train.end += [Moved(s, site.origin) for s in after]
+        return
+    validation = site.stages[StageName.VALIDATION] = region.stage(index, StageName.VALIDATION)
+    if region.function is not None:
+        site.deleted_functions.append(region.function)
+    # Lightning validates right after the epoch's last batch, before on_train_epoch_end: the
+    # epoch's wrap-up that the original ran before evaluating opens on_validation_epoch_start,
+    # so everything happens (and prints) in the original order. Scheduler steps stay in
+    # on_train_epoch_end, where Lightning steps them anyway.
+    wrap_up = train.end + [Moved(s, site.origin) for s in after[: region.first]]
+    steps = [item for item in wrap_up if _steps_scheduler(site, item)]
+    site.before_validation = [item for item in wrap_up if item not in steps]
+    validation.start = site.before_validation + validation.start
+    train.end = steps + [Moved(s, site.origin) for s in after[region.last + 1 :]]
+
+
+def _steps_scheduler(site: TrainingSite, item: Moved) -> bool:
+    found = method_call(item.node)
+    return (
+        found is not None
+        and found[1] == "step"
+        and site.role_of(item.origin.site_name(found[0])) is Role.SCHEDULER
+    )
+
+
+def _test_stage(site: TrainingSite, index: SourceIndex, loop_statement) -> None:
+    block = block_of(index, loop_statement)
+    following = block[block.index(loop_statement) + 1 :]
+    region = RegionFinder(index, site).find(following, site.origin)
+    if region is None:
+        return
+    site.stages[StageName.TEST] = region.stage(index, StageName.TEST)
+    if region.function is not None:
+        site.deleted_functions.append(region.function)
+    site.test_region = following[region.first : region.last + 1]

@@ -1,6 +1,0 @@
-def configure_optimizers(self):
-    {setup}
-    return {
-        "optimizer": {optimizer},
-        "lr_scheduler": {"scheduler": {scheduler}, "interval": "epoch", "monitor": {monitor}},
-    }
