@@ -33,7 +33,7 @@ def convert_source(
     report = Report(filename=filename)
     module = cst.parse_module(source)
     try:
-        code = _convert(module, target, report)
+        code = _convert(module, source, target, report)
     except Declined as declined:
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
@@ -41,8 +41,8 @@ def convert_source(
     return ConversionResult(source=source, code=code, report=report)
 
 
-def _convert(module: cst.Module, target: str, report: Report) -> str:
-    index = SourceIndex(module)
+def _convert(module: cst.Module, source: str, target: str, report: Report) -> str:
+    index = SourceIndex(module, source)
     loops = find_backward_loops(index)
     if not loops:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")

@@ -8,6 +8,7 @@ import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
+from converter.analysis.walk import find
 
 _DEVICE_METHODS = ("to", "cuda", "cpu")
 
@@ -136,21 +137,23 @@ def scope_names(scope):
 
 
 def assigned_value(statement: cst.BaseStatement | None) -> cst.BaseExpression | None:
-    """The value in `name = value`."""
-    if statement is None or not m.matches(
-        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    """The value in `name = value` (a statement of that alone). Plain type checks rather than a
+    matcher: every binding of the site goes through here."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    assign = statement.body[0]
+    if (
+        not isinstance(assign, cst.Assign)
+        or len(assign.targets) != 1
+        or not isinstance(assign.targets[0].target, cst.Name)
     ):
         return None
-    return statement.body[0].value
+    return assign.value
 
 
 def assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:
     """The call in `name = call(...)`."""
-    if statement is None or not m.matches(
-        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
-    ):
-        return None
-    value = statement.body[0].value
+    value = assigned_value(statement)
     return value if isinstance(value, cst.Call) else None
 
 
@@ -193,7 +196,7 @@ def is_optimizer(index: SourceIndex, call: cst.Call) -> bool:
 
 
 def calls(node: cst.CSTNode) -> list[cst.Call]:
-    return m.findall(node, m.Call())
+    return find(node, cst.Call)
 
 
 def parameters_root(node: cst.CSTNode | None) -> str | None:

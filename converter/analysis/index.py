@@ -1,8 +1,9 @@
-"""SourceIndex: one parse of a script with the LibCST metadata every analysis step reads.
+"""SourceIndex: one parse of a script with what every analysis step reads of it.
 
-Qualified names make `import torch.optim as optim`, `from torch import optim` and
-`from torch.optim import Adam` look alike; scopes say where a name is bound; positions give the
-line numbers the report cites. Nothing here changes the tree.
+One walk (`walk.py`) gives each node's parent, the nodes in source order and the scopes, from
+which qualified names follow (`import torch.optim as optim`, `from torch import optim` and
+`from torch.optim import Adam` look alike). Line numbers for the report are computed only for
+the top-level statements that hold a node asked about. Nothing here changes the tree.
 """
 
 from __future__ import annotations
@@ -10,38 +11,41 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import (
-    MetadataWrapper,
-    PositionProvider,
-    Scope,
-    ScopeProvider,
-)
+from libcst.helpers import get_full_name_for_node
+
+from converter.analysis.lines import Lines
+from converter.analysis.scopes import Scope
+from converter.analysis.walk import Walk
 
 
 class SourceIndex:
-    def __init__(self, module: cst.Module) -> None:
-        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self.module = self.wrapper.module
-        # Metadata is computed when first needed: a file declined early pays only for parents.
-        # Qualified names are asked of the scopes for the few nodes the analysis looks at.
-        self._parents = _parent_map(self.module)
-        self._scope_map = None
-        self._positions = None
+    def __init__(self, module: cst.Module, source: str | None = None) -> None:
+        self.module = module
+        self._walk = Walk(module)
+        self._parents = self._walk.parents
         self._qnames: dict[cst.CSTNode, set[str]] = {}
+        self._lines = Lines(module, source)
 
     # -- positions and tree shape -------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:
-        if self._positions is None:
-            self._positions = self.wrapper.resolve(PositionProvider)
-        try:
-            return self._positions[node].start.line
-        except KeyError:
-            return 0
+        """The line a node starts on (0 for a node that is not in the tree)."""
+        top = self.top_level(node)
+        return self._lines.of(top, node) if top is not None else 0
+
+    def top_level(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        current = node
+        while True:
+            parent = self._parents.get(current)
+            if parent is None:
+                return None
+            if parent is self.module:
+                return current
+            current = parent
 
     def nodes(self, kind: type) -> list:
-        """Every node of a kind, found without walking the tree again."""
-        return [node for node in self._parents if isinstance(node, kind)]
+        """Every node of a kind, in source order, without walking the tree again."""
+        return [node for node in self._walk.order if isinstance(node, kind)]
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
@@ -69,12 +73,14 @@ class SourceIndex:
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """`optim.Adam` -> {"torch.optim.Adam"} when `import torch.optim as optim`."""
         if node not in self._qnames:
-            scope = self._scopes.get(node)
-            names = set()
-            if scope is not None and isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
-                target = node.func if isinstance(node, cst.Call) else node
-                names = {q.name for q in scope.get_qualified_names_for(target)}
-            self._qnames[node] = names
+            target = node.func if isinstance(node, cst.Call) else node
+            scope = self._walk.scopes.get(target)
+            dotted = (
+                get_full_name_for_node(target)
+                if isinstance(target, (cst.Name, cst.Attribute))
+                else None
+            )
+            self._qnames[node] = scope.qualified_names(dotted) if scope and dotted else set()
         return self._qnames[node]
 
     def resolves_to(self, node: cst.CSTNode, *prefixes: str) -> bool:
@@ -83,20 +89,14 @@ class SourceIndex:
             q == p or q.startswith(p + ".") for q in self.qualified_names(node) for p in prefixes
         )
 
-    @property
-    def _scopes(self):
-        if self._scope_map is None:
-            self._scope_map = self.wrapper.resolve(ScopeProvider)
-        return self._scope_map
-
     def scope(self, node: cst.CSTNode) -> Scope | None:
-        return self._scopes.get(node)
+        return self._walk.scopes.get(node)
 
     def body_scope(self, function: cst.FunctionDef | None) -> Scope:
         """The scope of a function's body, or the module's scope for None."""
-        anchor = function.body.body[0] if function is not None else self.module.body[0]
-        scope = self._scopes[anchor]
-        return scope
+        if function is None:
+            return self._walk.module_scope
+        return self._walk.scopes[function.body]
 
     def fresh_name(self, wanted: str) -> str:
         """`wanted`, or `wanted_2`, `wanted_3`... whichever no name in the script uses yet."""
@@ -106,16 +106,3 @@ class SourceIndex:
             counter += 1
             name = f"{wanted}_{counter}"
         return name
-
-
-def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Each node's parent; the dict's order is the source order of the nodes."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        children = node.children
-        for child in children:
-            parents[child] = node
-        stack.extend(reversed(children))
-    return parents

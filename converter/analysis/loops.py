@@ -8,6 +8,7 @@ import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
+from converter.analysis.walk import find
 
 
 def bind_arguments(
@@ -100,15 +101,14 @@ def is_eval_loop(
     if not isinstance(iterable, cst.Name):
         return False
     backward = any(
-        m.matches(c.func, m.Attribute(attr=m.Name("backward")))
-        for c in m.findall(node.body, m.Call())
+        m.matches(c.func, m.Attribute(attr=m.Name("backward"))) for c in find(node.body, cst.Call)
     )
     return calls_model(node.body, model_vars, origin) and not backward
 
 
 def calls_model(node: cst.CSTNode, model_vars: set[str], origin: Origin) -> bool:
     """Whether `node` calls the model or one of its methods (`model(x)`, `model.decode(z)`)."""
-    for call in m.findall(node, m.Call()):
+    for call in find(node, cst.Call):
         func = call.func
         while isinstance(func, cst.Attribute):
             func = func.value

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
+from converter.analysis.walk import find
 
 # Lightning calls model.eval()/model.train() around evaluation. Layers named like these behave
 # differently in the two modes, so a model using them needs the original to switch modes too.
@@ -100,4 +100,4 @@ _MODEL_LIBRARIES = ("torchvision", "timm", "transformers")
 
 
 def _identifiers(node: cst.CSTNode) -> list[cst.Name]:
-    return m.findall(node, m.Name())
+    return find(node, cst.Name)

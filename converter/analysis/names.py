@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import ComprehensionScope, FunctionScope
 
 from converter.analysis.index import SourceIndex
+from converter.analysis.scopes import ComprehensionScope, FunctionScope
+from converter.analysis.walk import find
 
 READ, WRITE = "read", "write"
 
@@ -189,7 +189,7 @@ def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set
             inner = set(assigned)
             events(statement.iter if isinstance(statement, cst.For) else statement.test, inner)
             if isinstance(statement, cst.For):
-                inner |= {n.value for n in m.findall(statement.target, m.Name())}
+                inner |= {n.value for n in find(statement.target, cst.Name)}
             block(statement.body.body, inner)
             if statement.orelse is not None:
                 block(statement.orelse.body.body, set(assigned))

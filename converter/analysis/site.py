@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import libcst as cst
-from libcst.metadata import Scope
 
 from converter.analysis.models import ModelClass
+from converter.analysis.scopes import Scope
 
 
 class Declined(Exception):

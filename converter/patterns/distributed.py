@@ -19,6 +19,7 @@ from libcst.helpers import get_full_name_for_node
 from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Role, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
 
 DDP = (
@@ -56,7 +57,7 @@ class DistributedBoilerplate(Pattern):
             return
         state = site.state(self)
         root = site.site_function if site.site_function is not None else index.module
-        for statement in m.findall(root, m.SimpleStatementLine()):
+        for statement in find(root, cst.SimpleStatementLine):
             if index.scope(statement) is not site.site_scope or len(statement.body) != 1:
                 continue
             small = statement.body[0]
@@ -108,7 +109,7 @@ class DistributedBoilerplate(Pattern):
         for device in site.names(Role.DEVICE):
             for assignment in site.site_scope.assignments[device]:
                 statement = index.enclosing_statement(assignment.node)
-                if any(n.value in ranks for n in m.findall(statement, m.Name())):
+                if any(n.value in ranks for n in find(statement, cst.Name)):
                     names.add(device)
         bindings = [
             index.enclosing_statement(a.node)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Moved, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import Emission, Pattern
 from converter.templating import expr
 
@@ -32,7 +32,7 @@ class EarlyStopping(Pattern):
         for item in last:
             if item.origin.params:
                 continue  # the break of an inlined function's loop
-            for node in m.findall(item.node, m.Break()):
+            for node in find(item.node, cst.Break):
                 if _ends_the_epoch(index, item, node):
                     site.state(self).breaks.append(node)
                     site.exits.add(node)

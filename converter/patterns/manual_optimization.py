@@ -15,6 +15,7 @@ import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Hook, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import Emission, Pattern
 from converter.templating import expr, fill
 
@@ -50,7 +51,7 @@ class ManualOptimization(Pattern):
             cst.SimpleStatementLine([binding])
         )
         for item in site.train.step:
-            for call in m.findall(item.node, _BACKWARD):
+            for call in find(item.node, cst.Call, _BACKWARD):
                 out.replacements[call] = lambda updated: updated.with_changes(
                     func=expr("self.manual_backward"),
                     args=[cst.Arg(updated.func.value), *updated.args],

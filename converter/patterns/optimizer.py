@@ -14,6 +14,7 @@ import libcst.matchers as m
 from converter.analysis.bindings import optimizer_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Place, Role, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Pattern, method_call
 
 
@@ -89,7 +90,7 @@ def _check_step_order(site: TrainingSite, index: SourceIndex) -> None:
     gradients = m.Attribute(attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters"))
     claimed_statements = {s for statements in claimed.values() for s in statements}
     for statement in body[backward + 1 : step]:
-        if statement not in claimed_statements and m.findall(statement, gradients):
+        if statement not in claimed_statements and find(statement, cst.Attribute, gradients):
             raise decline(statement, "code between backward() and step() reads gradients")
 
 
@@ -99,7 +100,7 @@ def _check_nothing_left(site: TrainingSite, index: SourceIndex) -> None:
     optimizers = optimizer_names(index, site.site_scope) | {site.optimizer_var}
     calls = m.Call(func=m.Attribute(attr=m.Name("backward") | m.Name("zero_grad") | m.Name("step")))
     for moved in site.all_moved()[len(site.setup) :]:
-        for call in m.findall(moved.node, calls):
+        for call in find(moved.node, cst.Call, calls):
             method = call.func.attr.value
             receiver = moved.origin.site_name(call.func.value)
             if method != "step" or receiver in optimizers:

@@ -5,12 +5,12 @@ shape in its `check`; see `converter.planning.check_site`.)"""
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Moved, TrainingSite
+from converter.analysis.walk import find
 
-_ESCAPING = m.Break() | m.Continue() | m.Return() | m.Yield() | m.Global() | m.Nonlocal()
+_ESCAPING = (cst.Break, cst.Continue, cst.Return, cst.Yield, cst.Global, cst.Nonlocal)
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
@@ -18,7 +18,7 @@ def check_control_flow(site: TrainingSite, index: SourceIndex) -> None:
     """break/continue/return/yield/global/nonlocal whose target is outside the moved statement,
     unless a pattern turns it into Lightning's own control (`site.exits`)."""
     for moved in site.all_moved():
-        for node in m.findall(moved.node, _ESCAPING):
+        for node in find(moved.node, _ESCAPING):
             if node in site.exits or not _escapes(index, moved, node):
                 continue
             word = type(node).__name__.lower()

@@ -12,6 +12,7 @@ from converter.analysis.bindings import assigned_locally, calls_of
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, result_assignment
 from converter.analysis.site import Declined, Origin, TrainingSite
+from converter.analysis.walk import find
 
 STEP_CALL = m.Call(func=m.Attribute(attr=m.Name("step")))
 
@@ -31,7 +32,7 @@ def find_backward_loops(index: SourceIndex) -> list[cst.For]:
 
 def step_calls(index: SourceIndex, batch_loop: cst.For) -> list[cst.Call]:
     """Every `x.step(...)` in the batch loop, however nested."""
-    calls = m.findall(batch_loop.body, STEP_CALL)
+    calls = find(batch_loop.body, cst.Call, STEP_CALL)
     if not calls:
         raise Declined(
             index.line(batch_loop), "the loop calls backward() but steps no optimizer in its body"

@@ -17,6 +17,7 @@ from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import name_events
 from converter.analysis.site import Hook, Moved, Origin, Role, Stage, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import Emission
 from converter.templating import expr
 
@@ -124,7 +125,7 @@ class HookCode:
             role = self._role(name, stage, hook)
             if role is not None:
                 table[node] = _constant(_parenthesize(expr(role), index.parent(node)))
-        for call in m.findall(root, m.Call()):
+        for call in find(root, cst.Call):
             self._call_replacement(call, origin, stage, hook, table)
         if hook is Hook.CONFIGURE_OPTIMIZERS:
             self._total_steps(root, origin, table)
@@ -139,7 +140,7 @@ class HookCode:
         """`epochs * len(train_loader)` in configure_optimizers, where `epochs` is max_epochs:
         the train loader is not loaded yet there, but Lightning estimates the total for us."""
         max_epochs = code(self.plan.epoch.max_epochs)
-        for product in m.findall(root, m.BinaryOperation(operator=m.Multiply())):
+        for product in find(root, cst.BinaryOperation, m.BinaryOperation(operator=m.Multiply())):
             sides = (product.left, product.right)
             for one, other in (sides, sides[::-1]):
                 if self._is_train_len(one, origin) and code(other) == max_epochs:
@@ -206,7 +207,7 @@ def _root_name(node: cst.BaseExpression) -> str | None:
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:
-    return {n.value for n in m.findall(target, m.Name())} | (
+    return {n.value for n in find(target, cst.Name)} | (
         {target.value} if isinstance(target, cst.Name) else set()
     )
 

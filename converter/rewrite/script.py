@@ -12,6 +12,7 @@ from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Origin, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import Emission
 from converter.rewrite.hook_code import HookCode
 from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
@@ -242,7 +243,7 @@ def _at_site(value: cst.BaseExpression, origin: Origin | None) -> cst.BaseExpres
 def _hparams_read(methods) -> set[str]:
     """`x` for each `self.hparams.x` the generated methods still read."""
     pattern = m.Attribute(value=m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))
-    return {node.attr.value for method in methods for node in m.findall(method, pattern)}
+    return {node.attr.value for method in methods for node in find(method, cst.Attribute, pattern)}
 
 
 def _hparams_argument(
