@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from converter.patterns import (
     backward,
+    batch_limit,
     clipping,
     distributed,
     early_stopping,
@@ -35,6 +36,7 @@ PATTERNS: tuple[Pattern, ...] = (
     mixed_precision.PATTERN,
     backward.PATTERN,
     every_k_validation.PATTERN,
+    batch_limit.PATTERN,
     clipping.PATTERN,
     optimizer.STEP,
     plateau.PATTERN,

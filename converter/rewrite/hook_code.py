@@ -93,14 +93,14 @@ class HookCode:
         result = []
         for item in moved:
             replacements = self._replacements(item.node, item.origin, stage, hook)
-            new = item.node.visit(_Replace(replacements, self.patterns))
+            new = item.node.visit(_Replace(self.patterns, replacements))
             if isinstance(new, cst.RemovalSentinel) or _is_identity(new):
                 continue
             result.append(new)
         return result
 
     def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook):
-        return node.visit(_Replace(self._replacements(node, origin, stage, hook), self.patterns))
+        return node.visit(_Replace(self.patterns, self._replacements(node, origin, stage, hook)))
 
     def _replacements(self, root, origin: Origin, stage: Stage | None, hook: Hook | None):
         table: dict[cst.CSTNode, Replacement] = {}
@@ -235,6 +235,8 @@ def _is_identity(statement) -> bool:
 
 
 class _Replace(cst.CSTTransformer):
+    """Replaces nodes by the first table that has them (the patterns' own edits come first)."""
+
     def __init__(self, *tables: dict[cst.CSTNode, Replacement]) -> None:
         self.tables = tables
 

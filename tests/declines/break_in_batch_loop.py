@@ -11,5 +11,5 @@ for epoch in range(2):
         loss = model(x).pow(2).mean()
         loss.backward()
         optimizer.step()
-        if i == 2:
+        if loss.item() < 0.5:  # depends on the batch: not a fixed number of batches
             break

@@ -1,0 +1,147 @@
+"""The core of automatic optimization: optimizer (zero_grad/step), backward, scheduler, and
+manual optimization for what the automatic loop cannot express."""
+
+import pytest
+
+from tests.patterns.snippets import STEP, changes, convert, declined, hook, script
+
+ZERO, FORWARD, BACKWARD, OPT_STEP = STEP.splitlines()
+
+
+def lines(*parts: str) -> str:
+    return "\n".join(parts) + "\n"
+
+
+def test_zero_grad_backward_and_step_are_lightnings():
+    result = convert(script())
+    step = hook(result, "training_step")
+    assert "zero_grad" not in step and "backward" not in step and ".step(" not in step
+    assert step.endswith("return loss")
+    assert "optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)" in hook(
+        result, "configure_optimizers"
+    )
+
+
+@pytest.mark.parametrize(
+    "batch, reason",
+    [
+        (lines(FORWARD, BACKWARD, OPT_STEP), "never zeroed"),
+        (lines(ZERO, FORWARD, OPT_STEP, BACKWARD), "unusual order"),
+        (lines(ZERO, FORWARD, BACKWARD, OPT_STEP, OPT_STEP), "more than once"),
+        (lines(ZERO, FORWARD, BACKWARD, "print(model.weight.grad)", OPT_STEP), "reads gradients"),
+        (
+            lines("optimizer.zero_grad(set_to_none=False)", FORWARD, BACKWARD, OPT_STEP),
+            "set_to_none",
+        ),
+        (lines(ZERO, FORWARD, "loss.backward(retain_graph=True)", OPT_STEP), "arguments"),
+    ],
+    ids=[
+        "no zero_grad",
+        "step before backward",
+        "two steps",
+        "gradients read",
+        "set_to_none",
+        "retain_graph",
+    ],
+)
+def test_optimization_the_trainer_cannot_repeat_is_declined(batch, reason):
+    assert reason in declined(convert(script(batch)))
+
+
+def test_zero_grad_set_to_none_true_is_lightnings_default():
+    batch = lines("optimizer.zero_grad(set_to_none=True)", FORWARD, BACKWARD, OPT_STEP)
+    assert not declined(convert(script(batch)))
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        lines(
+            FORWARD,
+            "(loss / 2).backward()",
+            "if (i + 1) % 2 == 0:",
+            "    optimizer.step()",
+            "    optimizer.zero_grad()",
+        ),
+        lines(ZERO, FORWARD, BACKWARD, "optimizer.step(lambda: loss)"),
+    ],
+    ids=["accumulation by hand", "step with a closure"],
+)
+def test_steps_by_hand_become_manual_optimization(batch):
+    result = convert(script(batch))
+    assert not declined(result), result.report.text()
+    step = hook(result, "training_step")
+    assert step.startswith("optimizer = self.optimizers()")
+    assert "self.manual_backward(" in step
+    assert "self.automatic_optimization = False" in result.code
+    assert "optimization: manual optimization" in changes(result)
+
+
+def test_two_optimizers_become_manual_optimization():
+    setup = "critic = nn.Linear(1, 1)\nopt_c = torch.optim.SGD(critic.parameters(), lr=0.1)"
+    batch = lines(
+        ZERO,
+        FORWARD,
+        BACKWARD,
+        OPT_STEP,
+        "opt_c.zero_grad()",
+        "critic(model(x)).mean().backward()",
+        "opt_c.step()",
+    )
+    result = convert(script(batch, setup=setup))
+    assert not declined(result), result.report.text()
+    assert hook(result, "training_step").startswith("optimizer, opt_c = self.optimizers()")
+    assert hook(result, "configure_optimizers").endswith("return [optimizer, opt_c]")
+
+
+@pytest.mark.parametrize(
+    "where, interval",
+    [("batch", "step"), ("epoch", "epoch")],
+)
+def test_scheduler_interval_follows_where_it_steps(where, interval):
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    batch = STEP + ("scheduler.step()\n" if where == "batch" else "")
+    epoch_end = "scheduler.step()\n" if where == "epoch" else ""
+    result = convert(script(batch, setup=setup, epoch_end=epoch_end))
+    assert f'"interval": "{interval}"' in hook(result, "configure_optimizers")
+    assert "scheduler.step" not in result.code
+
+
+@pytest.mark.parametrize(
+    "batch, epoch_end, reason",
+    [
+        (STEP, "", "not stepped"),
+        (STEP + "scheduler.step()\n", "scheduler.step()\n", "cannot repeat"),
+        (STEP, "scheduler.step(loss)\n", "monitored metric"),
+    ],
+    ids=["never stepped", "stepped twice", "stepped on a metric"],
+)
+def test_schedulers_lightning_cannot_step_are_declined(batch, epoch_end, reason):
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    assert reason in declined(convert(script(batch, setup=setup, epoch_end=epoch_end)))
+
+
+PLATEAU_SETUP = """\
+val_loader = torch.utils.data.DataLoader(torch.randn(16, 4), batch_size=8)
+plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)"""
+EVALUATE = """\
+val_loss = 0.0
+with torch.no_grad():
+    for v in val_loader:
+        val_loss += model(v).pow(2).mean().item()
+plateau.step({metric})
+"""
+
+
+def test_plateau_on_a_validation_metric_is_monitored():
+    result = convert(script(setup=PLATEAU_SETUP, epoch_end=EVALUATE.format(metric="val_loss")))
+    assert not declined(result), result.report.text()
+    assert '"monitor": "val_loss"' in hook(result, "configure_optimizers")
+    assert 'self.log("val_loss", self.val_loss)' in hook(result, "on_validation_epoch_end")
+
+
+def test_plateau_on_anything_else_is_declined():
+    epoch_end = "plateau.step(loss.item())\n"
+    assert "once per epoch on a metric" in declined(
+        convert(script(setup=PLATEAU_SETUP, epoch_end=epoch_end))
+    )
