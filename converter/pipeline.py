@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter import TARGETS
+from converter import TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
@@ -15,7 +15,8 @@ from converter.report import ConversionResult, Report
 from converter.rewrite.script import (
     ApplyEdits,
     Edits,
-    add_import,
+    GeneratedNames,
+    add_imports,
     override_inherited_hooks,
     plan_edits,
 )
@@ -28,12 +29,19 @@ def convert_source(
 
     Raises ``libcst.ParserSyntaxError`` when the source does not parse.
     """
+    return _convert_source(source, target, filename, check=True)
+
+
+def _convert_source(source: str, target: str, filename: str, check: bool) -> ConversionResult:
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     report = Report(filename=filename)
     module = cst.parse_module(source)
     try:
-        code = _convert(module, source, target, report)
+        index = SourceIndex(module, source)
+        code = _convert(index, target, report)
+        if check:
+            _check_output(index, code, filename, target)
     except Declined as declined:
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
@@ -41,8 +49,7 @@ def convert_source(
     return ConversionResult(source=source, code=code, report=report)
 
 
-def _convert(module: cst.Module, source: str, target: str, report: Report) -> str:
-    index = SourceIndex(module, source)
+def _convert(index: SourceIndex, target: str, report: Report) -> str:
     loops = find_backward_loops(index)
     if not loops:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
@@ -63,15 +70,33 @@ def _convert(module: cst.Module, source: str, target: str, report: Report) -> st
             raise
         planned.append((site, flow))
     edits = Edits()
+    names = GeneratedNames.choose(index, target)
+    needed: set[str] = set()
     for site, flow in planned:
         emission = Emission()
         for pattern in PATTERNS:
             pattern.emit(site, index, flow, emission)
-        plan_edits(index, site, flow, emission, target, edits)
+        plan_edits(index, site, flow, emission, names, edits)
+        needed |= emission.imports
         _report(index, site, report)
     override_inherited_hooks(models, edits)
     converted = index.module.visit(ApplyEdits(edits))
-    return add_import(converted, target).code
+    unbound = sorted(n for n in needed if not index.body_scope(None).assignments[n])
+    return add_imports(converted, names, unbound).code
+
+
+def _check_output(index: SourceIndex, code: str, filename: str, target: str) -> None:
+    def convert_again(converted: str) -> str:
+        return _convert_source(converted, target, filename, check=False).code
+
+    found = output_check.problem(index, code, filename, convert_again)
+    if found is not None:
+        raise Declined(
+            0,
+            f"internal: the conversion failed its own check ({found}); the file is left as it "
+            "was. This is a converter bug: please report it",
+            kind="internal",
+        )
 
 
 def _report(index: SourceIndex, site: TrainingSite, report: Report) -> None:

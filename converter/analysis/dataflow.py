@@ -49,7 +49,9 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
         events = name_events(index, nodes)
         written[key] = {e.node.value for e in events if e.kind == WRITE}
         read_first[key] = read_before_written(index, nodes)
-        if key[1].is_step:
+        if key[1].is_step:  # the loop's own target: the batch, which later hooks may read
+            written[key] |= _batch_names(plan.stages[key[0]])
+        if key[1].sees_batch:
             read_first[key] -= _batch_names(plan.stages[key[0]])
         for item in moved:
             for name in dict(item.origin.params):
@@ -60,7 +62,7 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
 
     for stage in plan.stages.values():
         for (stage_name, hook), names in read_first.items():
-            if stage.index_name in names and not (stage_name == stage.name and hook.is_step):
+            if stage.index_name in names and not (stage_name == stage.name and hook.sees_batch):
                 raise Declined(
                     index.line(stage.loop),
                     f"the batch index `{stage.index_name}` is read after its loop (Lightning's "
@@ -134,12 +136,12 @@ def _check_initialised(index, plan, name, written, read_first, flow) -> None:
     """A shared name must be set by a start hook, or by a plain statement before training."""
     if any(name in names for (stage, hook), names in written.items() if hook.is_epoch_start):
         return
-    if not any(name in names for (_, hook), names in read_first.items() if hook.is_step):
-        # written in one hook and read by a later one in the same round (e.g. train -> report)
-        readers = [key for key, names in read_first.items() if name in names]
-        writers = [key for key, names in written.items() if name in names]
-        if all(any(w[1].runs_before(r[1]) for w in writers) for r in readers):
-            return
+    # Written in one hook and read by a later one in the same round (training_step ->
+    # on_train_batch_end, train -> report). Read first in a step, it comes from the last batch.
+    readers = [hook for (_, hook), names in read_first.items() if name in names]
+    writers = [hook for (_, hook), names in written.items() if name in names]
+    if all(not r.is_step and any(w.runs_before(r) for w in writers) for r in readers):
+        return
     site_init = _site_initialiser(index, plan, name)
     if site_init is None:
         raise Declined(
@@ -206,7 +208,7 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
         return []  # module level: the hooks read the script's globals directly
     needed: set[str] = set()
     for key, moved in plan.hooks().items():
-        written = set(_batch_names(plan.stages[key[0]])) if key[1].is_step else set()
+        written = set(_batch_names(plan.stages[key[0]])) if key[1].sees_batch else set()
         for item in moved:
             for event in name_events(index, [item.node]):
                 name = event.node.value

@@ -98,6 +98,18 @@ class SourceIndex:
             return self._walk.module_scope
         return self._walk.scopes[function.body]
 
+    def scopes(self) -> list[Scope]:
+        found = {self._walk.module_scope: None}
+        found.update(dict.fromkeys(s for s in self._walk.scopes.values() if s is not None))
+        return list(found)
+
+    def variables(self) -> set[str]:
+        """Every name some scope binds or reads (attribute names and keywords are not)."""
+        names: set[str] = set()
+        for scope in self.scopes():
+            names |= set(scope.assignments_by_name()) | set(scope.accesses_by_name())
+        return names
+
     def fresh_name(self, wanted: str) -> str:
         """`wanted`, or `wanted_2`, `wanted_3`... whichever no name in the script uses yet."""
         used = {n.value for n in self.nodes(cst.Name)}

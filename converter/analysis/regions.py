@@ -100,6 +100,15 @@ class RegionFinder:
         )
         if function is None:
             return None
+        for decorator in function.decorators:
+            applied = decorator.decorator
+            applied = applied.func if isinstance(applied, cst.Call) else applied
+            if not self.index.resolves_to(applied, *_NO_GRAD):
+                raise Declined(
+                    self.index.line(decorator),
+                    f"{function.name.value}() is decorated: its body cannot move into "
+                    "Lightning's hooks without what the decorator does",
+                )
         origin = Origin(
             self.index.body_scope(function),
             tuple(bind_arguments(self.index, function, call).items()),

@@ -75,6 +75,12 @@ class Scope:
     def accesses(self) -> _Table:
         return _Table(self._accesses)
 
+    def assignments_by_name(self) -> dict[str, list[Assignment]]:
+        return self._assignments
+
+    def accesses_by_name(self) -> dict[str, list[Access]]:
+        return self._accesses
+
     @property
     def module(self) -> Scope:
         scope = self

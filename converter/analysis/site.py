@@ -39,6 +39,7 @@ class Hook(str, Enum):
     ON_FIT_START = "on_fit_start"
     ON_TRAIN_EPOCH_START = "on_train_epoch_start"
     TRAINING_STEP = "training_step"
+    ON_TRAIN_BATCH_END = "on_train_batch_end"  # after the optimizer step
     ON_VALIDATION_EPOCH_START = "on_validation_epoch_start"
     VALIDATION_STEP = "validation_step"
     ON_VALIDATION_EPOCH_END = "on_validation_epoch_end"
@@ -53,6 +54,11 @@ class Hook(str, Enum):
         return self.value.endswith("_step")
 
     @property
+    def sees_batch(self) -> bool:
+        """Lightning hands it the batch and batch_idx."""
+        return self.is_step or self is Hook.ON_TRAIN_BATCH_END
+
+    @property
     def is_epoch_start(self) -> bool:
         return self.value.endswith("_epoch_start")
 
@@ -65,7 +71,12 @@ class Hook(str, Enum):
 
 
 STAGE_HOOKS = {
-    StageName.TRAIN: (Hook.ON_TRAIN_EPOCH_START, Hook.TRAINING_STEP, Hook.ON_TRAIN_EPOCH_END),
+    StageName.TRAIN: (
+        Hook.ON_TRAIN_EPOCH_START,
+        Hook.TRAINING_STEP,
+        Hook.ON_TRAIN_BATCH_END,
+        Hook.ON_TRAIN_EPOCH_END,
+    ),
     StageName.VALIDATION: (
         Hook.ON_VALIDATION_EPOCH_START,
         Hook.VALIDATION_STEP,
@@ -84,7 +95,7 @@ class Place(Enum):
 
     @staticmethod
     def of(stage: StageName, hook: Hook) -> Place:
-        if hook is Hook.TRAINING_STEP:
+        if hook in (Hook.TRAINING_STEP, Hook.ON_TRAIN_BATCH_END):
             return Place.BATCH
         return Place.EPOCH if stage is StageName.TRAIN else Place.EVALUATION
 
@@ -144,10 +155,15 @@ class Stage:
     start: list[Moved] = field(default_factory=list)
     step: list[Moved] = field(default_factory=list)
     end: list[Moved] = field(default_factory=list)
+    # Training only: what the loop did after the optimizer step and that looks at the model.
+    batch_end: list[Moved] = field(default_factory=list)
 
     def hooks(self) -> dict[Hook, list[Moved]]:
-        start, step, end = STAGE_HOOKS[self.name]
-        return {start: self.start, step: self.step, end: self.end}
+        if self.name is StageName.TRAIN:
+            moved = (self.start, self.step, self.batch_end, self.end)
+        else:
+            moved = (self.start, self.step, self.end)
+        return dict(zip(STAGE_HOOKS[self.name], moved))
 
 
 class Role(Enum):
@@ -232,6 +248,8 @@ class TrainingSite:
     claims: dict[tuple[Hook, Claim], list[cst.BaseStatement]] = field(default_factory=dict)
     # break/continue/return inside moved code that a pattern turns into Lightning's own control
     exits: set[cst.CSTNode] = field(default_factory=set)
+    # code that stays at the site but that a pattern rewrites (`sampler=sampler` -> `shuffle=`)
+    rewritten: list[cst.CSTNode] = field(default_factory=list)
     _states: dict[str, object] = field(default_factory=dict)
 
     # -- who is who --------------------------------------------------------------------------

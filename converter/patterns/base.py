@@ -137,6 +137,7 @@ class Emission:
     site_values: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)  # at the site
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
+    imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
 
     def option(self, name: str, value: cst.BaseExpression, origin: Origin | None = None) -> None:
         self.trainer_options[name] = TrainerOption(value, origin)

@@ -33,6 +33,7 @@ SETUP_CALLS = (
     "torch.cuda.set_device",
 )
 GLOBAL_RANK = ("torch.distributed.get_rank",)
+_SAMPLER_ARG = m.Arg(keyword=m.Name("sampler"), value=m.Name())
 _RANK_VARIABLES = {"LOCAL_RANK": "self.local_rank", "RANK": "self.global_rank"}
 
 
@@ -41,6 +42,7 @@ class DistributedState:
     found: bool = False  # process group or DDP boilerplate: the Trainer gets strategy="ddp"
     samplers: dict[str, cst.BaseExpression] = field(default_factory=dict)  # name -> shuffle
     rank_statements: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
+    sampler_args: list[cst.Arg] = field(default_factory=list)  # DataLoader(sampler=...)
     line: int = 0
 
 
@@ -74,6 +76,10 @@ class DistributedBoilerplate(Pattern):
                     state.line = state.line or index.line(statement)
         if not state.found:
             return
+        for arg in index.nodes(cst.Arg):
+            if m.matches(arg, _SAMPLER_ARG) and arg.value.value in state.samplers:
+                state.sampler_args.append(arg)
+                site.rewritten.append(arg)
         for name in index.nodes((cst.Name, cst.Attribute)):
             if index.resolves_to(name, "torch.distributed") and not index.resolves_to(
                 name, *SETUP_CALLS, *GLOBAL_RANK
@@ -137,14 +143,10 @@ class DistributedBoilerplate(Pattern):
             out.option("strategy", cst.SimpleString('"ddp"'))
         out.site_removals += state.rank_statements
         # `DataLoader(..., sampler=sampler)` -> `DataLoader(..., shuffle=<the sampler's shuffle>)`
-        for arg in index.nodes(cst.Arg):
-            if (
-                m.matches(arg, m.Arg(keyword=m.Name("sampler"), value=m.Name()))
-                and arg.value.value in state.samplers
-            ):
-                out.site_values[arg] = arg.with_changes(
-                    keyword=cst.Name("shuffle"), value=state.samplers[arg.value.value]
-                )
+        for arg in state.sampler_args:
+            out.site_values[arg] = arg.with_changes(
+                keyword=cst.Name("shuffle"), value=state.samplers[arg.value.value]
+            )
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)

@@ -48,6 +48,7 @@ class FullBatch(Pattern):
         loader = site.state(self).loader
         if loader is not None:
             out.prelude += fill("step_loader", loader=cst.Name(loader))
+            out.imports.add("torch")
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         if site.state(self).loader is not None:

@@ -108,6 +108,8 @@ class MixedPrecision(Pattern):
         precision = site.state(self).precision
         if precision is not None:
             out.trainer_options["precision"] = precision
+            if "torch." in code(precision.value):
+                out.imports.add("torch")
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)

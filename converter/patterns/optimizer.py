@@ -13,7 +13,7 @@ import libcst.matchers as m
 
 from converter.analysis.bindings import optimizer_names
 from converter.analysis.index import SourceIndex
-from converter.analysis.site import Claim, Declined, Hook, Place, Role, TrainingSite
+from converter.analysis.site import Claim, Declined, Hook, Moved, Place, Role, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Pattern, method_call
 
@@ -41,6 +41,24 @@ class ZeroGrad(Pattern):
 class OptimizerStep(Pattern):
     name = "optimizer-step"
 
+    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
+        """What the loop does after the step and that looks at the model (evaluating it,
+        reading its weights or gradients) runs in on_train_batch_end, after Lightning's step;
+        the rest of the batch's code stays in training_step."""
+        if site.manual:
+            return
+        train = site.train
+        steps = [i for i, item in enumerate(train.step) if _is_step(site, index, item)]
+        if len(steps) != 1:
+            return  # the step checks decline it
+        after = train.step[steps[0] + 1 :]
+        first = next((i for i, item in enumerate(after) if _observes(site, item)), None)
+        if first is None:
+            return
+        tail = after[first:]
+        train.batch_end += [item for item in tail if not _optimization_call(site, item)]
+        train.step[:] = [item for item in train.step if item not in train.batch_end]
+
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)
         if found is None or found[1] != "step" or not ctx.is_optimizer(found[0]):
@@ -67,6 +85,34 @@ class OptimizerStep(Pattern):
             report.find("optimizer", index.line(moved.node), f"optimizer `{target}`")
 
 
+_GRADIENTS = m.Attribute(attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters"))
+_OPTIMIZATION = ("zero_grad", "step", "update")
+
+
+def _is_step(site: TrainingSite, index: SourceIndex, item) -> bool:
+    found = method_call(item.node)
+    if found is None or found[1] != "step":
+        return False
+    receiver = item.origin.site_name(found[0])
+    if receiver in site.optimizer_vars:
+        return True
+    stepped = found[2].args[0].value if len(found[2].args) == 1 else None  # scaler.step(opt)
+    return site.role_of(receiver) is None and item.origin.site_name(stepped) in site.optimizer_vars
+
+
+def _observes(site: TrainingSite, item) -> bool:
+    """Whether a statement looks at the model or its gradients."""
+    return bool(find(item.node, cst.Attribute, _GRADIENTS)) or any(
+        item.origin.site_name(name) in site.model_vars for name in find(item.node, cst.Name)
+    )
+
+
+def _optimization_call(site: TrainingSite, item) -> bool:
+    """`optimizer.zero_grad()`, `scheduler.step()`, `scaler.update()`: claimed, never printed."""
+    found = method_call(item.node)
+    return found is not None and found[1] in _OPTIMIZATION and not _observes(site, item)
+
+
 def _check_step_order(site: TrainingSite, index: SourceIndex) -> None:
     body = site.batch_body
     decline = lambda node, message: Declined(index.line(node), message)  # noqa: E731
@@ -87,11 +133,23 @@ def _check_step_order(site: TrainingSite, index: SourceIndex) -> None:
     if not backward < step or backward < zero < step:
         raise decline(site.batch_loop, "backward(), zero_grad() and step() are in an unusual order")
     # Code between backward and step may move up, as long as it does not look at gradients.
-    gradients = m.Attribute(attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters"))
+    gradients = _GRADIENTS
     claimed_statements = {s for statements in claimed.values() for s in statements}
     for statement in body[backward + 1 : step]:
         if statement not in claimed_statements and find(statement, cst.Attribute, gradients):
             raise decline(statement, "code between backward() and step() reads gradients")
+    # Lightning steps after the whole training_step: code after the step that looks at the
+    # model or its gradients would see them before the step (reshape moved such code to
+    # on_train_batch_end; this is what could not go there).
+    for statement in body[step + 1 :]:
+        if statement not in claimed_statements and _observes(
+            site, Moved(statement, site.loop_origin)
+        ):
+            raise decline(
+                statement,
+                "code after optimizer.step() looks at the model (Lightning runs the whole "
+                "training_step before the step)",
+            )
 
 
 def _check_nothing_left(site: TrainingSite, index: SourceIndex) -> None:

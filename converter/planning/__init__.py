@@ -3,8 +3,10 @@
     find_site        the batch loop, and the training function inlined into its caller
     bind_roles       optimizers, models, devices, argparse; then each pattern's bindings
     build_stages     train, validation and test stages, the epoch range; patterns reshape them
-    check_control_flow   break/return/... that would leave a loop that no longer exists
+    check_setup_runs_once  optimizers created once, before the training loop
+    check_control_flow   break/return/await... that would leave a loop that no longer exists
     claim_statements each moved statement offered to the patterns
+    check_removed_names_unread  what the site loses, nothing that stays still reads
     (dataflow)       which names the hooks share, hyper-parameters, readers after training
     check_site       each pattern's own checks
 
@@ -20,7 +22,11 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.models import ModelClass
 from converter.analysis.site import TrainingSite
 from converter.patterns import PATTERNS
-from converter.planning.checks import check_control_flow
+from converter.planning.checks import (
+    check_control_flow,
+    check_removed_names_unread,
+    check_setup_runs_once,
+)
 from converter.planning.claims import claim_statements
 from converter.planning.find import find_backward_loops, find_site
 from converter.planning.roles import bind_roles
@@ -33,8 +39,10 @@ def plan_site(
     site = find_site(index, batch_loop)
     bind_roles(site, index, models)
     build_stages(site, index)
+    check_setup_runs_once(site, index)
     check_control_flow(site, index)
     claim_statements(site, index)
+    check_removed_names_unread(site, index)
     flow = analyse(index, site)
     for pattern in PATTERNS:
         pattern.check(site, index, flow)

@@ -1,16 +1,21 @@
 """Checks of the planned site that no single pattern owns: control flow that would leave a loop
-or function which no longer exists once the code moved into hooks. (Each pattern checks its own
-shape in its `check`; see `converter.planning.check_site`.)"""
+or function which no longer exists once the code moved into hooks, and optimizers that would be
+created once where the script made them every epoch. (Each pattern checks its own shape in its
+`check`.)"""
 
 from __future__ import annotations
 
 import libcst as cst
 
+from converter.analysis.bindings import bindings
 from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_written
 from converter.analysis.site import Declined, Moved, TrainingSite
 from converter.analysis.walk import find
 
-_ESCAPING = (cst.Break, cst.Continue, cst.Return, cst.Yield, cst.Global, cst.Nonlocal)
+# Statements that act on the loop or function around them; `await` suspends the coroutine
+# around it, and Lightning's hooks are plain methods.
+_ESCAPING = (cst.Break, cst.Continue, cst.Return, cst.Yield, cst.Global, cst.Nonlocal, cst.Await)
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
@@ -24,6 +29,51 @@ def check_control_flow(site: TrainingSite, index: SourceIndex) -> None:
             word = type(node).__name__.lower()
             where = "batch loop" if moved in site.train.step else "loop"
             raise Declined(index.line(node), f"`{word}` inside the training {where}'s code")
+
+
+def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:
+    """configure_optimizers runs once, before training: what moves there (the optimizers and
+    schedulers) must be created once, before the training loop, as well."""
+    for moved in site.setup:
+        if any(a is site.outer_loop for a in index.ancestors(moved.node)):
+            name = moved.node.body[0].targets[0].target.value
+            raise Declined(
+                index.line(moved.node),
+                f"`{name}` is created anew inside the training loop; Lightning creates the "
+                "optimizers once, in configure_optimizers",
+            )
+
+
+def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
+    """A name whose binding the conversion removes from the site (an optimizer that moves into
+    configure_optimizers, a DDP sampler) must not be read by code that stays: a function of the
+    script, or code after training."""
+    moving = [item.node for item in site.all_moved()] + list(site.removed)
+    moving += [*site.test_region, *site.deleted_functions, *site.inlined.values(), site.outer_loop]
+    moving += site.rewritten
+    removed = {  # names no statement that stays binds any more
+        name: statement
+        for statement in site.removed
+        for name in names_written(index, [statement])
+        if all(b in moving for b in bindings(index, site.site_scope, name))
+    }
+    for name, statement in removed.items():
+        for scope in index.scopes():
+            if scope.lookup(name) is not site.site_scope:
+                continue
+            for access in scope.accesses_by_name().get(name, []):
+                if not any(access.node is n or _contains(index, n, access.node) for n in moving):
+                    user = index.enclosing_function(access.node)
+                    where = f"{user.name.value}()" if user is not None else "code that stays"
+                    raise Declined(
+                        index.line(access.node),
+                        f"`{name}` moves into the LightningModule (line "
+                        f"{index.line(statement)}) but {where} still reads it here",
+                    )
+
+
+def _contains(index: SourceIndex, outer, node) -> bool:
+    return any(a is outer for a in index.ancestors(node))
 
 
 def _escapes(index: SourceIndex, moved: Moved, node: cst.CSTNode) -> bool:

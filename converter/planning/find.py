@@ -73,6 +73,12 @@ def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):
     name = function.name.value
     if function not in index.module.body:
         raise Declined(index.line(function), f"{name}() is not a module-level function")
+    if function.decorators:
+        raise Declined(
+            index.line(function.decorators[0]),
+            f"{name}() is decorated: its body cannot move into Lightning's hooks without what "
+            "the decorator does",
+        )
     if batch_loop not in function.body.body:
         raise Declined(index.line(batch_loop), "the batch loop is nested inside other statements")
     calls = calls_of(index, function)

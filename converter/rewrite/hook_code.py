@@ -105,7 +105,7 @@ class HookCode:
     def _replacements(self, root, origin: Origin, stage: Stage | None, hook: Hook | None):
         table: dict[cst.CSTNode, Replacement] = {}
         index = self.index
-        step_index = stage.index_name if stage is not None and hook and hook.is_step else None
+        step_index = stage.index_name if stage is not None and hook and hook.sees_batch else None
         for event in name_events(index, [root]):
             node, name = event.node, event.node.value
             argument = origin.argument(name)
@@ -168,7 +168,7 @@ class HookCode:
         if (
             isinstance(func, cst.Attribute)
             and hook is not None
-            and hook.is_step
+            and hook.sees_batch
             and _root_name(func.value) in _target_names(stage.batch_target)
             and self._is_device_move(call, origin)
         ):

@@ -6,6 +6,7 @@ import libcst as cst
 
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.site import Hook, Role, Stage, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import Emission
 from converter.rewrite.hook_code import HookCode
 from converter.templating import expr, fill
@@ -26,15 +27,20 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
             continue
         for hook, moved in stage.hooks().items():
             body = code.statements(moved, stage, hook)
-            if hook.is_step:
+            if hook.sees_batch:
+                if hook is Hook.ON_TRAIN_BATCH_END and not body:
+                    continue
                 param, unpack = _batch_parameter(stage, flow.attributes)
+                if hook is Hook.ON_TRAIN_BATCH_END and not _reads_any(body, unpack):
+                    param, unpack = cst.Name("batch"), []
                 body = unpack + (body if unpack else _trim_blank_start(body))
                 body = out.hook_openings.get(hook, []) + body
                 if hook is Hook.TRAINING_STEP and not plan.manual:
                     loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
                     body += fill("training_step_return", loss=loss)
+                template = "batch_hook" if hook.is_step else "batch_end_hook"
                 methods += fill(
-                    "batch_hook", hook=cst.Name(hook.value), batch=param, body=body or [_pass()]
+                    template, hook=cst.Name(hook.value), batch=param, body=body or [_pass()]
                 )
             else:
                 body = _trim_blank_start(body + out.hook_closings.get(hook, []))
@@ -122,6 +128,14 @@ class _AsAttributes(cst.CSTTransformer):
 
     def leave_Name(self, original, updated):
         return expr(f"self.{updated.value}") if updated.value in self.attributes else updated
+
+
+def _reads_any(body, unpack) -> bool:
+    """Whether the body reads a name the batch unpacks into."""
+    if not unpack:
+        return True
+    unpacked = {n.value for n in find(unpack[0].body[0].targets[0].target, cst.Name)}
+    return any(n.value in unpacked for statement in body for n in find(statement, cst.Name))
 
 
 def _as_attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:

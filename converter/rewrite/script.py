@@ -21,6 +21,38 @@ from converter.templating import expr, fill
 TARGET_IMPORTS = {"pytorch_lightning": ("pytorch_lightning", "pl"), "lightning": ("lightning", "L")}
 
 
+@dataclass(frozen=True)
+class GeneratedNames:
+    """Names the conversion brings into the script, none of them one the script uses already."""
+
+    package: str  # pytorch_lightning or lightning
+    alias: str  # pl or L, unless the script has a `pl` of its own
+    trainer: str
+
+    @staticmethod
+    def choose(index: SourceIndex, target: str) -> GeneratedNames:
+        package, alias = TARGET_IMPORTS[target]
+        taken = index.variables()
+        if alias in taken and not _imports(index.module, package, alias):
+            alias = _fresh(alias, taken)
+        return GeneratedNames(package, alias, _fresh("trainer", taken))
+
+
+def _fresh(wanted: str, taken: set[str]) -> str:
+    name, counter = wanted, 1
+    while name in taken:
+        counter += 1
+        name = f"{wanted}_{counter}"
+    return name
+
+
+def _imports(module: cst.Module, package: str, alias: str) -> bool:
+    wanted = m.SimpleStatementLine(
+        body=[m.Import(names=[m.ImportAlias(name=m.Name(package), asname=m.AsName(m.Name(alias)))])]
+    )
+    return any(m.matches(statement, wanted) for statement in module.body)
+
+
 @dataclass
 class Edits:
     """Everything the rewrite does, keyed by the original nodes it touches."""
@@ -41,10 +73,10 @@ def plan_edits(
     plan: TrainingSite,
     flow: Dataflow,
     out: Emission,
-    target: str,
+    names: GeneratedNames,
     edits: Edits,
 ):
-    alias = TARGET_IMPORTS[target][1]
+    alias = names.alias
     base = expr(f"{alias}.LightningModule")
     code = HookCode(index, plan, flow, out)
     methods = build_methods(plan, flow, code, out)
@@ -101,7 +133,7 @@ def plan_edits(
         loaders.append(_kwarg("val_dataloaders", plan.stages[StageName.VALIDATION].loader))
     fit = fill(
         "trainer_fit",
-        trainer=cst.Name("trainer"),
+        trainer=cst.Name(names.trainer),
         lightning=cst.Name(alias),
         module=cst.Name(module_var),
         options=options,
@@ -115,7 +147,7 @@ def plan_edits(
     if plan.test_region:
         test = fill(
             "trainer_test",
-            trainer=cst.Name("trainer"),
+            trainer=cst.Name(names.trainer),
             module=cst.Name(module_var),
             loader=plan.stages[StageName.TEST].loader,
         )
@@ -298,15 +330,19 @@ class ApplyEdits(cst.CSTTransformer):
         return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
 
 
-def add_import(module: cst.Module, target: str) -> cst.Module:
-    package, alias = TARGET_IMPORTS[target]
-    wanted = m.SimpleStatementLine(
-        body=[m.Import(names=[m.ImportAlias(name=m.Name(package), asname=m.AsName(m.Name(alias)))])]
+def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -> cst.Module:
+    """`import pytorch_lightning as pl`, and the modules the generated code uses that the
+    script does not bind (`import torch` for a one-batch loader in a script that only did
+    `from torch import nn`), after the script's own imports."""
+    wanted = (
+        []
+        if _imports(module, names.package, names.alias)
+        else [f"import {names.package} as {names.alias}"]
     )
-    body = list(module.body)
-    if any(m.matches(s, wanted) for s in body):
+    wanted = [f"import {name}" for name in modules] + wanted
+    if not wanted:
         return module
-    statement = cst.parse_statement(f"import {package} as {alias}")
+    body = list(module.body)
     last_import = None
     for position, item in enumerate(body):
         if m.matches(item, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
@@ -317,7 +353,8 @@ def add_import(module: cst.Module, target: str) -> cst.Module:
         ):
             break
     at = 0 if last_import is None else last_import + 1
-    return module.with_changes(body=body[:at] + [statement] + body[at:])
+    statements = [cst.parse_statement(line) for line in wanted]
+    return module.with_changes(body=body[:at] + statements + body[at:])
 
 
-__all__ = ["ApplyEdits", "Edits", "add_import", "plan_edits", "BLANK"]
+__all__ = ["ApplyEdits", "Edits", "GeneratedNames", "add_imports", "plan_edits", "BLANK"]

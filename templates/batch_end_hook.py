@@ -1,0 +1,2 @@
+def {hook}(self, outputs, {batch}, batch_idx):
+    {body}

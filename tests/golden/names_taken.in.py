@@ -1,0 +1,20 @@
+"""The script already uses `pl` and `trainer` for its own things: the conversion's import alias
+and Trainer variable must not take them over."""
+
+import torch
+from torch import nn
+
+pl = "pipeline label"  # not pytorch_lightning
+trainer = {"name": "Ada"}  # not a Lightning Trainer
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+for epoch in range(2):
+    for x in loader:
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+
+print(pl, trainer["name"])
