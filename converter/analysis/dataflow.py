@@ -17,7 +17,8 @@ import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
-from converter.analysis.site import Declined, Hook, StageName, TrainingSite
+from converter.analysis.site import Declined, Hook, Role, StageName, TrainingSite
+from converter.analysis.values import is_plain_name
 
 # Attributes Lightning or torch already give a LightningModule: a shared name must not clash.
 RESERVED = frozenset(
@@ -34,7 +35,8 @@ HookKey = tuple[Optional[StageName], Hook]  # (None, configure_optimizers)
 @dataclass
 class Dataflow:
     attributes: set[str] = field(default_factory=set)
-    hparams: list[str] = field(default_factory=list)
+    hparams: list[str] = field(default_factory=list)  # site locals of plain data the hooks read
+    objects: list[str] = field(default_factory=list)  # other site locals the hooks read
     fit_start: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # site inits
     written: dict[HookKey, set[str]] = field(default_factory=dict)  # names each hook sets
 
@@ -77,7 +79,11 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
         _check_initialised(index, plan, name, written, read_first, flow)
 
     _check_order(plan, written, read_first)
-    flow.hparams = _hyperparameters(index, plan, read_first, roles | shared)
+    handed = _hyperparameters(index, plan, read_first, roles | shared)
+    namespaces = set(plan.names(Role.NAMESPACE))
+    for name in handed:
+        plain = is_plain_name(index, plan.site_scope, name, namespaces)
+        (flow.hparams if plain else flow.objects).append(name)
     _check_readers_after(index, plan, all_written)
     return flow
 

@@ -44,6 +44,7 @@ class Hook(str, Enum):
     VALIDATION_STEP = "validation_step"
     ON_VALIDATION_EPOCH_END = "on_validation_epoch_end"
     ON_TRAIN_EPOCH_END = "on_train_epoch_end"
+    LR_SCHEDULER_STEP = "lr_scheduler_step"  # after on_train_epoch_end, for the epoch's step
     ON_TEST_EPOCH_START = "on_test_epoch_start"
     TEST_STEP = "test_step"
     ON_TEST_EPOCH_END = "on_test_epoch_end"
@@ -51,7 +52,7 @@ class Hook(str, Enum):
 
     @property
     def is_step(self) -> bool:
-        return self.value.endswith("_step")
+        return self in (Hook.TRAINING_STEP, Hook.VALIDATION_STEP, Hook.TEST_STEP)
 
     @property
     def sees_batch(self) -> bool:
@@ -76,6 +77,7 @@ STAGE_HOOKS = {
         Hook.TRAINING_STEP,
         Hook.ON_TRAIN_BATCH_END,
         Hook.ON_TRAIN_EPOCH_END,
+        Hook.LR_SCHEDULER_STEP,
     ),
     StageName.VALIDATION: (
         Hook.ON_VALIDATION_EPOCH_START,
@@ -97,6 +99,8 @@ class Place(Enum):
     def of(stage: StageName, hook: Hook) -> Place:
         if hook in (Hook.TRAINING_STEP, Hook.ON_TRAIN_BATCH_END):
             return Place.BATCH
+        if hook is Hook.LR_SCHEDULER_STEP:
+            return Place.EVALUATION  # after the epoch, as a pattern sees it
         return Place.EPOCH if stage is StageName.TRAIN else Place.EVALUATION
 
 
@@ -155,12 +159,14 @@ class Stage:
     start: list[Moved] = field(default_factory=list)
     step: list[Moved] = field(default_factory=list)
     end: list[Moved] = field(default_factory=list)
-    # Training only: what the loop did after the optimizer step and that looks at the model.
+    # Training only: what the loop did after the optimizer step and that looks at the model,
+    # and what the epoch did after stepping its LR scheduler.
     batch_end: list[Moved] = field(default_factory=list)
+    after_lr_step: list[Moved] = field(default_factory=list)
 
     def hooks(self) -> dict[Hook, list[Moved]]:
         if self.name is StageName.TRAIN:
-            moved = (self.start, self.step, self.batch_end, self.end)
+            moved = (self.start, self.step, self.batch_end, self.end, self.after_lr_step)
         else:
             moved = (self.start, self.step, self.end)
         return dict(zip(STAGE_HOOKS[self.name], moved))

@@ -130,7 +130,10 @@ class Emission:
 
     trainer_options: dict[str, TrainerOption] = field(default_factory=dict)
     scheduler_config: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    init_statements: list[cst.BaseStatement] = field(default_factory=list)  # in __init__
+    # the module's __init__: keyword parameters, and statements after the base's __init__
+    init_parameters: list[cst.Param] = field(default_factory=list)
+    init_statements: list[cst.BaseStatement] = field(default_factory=list)
+    constructor_arguments: list[cst.Arg] = field(default_factory=list)  # where it is created
     hook_openings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     hook_closings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code
@@ -138,6 +141,7 @@ class Emission:
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
     imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
+    methods: list[cst.BaseStatement] = field(default_factory=list)  # helpers on the module
 
     def option(self, name: str, value: cst.BaseExpression, origin: Origin | None = None) -> None:
         self.trainer_options[name] = TrainerOption(value, origin)

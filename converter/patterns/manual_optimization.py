@@ -13,6 +13,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Hook, TrainingSite
 from converter.analysis.walk import find
@@ -56,10 +57,53 @@ class ManualOptimization(Pattern):
                     func=expr("self.manual_backward"),
                     args=[cst.Arg(updated.func.value), *updated.args],
                 )
+            loss = _logged_loss(item.node)
+            if loss is not None:  # on the progress bar, as automatic optimization's loss is
+                out.replacements[item.node] = lambda u, loss=loss: cst.FlattenSentinel(
+                    [u, _log(loss, u)]
+                )
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         if site.manual:
             report.change("optimization", index.line(site.train.loop), "manual optimization")
+
+
+def _log(name: str, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """`self.log("loss", <the loss as the hook names it>)` after `self.manual_backward(...)`."""
+    value = statement.body[0].value.args[0].value
+    while isinstance(value, cst.BinaryOperation):
+        value = value.left
+    value = value.with_changes(lpar=[], rpar=[]) if hasattr(value, "lpar") else value
+    return cst.SimpleStatementLine(
+        [
+            cst.Expr(
+                cst.Call(
+                    expr("self.log"),
+                    [
+                        cst.Arg(cst.SimpleString(f'"{name}"')),
+                        cst.Arg(value),
+                        cst.Arg(cst.Name("True"), keyword=cst.Name("prog_bar"), equal=_TIGHT),
+                    ],
+                )
+            )
+        ]
+    )
+
+
+_TIGHT = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def _logged_loss(statement: cst.BaseStatement) -> str | None:
+    """`d_loss` in a statement `d_loss.backward()` (or `(loss / k).backward()`)."""
+    found = method_call(statement)
+    if found is None or found[1] != "backward":
+        return None
+    receiver = found[0]
+    while isinstance(receiver, cst.BinaryOperation):
+        receiver = receiver.left
+    return receiver.value if isinstance(receiver, cst.Name) else None
 
 
 PATTERN = ManualOptimization()

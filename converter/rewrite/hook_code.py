@@ -73,6 +73,8 @@ class HookCode:
             return f"self.{name}"
         if name in self.flow.hparams:
             return f"self.hparams.{name}"
+        if name in self.flow.objects:
+            return f"self.{name}"
         return None
 
     def _loader_stage(self, name: str, stage: Stage | None) -> str | None:
@@ -93,14 +95,15 @@ class HookCode:
         result = []
         for item in moved:
             replacements = self._replacements(item.node, item.origin, stage, hook)
-            new = item.node.visit(_Replace(self.patterns, replacements))
-            if isinstance(new, cst.RemovalSentinel) or _is_identity(new):
-                continue
-            result.append(new)
+            new = item.node.visit(_Replace(replacements, self.patterns))
+            if isinstance(new, cst.FlattenSentinel):  # a pattern added statements after it
+                result += [s for s in new.nodes if not _is_identity(s)]
+            elif not (isinstance(new, cst.RemovalSentinel) or _is_identity(new)):
+                result.append(new)
         return result
 
     def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook):
-        return node.visit(_Replace(self.patterns, self._replacements(node, origin, stage, hook)))
+        return node.visit(_Replace(self._replacements(node, origin, stage, hook), self.patterns))
 
     def _replacements(self, root, origin: Origin, stage: Stage | None, hook: Hook | None):
         table: dict[cst.CSTNode, Replacement] = {}
@@ -235,7 +238,8 @@ def _is_identity(statement) -> bool:
 
 
 class _Replace(cst.CSTTransformer):
-    """Replaces nodes by the first table that has them (the patterns' own edits come first)."""
+    """Applies each table's replacement of a node in turn: the names' mapping first, then the
+    patterns' own edits (which may wrap it, `x` -> `x.to(self.device)`, or replace it)."""
 
     def __init__(self, *tables: dict[cst.CSTNode, Replacement]) -> None:
         self.tables = tables
@@ -244,5 +248,7 @@ class _Replace(cst.CSTTransformer):
         for table in self.tables:
             replacement = table.get(original)
             if replacement is not None:
-                return replacement(updated)
+                updated = replacement(updated)
+                if isinstance(updated, (cst.FlattenSentinel, cst.RemovalSentinel)):
+                    break
         return updated

@@ -8,6 +8,7 @@ from converter.analysis.dataflow import Dataflow
 from converter.analysis.site import Hook, Role, Stage, StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns import Emission
+from converter.rewrite.constructor import extend_init
 from converter.rewrite.hook_code import HookCode
 from converter.templating import expr, fill
 
@@ -18,9 +19,6 @@ _WRAP_UP = "# the training epoch's wrap-up: Lightning validates right after the 
 
 def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emission):
     methods: list[cst.BaseStatement] = []
-    if flow.fit_start:
-        inits = [_as_attribute(name, value) for name, value in flow.fit_start]
-        methods += fill("epoch_hook", hook=cst.Name(Hook.ON_FIT_START.value), body=inits)
     for name in StageName:
         stage = plan.stages.get(name)
         if stage is None:
@@ -43,14 +41,21 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
                     template, hook=cst.Name(hook.value), batch=param, body=body or [_pass()]
                 )
             else:
-                body = _trim_blank_start(body + out.hook_closings.get(hook, []))
+                openings, closings = (
+                    out.hook_openings.get(hook, []),
+                    out.hook_closings.get(hook, []),
+                )
+                body = _trim_blank_start(openings + body + closings)
                 if hook is Hook.ON_VALIDATION_EPOCH_START and plan.before_validation and body:
                     body[0] = body[0].with_changes(
                         leading_lines=[_comment(_WRAP_UP), *body[0].leading_lines]
                     )
-                if body:
+                if body and hook is Hook.LR_SCHEDULER_STEP:
+                    methods += fill("scheduler_step_hook", body=body)
+                elif body:
                     methods += fill("epoch_hook", hook=cst.Name(hook.value), body=body)
     methods += _configure_optimizers(plan, code, out)
+    methods += out.methods
     return [m.with_changes(leading_lines=[BLANK]) for m in methods]
 
 
@@ -74,10 +79,8 @@ def _configure_optimizers(plan: TrainingSite, code: HookCode, out: Emission):
     )
 
 
-def wrapper_class(
-    plan: TrainingSite, base: cst.BaseExpression, methods, settings: list[cst.BaseStatement]
-) -> cst.ClassDef:
-    name = cst.Name(plan.module_class)
+def wrapper_class(plan: TrainingSite, base: cst.BaseExpression, methods, out: Emission):
+    name, settings = cst.Name(plan.module_class), out.init_statements
     if len(plan.models) == 1:
         (cls,) = fill("lightning_module", name=name, base=base, settings=settings)
     else:
@@ -94,8 +97,15 @@ def wrapper_class(
             settings=settings,
             first=expr(plan.model.attribute),
         )
-    body = list(cls.body.body) + methods
-    return cls.with_changes(body=cls.body.with_changes(body=body), leading_lines=[BLANK, BLANK])
+    body = [
+        extend_init(s, out.init_parameters, [])
+        if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"
+        else s
+        for s in cls.body.body
+    ]
+    return cls.with_changes(
+        body=cls.body.with_changes(body=body + methods), leading_lines=[BLANK, BLANK]
+    )
 
 
 def add_methods(cls: cst.ClassDef, methods) -> cst.ClassDef:

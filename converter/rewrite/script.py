@@ -12,8 +12,8 @@ from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Origin, StageName, TrainingSite
-from converter.analysis.walk import find
 from converter.patterns import Emission
+from converter.rewrite.constructor import extend_init, new_init
 from converter.rewrite.hook_code import HookCode
 from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
 from converter.templating import expr, fill
@@ -64,7 +64,8 @@ class Edits:
     insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
-    init_additions: dict[cst.FunctionDef, list[cst.BaseStatement]] = field(default_factory=dict)
+    inits: dict[cst.FunctionDef, cst.FunctionDef] = field(default_factory=dict)  # changed
+    new_inits: dict[cst.ClassDef, cst.FunctionDef] = field(default_factory=dict)  # added
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
 
@@ -86,38 +87,36 @@ def plan_edits(
         root = model.cls.root
         edits.bases[root.torch_base] = root.torch_base.with_changes(value=base)
         edits.methods.setdefault(model.cls.node, []).extend(methods)
-        if out.init_statements:
-            edits.init_additions[model.cls.method("__init__")] = out.init_statements
+        init = model.cls.method("__init__")
+        if init is not None and (out.init_parameters or out.init_statements):
+            edits.inits[init] = extend_init(init, out.init_parameters, out.init_statements)
+        elif out.init_parameters or out.init_statements:
+            edits.new_inits[model.cls.node] = new_init(out.init_parameters, out.init_statements)
         module_var = model.var
         prelude = []
     else:
-        wrapper = wrapper_class(plan, base, methods, out.init_statements)
+        wrapper = wrapper_class(plan, base, methods, out)
         _insert_class(index, plan, wrapper, edits)
         module_var = index.fresh_name("lit_" + model.var if len(plan.models) == 1 else "lit_module")
-        arguments = ", ".join(m.var for m in plan.models)
-        prelude = [cst.parse_statement(f"{module_var} = {plan.module_class}({arguments})")]
+        arguments = [cst.Arg(cst.Name(m.var)) for m in plan.models] + out.constructor_arguments
+        call = cst.Call(cst.Name(plan.module_class), arguments)
+        prelude = [
+            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(module_var))], call)])
+        ]
 
     for each in plan.models:
         created = assigned_value(each.binding)
-        if each.call is not created:
-            edits.values[created] = each.call  # Net().to(device) -> Net()
+        call = each.call
+        if model.cls is not None and each is model and out.constructor_arguments:
+            call = call.with_changes(args=[*call.args, *out.constructor_arguments])
+        if call is not created:
+            edits.values[created] = call  # Net().to(device) -> Net(lr=args.lr)
     for statement in plan.removed + out.site_removals:
         edits.remove.add(statement)
     edits.values.update(out.site_values)
     for function in plan.deleted_functions + list(plan.inlined.values()):
         edits.remove.add(function)
 
-    hparams = _hparams_argument(plan, flow, code, _hparams_read(methods))
-    if hparams is not None:
-        prelude.append(
-            cst.SimpleStatementLine(
-                body=[
-                    cst.Expr(
-                        cst.Call(expr(f"{module_var}.save_hyperparameters"), [cst.Arg(hparams)])
-                    )
-                ]
-            )
-        )
     loop = plan.outer_loop
     prelude += out.prelude
     options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
@@ -272,26 +271,6 @@ def _at_site(value: cst.BaseExpression, origin: Origin | None) -> cst.BaseExpres
     return value.visit(Substitute())
 
 
-def _hparams_read(methods) -> set[str]:
-    """`x` for each `self.hparams.x` the generated methods still read."""
-    pattern = m.Attribute(value=m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))
-    return {node.attr.value for method in methods for node in find(method, cst.Attribute, pattern)}
-
-
-def _hparams_argument(
-    plan: TrainingSite, flow: Dataflow, code: HookCode, read: set[str]
-) -> cst.BaseExpression | None:
-    namespace = plan.namespace_var if code.used_namespace else None
-    names = [n for n in flow.hparams if n in read]
-    if not names:
-        return cst.Name(namespace) if namespace else None
-    elements = []
-    if namespace:
-        elements.append(cst.StarredDictElement(expr(f"vars({namespace})")))
-    elements += [cst.DictElement(cst.SimpleString(f'"{n}"'), cst.Name(n)) for n in names]
-    return cst.Dict(elements)
-
-
 class ApplyEdits(cst.CSTTransformer):
     def __init__(self, edits: Edits) -> None:
         self.edits = edits
@@ -302,8 +281,19 @@ class ApplyEdits(cst.CSTTransformer):
             return edits.values[original]
         if original in edits.bases:
             return edits.bases[original]
-        if original in edits.init_additions:
-            body = list(updated.body.body) + edits.init_additions[original]
+        if original in edits.inits:
+            changed = edits.inits[original]
+            updated = updated.with_changes(params=changed.params, body=changed.body)
+        if original in edits.new_inits:
+            first = next(
+                (i for i, s in enumerate(updated.body.body) if isinstance(s, cst.FunctionDef)),
+                len(updated.body.body),
+            )
+            body = list(updated.body.body)
+            body.insert(
+                first,
+                edits.new_inits[original].with_changes(leading_lines=[BLANK] if first else []),
+            )
             updated = updated.with_changes(body=updated.body.with_changes(body=body))
         if isinstance(original, cst.ClassDef) and original in edits.methods:
             updated = add_methods(updated, edits.methods[original])

@@ -31,13 +31,14 @@ class LitSequential(pl.LightningModule):
         x, y = batch
         self.loss = nn.functional.cross_entropy(self.model(x), y) / accumulation_steps
         self.manual_backward(self.loss)
+        self.log("loss", self.loss, prog_bar=True)
         if (batch_idx + 1) % accumulation_steps == 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad()
 
     def on_train_epoch_end(self):
-        print("epoch", self.current_epoch, "last loss", self.loss.item() * accumulation_steps)
+        self.print("epoch", self.current_epoch, "last loss", self.loss.item() * accumulation_steps)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)

@@ -30,7 +30,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = criterion(self.model(x), y)
-        print(f"epoch {self.current_epoch} step {batch_idx} loss {loss.item():.4f}")
+        self.print(f"epoch {self.current_epoch} step {batch_idx} loss {loss.item():.4f}")
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
@@ -38,7 +38,7 @@ class LitSequential(pl.LightningModule):
         if batch_idx % 4 == 0:
             with torch.no_grad():
                 accuracy = (self.model(held_out).argmax(1) == held_out_targets).float().mean()
-            print(f"held-out accuracy after step {batch_idx}: {accuracy.item():.3f}")
+            self.print(f"held-out accuracy after step {batch_idx}: {accuracy.item():.3f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)

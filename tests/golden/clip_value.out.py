@@ -13,6 +13,7 @@ loader = DataLoader(TensorDataset(sequences, targets), batch_size=16, shuffle=Tr
 class SequenceRegressor(pl.LightningModule):
     def __init__(self, hidden=24):
         super().__init__()
+        self.save_hyperparameters()
         self.rnn = nn.GRU(3, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 
@@ -30,8 +31,9 @@ class SequenceRegressor(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch}: mean loss {self.total / self.trainer.num_training_batches:.4f}, lr {self.lr_schedulers().get_last_lr()[0]}")
+    def lr_scheduler_step(self, scheduler, metric):
+        super().lr_scheduler_step(scheduler, metric)
+        self.print(f"epoch {self.current_epoch}: mean loss {self.total / self.trainer.num_training_batches:.4f}, lr {self.lr_schedulers().get_last_lr()[0]}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.RMSprop(self.parameters(), lr=0.01)

@@ -31,7 +31,7 @@ class LitSequential(pl.LightningModule):
 
     def on_train_epoch_end(self):
         if self.local_rank == 0:
-            print(f"epoch {self.current_epoch} loss {self.loss.item():.4f}")
+            self.print(f"epoch {self.current_epoch} loss {self.loss.item():.4f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)

@@ -23,13 +23,11 @@ class LitSequential(pl.LightningModule):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.bad_epochs = 0
+        self.best_val = float("inf")
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)
-
-    def on_fit_start(self):
-        self.bad_epochs = 0
-        self.best_val = float("inf")
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -45,7 +43,7 @@ class LitSequential(pl.LightningModule):
         else:
             self.bad_epochs += 1
             if self.bad_epochs >= patience:
-                print("early stopping at epoch", self.current_epoch)
+                self.print("early stopping at epoch", self.current_epoch)
                 self.trainer.should_stop = True
 
     def on_validation_epoch_start(self):
@@ -56,12 +54,31 @@ class LitSequential(pl.LightningModule):
         self.val_loss += criterion(self.model(x), y).item()
 
     def on_validation_epoch_end(self):
-        self.val_loss /= len(self.trainer.val_dataloaders)
-        print(f"epoch {self.current_epoch}: validation loss {self.val_loss:.4f}")
+        # the totals over all processes
+        self.val_loss = self._sum_over_processes(self.val_loss)
+        self.val_loss /= self._sum_over_processes(len(self.trainer.val_dataloaders))
+        self.print(f"epoch {self.current_epoch}: validation loss {self.val_loss:.4f}")
+        self.log("val_loss", self.val_loss, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
         return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
+    def on_save_checkpoint(self, checkpoint):
+        # the loop's own state across epochs, so that a resumed run goes on from it
+        checkpoint["loop_state"] = {"bad_epochs": self.bad_epochs, "best_val": self.best_val}
+
+    def on_load_checkpoint(self, checkpoint):
+        self.bad_epochs = checkpoint["loop_state"]["bad_epochs"]
+        self.best_val = checkpoint["loop_state"]["best_val"]
 
 
 lit_model = LitSequential(model)

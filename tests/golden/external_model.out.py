@@ -11,9 +11,11 @@ import pytorch_lightning as pl
 class LitResnet18(pl.LightningModule):
     """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
 
-    def __init__(self, model):
+    def __init__(self, model, lr=0.01, criterion=None):
         super().__init__()
         self.model = model
+        self.save_hyperparameters(ignore=["model", "criterion"])
+        self.criterion = criterion
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)
@@ -23,13 +25,13 @@ class LitResnet18(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         inputs, targets = batch
-        loss = self.hparams.criterion(self.model(inputs), targets)
+        loss = self.criterion(self.model(inputs), targets)
         self.running_loss += loss.item()
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch}: loss {self.running_loss / self.trainer.num_training_batches:.4f}")
+        self.print(f"epoch {self.current_epoch}: loss {self.running_loss / self.trainer.num_training_batches:.4f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=0.9)
@@ -55,8 +57,7 @@ def main():
     model = torchvision.models.resnet18(num_classes=10)
     criterion = nn.CrossEntropyLoss()
 
-    lit_model = LitResnet18(model)
-    lit_model.save_hyperparameters({**vars(args), "criterion": criterion})
+    lit_model = LitResnet18(model, lr=args.lr, criterion=criterion)
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator=args.accelerator,

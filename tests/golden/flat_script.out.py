@@ -26,6 +26,7 @@ test_loader = torch.utils.data.DataLoader(dataset=test_dataset, batch_size=batch
 class NeuralNet(pl.LightningModule):
     def __init__(self, input_size, hidden_size, num_classes):
         super(NeuralNet, self).__init__()
+        self.save_hyperparameters()
         self.fc1 = nn.Linear(input_size, hidden_size)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(hidden_size, num_classes)
@@ -46,7 +47,7 @@ class NeuralNet(pl.LightningModule):
         loss = criterion(outputs, labels)
 
         if (batch_idx+1) % 100 == 0:
-            print ('Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}'
+            self.print ('Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}'
                    .format(self.current_epoch+1, num_epochs, batch_idx+1, total_step, loss.item()))
         self.log("train_loss", loss, prog_bar=True)
         return loss
@@ -64,11 +65,25 @@ class NeuralNet(pl.LightningModule):
         self.correct += (predicted == labels).sum().item()
 
     def on_test_epoch_end(self):
-        print('Accuracy of the network on the 10000 test images: {} %'.format(100 * self.correct / self.total))
+        # the totals over all processes
+        self.total = self._sum_over_processes(self.total)
+        self.correct = self._sum_over_processes(self.correct)
+
+        self.print('Accuracy of the network on the 10000 test images: {} %'.format(100 * self.correct / self.total))
+        self.log("total", self.total, sync_dist=True)
+        self.log("correct", self.correct, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 model = NeuralNet(input_size, hidden_size, num_classes)
@@ -78,7 +93,7 @@ criterion = nn.CrossEntropyLoss()
 
 # Train the model
 total_step = len(train_loader)
-trainer = pl.Trainer(max_epochs=num_epochs)
+trainer = pl.Trainer(max_epochs=num_epochs, accelerator=torch.device(device).type)
 trainer.fit(model, train_dataloaders=train_loader)
 
 # Test the model

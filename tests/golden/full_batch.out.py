@@ -11,6 +11,7 @@ y = x.pow(2) + 0.2 * torch.rand(x.size())
 class Net(pl.LightningModule):
     def __init__(self, n_feature, n_hidden, n_output):
         super(Net, self).__init__()
+        self.save_hyperparameters()
         self.hidden = torch.nn.Linear(n_feature, n_hidden)
         self.drop = torch.nn.Dropout(0.1)
         self.predict = torch.nn.Linear(n_hidden, n_output)
@@ -20,10 +21,10 @@ class Net(pl.LightningModule):
         return self.predict(x)
 
     def training_step(self, batch, batch_idx):
-        prediction = self(x)
-        loss = loss_func(prediction, y)
+        prediction = self(x.to(self.device))
+        loss = loss_func(prediction, y.to(self.device))
         if self.current_epoch % 20 == 0:
-            print("step", self.current_epoch, "loss", loss.item())
+            self.print("step", self.current_epoch, "loss", loss.item())
         self.log("train_loss", loss, prog_bar=True)
         return loss
 

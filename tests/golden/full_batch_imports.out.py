@@ -24,9 +24,9 @@ class LitLinear(pl.LightningModule):
         return self.model(*args, **kwargs)
 
     def training_step(self, batch, batch_idx):
-        loss = F.mse_loss(self.model(X), Y)
+        loss = F.mse_loss(self.model(X.to(self.device)), Y.to(self.device))
         if self.current_epoch % 10 == 0:
-            print(self.current_epoch, loss.item())
+            self.print(self.current_epoch, loss.item())
         self.log("train_loss", loss, prog_bar=True)
         return loss
 

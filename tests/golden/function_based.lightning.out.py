@@ -10,8 +10,9 @@ import lightning as L
 
 
 class Net(L.LightningModule):
-    def __init__(self):
+    def __init__(self, lr=1.0, gamma=0.7, log_interval=10):
         super(Net, self).__init__()
+        self.save_hyperparameters()
         self.conv1 = nn.Conv2d(1, 8, 3, 1)
         self.dropout = nn.Dropout(0.25)
         self.fc = nn.Linear(8 * 13 * 13, 10)
@@ -28,7 +29,7 @@ class Net(L.LightningModule):
         output = self(data)
         loss = F.nll_loss(output, target)
         if batch_idx % self.hparams.log_interval == 0:
-            print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
+            self.print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
                 self.current_epoch + 1, batch_idx * len(data), len(self.trainer.train_dataloader.dataset),
                 100. * batch_idx / self.trainer.num_training_batches, loss.item()))
         self.log("train_loss", loss, prog_bar=True)
@@ -46,11 +47,17 @@ class Net(L.LightningModule):
         self.correct += pred.eq(target.view_as(pred)).sum().item()
 
     def on_validation_epoch_end(self):
+        # the totals over all processes
+        self.test_loss = self._sum_over_processes(self.test_loss)
+        self.correct = self._sum_over_processes(self.correct)
+
         self.test_loss /= len(self.trainer.val_dataloaders.dataset)
 
-        print('\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n'.format(
+        self.print('\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n'.format(
             self.test_loss, self.correct, len(self.trainer.val_dataloaders.dataset),
             100. * self.correct / len(self.trainer.val_dataloaders.dataset)))
+        self.log("test_loss", self.test_loss, sync_dist=True)
+        self.log("correct", self.correct, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = optim.Adadelta(self.parameters(), lr=self.hparams.lr)
@@ -60,6 +67,14 @@ class Net(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def main():
@@ -75,7 +90,6 @@ def main():
     parser.add_argument('--log-interval', type=int, default=10, metavar='N')
     parser.add_argument('--save-model', action='store_true', default=False)
     parser.add_argument('--data-dir', default='../data')
-    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
     parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
     parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
@@ -98,12 +112,11 @@ def main():
     train_loader = torch.utils.data.DataLoader(dataset1, **train_kwargs)
     test_loader = torch.utils.data.DataLoader(dataset2, **test_kwargs)
 
-    model = Net()
-    model.save_hyperparameters(args)
+    model = Net(lr=args.lr, gamma=args.gamma, log_interval=args.log_interval)
     trainer = L.Trainer(
         max_epochs=args.epochs,
         num_sanity_val_steps=0,
-        accelerator=args.accelerator,
+        accelerator=torch.device(device).type,
         devices=args.devices,
         num_nodes=args.num_nodes,
         precision=args.precision,

@@ -25,15 +25,17 @@ class LitGeneratorDiscriminator(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
         opt_d.zero_grad()
-        fake = self.generator(torch.randn(len(batch), 4))
-        d_loss = criterion(self.discriminator(batch), torch.ones(len(batch), 1)) + criterion(
-            self.discriminator(fake.detach()), torch.zeros(len(batch), 1)
+        fake = self.generator(torch.randn(len(batch), 4).to(self.device))
+        d_loss = criterion(self.discriminator(batch), torch.ones(len(batch), 1).to(self.device)) + criterion(
+            self.discriminator(fake.detach()), torch.zeros(len(batch), 1).to(self.device)
         )
         self.manual_backward(d_loss)
+        self.log("d_loss", d_loss, prog_bar=True)
         opt_d.step()
         opt_g.zero_grad()
-        g_loss = criterion(self.discriminator(fake), torch.ones(len(batch), 1))
+        g_loss = criterion(self.discriminator(fake), torch.ones(len(batch), 1).to(self.device))
         self.manual_backward(g_loss)
+        self.log("g_loss", g_loss, prog_bar=True)
         opt_g.step()
 
     def configure_optimizers(self):

@@ -26,7 +26,7 @@ class Classifier(pl.LightningModule):
         return self.loss
 
     def on_train_epoch_end(self):
-        print("classifier epoch", self.current_epoch, "loss", round(self.loss.item(), 4))
+        self.print("classifier epoch", self.current_epoch, "loss", round(self.loss.item(), 4))
 
     def configure_optimizers(self):
         optimizer = optim.SGD(self.parameters(), lr=0.1)

@@ -27,7 +27,7 @@ class LitSequential(pl.LightningModule):
 
     def on_train_epoch_end(self):
         with torch.no_grad():
-            print(self.current_epoch, "reconstruction of the last batch:", self.model(self.x).mean().item())
+            self.print(self.current_epoch, "reconstruction of the last batch:", self.model(self.x).mean().item())
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)

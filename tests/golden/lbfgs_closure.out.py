@@ -15,8 +15,8 @@ loader = torch.utils.data.DataLoader(dataset, batch_size=64)
 class Curve(pl.LightningModule):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(1, 20), nn.Tanh(), nn.Linear(20, 1))
         self.automatic_optimization = False  # the loop steps its optimizers by hand
+        self.net = nn.Sequential(nn.Linear(1, 20), nn.Tanh(), nn.Linear(20, 1))
 
     def forward(self, x):
         return self.net(x)
@@ -34,7 +34,7 @@ class Curve(pl.LightningModule):
         optimizer.step(closure)
 
     def on_train_epoch_end(self):
-        print("epoch", self.current_epoch, "loss", criterion(self(t), target).item())
+        self.print("epoch", self.current_epoch, "loss", criterion(self(t.to(self.device)), target.to(self.device)).item())
 
     def configure_optimizers(self):
         optimizer = torch.optim.LBFGS(self.parameters(), lr=0.5, max_iter=5)

@@ -27,11 +27,22 @@ class Tagger(pl.LightningModule):
         self.correct += (self(x).argmax(1) == y).sum().item()
 
     def on_validation_epoch_end(self):
-        print(f"validation accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
+        # the totals over all processes
+        self.correct = self._sum_over_processes(self.correct)
+        self.print(f"validation accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
+        self.log("correct", self.correct, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
         return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def main():

@@ -24,7 +24,7 @@ class LitSequential(pl.LightningModule):
         return self.loss
 
     def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch} loss {self.loss.item():.4f}")
+        self.print(f"epoch {self.current_epoch} loss {self.loss.item():.4f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
@@ -35,7 +35,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--amp", action="store_true", help="mixed precision on the GPU")
-    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
     parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
     parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
     args = parser.parse_args()
@@ -49,8 +48,8 @@ def main():
     lit_model = LitSequential(model)
     trainer = pl.Trainer(
         max_epochs=args.epochs,
+        accelerator=torch.device(device).type,
         precision="16-mixed" if args.amp and torch.cuda.is_available() else "32-true",
-        accelerator=args.accelerator,
         devices=args.devices,
         num_nodes=args.num_nodes,
     )

@@ -31,6 +31,10 @@ class LitSequential(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
+    def lr_scheduler_step(self, scheduler, metric):
+        super().lr_scheduler_step(scheduler, metric)
+        self.print(self.current_epoch, round(self.val_loss, 5), self.optimizers().param_groups[0]["lr"])
+
     def on_validation_epoch_start(self):
         self.val_loss = 0.0
 
@@ -39,8 +43,9 @@ class LitSequential(pl.LightningModule):
         self.val_loss += loss_fn(self.model(xb), yb).item()
 
     def on_validation_epoch_end(self):
-        self.val_loss /= len(self.trainer.val_dataloaders)
-        print(self.current_epoch, round(self.val_loss, 5), self.optimizers().param_groups[0]["lr"])
+        # the totals over all processes
+        self.val_loss = self._sum_over_processes(self.val_loss)
+        self.val_loss /= self._sum_over_processes(len(self.trainer.val_dataloaders))
         self.log("val_loss", self.val_loss)  # what ReduceLROnPlateau monitors
 
     def configure_optimizers(self):
@@ -50,6 +55,14 @@ class LitSequential(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
         }
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 lit_net = LitSequential(net)

@@ -9,8 +9,10 @@ import pytorch_lightning as pl
 
 
 class MLP(pl.LightningModule):
-    def __init__(self, width: int = 64) -> None:
+    def __init__(self, width: int = 64, lr=3e-3, epochs=3, criterion=None) -> None:
         super().__init__()
+        self.save_hyperparameters(ignore=["criterion"])
+        self.criterion = criterion
         self.net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -21,13 +23,14 @@ class MLP(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         inputs, targets = batch
-        loss = self.hparams.criterion(self(inputs), targets)
+        loss = self.criterion(self(inputs), targets)
         self.running_loss += loss.item() * inputs.size(0)
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
+    def lr_scheduler_step(self, scheduler, metric):
+        super().lr_scheduler_step(scheduler, metric)
+        self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
 
     def on_validation_epoch_start(self):
         # the training epoch's wrap-up: Lightning validates right after the last batch
@@ -37,10 +40,13 @@ class MLP(pl.LightningModule):
     def validation_step(self, batch, batch_idx):
         inputs, targets = batch
         outputs = self(inputs)
-        self.total_loss += self.hparams.criterion(outputs, targets).item() * inputs.size(0)
+        self.total_loss += self.criterion(outputs, targets).item() * inputs.size(0)
         self.correct += (outputs.argmax(dim=1) == targets).sum().item()
 
     def on_validation_epoch_end(self):
+        # the totals over all processes
+        self.total_loss = self._sum_over_processes(self.total_loss)
+        self.correct = self._sum_over_processes(self.correct)
         self.val_loss, self.val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
 
     def configure_optimizers(self):
@@ -51,12 +57,19 @@ class MLP(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
     parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
     parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
@@ -69,14 +82,13 @@ def main() -> None:
     train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
     val_loader = DataLoader(val_set, batch_size=64)
 
-    model = MLP()
+    model = MLP(lr=args.lr, epochs=args.epochs, criterion=criterion)
     criterion = nn.CrossEntropyLoss()
 
-    model.save_hyperparameters({**vars(args), "criterion": criterion})
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         num_sanity_val_steps=0,
-        accelerator=args.accelerator,
+        accelerator=torch.device(device).type,
         devices=args.devices,
         num_nodes=args.num_nodes,
         precision=args.precision,

@@ -9,9 +9,11 @@ import pytorch_lightning as pl
 class LitLinear(pl.LightningModule):
     """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
 
-    def __init__(self, model):
+    def __init__(self, model, scale=0.5, banner=None):
         super().__init__()
         self.model = model
+        self.save_hyperparameters(ignore=["model", "banner"])
+        self.banner = banner
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)
@@ -20,7 +22,7 @@ class LitLinear(pl.LightningModule):
         x, y = batch
         loss = self.hparams.scale * nn.functional.mse_loss(self.model(x), y)
         if batch_idx == 0:
-            print(self.hparams.banner, self.current_epoch, loss.item())
+            self.print(self.banner, self.current_epoch, loss.item())
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
@@ -37,8 +39,7 @@ def main():
     data = torch.utils.data.TensorDataset(torch.randn(40, 3), torch.randn(40, 1))
     loader = torch.utils.data.DataLoader(data, batch_size=10, shuffle=True)
     model = nn.Linear(3, 1)
-    lit_model = LitLinear(model)
-    lit_model.save_hyperparameters({"banner": banner, "scale": scale})
+    lit_model = LitLinear(model, scale=scale, banner=banner)
     trainer = pl.Trainer(max_epochs=2)
     trainer.fit(lit_model, train_dataloaders=loader)
 

@@ -21,8 +21,9 @@ class Pairs(Dataset):
 
 
 class Classifier(pl.LightningModule):
-    def __init__(self):
+    def __init__(self, epochs=3):
         super().__init__()
+        self.save_hyperparameters()
         self.layers = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2))
 
     def forward(self, features):
@@ -41,7 +42,10 @@ class Classifier(pl.LightningModule):
         self.correct += (logits.argmax(dim=1) == batch["label"]).sum().item()
 
     def on_validation_epoch_end(self):
-        print(f"accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
+        # the totals over all processes
+        self.correct = self._sum_over_processes(self.correct)
+        self.print(f"accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
+        self.log("correct", self.correct, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=0.01)
@@ -53,12 +57,20 @@ class Classifier(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
 
 def main():
     torch.manual_seed(3)
     train_loader = DataLoader(Pairs(256), batch_size=32, shuffle=True)
     val_loader = DataLoader(Pairs(64), batch_size=32)
-    model = Classifier()
+    model = Classifier(epochs=epochs)
     epochs = 3
     trainer = pl.Trainer(max_epochs=epochs, num_sanity_val_steps=0, gradient_clip_val=1.0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)

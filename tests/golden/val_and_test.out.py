@@ -7,8 +7,10 @@ import pytorch_lightning as pl
 
 
 class Regressor(pl.LightningModule):
-    def __init__(self, hidden=32):
+    def __init__(self, hidden=32, log_every=4, criterion=None):
         super().__init__()
+        self.save_hyperparameters(ignore=["criterion"])
+        self.criterion = criterion
         self.net = nn.Sequential(nn.Linear(8, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def forward(self, x):
@@ -16,9 +18,9 @@ class Regressor(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = self.hparams.criterion(self(x), y)
+        loss = self.criterion(self(x), y)
         if (batch_idx + 1) % self.hparams.log_every == 0:
-            print(f"epoch {self.current_epoch + 1} step {batch_idx + 1}/{self.trainer.num_training_batches} loss {loss.item():.5f}")
+            self.print(f"epoch {self.current_epoch + 1} step {batch_idx + 1}/{self.trainer.num_training_batches} loss {loss.item():.5f}")
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
@@ -27,25 +29,39 @@ class Regressor(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        self.val_loss += self.hparams.criterion(self(x), y).item() * len(x)
+        self.val_loss += self.criterion(self(x), y).item() * len(x)
 
     def on_validation_epoch_end(self):
+        # the totals over all processes
+        self.val_loss = self._sum_over_processes(self.val_loss)
         self.val_loss /= len(self.trainer.val_dataloaders.dataset)
-        print(f"epoch {self.current_epoch + 1} validation loss {self.val_loss:.5f}")
+        self.print(f"epoch {self.current_epoch + 1} validation loss {self.val_loss:.5f}")
+        self.log("val_loss", self.val_loss, sync_dist=True)
 
     def on_test_epoch_start(self):
         self.total = 0.0
 
     def test_step(self, batch, batch_idx):
         inputs, targets = batch
-        self.total += self.hparams.criterion(self(inputs), targets).item() * len(inputs)
+        self.total += self.criterion(self(inputs), targets).item() * len(inputs)
 
     def on_test_epoch_end(self):
-        print(f"test loss: {self.total / len(self.trainer.test_dataloaders.dataset):.5f}")
+        # the totals over all processes
+        self.total = self._sum_over_processes(self.total)
+        self.print(f"test loss: {self.total / len(self.trainer.test_dataloaders.dataset):.5f}")
+        self.log("total", self.total, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = optim.Adam(self.parameters(), lr=0.01)
         return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def load_regressor(path):
@@ -64,11 +80,10 @@ def main():
     val_loader = DataLoader(val_set, batch_size=25)
     test_loader = DataLoader(test_set, batch_size=25)
 
-    model = Regressor(hidden=16)
+    model = Regressor(hidden=16, log_every=log_every, criterion=criterion)
     criterion = nn.MSELoss()
     log_every = 4  # batches between progress lines
 
-    model.save_hyperparameters({"criterion": criterion, "log_every": log_every})
     trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
 

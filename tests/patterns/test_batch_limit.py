@@ -28,7 +28,7 @@ def test_break_becomes_limit_train_batches(batch, limit):
 def test_the_statements_before_the_break_stay():
     batch = STEP + "if i % 10 == 0:\n    print(i)\n    if DRY_RUN:\n        break\n"
     step = hook(convert(script(batch, setup="DRY_RUN = False")), "training_step")
-    assert "if batch_idx % 10 == 0:\n    print(batch_idx)\n" in step
+    assert "if batch_idx % 10 == 0:\n    self.print(batch_idx)\n" in step
 
 
 @pytest.mark.parametrize(

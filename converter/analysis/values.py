@@ -1,0 +1,66 @@
+"""Which site values are hyper-parameters: plain data (numbers, strings, booleans, None, and
+lists, tuples or dicts of them, an argparse option, arithmetic on those, `int(...)`, `len(...)`),
+as opposed to objects (modules, tensors, functions, datasets) that the hooks use.
+
+Lightning saves hyper-parameters in every checkpoint and loads them back with a weights-only
+unpickler, which takes plain data only; objects are handed to the module as attributes.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.bindings import assigned_value, bindings
+from converter.analysis.index import SourceIndex
+
+_PRIMITIVE_CALLS = frozenset("int float str bool round len".split())  # whatever they are given
+_PLAIN_CALLS = frozenset("abs min max sum tuple list".split())  # plain when their arguments are
+_LITERALS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)
+
+
+def is_plain_name(
+    index: SourceIndex, scope, name: str, namespaces: set[str], seen: frozenset = frozenset()
+) -> bool:
+    found = bindings(index, scope, name)
+    if not found or name in seen:
+        return False
+    return all(
+        (value := assigned_value(statement)) is not None
+        and is_plain(index, scope, value, namespaces, seen | {name})
+        for statement in found
+    )
+
+
+def is_plain(
+    index, scope, value: cst.BaseExpression, namespaces: set[str], seen=frozenset()
+) -> bool:
+    def plain(node) -> bool:
+        return is_plain(index, scope, node, namespaces, seen)
+
+    if isinstance(value, _LITERALS):
+        return True
+    if isinstance(value, cst.Name):
+        if value.value in ("True", "False", "None"):
+            return True
+        return is_plain_name(index, scope, value.value, namespaces, seen)
+    if isinstance(value, cst.Attribute):  # args.lr
+        return isinstance(value.value, cst.Name) and value.value.value in namespaces
+    if isinstance(value, cst.UnaryOperation):
+        return plain(value.expression)
+    if isinstance(value, cst.BinaryOperation):
+        return plain(value.left) and plain(value.right)
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return all(plain(e.value) for e in value.elements)
+    if isinstance(value, cst.Dict):
+        return all(
+            isinstance(e, cst.DictElement) and plain(e.key) and plain(e.value)
+            for e in value.elements
+        )
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+        name = value.func.value
+        if not index.resolves_to(value.func, f"builtins.{name}"):
+            return False
+        if name in _PRIMITIVE_CALLS:
+            return True
+        return name in _PLAIN_CALLS and all(plain(a.value) for a in value.args)
+    return False

@@ -1,0 +1,40 @@
+"""The script's own device choice decides where Lightning trains: a script that computes
+`device = torch.device("cuda" if use_cuda else "cpu")` (after `--no-cuda`, say) gets
+`Trainer(accelerator=torch.device(device).type)`, "cuda", "cpu" or "mps" as the script chose at
+run time, rather than Lightning's "auto". A script that never chooses keeps "auto" (and its
+`--accelerator` flag, where it has argparse)."""
+
+from __future__ import annotations
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Role, TrainingSite
+from converter.patterns.base import Emission, Pattern
+from converter.templating import expr
+
+
+class DeviceChoice(Pattern):
+    name = "device-choice"
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        choice = _visible_device(site, index, out)
+        if choice is not None:
+            out.option("accelerator", expr(f"torch.device({choice}).type"))
+            out.imports.add("torch")
+
+
+def _visible_device(site: TrainingSite, index: SourceIndex, out: Emission) -> str | None:
+    """A device variable that stays bound where the Trainer is created."""
+    removed = set(map(id, site.removed + out.site_removals))
+    for name in site.names(Role.DEVICE):
+        for scope in (site.site_scope, index.body_scope(None)):
+            statements = [
+                index.enclosing_statement(a.node)
+                for a in scope.assignments[name]
+                if a.scope is scope
+            ]
+            if statements and not any(id(s) in removed for s in statements):
+                return name
+    return None
+
+
+PATTERN = DeviceChoice()

@@ -1,0 +1,208 @@
+"""Hyper-parameters as constructor arguments, recorded by `self.save_hyperparameters()`, as the
+Lightning docs write them: `Net.load_from_checkpoint(path)` then rebuilds the module with them,
+and `trainer.fit(..., ckpt_path=...)` resumes with them.
+
+What the hooks read from the script's settings becomes a keyword argument of the module's
+`__init__` (with the argparse default, or the value the script gave it, as its default), passed
+where the script creates the model: `args.lr` -> `Net(lr=args.lr)`, read as `self.hparams.lr`.
+Objects the hooks use (a loss module, a tensor, a function of the script) are arguments too,
+but kept as attributes (`self.criterion`) and out of the hyper-parameters: a checkpoint stores
+plain data only. `load_from_checkpoint` needs those passed again (`criterion=...`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import assigned_value, code, single_binding
+from converter.analysis.dataflow import RESERVED
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined, Role, TrainingSite
+from converter.analysis.values import is_plain
+from converter.analysis.walk import find
+from converter.patterns.base import Emission, Pattern
+from converter.templating import expr
+
+_SUPER_INIT = m.SimpleStatementLine(
+    body=[m.Expr(m.Call(func=m.Attribute(attr=m.Name("__init__"))))]
+)
+
+
+@dataclass
+class HyperparametersState:
+    names: list[str] = field(default_factory=list)  # saved hyper-parameters the hooks read
+    objects: list[str] = field(default_factory=list)  # attributes, not hyper-parameters
+    defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # at the site's call
+    ignored: list[str] = field(default_factory=list)  # constructor arguments that are objects
+
+
+class Hyperparameters(Pattern):
+    name = "hyperparameters"
+    State = HyperparametersState
+
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        state = site.state(self)
+        namespace = site.namespace_var
+        options = _namespace_reads(site, namespace) if namespace else []
+        state.names = options + [n for n in flow.hparams if n not in options]
+        state.objects = list(flow.objects)
+        defaults = _parser_defaults(index, site) if namespace else {}
+        for name in options:
+            state.defaults[name] = defaults.get(name, cst.Name("None"))
+            state.values[name] = expr(f"{namespace}.{name}")
+        for name in flow.hparams:
+            value = assigned_value(single_binding(index, site.site_scope, name))
+            literal = value is not None and is_plain(index, site.site_scope, value, set())
+            state.defaults[name] = (
+                value if literal and not find(value, cst.Name) else cst.Name("None")
+            )
+            state.values[name] = cst.Name(name)
+        for name in state.objects:
+            state.defaults[name] = cst.Name("None")
+            state.values[name] = cst.Name(name)
+        taken = _constructor_parameters(site)
+        for name in state.names + state.objects:
+            if name in taken or name in RESERVED:
+                raise Declined(
+                    index.line(site.model.binding),
+                    f"`{name}` would be both a constructor argument of {site.module_class} "
+                    "and something else",
+                )
+        cls = site.model.cls
+        if cls is not None:
+            init = cls.method("__init__")
+            if init is not None and not any(m.matches(s, _SUPER_INIT) for s in init.body.body):
+                raise Declined(
+                    index.line(init),
+                    f"{cls.name}.__init__ does not call its base's __init__ as a statement",
+                )
+            state.ignored = _object_arguments(index, site, init)
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        state = site.state(self)
+        new = state.names + state.objects
+        out.init_parameters += [
+            cst.Param(cst.Name(n), default=state.defaults[n], equal=_TIGHT) for n in new
+        ]
+        out.constructor_arguments += [
+            cst.Arg(state.values[n], keyword=cst.Name(n), equal=_TIGHT) for n in new
+        ]
+        ignore = state.ignored + state.objects
+        if site.model.cls is None:
+            ignore = [model.var if len(site.models) > 1 else "model" for model in site.models]
+            ignore += state.objects
+        if new or (site.model.cls is not None and _constructor_parameters(site)):
+            arguments = f"ignore={ignore!r}".replace("'", '"') if ignore else ""
+            out.init_statements.append(
+                cst.parse_statement(f"self.save_hyperparameters({arguments})")
+            )
+        out.init_statements += [cst.parse_statement(f"self.{n} = {n}") for n in state.objects]
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        state = site.state(self)
+        if state.names or state.objects:
+            listed = ", ".join(state.names + state.objects)
+            report.change(
+                "hyperparameters",
+                index.line(site.model.binding),
+                f"{site.module_class}({listed}) with save_hyperparameters()",
+            )
+
+
+_TIGHT = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def _namespace_reads(site: TrainingSite, namespace: str) -> list[str]:
+    """The options the hooks read (`args.lr` -> "lr"), in the order they are first read; the
+    whole namespace itself cannot be a hyper-parameter."""
+    found: list[str] = []
+    for item in site.all_moved():
+        found_attributes = find(item.node, cst.Attribute)
+        attributes = {id(a.value): a for a in found_attributes}
+        names_of_attributes = {id(a.attr) for a in found_attributes}
+        for name in find(item.node, cst.Name):
+            if id(name) in names_of_attributes or item.origin.site_name(name) != namespace:
+                continue
+            attribute = attributes.get(id(name))
+            if attribute is None:
+                raise Declined(
+                    0,
+                    f"the training code uses the whole argparse namespace `{namespace}`; only "
+                    "its options can become the module's hyper-parameters",
+                )
+            if attribute.attr.value not in found:
+                found.append(attribute.attr.value)
+    return found
+
+
+def _parser_defaults(index: SourceIndex, site: TrainingSite) -> dict[str, cst.BaseExpression]:
+    """Each option's default as written in `parser.add_argument(...)`, when it is plain data."""
+    call = site.namespace_binding.body[0].value
+    parser = call.func.value.value if isinstance(call.func.value, cst.Name) else None
+    found = {}
+    for add in index.nodes(cst.Call):
+        if not m.matches(add.func, m.Attribute(value=m.Name(parser), attr=m.Name("add_argument"))):
+            continue
+        keywords = {a.keyword.value: a.value for a in add.args if a.keyword is not None}
+        flags = [
+            a.value.evaluated_value
+            for a in add.args
+            if a.keyword is None and isinstance(a.value, cst.SimpleString)
+        ]
+        dest = keywords.get("dest")
+        if isinstance(dest, cst.SimpleString):
+            name = dest.evaluated_value
+        else:
+            longs = [f for f in flags if f.startswith("--")] or flags
+            if not longs:
+                continue
+            name = longs[0].lstrip("-").replace("-", "_")
+        default = keywords.get("default")
+        action = keywords.get("action")
+        if default is None and isinstance(action, cst.SimpleString):
+            default = {"store_true": cst.Name("False"), "store_false": cst.Name("True")}.get(
+                action.evaluated_value
+            )
+        if default is not None and is_plain(index, site.site_scope, default, set()):
+            if not find(default, cst.Name) or code(default) in ("True", "False", "None"):
+                found[name] = default
+    return found
+
+
+def _constructor_parameters(site: TrainingSite) -> list[str]:
+    cls = site.model.cls
+    if cls is None:
+        return [model.var for model in site.models] + ["model"]
+    init = cls.method("__init__")
+    if init is None:
+        return []
+    params = init.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    return [p.name.value for p in every if p.name.value != "self"]
+
+
+def _object_arguments(index: SourceIndex, site: TrainingSite, init) -> list[str]:
+    """The model's own constructor arguments that are not plain data at the site's call: kept
+    out of save_hyperparameters."""
+    if init is None:
+        return []
+    positional = [p.name.value for p in init.params.params if p.name.value != "self"]
+    ignored = []
+    for position, arg in enumerate(site.model.call.args):
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name is None and position < len(positional):
+            name = positional[position]
+        if name is not None and not is_plain(
+            index, site.site_scope, arg.value, set(site.names(Role.NAMESPACE))
+        ):
+            ignored.append(name)
+    return ignored
+
+
+PATTERN = Hyperparameters()

@@ -1,0 +1,3 @@
+def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    {body}

@@ -1,0 +1,2 @@
+def on_load_checkpoint(self, checkpoint):
+    {body}
