@@ -308,7 +308,7 @@ def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
     tag = "w2" if cwd else "w1"
     work = tmp / "a" / tag / "work"  # scripts that write to ../../data stay inside tmp
     args = _verify_args(job, work, cwd=cwd)
-    rc, out, err = _cli(args, tmp, opts.timeout + GRACE, job.env(cwd))
+    rc, out, err = _cli(args, tmp, _limit(opts, cwd), job.env(cwd))
     res.verify_rc = rc
     res.log = (out + ("\n" if out and err else "") + err).strip()
     if rc is None:
@@ -360,6 +360,12 @@ def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
     res.detail = f"verify exited 2 for no reason it stated: {_last_line(err)}"
 
 
+def _limit(opts: argparse.Namespace, cwd: Path | None) -> float:
+    """Seconds one verify may take: --timeout is per run, and with --cwd the two runs share the
+    folder, so they run one after the other."""
+    return opts.timeout * (2 if cwd is not None else 1) + GRACE
+
+
 def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[str]:
     opts, script = job.opts, job.script
     args = ["verify", str(script), "--fake-data", "--max-steps", str(opts.max_steps)]
@@ -384,7 +390,7 @@ def original_alone(job: Job, in_folder: bool) -> str | None:
     work = job.tmp / "alone" / ("w2" if cwd else "w1") / "work"
     shutil.rmtree(work, ignore_errors=True)
     args = _verify_args(job, work, against=True, cwd=cwd)
-    rc, out, err = _cli(args, job.tmp, job.opts.timeout + GRACE, job.env(cwd))
+    rc, out, err = _cli(args, job.tmp, _limit(job.opts, cwd), job.env(cwd))
     if rc is None:
         return f"did not finish in {job.opts.timeout:g} s"
     failed = {m.group(1): m.group(2) for m in _COULD_NOT_RUN.finditer(err)}
