@@ -1,7 +1,7 @@
 """Real-world coverage: convert and verify every ``.py`` file of a folder, and tabulate the fates.
 
     python benchmarks/coverage.py PATH [--jobs N] [--max-steps 20] [--timeout S]
-        [--markdown OUT] [--json OUT] [--keep]
+        [--config FILE] [--originals] [--markdown OUT] [--json OUT] [--keep]
 
 For each file (found recursively under PATH, skipping hidden folders and caches):
 
@@ -15,6 +15,12 @@ For each file (found recursively under PATH, skipping hidden folders and caches)
    file *unverifiable here*; the conversion failing while the original ran is a converter bug.
    When only the conversion was seen failing (the original was stopped before it could finish),
    ``verify FILE --against FILE`` runs the original on its own to tell the two apart.
+
+``--config FILE`` (see :mod:`corpus_config`, one file per collection under
+``benchmarks/corpora/``) says how a collection's originals can run here: script arguments, extra
+environment, the folder they run in and stand-in files for data the repository lacks. It never
+edits a script. ``--originals`` also runs each declined file's original on its own (the same
+way), so the table says which declined files would be verifiable once converted.
 
 Everything runs through the command line in subprocesses (``sys.executable -m converter``), so a
 crash or a hang on one file never stops the others; ``--jobs`` files are handled at once (each
@@ -41,6 +47,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import corpus_config
+import standins
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,6 +99,8 @@ class FileResult:
     declined: list[dict] = field(default_factory=list)  # every declined entry (line, message)
     partial: int = 0  # constructs left unconverted in a converted file
     verify_rc: int | None = None
+    settings: dict = field(default_factory=dict)  # what --config applied (args, env, stand-ins)
+    original: str = ""  # --originals, declined files: "runs" or why it does not
     seconds: float = 0.0
     log: str = ""  # verify's / convert's own output, kept for the bug categories and --json
 
@@ -100,7 +111,9 @@ _live: set[subprocess.Popen] = set()
 _live_lock = threading.Lock()
 
 
-def _cli(args: list[str], cwd: Path, timeout: float) -> tuple[int | None, str, str]:
+def _cli(
+    args: list[str], cwd: Path, timeout: float, env_extra: dict | None = None
+) -> tuple[int | None, str, str]:
     """Run ``python -m converter ARGS``; (exit status or None on timeout, stdout, stderr).
 
     A late process gets SIGINT first (verify then stops its training runs and cleans up), then
@@ -109,6 +122,7 @@ def _cli(args: list[str], cwd: Path, timeout: float) -> tuple[int | None, str, s
     cmd = [sys.executable, "-m", "converter", *args]
     env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
     env.setdefault("MPLBACKEND", "Agg")  # headless: plt.show() returns at once
+    env.update(env_extra or {})
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
@@ -216,23 +230,65 @@ def _no_loop(declined: list[dict]) -> bool:
 _COULD_NOT_RUN = re.compile(r"could not run the (original|lightning) script .*?: (.*)$", re.M)
 
 
-def _verify(res: FileResult, script: Path, tmp: Path, opts: argparse.Namespace) -> None:
-    _verify_once(res, script, tmp, opts, None)
+@dataclass
+class Job:
+    """One file's verification: where it is, and how --config says it runs."""
+
+    script: Path
+    root: Path  # the collection (PATH)
+    tmp: Path  # this file's temporary folder
+    opts: argparse.Namespace
+    settings: corpus_config.Settings
+
+    def env(self, run: Path | None) -> dict[str, str]:
+        return {k: corpus_config.expand(v, run, self.root) for k, v in self.settings.env.items()}
+
+    def args(self, run: Path | None) -> list[str]:
+        return [corpus_config.expand(a, run, self.root) for a in self.settings.args]
+
+
+def _verify(res: FileResult, job: Job) -> None:
+    if job.settings.prepared:  # the config says where it runs, and what it finds there
+        try:
+            cwd = prepare(job, job.tmp / "run")
+        except (OSError, standins.StandInError) as exc:
+            res.category = UNVERIFIABLE
+            res.detail = f"original does not run here: a stand-in could not be made ({exc})"
+            return
+        _verify_once(res, job, cwd)
+        return
+    _verify_once(res, job, None)
     if res.category == UNVERIFIABLE and "needs data files" in res.detail:
         # Scripts often expect to run in their own folder (pytorch/examples vae writes into the
         # `results/` folder it ships with): try again in a copy of that folder, so nothing is
         # written next to the original.
-        copy = tmp / "c" / "d" / script.parent.name
         try:
-            _copy_folder(script.parent, copy)
+            copy = prepare(job, job.tmp / "c", folder_only=True)
         except OSError:
             return
         first = res.detail
-        _verify_once(res, script, tmp, opts, copy)
+        _verify_once(res, job, copy)
         if res.category == UNVERIFIABLE and "needs data files" in res.detail:
             res.detail = first
         else:
             res.detail += " (run in a copy of its folder)"
+
+
+def prepare(job: Job, base: Path, folder_only: bool = False) -> Path:
+    """A fresh run folder under ``base`` as the settings want it (a copy of the script's folder,
+    or of the whole collection), stand-ins included; returns the folder the script runs in."""
+    shutil.rmtree(base, ignore_errors=True)
+    if job.settings.workdir == "tree" and not folder_only:
+        _copy_folder(job.root, base / "tree")
+        cwd = base / "tree" / job.script.parent.relative_to(job.root)
+    else:  # two levels down, so that ../../data written by a script stays inside base
+        cwd = base / "d" / "e" / job.script.parent.name
+        _copy_folder(job.script.parent, cwd)
+    if not folder_only:
+        cfg = job.opts.config
+        for name in job.settings.stand_ins:
+            standins.build(cfg.stand_ins[name], cwd, base, job.root, job.script.parent)
+    return cwd
 
 
 def _copy_folder(src: Path, dest: Path, limit: int = 50 * 2**20) -> None:
@@ -247,12 +303,12 @@ def _copy_folder(src: Path, dest: Path, limit: int = 50 * 2**20) -> None:
     shutil.copytree(src, dest, ignore=ignore, symlinks=True)
 
 
-def _verify_once(
-    res: FileResult, script: Path, tmp: Path, opts: argparse.Namespace, cwd: Path | None
-) -> None:
+def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
+    opts, tmp = job.opts, job.tmp
     tag = "w2" if cwd else "w1"
     work = tmp / "a" / tag / "work"  # scripts that write to ../../data stay inside tmp
-    rc, out, err = _cli(_verify_args(script, work, opts, cwd=cwd), tmp, opts.timeout + GRACE)
+    args = _verify_args(job, work, cwd=cwd)
+    rc, out, err = _cli(args, tmp, _limit(opts, cwd), job.env(cwd))
     res.verify_rc = rc
     res.log = (out + ("\n" if out and err else "") + err).strip()
     if rc is None:
@@ -288,7 +344,7 @@ def _verify_once(
         lightning_why = _why(work / "lightning.stderr.log", failed, "lightning")
         if "the original run was stopped" in err:
             # the original may have failed the same way, only later: run it on its own
-            alone = _original_alone(script, tmp, opts, cwd)
+            alone = original_alone(job, cwd is not None)
             if alone is not None:
                 res.category = UNVERIFIABLE
                 res.detail = f"original does not run here: {alone}"
@@ -304,28 +360,44 @@ def _verify_once(
     res.detail = f"verify exited 2 for no reason it stated: {_last_line(err)}"
 
 
-def _verify_args(
-    script: Path, work: Path, opts: argparse.Namespace, against: bool = False, cwd=None
-) -> list[str]:
+def _limit(opts: argparse.Namespace, cwd: Path | None) -> float:
+    """Seconds one verify may take: --timeout is per run, and with --cwd the two runs share the
+    folder, so they run one after the other."""
+    return opts.timeout * (2 if cwd is not None else 1) + GRACE
+
+
+def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[str]:
+    opts, script = job.opts, job.script
     args = ["verify", str(script), "--fake-data", "--max-steps", str(opts.max_steps)]
     args += ["--timeout", str(opts.timeout), "--work-dir", str(work)]
     if against:
         args += ["--against", str(script)]
     if cwd is not None:
         args += ["--cwd", str(cwd)]
-    return args
+    script_args = job.args(cwd)
+    return args + (["--", *script_args] if script_args else [])
 
 
-def _original_alone(script: Path, tmp: Path, opts: argparse.Namespace, cwd) -> str | None:
-    """Run the original against itself; why it cannot run here, or None when it runs."""
-    work = tmp / "alone" / ("w2" if cwd else "w1") / "work"
-    args = _verify_args(script, work, opts, against=True, cwd=cwd)
-    rc, _out, err = _cli(args, tmp, opts.timeout + GRACE)
+def original_alone(job: Job, in_folder: bool) -> str | None:
+    """Run the original against itself, set up as for its verification (a fresh copy of the run
+    folder when it ran in one); why it cannot run here, or None when it runs."""
+    cwd = None
+    if in_folder or job.settings.prepared:
+        try:
+            cwd = prepare(job, job.tmp / "alone-run", folder_only=not job.settings.prepared)
+        except (OSError, standins.StandInError) as exc:
+            return f"a stand-in could not be made ({exc})"
+    work = job.tmp / "alone" / ("w2" if cwd else "w1") / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    args = _verify_args(job, work, against=True, cwd=cwd)
+    rc, out, err = _cli(args, job.tmp, _limit(job.opts, cwd), job.env(cwd))
     if rc is None:
-        return f"did not finish in {opts.timeout:g} s"
+        return f"did not finish in {job.opts.timeout:g} s"
     failed = {m.group(1): m.group(2) for m in _COULD_NOT_RUN.finditer(err)}
     if rc == 2 and failed:
         return _why(work / "original.stderr.log", failed)
+    if rc == 2 and "neither script called backward()" in out:
+        return "it never called backward()"
     return None
 
 
@@ -414,6 +486,13 @@ def short_reason(stderr: str, stdout: str = "", run: str = "original") -> str:
         return "fails on current PyTorch (in-place change of a tensor backward needs): " + _clip(
             exc, 60
         )
+    if "has no attribute 'next'" in exc and "DataLoaderIter" in exc:
+        return "old PyTorch API: `iter(loader).next()` (use `next(iter(loader))`)"
+    if "sum of input lengths does not equal" in low:  # random_split(ds, [50000, 10000])
+        return (
+            "assumes the real data set's size (`random_split` lengths), and --fake-data has "
+            "512 training items: " + _clip(exc, 60)
+        )
     if "is invalid for input of size" in exc:  # x.reshape(batch_size, -1) on a short batch
         return (
             "likely assumes full batches, and --fake-data's last batch is partial "
@@ -443,10 +522,19 @@ def check(script: Path, root: Path, base: Path, index: int, opts) -> FileResult:
     res = FileResult(script.relative_to(root).as_posix())
     tmp = base / f"{index:04d}"
     tmp.mkdir(parents=True)
+    job = Job(script, root, tmp, opts, opts.config.settings(res.path))
     start = time.monotonic()
     try:
         if _convert(res, script, tmp):
-            _verify(res, script, tmp, opts)
+            res.settings = job.settings.record()
+            _verify(res, job)
+        elif res.category == DECLINED and opts.originals:
+            res.settings = job.settings.record()
+            why = original_alone(job, in_folder=False)
+            if why is not None and "needs data files" in why and not job.settings.prepared:
+                if original_alone(job, in_folder=True) is None:  # as _verify retries
+                    why = None
+            res.original = "runs" if why is None else f"does not run here: {why}"
     finally:
         res.seconds = round(time.monotonic() - start, 1)
         if not opts.keep:
@@ -484,6 +572,8 @@ def _rows(results: list[FileResult]) -> list[tuple[str, str, str]]:
             detail = f"line {r.line}: {detail}"
         if r.partial and r.category != DECLINED:
             detail += f" [{r.partial} construct(s) left unconverted]"
+        if r.original:
+            detail += f" [original {r.original}]"
         rows.append((r.path, LABELS[r.category], detail))
     return rows
 
@@ -516,7 +606,9 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(results: list[FileResult]) -> str:
+def markdown(results: list[FileResult], held_out: bool = False) -> str:
+    if held_out:  # figures only: nobody tunes the converter on a held-out collection's files
+        return held_out_markdown(results)
     out = ["| file | result | details |", "| --- | --- | --- |"]
     out += [f"| `{_md(a)}` | {_md(b)} | {_md(c)} |" for a, b, c in _rows(results)]
     no_loop = _no_loop_files(results)
@@ -533,6 +625,30 @@ def markdown(results: list[FileResult]) -> str:
             ", ".join(f"`{p}`" for p in no_loop),
             "",
             "</details>",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def held_out_markdown(results: list[FileResult]) -> str:
+    counts = Counter(r.category for r in results)
+    out = ["| result | files |", "| --- | ---: |"]
+    out += [f"| {LABELS[c]} | {counts[c]} |" for c in CATEGORIES]
+    out += ["", f"**Summary:** {summary_line(results)}.", ""]
+    reasons = decline_reasons(results).most_common()
+    if reasons:
+        out += ["| declined files | reason |", "| ---: | --- |"]
+        out += [f"| {n} | {_md(reason)} |" for reason, n in reasons]
+        out.append("")
+    runs = Counter(
+        "runs" if r.original == "runs" else "does not run"
+        for r in results
+        if r.category == DECLINED and r.original
+    )
+    if runs:
+        out += [
+            f"Declined files whose original runs here: {runs['runs']}; "
+            f"does not run: {runs['does not run']}.",
             "",
         ]
     return "\n".join(out)
@@ -622,6 +738,37 @@ def working_tree_state() -> str:
 # --- main --------------------------------------------------------------------------------------
 
 
+def check_config(opts: argparse.Namespace, root: Path, scripts: list[Path]) -> int:
+    """--check-config: what each file gets, rules that match nothing, stand-ins that fail."""
+    cfg, problems = opts.config, 0
+    rels = [s.relative_to(root).as_posix() for s in scripts]
+    for i in cfg.unused_rules(rels):
+        print(f"[[files]] #{i + 1} {cfg.files[i]['match']!r} matches no file", file=sys.stderr)
+        problems += 1
+    base = Path(tempfile.mkdtemp(prefix="torch2lightning-config-"))
+    try:
+        for n, (script, rel) in enumerate(zip(scripts, rels)):
+            settings = cfg.settings(rel)
+            if not settings.record():
+                continue
+            line = f"{rel}: {json.dumps(settings.record())}"
+            if settings.stand_ins:
+                job = Job(script, root, base / f"{n:04d}", opts, settings)
+                try:
+                    cwd = prepare(job, job.tmp / "run")
+                    made = sum(1 for p in cwd.parents[0].parent.rglob("*") if p.is_file())
+                    line += f" -> run folder ready ({made} files)"
+                except (OSError, standins.StandInError) as exc:
+                    line += f" -> FAILED: {exc}"
+                    problems += 1
+                shutil.rmtree(job.tmp, ignore_errors=True)
+            print(line)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"{len(scripts)} files, {problems} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Convert and verify every .py file under PATH; tabulate the results.",
@@ -639,6 +786,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REV",
         help="measure the converter as committed at REV (e.g. HEAD), not the working tree",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="how this collection's scripts run here: arguments, environment, stand-in data "
+        "(benchmarks/corpora/*.toml; see corpus_config.py)",
+    )
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="only check --config: which files each rule matches, and build every stand-in",
+    )
+    parser.add_argument(
+        "--originals",
+        action="store_true",
+        help="also run each declined file's original on its own: does it run here?",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folders; say where")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     opts = parser.parse_args(argv)
@@ -646,7 +810,13 @@ def main(argv: list[str] | None = None) -> int:
     root = opts.path.resolve()
     if not root.is_dir():
         parser.error(f"{opts.path}: not a folder")
+    try:
+        opts.config = corpus_config.load(opts.config) if opts.config else corpus_config.Config()
+    except corpus_config.ConfigError as exc:
+        parser.error(str(exc))
     scripts = discover(root)
+    if opts.check_config:
+        return check_config(opts, root, scripts)
     base = Path(tempfile.mkdtemp(prefix="torch2lightning-coverage-"))
     if opts.at:
         converter = snapshot(opts.at, base / "converter-snapshot")
@@ -688,10 +858,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(text_table(results))
     if opts.markdown:
-        opts.markdown.write_text(markdown(results), encoding="utf-8")
+        opts.markdown.write_text(markdown(results, opts.config.held_out), encoding="utf-8")
     if opts.json:
         doc = {
             "root": str(root),
+            "config": str(opts.config.path) if opts.config.path else None,
+            "collection": opts.config.collection,
             "converter": converter,
             "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
             "max_steps": opts.max_steps,
