@@ -33,13 +33,22 @@ class Net(pl.LightningModule):
         self.log("train_loss", loss)
         return loss
 
-    def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch}: loss {self.trainer.callback_metrics['train_loss']:.4f}")
+    def on_validation_epoch_start(self):
+        self.correct = 0
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
         correct = (self(x).argmax(1) == y).sum()
+        self.correct += correct.item()
         self.log("val_acc", correct / 64.0, reduce_fx="sum")
+
+    def on_validation_epoch_end(self):
+        if self.trainer.sanity_checking:
+            return
+        # the plain loop prints after each epoch's training, then after its validation
+        epoch, metrics = self.current_epoch, self.trainer.callback_metrics
+        print(f"epoch {epoch}: loss {metrics['train_loss']:.4f}")
+        print(f"epoch {epoch}: val accuracy {self.correct / 64:.3f}")
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9)
