@@ -13,10 +13,13 @@ Whose write is it? Decided by who called, not by what the text looks like:
 * otherwise the innermost calling frame that is not plumbing decides. Plumbing is the standard
   library, ``tqdm`` and ``rich`` (they write for whoever called them) and Lightning's own
   ``print`` functions (``LightningModule.print``, ``Fabric.print`` forward the script's text). A
-  frame in Lightning's packages makes the write Lightning's (its progress bar, the results table
-  of ``trainer.test``), any other frame the script's (``print`` is a builtin: the frame that
-  called it is the script's). A write with only plumbing on the stack (a progress bar's refresh
-  thread) is nobody's to compare.
+  frame in Lightning's packages makes the write Lightning's (the results table of
+  ``trainer.test``...), any other frame the script's (``print`` is a builtin: the frame that
+  called it is the script's);
+* a write made by a progress bar (a method of a ``tqdm`` or ``rich.progress``/``rich.live``
+  object on the stack: drawing, clearing and redrawing a bar around a ``tqdm.write``) is nobody's
+  to compare, whoever drives the bar: bars show rates and times. So is a write with only plumbing
+  on the stack (a refresh thread).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ LIGHTNING_PACKAGES = (
 )
 #: Libraries that write on behalf of their caller.
 PLUMBING_PACKAGES = ("tqdm", "rich")
+#: Modules whose objects draw progress bars: what they write is never compared (a bar shows rates
+#: and times), whoever drives them.
+PROGRESS_MODULES = ("tqdm", "rich.progress", "rich.live")
 
 SCRIPT, LIGHTNING, NOBODY = "script", "lightning", "nobody"
 
@@ -84,6 +90,8 @@ class _Origins:
         while frame is not None:
             code = frame.f_code
             kind = self._kind(code.co_filename)
+            if kind != SCRIPT and _is_progress_bar(frame.f_locals.get("self")):
+                return NOBODY
             if kind == "logging":
                 record = frame.f_locals.get("record")
                 if isinstance(record, logging.LogRecord):
@@ -95,6 +103,16 @@ class _Origins:
                 return SCRIPT
             frame = frame.f_back
         return NOBODY
+
+
+def _is_progress_bar(obj) -> bool:
+    if obj is None:
+        return False
+    for cls in type(obj).__mro__:
+        module = getattr(cls, "__module__", "") or ""
+        if module.startswith(PROGRESS_MODULES):
+            return True
+    return False
 
 
 class Capture:

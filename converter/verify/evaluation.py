@@ -82,7 +82,7 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
         for rank in range(1, n):
             if by_rank[rank]:
                 result.problems.append(
-                    f"{stage}: rank {rank} printed too ({len(by_rank[rank])} lines, first: "
+                    f"{stage}: rank {rank} printed too ({len(by_rank[rank])} line(s), first: "
                     f"{by_rank[rank][0]!r}): print once (self.print, or rank zero only)"
                 )
         expected = _metrics(evaluation)

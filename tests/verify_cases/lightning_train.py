@@ -46,15 +46,17 @@ class Net(pl.LightningModule):
         if self.trainer.sanity_checking:
             return
         # the plain loop prints after each epoch's training, then after its validation
-        epoch, metrics = self.current_epoch, self.trainer.callback_metrics
-        print(f"epoch {epoch}: loss {metrics['train_loss']:.4f}")
-        print(f"epoch {epoch}: val accuracy {self.correct / 64:.3f}")
+        print(f"epoch {self.current_epoch}: loss {self.shown_loss():.4f}")
+        print(f"epoch {self.current_epoch}: val accuracy {self.correct / 64:.3f}")
+
+    def shown_loss(self):
+        return self.trainer.callback_metrics["train_loss"]
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9)
 
 
-def main(lr_scale=1.0):
+def main(lr_scale=1.0, net_class=Net):
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=0.05)
@@ -63,7 +65,7 @@ def main(lr_scale=1.0):
     torch.manual_seed(1)
     train_loader = DataLoader(make_data(256, 1234), batch_size=16, shuffle=True)
     val_loader = DataLoader(make_data(64, 99), batch_size=32)
-    model = Net(lr=args.lr * lr_scale)
+    model = net_class(lr=args.lr * lr_scale)
     trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu")
     trainer.fit(model, train_loader, val_loader)
     torch.save(model.state_dict(), "model.pt")
