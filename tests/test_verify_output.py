@@ -73,9 +73,9 @@ def test_capture_keeps_the_scripts_writes_and_not_lightnings_loggers_nor_progres
         sys.stdout = old
         for logger in loggers:
             logger.removeHandler(handler)
-    assert printed.lines(capture.segments) == ["mine", "my log line"] + [
-        "written through the bar"
-    ] * 3
+    assert (
+        printed.lines(capture.segments) == ["mine", "my log line"] + ["written through the bar"] * 3
+    )
     assert "GPU available" in real.getvalue() and "100%" in real.getvalue()  # still shown
 
 
@@ -183,9 +183,7 @@ def test_devices_2_fails_when_every_process_prints_the_reduced_line(tmp_path):
 
 
 def test_devices_needs_the_cpu(tmp_path):
-    result = verify(
-        CASES / "eval_plain.py", "--devices", "2", "--accelerator", "gpu", cwd=tmp_path
-    )
+    result = verify(CASES / "eval_plain.py", "--devices", "2", "--accelerator", "gpu", cwd=tmp_path)
     assert result.returncode == 2, explain(result)
     assert "--devices N runs N CPU processes" in result.stderr
 
