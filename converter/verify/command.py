@@ -515,10 +515,13 @@ def _number(x: float) -> float | str:
 
 def _run_summary(run: Run) -> dict:
     error = run.error()
+    status = "ok" if error is None else "failed"
+    if run.timed_out or run.cancelled:
+        status = "timed out" if run.timed_out else "cancelled"
     return {
-        "status": "ok" if error is None else ("cancelled" if run.cancelled else "failed"),
+        "status": status,
         "seconds": round(run.seconds, 2),
-        "error": None if error is None or run.cancelled else run.last_error_line(),
+        "error": None if status in ("ok", "cancelled") else run.last_error_line(),
     }
 
 
