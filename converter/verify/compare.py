@@ -110,9 +110,11 @@ def compare(original: dict, converted: dict, tolerance: float = 0.0) -> Comparis
 
 
 def devices(trace: dict) -> list[str]:
-    """Where a run trained: the device types of its losses and weights (``cpu``, ``cuda``)."""
+    """Where a run trained: the device types of its losses (``cpu``, ``cuda``), or of its weights
+    when it computed none (Lightning moves a module back to the CPU when it stops)."""
     found = {e.get("device") for e in trace.get("losses", ())}
-    found |= {p.get("device") for p in _params(trace)}
+    if not found:
+        found = {p.get("device") for p in _params(trace)}
     return sorted(d for d in found if d)
 
 
