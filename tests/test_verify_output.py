@@ -151,8 +151,8 @@ def test_devices_2_passes_when_metrics_are_reduced_and_printed_once(tmp_path):
     result = _devices(tmp_path, "synced")
     assert result.returncode == 0, explain(result)
     assert "printed output: 3 lines compared (original 3, lightning 3): the same" in result.stdout
-    assert "validate: 1 printed line(s), 2 logged metric(s) (val_acc, val_loss)" in result.stdout
-    assert "test: 1 printed line(s), 2 logged metric(s) (test_acc, test_loss)" in result.stdout
+    assert "validate: 1 line printed, 2 logged metrics (val_acc, val_loss)" in result.stdout
+    assert "test: 1 line printed, 2 logged metrics (test_acc, test_loss)" in result.stdout
     assert "the same on 2 processes: printed once, metrics reduced" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
 
@@ -177,7 +177,7 @@ def test_devices_2_fails_when_every_process_prints_the_reduced_line(tmp_path):
     assert result.returncode == 1, explain(result)
     assert "what rank 0 printed differs" not in result.stdout  # the numbers are right
     assert "logged val_loss" not in result.stdout
-    assert "! validate: rank 1 printed too (1 line(s), first: 'epoch 0 validation:" in result.stdout
+    assert "! validate: rank 1 printed too (1 line, first: 'epoch 0 validation:" in result.stdout
     assert "! test: rank 1 printed too" in result.stdout
     assert "print once (self.print, or rank zero only)" in result.stdout
 

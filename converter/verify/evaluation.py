@@ -82,7 +82,7 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
         for rank in range(1, n):
             if by_rank[rank]:
                 result.problems.append(
-                    f"{stage}: rank {rank} printed too ({len(by_rank[rank])} line(s), first: "
+                    f"{stage}: rank {rank} printed too ({printed.count(by_rank[rank])}, first: "
                     f"{by_rank[rank][0]!r}): print once (self.print, or rank zero only)"
                 )
         expected = _metrics(evaluation)
@@ -99,7 +99,8 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
         if extra:
             result.problems.append(f"{stage}: logged only on {n} processes: {', '.join(extra)}")
         result.details.append(
-            f"{stage}: {len(alone)} printed line(s), {len(expected)} logged metric(s)"
+            f"{stage}: {printed.count(alone)} printed, {len(expected)} logged metric"
+            + ("" if len(expected) == 1 else "s")
             + (f" ({', '.join(sorted(expected))})" if expected else "")
         )
     return result

@@ -93,6 +93,11 @@ def compare_lines(
     return PrintedComparison(original, converted, first, prefix_only)
 
 
+def count(lines: list[str]) -> str:
+    n = len(lines)
+    return f"{n} line" if n == 1 else f"{n} lines"
+
+
 def _show(line: str | None) -> str:
     return "(nothing more)" if line is None else line
 
@@ -109,7 +114,8 @@ def describe(c: PrintedComparison, names: tuple[str, str]) -> list[str]:
     a = c.original[i] if i < na else None
     b = c.converted[i] if i < nb else None
     width = max(len(n) for n in names)
-    out = [f"printed output differs at line {i + 1} ({names[0]}: {na} lines, {names[1]}: {nb}):"]
+    counts = f"{names[0]}: {count(c.original)}, {names[1]}: {nb}"
+    out = [f"printed output differs at line {i + 1} ({counts}):"]
     if i > 0:
         out.append(f"  {'both':>{width}} | {c.original[i - 1]}")
     out.append(f"  {names[0]:>{width}} | {_show(a)}")
