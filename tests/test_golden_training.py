@@ -1,5 +1,6 @@
 """Every golden output trains: original and converted run side by side under `verify`, on fake
-data of the same shapes, and must agree on every loss and every final weight."""
+data of the same shapes, and must agree on every loss, every final weight and every printed
+line."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ SCRIPT_ARGS = {"function_based": ["--epochs", "1", "--log-interval", "3"]}
 ENVIRONMENT = {
     "ddp": {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"},
 }
+
+
+# Conversions that train identically but print differently from their originals: open converter
+# bugs (issue 8). Such a case must still train identically and differ in its printed lines only;
+# once its conversion prints like the original, this test fails until the entry is removed.
+PRINTS_DIFFERENTLY = {"plateau": "prints the learning rate one epoch behind the original"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -43,5 +50,12 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         *SCRIPT_ARGS.get(case, []),
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, env=environment)
+    if case in PRINTS_DIFFERENTLY:
+        fixed = f"{case} now prints like its original: remove it from PRINTS_DIFFERENTLY\n"
+        assert run.returncode == 1, fixed + run.stdout + run.stderr
+        assert "largest loss difference: 0\n" in run.stdout, run.stdout
+        assert "largest weight difference: 0" in run.stdout, run.stdout
+        assert "DIVERGED: printed line" in run.stdout, run.stdout
+        pytest.xfail(f"{case} {PRINTS_DIFFERENTLY[case]} (issue 8)")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "EQUIVALENT" in run.stdout

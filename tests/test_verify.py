@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from array import array
@@ -26,7 +27,7 @@ needs_lightning = pytest.mark.skipif(
 )
 
 
-def verify(*args, cwd: Path) -> subprocess.CompletedProcess:
+def verify(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [sys.executable, "-m", "converter", "verify", *map(str, args)],
@@ -34,6 +35,7 @@ def verify(*args, cwd: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 

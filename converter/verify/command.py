@@ -1,158 +1,113 @@
 """``torch2lightning verify``: train a script and its Lightning conversion side by side, compare.
 
-This module runs in the CLI process and must not import torch: the training happens in two child
-processes (``python -m converter.verify.runner``, see :mod:`converter.verify.runner`), and the
-comparison (:mod:`converter.verify.compare`) reads their traces with the standard library.
+This module runs in the CLI process and must not import torch: the training happens in child
+processes (``python -m converter.verify.runner``, see :mod:`converter.verify.runs` and
+:mod:`converter.verify.runner`), and the comparisons (:mod:`~converter.verify.compare`,
+:mod:`~converter.verify.printed`, :mod:`~converter.verify.evaluation`) read their traces with the
+standard library.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import json
+import math
+import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from converter import TARGETS
-from converter.verify import compare
+from converter.verify import compare, evaluation, printed, runs
+from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
-TAIL_LINES = 25
 MARKER = ".torch2lightning-verify"
+DEFAULT_TIMEOUT = 1800.0
+GPU_TOLERANCE = 1e-5
+
+EXIT_EQUIVALENT, EXIT_DIVERGED, EXIT_NOTHING_TO_COMPARE, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
 
 
-@dataclass
-class Run:
-    name: str
-    script: Path
-    cwd: Path
-    trace: Path
-    stdout: Path
-    stderr: Path
-    proc: subprocess.Popen | None = None
-    started: float = 0.0
-    seconds: float = 0.0
-    timed_out: bool = False
-    cancelled: bool = False  # stopped (or never started) because the other run failed
+class Interrupted(BaseException):
+    """A terminating signal (SIGTERM, SIGHUP) turned into an exception, so that ``finally``
+    blocks stop the children and remove the temporary folder, as for Ctrl-C."""
 
-    def error(self) -> str | None:
-        """Why this run has nothing to compare, or None."""
-        if self.timed_out:
-            return "it did not finish in time (--timeout)"
-        if self.proc is not None and self.proc.returncode != 0:
-            return f"it failed (exit status {self.proc.returncode})"
-        if not self.trace.exists():
-            return "it left no trace"
-        return None
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _env(seed: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        PYTHONHASHSEED=str(seed),
-        PYTHONUNBUFFERED="1",
-        CUDA_VISIBLE_DEVICES="",  # CPU only: the bit-for-bit promise is a CPU promise
-    )
-    # the runner must be importable from the children's working directories
-    package_parent = str(Path(__file__).resolve().parents[2])
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([*paths, package_parent])
-    return env
+@contextlib.contextmanager
+def _signals_raise():
+    def handler(signum, frame):
+        raise Interrupted(signum)
 
-
-def _start(run: Run, args: list[str], options: list[str], paths: list[Path], env: dict) -> None:
-    cmd = [sys.executable, "-m", "converter.verify.runner", "--trace", str(run.trace), *options]
-    for p in paths:
-        cmd += ["--path", str(p)]
-    cmd += ["--", str(run.script), *args]
-    run.cwd.mkdir(parents=True, exist_ok=True)
-    with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-        run.started = time.monotonic()
-        run.proc = subprocess.Popen(
-            cmd,
-            cwd=run.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=os.name == "posix",  # so a timeout can stop DataLoader workers too
-        )
-
-
-def _kill(run: Run) -> None:
-    if run.proc is None or run.proc.poll() is not None:
-        return
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {}
+    for name in names:
+        sig = getattr(signal, name)
+        previous[sig] = signal.signal(sig, handler)
     try:
-        if os.name == "posix":
-            os.killpg(run.proc.pid, signal.SIGKILL)
-        else:
-            run.proc.kill()
-    except ProcessLookupError:
-        pass
-    run.proc.wait()
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
-def _wait(runs: list[Run], deadline: float | None) -> None:
-    """Wait for the started runs; when one fails or time is up, stop the others at once."""
-    started = [run for run in runs if run.proc is not None]
-    while True:
-        for run in started:
-            if run.proc.poll() is not None and not run.seconds:
-                run.seconds = time.monotonic() - run.started
-        pending = [run for run in started if run.proc.poll() is None]
-        if not pending:
-            return
-        failed = any(run.proc.poll() not in (None, 0) for run in started)
-        late = deadline is not None and time.monotonic() > deadline
-        if failed or late:
-            for run in pending:
-                run.timed_out, run.cancelled = late, not late
-                _kill(run)
-                run.seconds = time.monotonic() - run.started
-            return
-        time.sleep(0.05)
+class Console:
+    """The report goes to stdout, or to stderr when stdout carries ``--json``."""
+
+    def __init__(self, json_mode: bool) -> None:
+        self.json_mode = json_mode
+
+    def say(self, text: str) -> None:
+        click.echo(text, err=self.json_mode)
+
+    def warn(self, text: str) -> None:
+        click.echo(text, err=True)
 
 
-def _tail(path: Path, n: int = TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    lines = [line.rsplit("\r", 1)[-1] for line in text.rstrip().split("\n")]  # progress bars
-    return "\n".join(lines[-n:])
+HELP = f"""Train SCRIPT and its Lightning conversion side by side and compare them.
 
+SCRIPT is converted (or, with --against, compared with CONVERTED as it is; that needs no
+converter); both run in their own Python process with the same seed, one CPU thread,
+deterministic algorithms and no GPU. Compared: every loss given to backward(), the final weights
+of every optimizer, and the lines the scripts print on stdout (Lightning's own output, such as its
+progress bar, info lines and results tables, is told apart and left out); exact by default.
 
-def _show_logs(run: Run) -> None:
-    for stream, path in (("stdout", run.stdout), ("stderr", run.stderr)):
-        text = _tail(path, n=10**9)
-        if text.strip():
-            click.echo(f"----- {run.name} script {stream} ({run.script.name}) -----")
-            click.echo(text)
-
-
-HELP = """Train SCRIPT and its Lightning conversion side by side and compare them.
-
-SCRIPT is converted (or, with --against, compared with CONVERTED as it is); both run in their own
-Python process with the same seed, one CPU thread, deterministic algorithms and no GPU. Every loss
-given to backward() and the final weights of every optimizer are compared; exact by default.
-
-Exit status: 0 equivalent, 1 diverged (first differing step, or weights/step counts),
-2 a script could not run or the converter declined (nothing to compare).
+\b
+Exit status:
+  0    equivalent
+  1    diverged (first differing step or printed line, weights, step counts,
+       or, with --devices, the evaluation on N processes)
+  2    nothing to compare: a script could not run, the converter declined or
+       could not read SCRIPT, --accelerator gpu found no GPU
+  3    verify itself failed (a bug: please report)
+  130  interrupted (Ctrl-C; 128+N for signal N); the temporary folder is removed
 
 Working directories: each script runs in a fresh folder of its own (WORK/original, WORK/lightning,
 under a temporary WORK unless --work-dir), so what they write (checkpoints, lightning_logs/, *.pt)
 never collides and never lands in your folder. Relative paths in the scripts and in SCRIPT_ARGS
 therefore resolve there: pass data paths as absolute paths, or use --cwd DIR to run both scripts in
 DIR, one after the other (their outputs may overwrite each other there). The script's own folder
-is first on sys.path, as with `python SCRIPT`, so its sibling modules import.
+is first on sys.path, as with `python SCRIPT`, so its sibling modules import (a `converter.py`
+of its own included).
+
+Printed output: lines compared in order, blank lines and trailing spaces ignored, numbers within
+--tolerance; when --max-steps stops the runs, up to the shorter output. --ignore-line REGEX drops
+matching lines (timings), --ignore-output skips the comparison.
+
+--devices N also evaluates the trained conversion's weights on 1 and on N CPU processes (DDP,
+gloo) and requires the same printed lines, once, and the same logged metrics.
+
+--accelerator gpu runs both scripts with the GPU visible (the original picks its device itself;
+the conversion's Trainer gets accelerator="gpu", devices=1), TF32 off, deterministic kernels
+where they exist, and a default tolerance of {GPU_TOLERANCE:g}.
 
 The scripts' output is kept in log files: shown with -v, and its tail when a script fails.
 
@@ -193,9 +148,29 @@ Arguments for both scripts go after `--`:
 @click.option(
     "--tolerance",
     type=click.FloatRange(min=0),
-    default=0.0,
+    help="Allowed difference, absolute below 1 and relative above; 0 means bit-identical. "
+    f"[default: 0 on the CPU, {GPU_TOLERANCE:g} with --accelerator gpu]",
+)
+@click.option(
+    "--accelerator",
+    type=click.Choice(("cpu", "gpu")),
+    default="cpu",
     show_default=True,
-    help="Allowed difference, absolute below 1 and relative above; 0 means bit-identical.",
+    help="gpu: run both scripts with the GPU visible, the conversion on it (see above).",
+)
+@click.option(
+    "--devices",
+    type=click.IntRange(min=2),
+    metavar="N",
+    help="Also evaluate the trained weights on N CPU processes and compare with 1 (see above).",
+)
+@click.option("--ignore-output", is_flag=True, help="Do not compare what the scripts print.")
+@click.option(
+    "--ignore-line",
+    "ignore_lines",
+    multiple=True,
+    metavar="REGEX",
+    help="Leave printed lines matching REGEX (re.search) out of the comparison; repeatable.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed set before each run.")
 @click.option("--keep", is_flag=True, help="Keep the converted file, traces and logs; say where.")
@@ -210,147 +185,368 @@ Arguments for both scripts go after `--`:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Run both scripts in this folder, one after the other, instead of fresh folders.",
 )
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds allowed for each run.")
-@click.option("-v", "--verbose", is_flag=True, help="Show both scripts' output.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds allowed for each run (0: no limit).",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the scripts' output.")
 @click.pass_context
 def verify(ctx: click.Context, script: Path, script_args: tuple[str, ...], **opts) -> None:
-    script = script.resolve()
-    args = list(script_args)  # click has taken the `--` away
-    work = opts["work_dir"]
-    root = work.resolve() if work else Path(tempfile.mkdtemp(prefix="torch2lightning-verify-"))
-    if root.is_dir() and any(root.iterdir()) and not (root / MARKER).exists():
-        raise click.UsageError(f"--work-dir {work}: not empty, and not a verify work folder")
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).touch()  # a later --work-dir here may clean what verify put here
-    try:
-        code = _verify(script, args, root, opts)
-    finally:
-        if opts["keep"] or work:
-            click.echo(f"kept the converted file, traces and logs in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    console = Console(opts["json_output"])
+    result: dict = {"script": str(script), "against": opts["against"] and str(opts["against"])}
+    if opts["devices"] and opts["accelerator"] != "cpu":
+        raise click.UsageError("--devices N runs N CPU processes: use it with --accelerator cpu")
+    for pattern in opts["ignore_lines"]:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise click.BadParameter(f"{pattern!r}: {err}", param_hint="--ignore-line") from None
+    with _signals_raise():
+        try:
+            code = _main(script.resolve(), list(script_args), opts, console, result)
+        except Interrupted as exc:
+            console.warn(f"verify: stopped by signal {exc.signum}; the runs were stopped")
+            code = 128 + exc.signum
+        except KeyboardInterrupt:
+            console.warn("verify: interrupted; the runs were stopped")
+            code = 130
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug of verify: never reported as a divergence (exit 1)
+            console.warn(f"verify: internal error: {type(exc).__name__}: {exc} (please report)")
+            code = EXIT_INTERNAL_ERROR
+    result["exit_code"] = code
+    result.setdefault("verdict", {130: "interrupted", 3: "internal-error"}.get(code, "stopped"))
+    if opts["json_output"]:
+        click.echo(json.dumps(result, indent=2))
     ctx.exit(code)
 
 
-def _converted(script: Path, root: Path, opts: dict) -> tuple[Path | None, list[str]]:
-    """The script to compare against, and notes; None when there is nothing to compare."""
-    if opts["against"]:
-        return opts["against"].resolve(), []
-    from converter import convert_source  # LibCST: only when there is something to convert
-
-    source = script.read_text(encoding="utf-8")
+def _main(script: Path, args: list[str], opts: dict, console: Console, result: dict) -> int:
+    # The conversion comes first, in memory: no folder exists yet that a crash could leave behind.
+    converted = None if opts["against"] else _convert(script, opts, console, result)
+    if converted is None and not opts["against"]:
+        return EXIT_NOTHING_TO_COMPARE
+    work = opts["work_dir"]
+    if work and work.is_dir() and any(work.iterdir()) and not (work / MARKER).exists():
+        raise click.UsageError(f"--work-dir {work}: not empty, and not a verify work folder")
+    root = work.resolve() if work else Path(tempfile.mkdtemp(prefix="torch2lightning-verify-"))
     try:
-        result = convert_source(source, target=opts["target"], filename=str(script))
-    except Exception as exc:  # a parse error, or a converter bug: nothing to compare either way
-        click.echo(f"the converter failed on {script}: {type(exc).__name__}: {exc}", err=True)
-        return None, []
-    reasons = result.report.reasons()
-    if not result.changed:
-        click.echo(f"the converter declined {script.name}: nothing to compare.", err=True)
-        for line in reasons or ["(no reason given)"]:
-            click.echo(f"  {line}", err=True)
-        return None, []
-    out = root / "converted" / script.name  # same name: __file__-based names stay alike
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.code, encoding="utf-8")
-    return out, [f"note: left unconverted: {line}" for line in reasons]
+        root.mkdir(parents=True, exist_ok=True)
+        (root / MARKER).touch()  # a later --work-dir here may clean what verify put here
+        if opts["against"]:
+            against = opts["against"].resolve()
+        else:
+            against = root / "converted" / script.name  # same name: __file__-based names alike
+            against.parent.mkdir(parents=True, exist_ok=True)
+            against.write_bytes(converted)  # in the script's own encoding
+        return _verify(script, against, args, root, opts, console, result)
+    finally:
+        if opts["keep"] or work:
+            console.warn(f"kept the converted file, traces and logs in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
-def _verify(script: Path, args: list[str], root: Path, opts: dict) -> int:
-    converted, notes = _converted(script, root, opts)
-    if converted is None:
-        return 2
-    for note in notes:
-        click.echo(note)
-    shared = opts["shared_cwd"].resolve() if opts["shared_cwd"] else None
-    runs = []
-    for name, path in zip(NAMES, (script, converted)):
-        if not shared:
-            shutil.rmtree(root / name, ignore_errors=True)  # a reused --work-dir starts clean
-        runs.append(
-            Run(
-                name,
-                path,
-                shared or root / name,
-                root / f"{name}.trace.json",
-                root / f"{name}.stdout.log",
-                root / f"{name}.stderr.log",
-            )
-        )
-    options = ["--seed", str(opts["seed"])]
-    if opts["max_steps"]:
+def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes | None:
+    """The conversion's bytes (the file's encoding kept), or None when there is nothing to
+    compare; the same reading, decoding and one-line errors as ``torch2lightning convert``."""
+    from converter import batch, files
+
+    source = files.Source(script, str(script), explicit=True)
+    outcome = batch.process(source, batch.Options(target=opts["target"], write="stdout"))
+    declined = (outcome.report or {}).get("declined", [])
+    reasons = [f"{outcome.display}:{e['line']}: {e['message']}" for e in declined]
+    if outcome.status == batch.ERROR:
+        console.warn(outcome.message)
+        result["verdict"] = "cannot-convert"
+        return None
+    if outcome.status != batch.CONVERTED:
+        console.warn(f"the converter declined {script.name}: nothing to compare.")
+        for line in reasons or [f"{outcome.display}: {outcome.message or '(no reason given)'}"]:
+            console.warn(f"  {line}")
+        result["verdict"] = "declined"
+        return None
+    for line in reasons:
+        console.say(f"note: left unconverted: {line}")
+    return outcome.data
+
+
+def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
+    options = ["--seed", str(opts["seed"]), "--accelerator", opts["accelerator"], *own]
+    if opts["max_steps"] and training:
         options += ["--max-steps", str(opts["max_steps"])]
     if opts["fake_data"]:
         options.append("--fake-data")
-    env = _env(opts["seed"])
+    return options
+
+
+def _trainer(**overrides) -> list[str]:
+    return [a for k, v in overrides.items() for a in ("--trainer", f"{k}={json.dumps(v)}")]
+
+
+def _verify(
+    script: Path, converted: Path, args: list[str], root: Path, opts: dict, console, result
+) -> int:
+    gpu = opts["accelerator"] == "gpu"
+    tolerance = opts["tolerance"]
+    if tolerance is None:
+        tolerance = GPU_TOLERANCE if gpu else 0.0
+    shared = opts["shared_cwd"].resolve() if opts["shared_cwd"] else None
+    env, own = runs.environment(opts["seed"], gpu)
+    lightning_options = _trainer(accelerator="gpu", devices=1) if gpu else []
+    if opts["devices"]:
+        lightning_options += ["--save-weights", str(root / "weights.pt")]
+    pair = [
+        Run.in_folder(NAMES[0], script, root, shared),
+        Run.in_folder(NAMES[1], converted, root, shared, options=lightning_options),
+    ]
+    for run in pair:
+        if not shared:
+            shutil.rmtree(run.cwd, ignore_errors=True)  # a reused --work-dir starts clean
     paths = {
-        runs[0].name: [script.parent],
-        runs[1].name: list(dict.fromkeys([converted.parent, script.parent])),
+        script: [script.parent],
+        converted: list(dict.fromkeys([converted.parent, script.parent])),
     }
     other = converted.name if opts["against"] else f"its conversion ({converted})"
-    click.echo(
-        f"verify: {script.name} vs {other} (seed {opts['seed']}, 1 CPU thread, "
-        f"{'shared cwd ' + str(shared) if shared else 'separate working directories'})",
-        err=True,
-    )
-    try:
-        for run in runs:
-            run.trace.unlink(missing_ok=True)
-        if shared:  # one after the other: they share a folder
-            for run in runs:
-                if any(r.error() for r in runs if r.proc is not None):
-                    run.cancelled = True
-                    continue
-                _start(run, args, options, paths[run.name], env)
-                _wait([run], _deadline(opts))
-        else:
-            for run in runs:
-                _start(run, args, options, paths[run.name], env)
-            _wait(runs, _deadline(opts))
-    finally:
-        for run in runs:
-            _kill(run)
+    where = f"shared cwd {shared}" if shared else "separate working directories"
+    device = "the GPU visible" if gpu else "1 CPU thread"
+    console.warn(f"verify: {script.name} vs {other} (seed {opts['seed']}, {device}, {where})")
+    result.update(accelerator=opts["accelerator"], tolerance=tolerance)
+    options = _runner_options(opts, own, training=True)
+    groups = [[run] for run in pair] if shared else [pair]
+    _execute(groups, args, options, paths, env, opts["timeout"])
     if opts["verbose"]:
-        for run in runs:
-            _show_logs(run)
-    if _report_failures(runs, shared is not None):
-        return 2
-    timing = ", ".join(f"{run.name} {run.seconds:.1f} s" for run in runs)
-    click.echo(f"ran: {timing}", err=True)
-    traces = [compare.load(str(run.trace)) for run in runs]
+        for run in pair:
+            _show_logs(run, console)
+    result["runs"] = {run.name: _run_summary(run) for run in pair}
+    if _no_gpu(pair, console):
+        result["verdict"] = "no-gpu"
+        return EXIT_NOTHING_TO_COMPARE
+    if _report_failures(pair, shared is not None, console):
+        result["verdict"] = "failed"
+        return EXIT_NOTHING_TO_COMPARE
+    timing = ", ".join(f"{run.name} {run.seconds:.1f} s" for run in pair)
+    console.warn(f"ran: {timing}")
+    traces = [compare.load(str(run.trace)) for run in pair]
+    for run, trace in zip(pair, traces):
+        result["runs"][run.name]["devices"] = compare.devices(trace)
     if not any(t["losses"] or t["steps"] for t in traces):
-        click.echo("neither script called backward() or stepped an optimizer: nothing to compare.")
-        return 2
-    result = compare.compare(*traces, opts["tolerance"])
-    details, verdict = compare.summary(result, NAMES)
-    click.echo(compare.table(result, NAMES))
-    click.echo(details)
-    click.echo(verdict)
-    if not result.equivalent and not opts["verbose"]:
-        click.echo("(the scripts' own output: rerun with -v, or --keep for the log files)")
-    return 0 if result.equivalent else 1
+        console.say("neither script called backward() or stepped an optimizer: nothing to compare.")
+        result["verdict"] = "nothing-to-compare"
+        return EXIT_NOTHING_TO_COMPARE
+    losses = compare.compare(*traces, tolerance)
+    details, verdict = compare.summary(losses, NAMES)
+    console.say(compare.table(losses, NAMES))
+    console.say(details)
+    if gpu:
+        trained = ", ".join(
+            f"{r.name} on {'+'.join(compare.devices(t))}" for r, t in zip(pair, traces)
+        )
+        console.say(f"trained: {trained}")
+    lines = _compare_printed(traces, opts, tolerance)
+    if lines is not None:
+        console.say("\n".join(printed.describe(lines, NAMES)))
+    _record(result, losses, lines)
+    equivalent = losses.equivalent and (lines is None or lines.equivalent)
+    if losses.equivalent and lines is not None and not lines.equivalent:
+        verdict = printed.verdict(lines, NAMES)
+    code = EXIT_EQUIVALENT if equivalent else EXIT_DIVERGED
+    if opts["devices"]:
+        checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
+        result["devices_check"] = checked
+        if checked["verdict"] == "failed":
+            console.say(verdict)
+            result.update(verdict="failed", message=checked["message"])
+            return EXIT_NOTHING_TO_COMPARE
+        if checked["verdict"] == "diverged":
+            if equivalent:
+                verdict = f"DIVERGED on {opts['devices']} processes: {checked['problems'][0]}"
+            code = EXIT_DIVERGED
+    console.say(verdict)
+    if code != EXIT_EQUIVALENT and not opts["verbose"]:
+        console.say("(the scripts' own output: rerun with -v, or --keep for the log files)")
+    result.update(verdict="equivalent" if code == EXIT_EQUIVALENT else "diverged", message=verdict)
+    return code
 
 
-def _report_failures(runs: list[Run], shared: bool) -> bool:
+def _compare_printed(traces: list[dict], opts: dict, tolerance: float):
+    if opts["ignore_output"]:
+        return None
+    patterns = [re.compile(p) for p in opts["ignore_lines"]]
+
+    def kept(trace: dict) -> list[str]:
+        found = printed.lines(trace.get("printed", []))
+        return [line for line in found if not any(p.search(line) for p in patterns)]
+
+    stopped = any(t["status"] == "stopped" for t in traces)
+    return printed.compare_lines(kept(traces[0]), kept(traces[1]), tolerance, prefix_only=stopped)
+
+
+def _check_processes(converted, args, root, shared, opts, env, own, paths, console) -> dict:
+    """``--devices N``: evaluate the trained weights on 1 and N processes; see evaluation.py."""
+    n = opts["devices"]
+    weights = root / "weights.pt"
+    title = f"--devices {n}: the conversion's evaluation of its trained weights, 1 vs {n} processes"
+    if not weights.exists():
+        message = f"{title}: nothing to check (the conversion never called Trainer.fit)"
+        console.warn(message)
+        return {"verdict": "failed", "message": message}
+    base = ["--evaluate-weights", str(weights)]
+    one = Run.in_folder(
+        "evaluate-1",
+        converted,
+        root,
+        shared,
+        options=base + _trainer(accelerator="cpu", devices=1, strategy="auto", num_nodes=1),
+    )
+    port = str(runs.free_port())
+    ranks = [
+        Run.in_folder(
+            f"evaluate-{n}-rank{rank}",
+            converted,
+            root,
+            shared or root / f"evaluate-{n}",
+            options=base + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1),
+            env={
+                "LOCAL_RANK": str(rank),
+                "NODE_RANK": "0",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": port,
+            },
+        )
+        for rank in range(n)
+    ]
+    groups = [[one], ranks] if shared else [[one, *ranks]]
+    options = _runner_options(opts, own, training=False)
+    _execute(groups, args, options, paths, runs.without_launchers(env), opts["timeout"])
+    every = [one, *ranks]
+    if opts["verbose"]:
+        for run in every:
+            _show_logs(run, console)
+    if _report_failures(every, shared is not None, console):
+        message = f"{title}: an evaluation run failed, nothing to check"
+        console.warn(message)
+        return {"verdict": "failed", "message": message}
+    reference = compare.load(str(one.trace))
+    if not reference.get("evaluations"):
+        message = f"{title}: nothing to check (the conversion neither validates nor tests)"
+        console.warn(message)
+        return {"verdict": "failed", "message": message}
+    found = evaluation.check(
+        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0
+    )
+    console.say(f"{title} (ddp, gloo):")
+    for line in found.details:
+        console.say(f"  {line}")
+    for problem in found.problems:
+        console.say(f"  ! {problem}")
+    if found.equivalent:
+        console.say(f"  the same on {n} processes: printed once, metrics reduced")
+    return {
+        "verdict": "equivalent" if found.equivalent else "diverged",
+        "processes": n,
+        "evaluations": found.calls,
+        "problems": found.problems,
+        "message": found.problems[0] if found.problems else "the same",
+    }
+
+
+def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float) -> None:
+    """Start each group's runs together, the groups one after the other; stop at a failure."""
+    try:
+        for group in groups:
+            if any(r.error() for g in groups for r in g if r.proc is not None):
+                for run in group:
+                    run.cancelled = True
+                continue
+            for run in group:
+                runs.start(run, args, options, paths[run.script], env)
+            runs.wait(group, time.monotonic() + timeout if timeout else None)
+    finally:
+        for group in groups:
+            for run in group:
+                runs.kill(run)
+
+
+def _show_logs(run: Run, console: Console) -> None:
+    for stream, path in (("stdout", run.stdout), ("stderr", run.stderr)):
+        text = runs.tail(path, n=10**9)
+        if text.strip():
+            console.say(f"----- {run.name} script {stream} ({run.script.name}) -----")
+            console.say(text)
+
+
+def _no_gpu(pair: list[Run], console: Console) -> bool:
+    for run in pair:
+        if run.trace.exists() and compare.load(str(run.trace))["status"] == "no-gpu":
+            console.warn(compare.load(str(run.trace))["error"] + ": nothing to compare.")
+            return True
+    return False
+
+
+def _report_failures(group: list[Run], shared: bool, console: Console) -> bool:
     """Say which runs could not run and why (their stderr's tail); True if any."""
-    failed = [(run, run.error()) for run in runs if not run.cancelled and run.error()]
+    failed = [(run, run.error()) for run in group if not run.cancelled and run.error()]
     for run, why in failed:
-        click.echo(f"could not run the {run.name} script {run.script}: {why}", err=True)
-        tail = _tail(run.stderr)
-        if tail:
-            click.echo(f"----- last lines of its stderr -----\n{tail}\n-----", err=True)
-        if not shared and ("FileNotFoundError" in tail or "No such file" in tail):
-            click.echo(
+        console.warn(f"could not run the {run.name} script {run.script}: {why}")
+        text = runs.tail(run.stderr)
+        if text:
+            console.warn(f"----- last lines of its stderr -----\n{text}\n-----")
+        if not shared and ("FileNotFoundError" in text or "No such file" in text):
+            console.warn(
                 "hint: each script runs in its own fresh working directory; pass absolute "
-                "paths after --, or use --cwd DIR.",
-                err=True,
+                "paths after --, or use --cwd DIR."
             )
     if failed:
-        for run in runs:
+        for run in group:
             if run.cancelled:
-                click.echo(f"(the {run.name} run was stopped: nothing to compare)", err=True)
+                console.warn(f"(the {run.name} run was stopped: nothing to compare)")
     return bool(failed)
 
 
-def _deadline(opts: dict) -> float | None:
-    return None if opts["timeout"] is None else time.monotonic() + opts["timeout"]
+def _number(x: float) -> float | str:
+    return x if math.isfinite(x) else repr(x)
+
+
+def _run_summary(run: Run) -> dict:
+    error = run.error()
+    status = "ok" if error is None else "failed"
+    if run.timed_out or run.cancelled:
+        status = "timed out" if run.timed_out else "cancelled"
+    return {
+        "status": status,
+        "seconds": round(run.seconds, 2),
+        "error": None if status in ("ok", "cancelled") else run.last_error_line(),
+    }
+
+
+def _record(result: dict, c: compare.Comparison, lines) -> None:
+    result["losses"] = {
+        "compared": min(len(c.original), len(c.converted)),
+        "original": len(c.original),
+        "lightning": len(c.converted),
+        "max_difference": _number(c.max_loss_diff),
+        "max_relative_difference": _number(c.max_loss_relative),
+        "first_difference_step": None if c.first_diff is None else c.first_diff + 1,
+    }
+    result["steps"] = {"original": c.steps[0], "lightning": c.steps[1]}
+    w = c.weights
+    result["weights"] = {
+        "tensors": w.tensors,
+        "values": w.values,
+        "max_difference": _number(w.max_diff),
+        "differing": w.differing,
+        "mismatch": w.mismatch,
+    }
+    if lines is not None:
+        result["printed"] = {
+            "original": len(lines.original),
+            "lightning": len(lines.converted),
+            "compared": lines.compared,
+            "first_difference_line": None if lines.first_diff is None else lines.first_diff + 1,
+        }

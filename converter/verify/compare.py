@@ -25,6 +25,13 @@ def load(path: str) -> dict:
     return trace
 
 
+def _relative(a: float | None, b: float | None) -> float:
+    d = _diff(a, b)
+    if d == 0.0 or math.isinf(d):
+        return d
+    return d / max(abs(a), abs(b))
+
+
 def _diff(a: float | None, b: float | None) -> float:
     if a is None or b is None:
         return math.inf
@@ -35,7 +42,7 @@ def _diff(a: float | None, b: float | None) -> float:
     return abs(a - b)
 
 
-def _agree(a: float | None, b: float | None, tolerance: float) -> bool:
+def agree(a: float | None, b: float | None, tolerance: float) -> bool:
     d = _diff(a, b)
     if d == 0.0:
         return True
@@ -60,6 +67,7 @@ class Comparison:
     converted: list[float | None]
     first_diff: int | None  # index into the losses
     max_loss_diff: float
+    max_loss_relative: float  # largest |a - b| / max(|a|, |b|) over the compared losses
     steps: tuple[int, int]
     stopped: tuple[bool, bool]
     weights: WeightResult
@@ -79,24 +87,35 @@ class Comparison:
 def compare(original: dict, converted: dict, tolerance: float = 0.0) -> Comparison:
     a = [e["value"] for e in original["losses"]]
     b = [e["value"] for e in converted["losses"]]
-    first, biggest = None, 0.0
+    first, biggest, relative = None, 0.0, 0.0
     for i in range(max(len(a), len(b))):
         x = a[i] if i < len(a) else None
         y = b[i] if i < len(b) else None
         if i < min(len(a), len(b)):
             biggest = max(biggest, _diff(x, y))
-        if first is None and not _agree(x, y, tolerance):
+            relative = max(relative, _relative(x, y))
+        if first is None and not agree(x, y, tolerance):
             first = i
     return Comparison(
         original=a,
         converted=b,
         first_diff=first,
         max_loss_diff=biggest,
+        max_loss_relative=relative,
         steps=(original["steps"], converted["steps"]),
         stopped=(original["status"] == "stopped", converted["status"] == "stopped"),
         weights=compare_weights(original, converted, tolerance),
         tolerance=tolerance,
     )
+
+
+def devices(trace: dict) -> list[str]:
+    """Where a run trained: the device types of its losses (``cpu``, ``cuda``), or of its weights
+    when it computed none (Lightning moves a module back to the CPU when it stops)."""
+    found = {e.get("device") for e in trace.get("losses", ())}
+    if not found:
+        found = {p.get("device") for p in _params(trace)}
+    return sorted(d for d in found if d)
 
 
 def _params(trace: dict) -> list[dict]:
@@ -131,16 +150,16 @@ def compare_weights(original: dict, converted: dict, tolerance: float) -> Weight
         result.values += len(va)
         if ra == rb:
             continue
-        worst, agree = 0.0, True
+        worst, same = 0.0, True
         for u, v in zip(va, vb):
             d = _diff(u, v)
             if d > worst:
                 worst = d
-            if agree and d and not _agree(u, v, tolerance):
-                agree = False
+            if same and d and not agree(u, v, tolerance):
+                same = False
         if worst > result.max_diff or not result.max_name:
             result.max_diff, result.max_name = worst, label
-        if not agree:
+        if not same:
             result.differing.append(label)
     return result
 
@@ -201,7 +220,7 @@ def table(c: Comparison, names: tuple[str, str] = ("original", "lightning")) -> 
         mark = ""
         if i == c.first_diff:
             mark = "  <- first difference"
-        elif not _agree(x, y, c.tolerance):
+        elif not agree(x, y, c.tolerance):
             mark = "  !"
         diff = "-" if x is None or y is None else _d(d)
         lines.append(f"{i + 1:>6}  {_num(x):>{w}}  {_num(y):>{w}}  {diff:>10}{mark}")

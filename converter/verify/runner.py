@@ -1,28 +1,40 @@
 """Run one training script under the tracer: the child process of ``torch2lightning verify``.
 
     python -m converter.verify.runner --trace OUT.json [--max-steps N] [--fake-data] [--seed S]
-        [--path DIR ...] -- script.py [args...]
+        [--accelerator cpu|gpu] [--trainer KEY=JSON ...] [--save-weights F | --evaluate-weights F]
+        [--path DIR ...] [--own-path DIR] -- script.py [args...]
 
 Before the script runs: one CPU thread (``torch.set_num_threads(1)``; the parent also sets
-``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED=0`` and hides GPUs), ``torch.use_deterministic_algorithms
-(True, warn_only=True)``, ``random``/``numpy``/``torch`` seeded with ``--seed``, the hooks of
-:mod:`converter.verify.tracing` and, with ``--fake-data``, the datasets of
-:mod:`converter.verify.fakedata`. Then the script runs unedited through
+``OMP_NUM_THREADS=1`` and ``PYTHONHASHSEED``), ``torch.use_deterministic_algorithms(True,
+warn_only=True)``, ``random``/``numpy``/``torch`` seeded with ``--seed``, the hooks of
+:mod:`~converter.verify.tracing`, :mod:`~converter.verify.capture` (``sys.stdout``) and
+:mod:`~converter.verify.trainer_hooks` and, with ``--fake-data``, the datasets of
+:mod:`~converter.verify.fakedata`. On the CPU (the default) the parent hides GPUs; with
+``--accelerator gpu`` the GPU stays visible, TF32 is turned off and cuBLAS made deterministic, and
+a machine without a GPU ends the run at once (status ``no-gpu``).
+
+Then the runner forgets its own package: every ``converter*`` module leaves ``sys.modules`` and the
+``--own-path`` folder (which the parent added to ``PYTHONPATH`` so that ``-m`` finds the runner)
+leaves ``sys.path`` and ``PYTHONPATH``. A script with a ``converter.py`` of its own beside it
+imports that one, as under ``python script.py``. The script runs unedited through
 ``runpy.run_path(script, run_name="__main__")`` with ``sys.argv = [script, *args]`` and the
-``--path`` folders (default: the script's folder) first on ``sys.path``, as ``python script.py``
-would have it. Whatever the script prints goes to this process's stdout/stderr.
+``--path`` folders (default: the script's folder) first on ``sys.path``.
 
 Afterwards, also after ``--max-steps`` stopped it or it raised, the trace is written. Exit status:
-0 when the script finished (or was stopped), 1 when it raised (traceback on stderr).
+0 when the script finished (or was stopped), 1 when it raised (traceback on stderr), 3 when
+``--accelerator gpu`` found no GPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import runpy
 import sys
 import traceback
+
+EXIT_NO_GPU = 3
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -34,15 +46,26 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--fake-data", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--trainer", action="append", default=[], metavar="KEY=JSON")
+    parser.add_argument("--save-weights")
+    parser.add_argument("--evaluate-weights")
     parser.add_argument("--path", action="append", default=[])
+    parser.add_argument("--own-path")
     args = parser.parse_args(argv[:cut])
     if cut + 1 >= len(argv):
         parser.error("no script after --")
     args.script, args.script_args = os.path.abspath(argv[cut + 1]), argv[cut + 2 :]
+    args.trainer = dict(_keyword(item) for item in args.trainer)
     return args
 
 
-def _settle(seed: int) -> None:
+def _keyword(item: str) -> tuple[str, object]:
+    key, _, value = item.partition("=")
+    return key, json.loads(value)
+
+
+def _settle(seed: int, gpu: bool) -> None:
     """Same seeds, one thread, deterministic kernels: the two runs must be bit-comparable."""
     import random
 
@@ -54,8 +77,12 @@ def _settle(seed: int) -> None:
     except RuntimeError:  # already set, or parallel work already started
         pass
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if gpu:  # full float32 on the GPU too: TF32 would round both runs' products differently
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
     mps = getattr(torch.backends, "mps", None)
-    if mps is not None:  # CPU only, like CUDA_VISIBLE_DEVICES="" in the parent's environment
+    if mps is not None and not gpu:  # CPU only, like CUDA_VISIBLE_DEVICES="" in the parent's env
         mps.is_available = lambda: False
     random.seed(seed)
     try:
@@ -75,23 +102,63 @@ def _script_traceback(exc: BaseException, script: str) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
 
 
+def _forget_own_package(own_path: str | None, keep: list[str]) -> None:
+    """Leave no trace of the tool's package for the script (see the module docstring); the
+    script's own folders (``keep``) stay on ``sys.path`` even if the tool lives there too."""
+    for name in [n for n in sys.modules if n == "converter" or n.startswith("converter.")]:
+        del sys.modules[name]
+    if not own_path:
+        return
+    own = os.path.realpath(own_path)
+    if own not in {os.path.realpath(p) for p in keep}:
+        sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != own]
+    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    kept = [p for p in entries if p and os.path.realpath(p) != own]
+    if kept:
+        os.environ["PYTHONPATH"] = os.pathsep.join(kept)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    from converter.verify import tracing
+    gpu = args.accelerator == "gpu"
+    if gpu:  # read by cuBLAS when it starts; deterministic results need it
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # everything the runner needs is imported before the script runs and the package is forgotten
+    from converter.verify import capture, tracing, trainer_hooks
 
-    _settle(args.seed)
+    _settle(args.seed, gpu)
+    tracer = tracing.Tracer(max_steps=args.max_steps)
+    if gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            why = "--accelerator gpu: torch sees no GPU here (torch.cuda.is_available() is False)"
+            print(f"[verify] {why}", file=sys.stderr)
+            tracer.dump(args.trace, "no-gpu", why)
+            return EXIT_NO_GPU
     if args.fake_data:
         from converter.verify import fakedata
 
         fakedata.install()
-    tracer = tracing.Tracer(max_steps=args.max_steps)
+    out = capture.Capture(sys.stdout)
+    plan = trainer_hooks.Plan(
+        trainer=args.trainer,
+        save_weights=args.save_weights,
+        evaluate_weights=args.evaluate_weights,
+        capture=out,
+    )
+    trainer_hooks.install(plan)
     folders = [os.path.abspath(p) for p in args.path] or [os.path.dirname(args.script)]
     sys.path[:1] = folders  # replaces the runner's own entry, like `python script.py` would
+    _forget_own_package(args.own_path, folders)
     sys.argv = [args.script, *args.script_args]
 
     status, error, code = "finished", None, 0
+    out.install()
     tracer.install()
     try:
         runpy.run_path(args.script, run_name="__main__")
@@ -112,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             status, code = "error", 1
     finally:
         tracer.uninstall()
+        out.uninstall()
     sys.stdout.flush()
-    tracer.dump(args.trace, status, error)
+    extra = {"printed": out.segments, "evaluations": plan.evaluations}
+    tracer.dump(args.trace, status, error, extra)
     return code
 
 

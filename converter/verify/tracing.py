@@ -78,7 +78,12 @@ class Tracer:
         for t in (tensors,) if isinstance(tensors, torch.Tensor) else tensors:
             if not isinstance(t, torch.Tensor):  # a GradientEdge: nothing to read
                 continue
-            entry = {"step": self.steps, "numel": t.numel(), "dtype": str(t.dtype).split(".")[-1]}
+            entry = {
+                "step": self.steps,
+                "numel": t.numel(),
+                "dtype": str(t.dtype).split(".")[-1],
+                "device": t.device.type,
+            }
             with torch.no_grad():
                 if t.numel() == 1:
                     entry["value"] = float(t.detach().reshape(()).item())
@@ -97,8 +102,11 @@ class Tracer:
             raise StopTraining
 
     # -- output ----------------------------------------------------------------------------
-    def dump(self, trace_path: str, status: str, error: str | None = None) -> None:
-        """Write ``trace_path`` (JSON) and ``trace_path + '.bin'`` (the weights, in order)."""
+    def dump(
+        self, trace_path: str, status: str, error: str | None = None, extra: dict | None = None
+    ) -> None:
+        """Write ``trace_path`` (JSON) and ``trace_path + '.bin'`` (the weights, in order);
+        ``extra`` adds entries to the JSON (what was printed, evaluations...)."""
         names = {**self._names, **_parameter_names()}
         optimizers = []
         offset = 0
@@ -115,6 +123,7 @@ class Tracer:
                                 "name": names.get(id(p), "?"),
                                 "shape": list(p.shape),
                                 "dtype": str(p.dtype).split(".")[-1],
+                                "device": p.device.type,
                                 "format": code,
                                 "offset": offset,
                                 "nbytes": len(data),
@@ -132,6 +141,7 @@ class Tracer:
             "losses": self.losses,
             "optimizers": optimizers,
             "torch": torch.__version__,
+            **(extra or {}),
         }
         with open(trace_path, "w", encoding="utf-8") as f:
             json.dump(trace, f)

@@ -33,19 +33,30 @@ class Net(pl.LightningModule):
         self.log("train_loss", loss)
         return loss
 
-    def on_train_epoch_end(self):
-        print(f"epoch {self.current_epoch}: loss {self.trainer.callback_metrics['train_loss']:.4f}")
+    def on_validation_epoch_start(self):
+        self.correct = 0
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
         correct = (self(x).argmax(1) == y).sum()
+        self.correct += correct.item()
         self.log("val_acc", correct / 64.0, reduce_fx="sum")
+
+    def on_validation_epoch_end(self):
+        if self.trainer.sanity_checking:
+            return
+        # the plain loop prints after each epoch's training, then after its validation
+        print(f"epoch {self.current_epoch}: loss {self.shown_loss():.4f}")
+        print(f"epoch {self.current_epoch}: val accuracy {self.correct / 64:.3f}")
+
+    def shown_loss(self):
+        return self.trainer.callback_metrics["train_loss"]
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9)
 
 
-def main(lr_scale=1.0):
+def main(lr_scale=1.0, net_class=Net):
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=0.05)
@@ -54,7 +65,7 @@ def main(lr_scale=1.0):
     torch.manual_seed(1)
     train_loader = DataLoader(make_data(256, 1234), batch_size=16, shuffle=True)
     val_loader = DataLoader(make_data(64, 99), batch_size=32)
-    model = Net(lr=args.lr * lr_scale)
+    model = net_class(lr=args.lr * lr_scale)
     trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu")
     trainer.fit(model, train_loader, val_loader)
     torch.save(model.state_dict(), "model.pt")

@@ -19,7 +19,11 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         images, labels = batch
-        return nn.functional.cross_entropy(self(images), labels)
+        self.loss = nn.functional.cross_entropy(self(images), labels)
+        return self.loss
+
+    def on_train_epoch_end(self):
+        print(f"epoch {self.current_epoch}: loss {self.loss.item():.4f}")
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=1e-3)

@@ -1,0 +1,130 @@
+"""Compare what two runs printed on stdout, line by line, numbers within the tolerance.
+
+Pure Python: runs in the CLI process. The text comes from the traces (``printed``: the segments
+:class:`~converter.verify.capture.Capture` kept, the script's own output without Lightning's).
+
+What counts as a line: the text split at newlines, each line as a terminal leaves it (after its
+last carriage return) and without trailing whitespace; blank lines are left out (a conversion may
+move a bare ``print()``; what a blank line says is nothing). Two lines agree when their text
+outside numbers is identical and their numbers agree: equal as written, or, with a tolerance, as
+values (``|a - b| <= tolerance * max(1, |a|, |b|)``, as for losses) or, for numbers written with
+decimals, within one unit of the last decimal shown (a value rounded on either side of a printed
+digit). Integers are never given that unit: counts must match.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from converter.verify.compare import agree
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b", re.I)
+
+
+def lines(segments: list, label: object = ...) -> list[str]:
+    """The printed lines of the segments with ``label`` (all of them when not given)."""
+    text = "".join(t for seg_label, t in segments if label is ... or seg_label == label)
+    out = []
+    for line in text.split("\n"):
+        line = line.rsplit("\r", 1)[-1].rstrip()
+        if line:
+            out.append(line)
+    return out
+
+
+def _decimals(number: str) -> int | None:
+    mantissa = re.split(r"[eE]", number)[0]
+    if "." not in mantissa or re.search(r"[eE]", number):
+        return None
+    return len(mantissa.split(".")[1])
+
+
+def numbers_agree(x: str, y: str, tolerance: float) -> bool:
+    if x == y:
+        return True
+    if tolerance == 0:
+        return False
+    a, b = float(x), float(y)
+    if agree(a, b, tolerance):
+        return True
+    da, db = _decimals(x), _decimals(y)
+    if da is None or db is None or math.isnan(a) or math.isnan(b):
+        return False
+    unit = 10.0 ** -min(da, db)
+    return abs(a - b) <= unit * (1 + 1e-9)
+
+
+def lines_agree(x: str, y: str, tolerance: float) -> bool:
+    if x == y:
+        return True
+    if NUMBER.sub("#", x) != NUMBER.sub("#", y):
+        return False
+    return all(numbers_agree(u, v, tolerance) for u, v in zip(NUMBER.findall(x), NUMBER.findall(y)))
+
+
+@dataclass
+class PrintedComparison:
+    original: list[str]
+    converted: list[str]
+    first_diff: int | None  # index of the first line that differs (or is missing on one side)
+    prefix_only: bool  # a run was stopped early: only the common prefix was compared
+
+    @property
+    def compared(self) -> int:
+        return min(len(self.original), len(self.converted))
+
+    @property
+    def equivalent(self) -> bool:
+        return self.first_diff is None
+
+
+def compare_lines(
+    original: list[str], converted: list[str], tolerance: float, prefix_only: bool = False
+) -> PrintedComparison:
+    first = None
+    for i in range(min(len(original), len(converted))):
+        if not lines_agree(original[i], converted[i], tolerance):
+            first = i
+            break
+    if first is None and not prefix_only and len(original) != len(converted):
+        first = min(len(original), len(converted))
+    return PrintedComparison(original, converted, first, prefix_only)
+
+
+def count(lines: list[str]) -> str:
+    n = len(lines)
+    return f"{n} line" if n == 1 else f"{n} lines"
+
+
+def _show(line: str | None) -> str:
+    return "(nothing more)" if line is None else line
+
+
+def describe(c: PrintedComparison, names: tuple[str, str]) -> list[str]:
+    """Detail lines: the counts, and the first difference side by side with the line before."""
+    na, nb = len(c.original), len(c.converted)
+    if c.equivalent:
+        how = f"{c.compared} lines compared ({names[0]} {na}, {names[1]} {nb})"
+        if c.prefix_only and na != nb:
+            how += ", up to the shorter output: a run stopped by --max-steps prints less"
+        return [f"printed output: {how}: the same"]
+    i = c.first_diff
+    a = c.original[i] if i < na else None
+    b = c.converted[i] if i < nb else None
+    width = max(len(n) for n in names)
+    counts = f"{names[0]}: {count(c.original)}, {names[1]}: {nb}"
+    out = [f"printed output differs at line {i + 1} ({counts}):"]
+    if i > 0:
+        out.append(f"  {'both':>{width}} | {c.original[i - 1]}")
+    out.append(f"  {names[0]:>{width}} | {_show(a)}")
+    out.append(f"  {names[1]:>{width}} | {_show(b)}")
+    return out
+
+
+def verdict(c: PrintedComparison, names: tuple[str, str]) -> str:
+    i = c.first_diff
+    a = c.original[i] if i < len(c.original) else None
+    b = c.converted[i] if i < len(c.converted) else None
+    return f"DIVERGED: printed line {i + 1}: {names[0]} {_show(a)!r}, {names[1]} {_show(b)!r}"

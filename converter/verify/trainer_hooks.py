@@ -1,0 +1,169 @@
+"""Reach the ``Trainer`` of a script that runs unedited: the Lightning side of a verify run.
+
+Runs inside a verify child process. Nothing is imported ahead of the script (importing Lightning
+early would change how it sets up its loggers): an import hook waits for Lightning's trainer
+module (``pytorch_lightning`` or ``lightning.pytorch``, whichever the script imports) and patches
+its ``Trainer`` when it loads. What is patched depends on the run (:class:`Plan`):
+
+* ``trainer`` overrides: keyword arguments forced on every ``Trainer(...)`` (``accelerator="gpu",
+  devices=1`` in GPU mode; ``accelerator="cpu", devices=N, strategy="ddp"`` for the evaluation on N
+  processes);
+* ``save_weights``: after ``Trainer.fit`` returns or is stopped, the fitted module's
+  ``state_dict`` is saved there (the training run of ``--devices``);
+* ``evaluate_weights``: ``Trainer.fit`` does not train: it loads those weights into the module and
+  validates them (``Trainer.validate`` with the same loaders), so that the script's own
+  ``trainer.test(...)`` afterwards tests them too;
+* every ``Trainer.validate``/``test`` call is recorded: its stage, what it returned on this
+  process, and (through :class:`~converter.verify.capture.Capture`'s label) what the script printed
+  during it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.abc
+import importlib.machinery
+import inspect
+import math
+import sys
+from dataclasses import dataclass, field
+
+TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
+
+
+@dataclass
+class Plan:
+    trainer: dict = field(default_factory=dict)
+    save_weights: str | None = None
+    evaluate_weights: str | None = None
+    #: filled while the script runs: one entry per validate/test call
+    evaluations: list[dict] = field(default_factory=list)
+    capture: object = None  # a Capture, whose label marks the evaluation in progress
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``callback(module)`` right after one of ``names`` is executed."""
+
+    def __init__(self, names: tuple[str, ...], callback) -> None:
+        self.names, self.callback = names, callback
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, callback = spec.loader, self.callback
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                callback(module)
+
+        spec.loader = Loader()
+        return spec
+
+
+def install(plan: Plan) -> None:
+    def patch(module) -> None:
+        _patch_trainer(module.Trainer, plan)
+
+    for name in TRAINER_MODULES:
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, _AfterImport(TRAINER_MODULES, patch))
+
+
+def _plain(value):
+    """Logged metrics as JSON numbers (tensors included)."""
+    if hasattr(value, "detach"):
+        value = value.detach().double().cpu()
+        value = value.item() if value.numel() == 1 else value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (int, float, str, type(None))) else repr(value)
+
+
+def _patch_trainer(trainer_cls, plan: Plan) -> None:
+    original_init = trainer_cls.__init__
+    original_fit = trainer_cls.fit
+    fit_signature = inspect.signature(original_fit)
+    package = trainer_cls.__module__.split(".trainer")[0]  # pytorch_lightning, lightning.pytorch
+
+    if plan.trainer:
+
+        @functools.wraps(original_init)
+        def __init__(self, *args, **kwargs):
+            kwargs.update(plan.trainer)
+            original_init(self, *args, **kwargs)
+
+        trainer_cls.__init__ = __init__
+
+    def evaluated(stage: str):
+        original = getattr(trainer_cls, stage)
+
+        @functools.wraps(original)
+        def run(self, *args, **kwargs):
+            label = f"{stage} {len(plan.evaluations) + 1}"
+            outer, plan.capture.label = plan.capture.label, label
+            try:
+                results = original(self, *args, **kwargs)
+            finally:
+                plan.capture.label = outer
+            plan.evaluations.append({"label": label, "stage": stage, "results": _plain(results)})
+            return results
+
+        setattr(trainer_cls, stage, run)
+
+    for stage in ("validate", "test"):
+        evaluated(stage)
+
+    if plan.save_weights:
+
+        @functools.wraps(original_fit)
+        def fit(self, model, *args, **kwargs):
+            try:
+                return original_fit(self, model, *args, **kwargs)
+            finally:
+                _save(model, plan.save_weights)
+
+        trainer_cls.fit = fit
+
+    elif plan.evaluate_weights:
+
+        @functools.wraps(original_fit)
+        def fit(self, *args, **kwargs):
+            bound = fit_signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            model = bound.arguments["model"]
+            _load(model, plan.evaluate_weights)
+            loaders = bound.arguments.get("val_dataloaders")
+            datamodule = bound.arguments.get("datamodule")
+            has_loaders = loaders is not None or datamodule is not None
+            lightning_module = sys.modules[package].LightningModule
+            overridden = type(model).val_dataloader is not lightning_module.val_dataloader
+            steps = type(model).validation_step is not lightning_module.validation_step
+            if steps and (has_loaders or overridden):
+                self.validate(model, dataloaders=loaders, datamodule=datamodule)
+
+        trainer_cls.fit = fit
+
+
+def _save(model, path: str) -> None:
+    import torch
+
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    torch.save(state, path)
+
+
+def _load(model, path: str) -> None:
+    import torch
+
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
