@@ -134,6 +134,9 @@ class Emission:
     init_parameters: list[cst.Param] = field(default_factory=list)
     init_statements: list[cst.BaseStatement] = field(default_factory=list)
     constructor_arguments: list[cst.Arg] = field(default_factory=list)  # where it is created
+    # attributes of the module set before training, where the site binds them only after
+    # creating the model: (`hparams.epochs`, `epochs`)
+    late_settings: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)
     hook_openings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     hook_closings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code

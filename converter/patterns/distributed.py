@@ -4,8 +4,10 @@
 and the `DistributedSampler` (with its `set_epoch`) go away; the loader keeps the sampler's
 shuffling as `shuffle=`, which Lightning turns back into a DistributedSampler (seed 0, one epoch
 number per epoch, as the script had). Ranks read from `dist.get_rank()` or `LOCAL_RANK` become
-`self.global_rank` / `self.local_rank`. Any other distributed call (all_reduce, barrier...) is
-beyond this and declines.
+`self.global_rank` / `self.local_rank`; the Trainer's devices and nodes come from what the
+launcher set (torchrun's LOCAL_WORLD_SIZE and WORLD_SIZE, SLURM's tasks per node and nodes),
+which Lightning requires to match the world it finds. Any other distributed call (all_reduce,
+barrier...) is beyond this and declines.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Role, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.templating import expr
 
 DDP = (
     "torch.nn.parallel.DistributedDataParallel",
@@ -33,6 +36,11 @@ SETUP_CALLS = (
     "torch.cuda.set_device",
 )
 GLOBAL_RANK = ("torch.distributed.get_rank",)
+_DEVICES = 'int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("SLURM_NTASKS_PER_NODE", 1)))'
+_NUM_NODES = (
+    'int(os.environ.get("SLURM_NNODES", int(os.environ.get("WORLD_SIZE", 1))'
+    ' // int(os.environ.get("LOCAL_WORLD_SIZE", 1))))'
+)
 _SAMPLER_ARG = m.Arg(keyword=m.Name("sampler"), value=m.Name())
 _RANK_VARIABLES = {"LOCAL_RANK": "self.local_rank", "RANK": "self.global_rank"}
 
@@ -141,6 +149,10 @@ class DistributedBoilerplate(Pattern):
         state = site.state(self)
         if state.found:
             out.option("strategy", cst.SimpleString('"ddp"'))
+            # As many processes as the launcher (torchrun, SLURM) started; one when run plainly.
+            out.option("devices", expr(_DEVICES))
+            out.option("num_nodes", expr(_NUM_NODES))
+            out.imports.add("os")
         out.site_removals += state.rank_statements
         # `DataLoader(..., sampler=sampler)` -> `DataLoader(..., shuffle=<the sampler's shuffle>)`
         for arg in state.sampler_args:

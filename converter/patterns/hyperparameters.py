@@ -38,6 +38,7 @@ class HyperparametersState:
     defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
     values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # at the site's call
     ignored: list[str] = field(default_factory=list)  # constructor arguments that are objects
+    late: list[str] = field(default_factory=list)  # set only after the model is created
 
 
 class Hyperparameters(Pattern):
@@ -64,6 +65,12 @@ class Hyperparameters(Pattern):
         for name in state.objects:
             state.defaults[name] = cst.Name("None")
             state.values[name] = cst.Name(name)
+        created = index.line(site.model.binding)
+        state.late = [
+            name
+            for name in state.names + state.objects
+            if any(index.line(b) >= created for b in _bindings_of(index, site, state.values[name]))
+        ]
         taken = _constructor_parameters(site)
         for name in state.names + state.objects:
             if name in taken or name in RESERVED:
@@ -89,7 +96,13 @@ class Hyperparameters(Pattern):
             cst.Param(cst.Name(n), default=state.defaults[n], equal=_TIGHT) for n in new
         ]
         out.constructor_arguments += [
-            cst.Arg(state.values[n], keyword=cst.Name(n), equal=_TIGHT) for n in new
+            cst.Arg(state.values[n], keyword=cst.Name(n), equal=_TIGHT)
+            for n in new
+            if n not in state.late
+        ]
+        # What the site sets only after creating the model is handed over before training.
+        out.late_settings += [
+            (f"hparams.{n}" if n in state.names else n, state.values[n]) for n in state.late
         ]
         ignore = state.ignored + state.objects
         if site.model.cls is None:
@@ -116,6 +129,19 @@ class Hyperparameters(Pattern):
 _TIGHT = cst.AssignEqual(
     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
 )
+
+
+def _bindings_of(index: SourceIndex, site: TrainingSite, value: cst.BaseExpression):
+    """Where the site binds the names a value reads."""
+    names = {n.value for n in find(value, cst.Name)}
+    attributes = {id(a.attr) for a in find(value, cst.Attribute)}
+    names -= {n.value for n in find(value, cst.Name) if id(n) in attributes}
+    return [
+        index.enclosing_statement(a.node)
+        for name in names
+        for a in site.site_scope.assignments[name]
+        if a.scope is site.site_scope
+    ]
 
 
 def _namespace_reads(site: TrainingSite, namespace: str) -> list[str]:

@@ -15,9 +15,10 @@ import libcst.matchers as m
 from converter.analysis.bindings import assigned_call, scope_names, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Place, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
 from converter.patterns.scheduler import PATTERN as SCHEDULER
-from converter.patterns.scheduler import is_scheduler
+from converter.patterns.scheduler import is_scheduler, steps_scheduler
 from converter.templating import expr, fill
 
 _PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
@@ -46,6 +47,26 @@ class PlateauStep(Pattern):
                 and call.args[0].value.value in site.optimizer_vars
             ):
                 site.state(self).active = True
+
+    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
+        """Lightning steps ReduceLROnPlateau after on_train_epoch_end (other epoch schedulers
+        right after the last batch): what the epoch does after stepping it (printing the new
+        learning rate) runs in an override of lr_scheduler_step, after Lightning's own step.
+        The step is the epoch's last training code, or the validation's when nothing of the
+        epoch follows it."""
+        if site.manual or not site.state(self).active:
+            return
+        train, validation = site.train, site.stages.get(StageName.VALIDATION)
+        for where in (train.end, validation.end if validation and not train.end else []):
+            steps = [i for i, item in enumerate(where) if steps_scheduler(site, item)]
+            if len(steps) != 1:
+                continue
+            tail = where[steps[0] + 1 :]
+            control = (cst.Break, cst.Continue, cst.Return)
+            if tail and not any(find(item.node, control) for item in tail):
+                train.after_lr_step += tail
+                del where[steps[0] + 1 :]
+            return
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)

@@ -10,8 +10,7 @@ import libcst as cst
 
 from converter.analysis.bindings import assigned_call, scope_names, single_binding
 from converter.analysis.index import SourceIndex
-from converter.analysis.site import Claim, Declined, Moved, Place, Role, StageName, TrainingSite
-from converter.analysis.walk import find
+from converter.analysis.site import Claim, Declined, Moved, Place, Role, TrainingSite
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
 
 _INTERVALS = {Place.BATCH: "step", Place.EPOCH: "epoch"}
@@ -40,25 +39,6 @@ class SchedulerStep(Pattern):
                 site.bind(name, Role.SCHEDULER)
                 site.setup.append(Moved(statement, site.origin))
                 site.removed.append(statement)
-
-    def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
-        """What the epoch does after stepping its scheduler (printing the new learning rate)
-        runs after Lightning's own step, which comes after on_train_epoch_end: in an override
-        of lr_scheduler_step. The step is the epoch's last training code, or the validation's
-        last when nothing of the epoch follows it."""
-        if site.manual:
-            return
-        train, validation = site.train, site.stages.get(StageName.VALIDATION)
-        for where in (train.end, validation.end if validation and not train.end else []):
-            steps = [i for i, item in enumerate(where) if _steps_scheduler(site, item)]
-            if len(steps) != 1:
-                continue
-            tail = where[steps[0] + 1 :]
-            control = (cst.Break, cst.Continue, cst.Return)
-            if tail and not any(find(item.node, control) for item in tail):
-                train.after_lr_step += tail
-                del where[steps[0] + 1 :]
-            return
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)
@@ -99,7 +79,8 @@ class SchedulerStep(Pattern):
                 report.find("scheduler", index.line(moved.node), f"scheduler `{target}`{detail}")
 
 
-def _steps_scheduler(site: TrainingSite, item) -> bool:
+def steps_scheduler(site: TrainingSite, item) -> bool:
+    """`scheduler.step(...)` as a whole statement."""
     found = method_call(item.node)
     return (
         found is not None

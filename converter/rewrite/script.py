@@ -118,6 +118,9 @@ def plan_edits(
         edits.remove.add(function)
 
     loop = plan.outer_loop
+    for attribute, value in out.late_settings:
+        target = cst.AssignTarget(expr(f"{module_var}.{attribute}"))
+        prelude.append(cst.SimpleStatementLine([cst.Assign([target], value)]))
     prelude += out.prelude
     options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
     if StageName.VALIDATION in plan.stages:

@@ -31,8 +31,7 @@ class SequenceRegressor(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def lr_scheduler_step(self, scheduler, metric):
-        super().lr_scheduler_step(scheduler, metric)
+    def on_train_epoch_end(self):
         self.print(f"epoch {self.current_epoch}: mean loss {self.total / self.trainer.num_training_batches:.4f}, lr {self.lr_schedulers().get_last_lr()[0]}")
 
     def configure_optimizers(self):

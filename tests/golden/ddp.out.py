@@ -44,7 +44,12 @@ def main():
     loader = DataLoader(data, batch_size=12, shuffle=True)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
     lit_model = LitSequential(model)
-    trainer = pl.Trainer(max_epochs=3, strategy="ddp")
+    trainer = pl.Trainer(
+        max_epochs=3,
+        strategy="ddp",
+        devices=int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("SLURM_NTASKS_PER_NODE", 1))),
+        num_nodes=int(os.environ.get("SLURM_NNODES", int(os.environ.get("WORLD_SIZE", 1)) // int(os.environ.get("LOCAL_WORLD_SIZE", 1)))),
+    )
     trainer.fit(lit_model, train_dataloaders=loader)
 
 

@@ -57,7 +57,8 @@ def main():
     model = torchvision.models.resnet18(num_classes=10)
     criterion = nn.CrossEntropyLoss()
 
-    lit_model = LitResnet18(model, lr=args.lr, criterion=criterion)
+    lit_model = LitResnet18(model, lr=args.lr)
+    lit_model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator=args.accelerator,

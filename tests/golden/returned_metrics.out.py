@@ -28,8 +28,7 @@ class MLP(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def lr_scheduler_step(self, scheduler, metric):
-        super().lr_scheduler_step(scheduler, metric)
+    def on_train_epoch_end(self):
         self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
 
     def on_validation_epoch_start(self):
@@ -82,9 +81,10 @@ def main() -> None:
     train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
     val_loader = DataLoader(val_set, batch_size=64)
 
-    model = MLP(lr=args.lr, epochs=args.epochs, criterion=criterion)
+    model = MLP(lr=args.lr, epochs=args.epochs)
     criterion = nn.CrossEntropyLoss()
 
+    model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         num_sanity_val_steps=0,

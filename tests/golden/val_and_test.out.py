@@ -80,10 +80,12 @@ def main():
     val_loader = DataLoader(val_set, batch_size=25)
     test_loader = DataLoader(test_set, batch_size=25)
 
-    model = Regressor(hidden=16, log_every=log_every, criterion=criterion)
+    model = Regressor(hidden=16)
     criterion = nn.MSELoss()
     log_every = 4  # batches between progress lines
 
+    model.hparams.log_every = log_every
+    model.criterion = criterion
     trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
 

@@ -1,0 +1,241 @@
+"""A conversion stays correct where people use Lightning (issue 8), checked as a user would:
+
+- the converted MNIST classifier, trained by a plain run, writes a checkpoint that
+  `Net.load_from_checkpoint(path)` reloads (its hyper-parameters included) and validates;
+- validating that checkpoint on 2 CPU processes prints the same accuracy line, once, as on one,
+  and the validation metrics reach the logger (CSV) and `trainer.validate`'s result;
+- `verify --devices 2` says the same of the conversion's evaluation;
+- a run resumed from a checkpoint with `ckpt_path=` goes on with the loop's own state (an early
+  stopping patience counter) where an uninterrupted run would be.
+
+Real training, real checkpoints, real 2-process DDP (gloo) runs; each in a subprocess.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from converter import convert_source
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIER = ROOT / "fixtures" / "converted" / "mnist_classifier.py"
+pytestmark = pytest.mark.training
+
+VALIDATE = """\
+import importlib.util
+import sys
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import CSVLogger
+from torchvision import datasets, transforms
+
+script, checkpoint, data_dir, devices, logs = sys.argv[1:6]
+spec = importlib.util.spec_from_file_location("converted", script)
+converted = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(converted)  # defines Net; main() runs only as __main__
+
+model = converted.Net.load_from_checkpoint(checkpoint)
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+loader = torch.utils.data.DataLoader(
+    datasets.MNIST(data_dir, train=False, transform=transform), batch_size=50
+)
+trainer = pl.Trainer(
+    accelerator="cpu",
+    devices=int(devices),
+    strategy="ddp" if int(devices) > 1 else "auto",
+    logger=CSVLogger(logs),
+    enable_progress_bar=False,
+    enable_model_summary=False,
+)
+results = trainer.validate(model, dataloaders=loader)
+print("hyper-parameters", dict(model.hparams))
+print("validate returned", sorted(results[0]))
+if torch.distributed.is_initialized():  # gloo aborts at exit with a live process group
+    torch.distributed.destroy_process_group()
+"""
+
+
+def _run(command, cwd, **env):
+    environment = dict(os.environ, OMP_NUM_THREADS="1", **env)
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=900, env=environment
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_root, tmp_path_factory):
+    """The converted classifier trained one epoch by a plain run, and the checkpoint it wrote."""
+    work = tmp_path_factory.mktemp("plain-run")
+    run = _run(
+        [sys.executable, str(CLASSIFIER), "--epochs", "1", "--data-dir", str(mnist_root)], work
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    checkpoints = sorted(work.glob("lightning_logs/version_0/checkpoints/*.ckpt"))
+    assert checkpoints, run.stderr[-3000:]
+    return checkpoints[-1]
+
+
+def _validate(trained, mnist_root, tmp_path, devices: int):
+    driver = tmp_path / "validate.py"
+    driver.write_text(VALIDATE)
+    logs = tmp_path / f"logs{devices}"
+    run = _run(
+        [
+            sys.executable,
+            str(driver),
+            str(CLASSIFIER),
+            str(trained),
+            str(mnist_root),
+            str(devices),
+            str(logs),
+        ],
+        tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout, logs
+
+
+def test_a_checkpoint_reloads_with_its_hyperparameters_and_validates(trained, mnist_root, tmp_path):
+    out, logs = _validate(trained, mnist_root, tmp_path, devices=1)
+    assert "hyper-parameters {'lr': 1.0, 'gamma': 0.7, 'log_interval': 10}" in out
+    assert "Test set: Average loss:" in out
+    assert "validate returned ['correct', 'test_loss']" in out
+    metrics = list(csv.DictReader((logs / "lightning_logs" / "version_0" / "metrics.csv").open()))
+    assert metrics and {"test_loss", "correct"} <= set(metrics[0]), metrics
+
+
+def test_validating_on_two_processes_prints_the_same_accuracy_once(trained, mnist_root, tmp_path):
+    one, _ = _validate(trained, mnist_root, tmp_path, devices=1)
+    two, _ = _validate(trained, mnist_root, tmp_path, devices=2)
+    lines = [line for line in one.splitlines() if line.startswith("Test set")]
+    assert len(lines) == 1, one
+    assert [line for line in two.splitlines() if line.startswith("Test set")] == lines, two
+
+
+def test_verify_devices_two_finds_the_evaluation_the_same(mnist_root, tmp_path):
+    run = _run(
+        [
+            sys.executable,
+            "-m",
+            "converter",
+            "verify",
+            str(ROOT / "fixtures" / "mnist_classifier.py"),
+            "--against",
+            str(CLASSIFIER),
+            "--fake-data",
+            "--devices",
+            "2",
+            "--max-steps",
+            "5",
+            "--work-dir",
+            str(tmp_path),
+            "--",
+            "--epochs",
+            "1",
+        ],
+        ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "the same on 2 processes: printed once, metrics reduced" in run.stdout
+
+
+PATIENCE = """\
+import sys
+
+import torch
+from torch import nn
+
+
+def data():
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    y = x.sum(1, keepdim=True) + 0.5 * torch.randn(64, 1)
+    pairs = torch.utils.data.TensorDataset
+    train = torch.utils.data.DataLoader(pairs(x[:48], y[:48]), batch_size=16)
+    val = torch.utils.data.DataLoader(pairs(x[48:], y[48:]), batch_size=16)
+    return train, val
+
+
+class Regressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def main(epochs):
+    train_loader, val_loader = data()
+    model = Regressor()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3)
+    best, bad = float("inf"), 0
+    for epoch in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        val_loss = 0.0
+        with torch.no_grad():
+            for x, y in val_loader:
+                val_loss += nn.functional.mse_loss(model(x), y).item()
+        if val_loss < best - 0.01:
+            best, bad = val_loss, 0
+        else:
+            bad += 1
+        print("state", epoch, round(best, 6), bad)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
+"""
+
+RESUME = """\
+import importlib.util
+import sys
+
+import pytorch_lightning as pl
+
+spec = importlib.util.spec_from_file_location("converted", sys.argv[1])
+converted = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(converted)
+train_loader, val_loader = converted.data()
+model = converted.Regressor()
+trainer = pl.Trainer(max_epochs=int(sys.argv[3]), num_sanity_val_steps=0, enable_progress_bar=False)
+trainer.fit(model, train_loader, val_loader, ckpt_path=sys.argv[2])
+"""
+
+
+def test_a_resumed_run_goes_on_with_the_loops_own_state(tmp_path):
+    result = convert_source(PATIENCE, filename="patience.py")
+    assert not result.report.declined, result.report.text()
+    assert "def on_load_checkpoint" in result.code
+    script = tmp_path / "patience_pl.py"
+    script.write_text(result.code)
+    whole = _run([sys.executable, str(script), "8"], tmp_path / ".")
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    expected = [line for line in whole.stdout.splitlines() if line.startswith("state")]
+    assert len(expected) == 8
+
+    first = tmp_path / "first"
+    first.mkdir()
+    part = _run([sys.executable, str(script), "4"], first)
+    assert part.returncode == 0, part.stderr[-3000:]
+    (checkpoint,) = first.glob("lightning_logs/version_0/checkpoints/*.ckpt")
+    driver = tmp_path / "resume.py"
+    driver.write_text(textwrap.dedent(RESUME))
+    resumed = _run([sys.executable, str(driver), str(script), str(checkpoint), "8"], first)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    states = [line for line in resumed.stdout.splitlines() if line.startswith("state")]
+    assert states == expected[4:], (states, expected)
