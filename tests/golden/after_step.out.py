@@ -37,7 +37,7 @@ class LitSequential(pl.LightningModule):
     def on_train_batch_end(self, outputs, batch, batch_idx):
         if batch_idx % 4 == 0:
             with torch.no_grad():
-                accuracy = (self.model(held_out).argmax(1) == held_out_targets).float().mean()
+                accuracy = (self.model(held_out.to(self.device)).argmax(1) == held_out_targets.to(self.device)).float().mean()
             self.print(f"held-out accuracy after step {batch_idx}: {accuracy.item():.3f}")
 
     def configure_optimizers(self):
