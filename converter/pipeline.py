@@ -86,8 +86,11 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
 
 
 def _check_output(index: SourceIndex, code: str, filename: str, target: str) -> None:
-    def convert_again(converted: str) -> str:
-        return _convert_source(converted, target, filename, check=False).code
+    def convert_again(converted: SourceIndex) -> str:
+        try:
+            return _convert(converted, target, Report(filename=filename))
+        except Declined:
+            return code  # left as it is
 
     found = output_check.problem(index, code, filename, convert_again)
     if found is not None:

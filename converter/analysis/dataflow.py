@@ -19,6 +19,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
 from converter.analysis.site import Declined, Hook, Role, StageName, TrainingSite
 from converter.analysis.values import is_plain_name
+from converter.analysis.walk import find
 
 # Attributes Lightning or torch already give a LightningModule: a shared name must not clash.
 RESERVED = frozenset(
@@ -96,18 +97,9 @@ def _batch_names(stage) -> set[str]:
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(Visit())
-    return found
+    """The names `node` reads or binds, not the attribute names after a dot."""
+    attributes = {id(a.attr) for a in find(node, cst.Attribute)}
+    return [n for n in find(node, cst.Name) if id(n) not in attributes]
 
 
 def _is_class_member(plan: TrainingSite, name: str) -> bool:
@@ -127,15 +119,11 @@ def _is_class_member(plan: TrainingSite, name: str) -> bool:
 
 
 def _self_attributes(node: cst.ClassDef) -> set[str]:
-    names: set[str] = set()
-
-    class Visit(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> None:
-            if isinstance(n.value, cst.Name) and n.value.value == "self":
-                names.add(n.attr.value)
-
-    node.visit(Visit())
-    return names
+    return {
+        a.attr.value
+        for a in find(node, cst.Attribute)
+        if isinstance(a.value, cst.Name) and a.value.value == "self"
+    }
 
 
 def _check_initialised(index, plan, name, written, read_first, flow) -> None:
