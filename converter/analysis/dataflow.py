@@ -40,6 +40,15 @@ class Dataflow:
     objects: list[str] = field(default_factory=list)  # other site locals the hooks read
     fit_start: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # site inits
     written: dict[HookKey, set[str]] = field(default_factory=dict)  # names each hook sets
+    # shared names the site sets before training (`prev_time = time.time()`), handed to the
+    # module there: `lit.prev_time = prev_time`
+    handed: list[str] = field(default_factory=list)
+    # a shared name that is also a LightningModule's attribute lives under another one
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    def attr(self, name: str) -> str:
+        """The module attribute a shared name lives in."""
+        return self.renamed.get(name, name)
 
 
 def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
@@ -63,20 +72,14 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
                 }:
                     raise Declined(index.line(item.node), f"the loop assigns to parameter {name!r}")
 
-    for stage in plan.stages.values():
-        for (stage_name, hook), names in read_first.items():
-            if stage.index_name in names and not (stage_name == stage.name and hook.sees_batch):
-                raise Declined(
-                    index.line(stage.loop),
-                    f"the batch index `{stage.index_name}` is read after its loop (Lightning's "
-                    "batch_idx exists only inside the step)",
-                )
     all_written = set().union(*written.values())
     shared = {n for reads in read_first.values() for n in reads if n in all_written} - roles
     flow.attributes = shared
+    taken = set(RESERVED) | shared
     for name in sorted(shared):
         if name in RESERVED or _is_class_member(plan, name):
-            raise Declined(0, f"`{name}` would clash with an attribute of the LightningModule")
+            flow.renamed[name] = _free_attribute(plan, f"{name}_", taken)
+            taken.add(flow.renamed[name])
         _check_initialised(index, plan, name, written, read_first, flow)
 
     _check_order(plan, written, read_first)
@@ -137,12 +140,39 @@ def _check_initialised(index, plan, name, written, read_first, flow) -> None:
     if all(not r.is_step and any(w.runs_before(r) for w in writers) for r in readers):
         return
     site_init = _site_initialiser(index, plan, name)
-    if site_init is None:
+    if site_init is not None:
+        flow.fit_start.append(site_init)
+    elif _set_before(index, plan, name):
+        flow.handed.append(name)
+    else:
         raise Declined(
             index.line(plan.epoch.loop) if plan.epoch and plan.epoch.loop else 0,
             f"`{name}` is carried across the training loop from code outside it",
         )
-    flow.fit_start.append(site_init)
+
+
+def _free_attribute(plan: TrainingSite, wanted: str, taken: set[str]) -> str:
+    name = wanted
+    while name in taken or _is_class_member(plan, name):
+        name += "_"
+    return name
+
+
+def _set_before(index, plan: TrainingSite, name: str) -> bool:
+    """The site binds `name` before its training loop (in its own block, not only in a branch
+    or a loop, so that it holds a value when training starts)."""
+    loop = plan.outer_loop
+    block = index.parent(loop)
+    for assignment in plan.site_scope.assignments[name]:
+        statement = index.enclosing_statement(assignment.node)
+        if (
+            assignment.scope is plan.site_scope
+            and statement is not None
+            and index.parent(statement) is block
+            and index.line(statement) < index.line(loop)
+        ):
+            return True
+    return False
 
 
 def _site_initialiser(index, plan, name) -> tuple[str, cst.BaseExpression] | None:

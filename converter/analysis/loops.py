@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import assigned_value, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
 from converter.analysis.walk import find
@@ -41,23 +42,39 @@ def bind_arguments(
 _PROGRESS_BARS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm")
 
 
-def without_progress_bar(index: SourceIndex, iterable: cst.BaseExpression) -> cst.BaseExpression:
-    """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar."""
-    if (
-        isinstance(iterable, cst.Call)
-        and index.resolves_to(iterable.func, *_PROGRESS_BARS)
-        and iterable.args
-        and iterable.args[0].keyword is None
-        and not iterable.args[0].star
-    ):
+def without_progress_bar(
+    index: SourceIndex, iterable: cst.BaseExpression, scope=None
+) -> cst.BaseExpression:
+    """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar. Given the loop's
+    scope, also a bar held in a variable: `bar = tqdm(loader)`, `for x in bar:`."""
+    if isinstance(iterable, cst.Name) and scope is not None:
+        held = progress_bar_of(index, scope, iterable.value)
+        return held if held is not None else iterable
+    if is_progress_bar_call(index, iterable):
         return iterable.args[0].value
     return iterable
+
+
+def is_progress_bar_call(index: SourceIndex, value) -> bool:
+    return (
+        isinstance(value, cst.Call)
+        and index.resolves_to(value.func, *_PROGRESS_BARS)
+        and bool(value.args)
+        and value.args[0].keyword is None
+        and not value.args[0].star
+    )
+
+
+def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression | None:
+    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)`."""
+    value = assigned_value(single_binding(index, scope, name), name)
+    return value.args[0].value if is_progress_bar_call(index, value) else None
 
 
 def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Origin) -> Stage:
     """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
     without a tqdm progress bar around either."""
-    iterable, target = without_progress_bar(index, loop.iter), loop.target
+    iterable, target = without_progress_bar(index, loop.iter, origin.scope), loop.target
     index_name = index_start = None
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))):
         if not m.matches(target, m.Tuple(elements=[m.Element(m.Name()), m.Element()])):
@@ -67,7 +84,7 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
         args = iterable.args
         if not 1 <= len(args) <= 2 or any(a.star for a in args):
             raise Declined(index.line(loop), "unusual enumerate() call")
-        iterable = without_progress_bar(index, args[0].value)
+        iterable = without_progress_bar(index, args[0].value, origin.scope)
         index_start = args[1].value if len(args) == 2 else None
         if m.matches(index_start, m.Integer("0")):
             index_start = None  # enumerate(loader, 0) counts like batch_idx
@@ -95,9 +112,9 @@ def is_eval_loop(
     """A for loop over a loader that calls the model and never backward()."""
     if not isinstance(node, cst.For):
         return False
-    iterable = without_progress_bar(index, node.iter)
+    iterable = without_progress_bar(index, node.iter, origin.scope)
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))) and iterable.args:
-        iterable = without_progress_bar(index, iterable.args[0].value)
+        iterable = without_progress_bar(index, iterable.args[0].value, origin.scope)
     if not isinstance(iterable, cst.Name):
         return False
     backward = any(

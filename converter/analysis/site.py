@@ -246,6 +246,7 @@ class TrainingSite:
     removed: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # -> trainer.test
     deleted_functions: list[cst.FunctionDef] = field(default_factory=list)
+    kept_functions: list[cst.FunctionDef] = field(default_factory=list)  # moved, still called
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
     train_result: cst.SimpleStatementLine | None = None  # `loss = train(...)`'s value
     # The epoch's wrap-up the original ran before evaluating: it opens on_validation_epoch_start.

@@ -29,6 +29,7 @@ from converter.patterns import (
     model_mode,
     optimizer,
     plateau,
+    progress_bar,
     scheduler,
 )
 from converter.patterns.base import ClaimContext, Emission, Pattern
@@ -36,6 +37,7 @@ from converter.patterns.base import ClaimContext, Emission, Pattern
 PATTERNS: tuple[Pattern, ...] = (
     manual_optimization.PATTERN,
     model_mode.PATTERN,
+    progress_bar.PATTERN,
     optimizer.ZERO_GRAD,
     distributed.PATTERN,
     device_choice.PATTERN,

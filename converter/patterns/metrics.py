@@ -81,7 +81,8 @@ class EvaluationMetrics(Pattern):
             }
             logged = [n for n in names if n in numbers and n not in already]
             out.hook_closings.setdefault(hook, []).extend(
-                cst.parse_statement(f'self.log("{n}", self.{n}, sync_dist=True)') for n in logged
+                cst.parse_statement(f'self.log("{n}", self.{flow.attr(n)}, sync_dist=True)')
+                for n in logged
             )
             loader = stage.loader.value
             for item in stage.end:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis.bindings import bindings
+from converter.analysis.bindings import bindings, bound_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
 from converter.analysis.site import Declined, Moved, TrainingSite
@@ -36,7 +36,7 @@ def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:
     schedulers) must be created once, before the training loop, as well."""
     for moved in site.setup:
         if any(a is site.outer_loop for a in index.ancestors(moved.node)):
-            name = moved.node.body[0].targets[0].target.value
+            name = ", ".join(bound_names(moved.node))
             raise Declined(
                 index.line(moved.node),
                 f"`{name}` is created anew inside the training loop; Lightning creates the "
@@ -70,6 +70,25 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
                         f"`{name}` moves into the LightningModule (line "
                         f"{index.line(statement)}) but {where} still reads it here",
                     )
+
+
+def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
+    """A training or evaluation function whose body moved into the hooks stays in the script
+    when other code still calls it (`check_accuracy(loader, model)` after training too)."""
+    module = index.body_scope(None)
+    moving = [item.node for item in site.all_moved()] + [*site.test_region, site.outer_loop]
+    for function in [*site.deleted_functions, *site.inlined.values()]:
+        name = function.name.value
+        for scope in index.scopes():
+            if scope.lookup(name) is not module:
+                continue
+            uses = scope.accesses_by_name().get(name, [])
+            if any(
+                not any(u.node is n or _contains(index, n, u.node) for n in moving + [function])
+                for u in uses
+            ):
+                site.kept_functions.append(function)
+                break
 
 
 def _contains(index: SourceIndex, outer, node) -> bool:

@@ -45,8 +45,9 @@ def bind_roles(site: TrainingSite, index: SourceIndex, models: dict[str, ModelCl
         site.bind(model.var, Role.MODEL)
     for name, statement in optimizers:
         site.bind(name, Role.OPTIMIZER)
-        site.setup.append(Moved(statement, site.origin))
-        site.removed.append(statement)
+        if statement not in site.removed:  # `opt_g, opt_d = Adam(...), Adam(...)`: once
+            site.setup.append(Moved(statement, site.origin))
+            site.removed.append(statement)
     _devices_and_arguments(site, index)
     for pattern in PATTERNS:
         pattern.bind(site, index)
@@ -72,7 +73,7 @@ def _optimizers(
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
         name = site.loop_origin.site_name(receiver)
         statement = single_binding(index, site.site_scope, name) if name else None
-        created = assigned_call(statement)
+        created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
             found[name] = statement
     if not found:
@@ -105,14 +106,19 @@ def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
 
 
 def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> ModelRef:
+    # A model built again after training (for inference, from a saved state) is another
+    # object: only what creates the one the loop trains counts.
+    before = index.line(site.train_part)
     created = [
         s
         for s in bindings(index, site.site_scope, var)
-        if not is_device_move_of(s, var) and not _wraps_model(index, s)
+        if not is_device_move_of(s, var)
+        and not _wraps_model(index, s, var)
+        and index.line(s) < before
     ]
-    if len(created) != 1 or assigned_call(created[0]) is None:
+    if len(created) != 1 or assigned_call(created[0], var) is None:
         raise Declined(index.line(optimizer_statement), f"`{var}` is not created once by a call")
-    call = strip_device_moves(assigned_call(created[0]))
+    call = strip_device_moves(assigned_call(created[0], var))
     cls = None
     if isinstance(call.func, cst.Name) and call.func.value in models:
         cls = models[call.func.value]
@@ -122,8 +128,8 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
     return ModelRef(var=var, binding=created[0], call=call, cls=cls)
 
 
-def _wraps_model(index: SourceIndex, statement) -> bool:
-    call = assigned_call(statement)
+def _wraps_model(index: SourceIndex, statement, var: str) -> bool:
+    call = assigned_call(statement, var)
     return call is not None and any(p.wraps_model(call, index) for p in PATTERNS)
 
 
@@ -131,7 +137,7 @@ def _devices_and_arguments(site: TrainingSite, index: SourceIndex) -> None:
     module_scope = index.body_scope(None)
     for scope in {site.site_scope, module_scope}:
         for name in scope_names(scope):
-            values = [assigned_value(s) for s in bindings(index, scope, name)]
+            values = [assigned_value(s, name) for s in bindings(index, scope, name)]
             if values and all(v is not None and _is_device(index, v) for v in values):
                 site.bind(name, Role.DEVICE, "self.device")
     for scope in (module_scope, site.site_scope):
@@ -145,8 +151,10 @@ def _devices_and_arguments(site: TrainingSite, index: SourceIndex) -> None:
                     del site.bindings[previous]
                 site.bind(name, Role.NAMESPACE, "self.hparams")
                 site.namespace_binding = statement
-    for model in site.models:
-        site.removed += device_moves_at_site(index, site.site_scope, model.var)
+    before = index.line(site.train_part)
+    for model in site.models:  # moves after training (of a model rebuilt for inference) stay
+        moves = device_moves_at_site(index, site.site_scope, model.var)
+        site.removed += [move for move in moves if index.line(move) < before]
 
 
 def _is_device(index: SourceIndex, value: cst.BaseExpression) -> bool:

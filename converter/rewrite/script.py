@@ -105,7 +105,7 @@ def plan_edits(
         ]
 
     for each in plan.models:
-        created = assigned_value(each.binding)
+        created = assigned_value(each.binding, each.var)
         call = each.call
         if model.cls is not None and each is model and out.constructor_arguments:
             call = call.with_changes(args=[*call.args, *out.constructor_arguments])
@@ -115,7 +115,8 @@ def plan_edits(
         edits.remove.add(statement)
     edits.values.update(out.site_values)
     for function in plan.deleted_functions + list(plan.inlined.values()):
-        edits.remove.add(function)
+        if function not in plan.kept_functions:
+            edits.remove.add(function)
 
     loop = plan.outer_loop
     for attribute, value in out.late_settings:

@@ -1,4 +1,4 @@
-# declines: is read after its loop
+"""The batch index read after its loop: the last batch's index, kept on the module (`self.i`)."""
 import torch
 from torch import nn
 
