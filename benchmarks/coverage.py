@@ -374,6 +374,8 @@ def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[
         args += ["--against", str(script)]
     if cwd is not None:
         args += ["--cwd", str(cwd)]
+    for pattern in job.settings.ignore_lines:
+        args += ["--ignore-line", pattern]
     script_args = job.args(cwd)
     return args + (["--", *script_args] if script_args else [])
 
