@@ -231,3 +231,20 @@ def test_signal_stops_the_runs_and_removes_the_temporary_folder(tmp_path, sig, c
     assert "Traceback" not in err
     assert _left_behind(tmp) == []
     assert _processes_running(str(script)) == []
+
+
+def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
+    script = Path(__file__).parent / "verify_cases" / "old_api.py"
+    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
+    plain = subprocess.run(
+        [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
+    )
+    assert plain.returncode == 2, plain.stdout + plain.stderr  # the original cannot run as is
+    shimmed = subprocess.run(
+        [*command, str(tmp_path / "shim"), "--old-torch-api"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
+    assert "printed output: 3 lines compared" in shimmed.stdout

@@ -146,6 +146,12 @@ Arguments for both scripts go after `--`:
     "a missing ImageFolder) by small deterministic fakes: 512 train / 256 test items, offline.",
 )
 @click.option(
+    "--old-torch-api",
+    is_flag=True,
+    help="Restore `loss.data[0]` on a 0-dim tensor and `iterator.next()` (PyTorch before 0.4) "
+    "in both runs, so that old tutorials run.",
+)
+@click.option(
     "--tolerance",
     type=click.FloatRange(min=0),
     help="Allowed difference, absolute below 1 and relative above; 0 means bit-identical. "
@@ -282,6 +288,8 @@ def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
         options += ["--max-steps", str(opts["max_steps"])]
     if opts["fake_data"]:
         options.append("--fake-data")
+    if opts["old_torch_api"]:
+        options.append("--old-torch-api")
     return options
 
 
