@@ -193,6 +193,17 @@ class Binding:
     in_hooks: str | None = None  # what hooks read instead, when it is always the same
 
 
+@dataclass(frozen=True)
+class StepFunction:
+    """`loss = train(x, y)` in the batch loop: a module-level function that makes the batch's
+    backward() and step(), inlined where the loop calls it."""
+
+    function: cst.FunctionDef
+    statement: cst.BaseStatement  # the call's statement in the batch loop
+    origin: Origin  # its body's names; its parameters bound to the call's arguments
+    result: cst.SimpleStatementLine | None  # `loss = <what it returns>`, when the loop uses it
+
+
 @dataclass
 class ModelRef:
     var: str
@@ -231,6 +242,7 @@ class TrainingSite:
     origin: Origin  # the site's own scope
     loop_origin: Origin  # the batch loop's (an inlined function's body, or the site's)
     train_part: cst.BaseStatement  # the batch loop, or the call of the inlined function
+    step_function: StepFunction | None = None
     models: list[ModelRef] = field(default_factory=list)  # what the optimizers train
     optimizer_vars: list[str] = field(default_factory=list)
     # .step() calls the automatic loop cannot make: with a closure, or inside other statements

@@ -11,6 +11,7 @@ from converter.analysis.bindings import (
     assigned_call,
     assigned_value,
     bindings,
+    bound_names,
     calls,
     device_moves_at_site,
     is_device_move_of,
@@ -24,6 +25,7 @@ from converter.analysis.bindings import (
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import ModelClass
 from converter.analysis.site import Declined, ModelRef, Moved, Role, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import PATTERNS
 from converter.planning.find import step_calls
 
@@ -31,14 +33,17 @@ _LIGHTNING_METHODS = ("training_step", "configure_optimizers", "validation_step"
 
 
 def bind_roles(site: TrainingSite, index: SourceIndex, models: dict[str, ModelClass]) -> None:
-    steps = step_calls(index, site.batch_loop)
+    steps = step_calls(index, site)
     optimizers = _optimizers(site, index, steps)
     site.optimizer_vars = [name for name, _ in optimizers]
+    step_body = site.step_function.function.body.body if site.step_function else []
     site.hand_steps = [
         call
-        for call in steps
+        for call, origin in steps
         if (call.args and _stepped_by_pattern(site, index, call) is None)
-        or not is_statement_of(index, call, site.batch_loop.body.body)
+        or not is_statement_of(
+            index, call, step_body if origin is not None else site.batch_loop.body.body
+        )
     ]
     site.models = _models(site, index, models, [statement for _, statement in optimizers])
     for model in site.models:
@@ -69,9 +74,9 @@ def _optimizers(
 ) -> list[tuple[str, cst.BaseStatement]]:
     """The optimizers the loop steps, in the order the site creates them."""
     found: dict[str, cst.BaseStatement] = {}
-    for call in steps:
+    for call, origin in steps:
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
-        name = site.loop_origin.site_name(receiver)
+        name = (origin or site.loop_origin).site_name(receiver)
         statement = single_binding(index, site.site_scope, name) if name else None
         created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
@@ -84,13 +89,16 @@ def _optimizers(
 
 
 def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
-    """What the optimizers train: the roots of their `x.parameters()` arguments."""
+    """What the optimizers train: the roots of their `x.parameters()` arguments, also through a
+    list made before (`params = [p for p in net.parameters() if p.requires_grad]`), which then
+    moves into configure_optimizers with them."""
     roots: list[str] = []
     for statement in optimizer_statements:
-        for call in calls(statement):
-            root = parameters_root(call)
-            if root is not None and root not in roots:
-                roots.append(root)
+        for source in [*_parameter_lists(site, index, statement), statement]:
+            for call in calls(source):
+                root = parameters_root(call)
+                if root is not None and root not in roots:
+                    roots.append(root)
     if not roots:
         raise Declined(
             index.line(optimizer_statements[0]), "cannot tell which model the optimizer trains"
@@ -102,6 +110,24 @@ def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
         return found
     for model in found:  # several models: one generated module holds them all
         model.cls, model.attribute = None, f"self.{model.var}"
+    return found
+
+
+def _parameter_lists(site, index: SourceIndex, statement) -> list[cst.BaseStatement]:
+    """Site statements binding the names an optimizer's arguments read, when they hold
+    `x.parameters()`: they go into configure_optimizers before it (and stay at the site)."""
+    call = assigned_call(statement, bound_names(statement)[0]) if bound_names(statement) else None
+    found = []
+    for arg in call.args if call is not None else []:
+        for name in find(arg.value, cst.Name):
+            binding = single_binding(index, site.site_scope, name.value)
+            value = assigned_value(binding, name.value)  # `params = ...` alone, nothing else
+            if value is None or binding is statement or binding in found:
+                continue
+            if any(parameters_root(c) for c in calls(value)):
+                found.append(binding)
+    for binding in found:
+        site.setup.append(Moved(binding, site.origin))
     return found
 
 
