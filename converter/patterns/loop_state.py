@@ -37,7 +37,9 @@ class LoopState(Pattern):
                 for n in names
             ]
         )
-        restored = [cst.parse_statement(f'self.{n} = checkpoint["{KEY}"]["{n}"]') for n in names]
+        restored = [
+            cst.parse_statement(f'self.{flow.attr(n)} = checkpoint["{KEY}"]["{n}"]') for n in names
+        ]
         out.methods += fill("save_loop_state", key=cst.SimpleString(f'"{KEY}"'), state=saved)
         out.methods += fill("load_loop_state", body=restored)
 
