@@ -283,6 +283,9 @@ class ApplyEdits(cst.CSTTransformer):
         edits = self.edits
         if original in edits.values:
             return edits.values[original]
+        if _emptied(original, updated):
+            # `if use_gpu: model = model.cuda()` without its move: nothing left to do there
+            return cst.RemovalSentinel.REMOVE
         if original in edits.bases:
             return edits.bases[original]
         if original in edits.inits:
@@ -322,6 +325,17 @@ class ApplyEdits(cst.CSTTransformer):
             ]
         statements = [*before, *middle, *after]
         return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
+
+
+def _emptied(original, updated) -> bool:
+    """An `if` (without else) whose whole body the conversion removed."""
+    return (
+        isinstance(original, cst.If)
+        and original.orelse is None
+        and isinstance(updated.body, cst.IndentedBlock)
+        and not updated.body.body
+        and bool(original.body.body)
+    )
 
 
 def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -> cst.Module:
