@@ -73,7 +73,7 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
     names = GeneratedNames.choose(index, target)
     needed: set[str] = set()
     for site, flow in planned:
-        emission = Emission()
+        emission = Emission(trainer=names.trainer)
         for pattern in PATTERNS:
             pattern.emit(site, index, flow, emission)
         plan_edits(index, site, flow, emission, names, edits)

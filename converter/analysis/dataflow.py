@@ -273,8 +273,13 @@ def _check_readers_after(index, plan, moved_names: set[str]) -> None:
     following = _following(index, plan.outer_loop, set(plan.test_region))
     events = name_events(index, following)
     seen: set[str] = set()
+    # the optimizers and schedulers are the trainer's after fit (`trainer.optimizers[0]`)
+    optimization = set(plan.names(Role.OPTIMIZER)) | set(plan.names(Role.SCHEDULER))
     for event in events:
         name = event.node.value
+        if name in optimization and event.kind == READ:
+            plan.read_after.append(event.node)
+            continue
         if name in seen:
             continue
         seen.add(name)

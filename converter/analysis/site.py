@@ -269,6 +269,8 @@ class TrainingSite:
     exits: set[cst.CSTNode] = field(default_factory=set)
     # code that stays at the site but that a pattern rewrites (`sampler=sampler` -> `shuffle=`)
     rewritten: list[cst.CSTNode] = field(default_factory=list)
+    # optimizers and schedulers read after training, reached through the trainer then
+    read_after: list[cst.Name] = field(default_factory=list)
     _states: dict[str, object] = field(default_factory=dict)
 
     # -- who is who --------------------------------------------------------------------------

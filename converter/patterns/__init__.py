@@ -32,6 +32,7 @@ from converter.patterns import (
     plateau,
     progress_bar,
     scheduler,
+    trained_optimizers,
 )
 from converter.patterns.base import ClaimContext, Emission, Pattern
 
@@ -57,6 +58,7 @@ PATTERNS: tuple[Pattern, ...] = (
     device.PATTERN,
     hyperparameters.PATTERN,
     loop_state.PATTERN,
+    trained_optimizers.PATTERN,
 )
 
 __all__ = ["PATTERNS", "ClaimContext", "Emission", "Pattern"]

@@ -128,6 +128,8 @@ class TrainerOption:
 class Emission:
     """What the patterns contribute to the output; the rewrite puts each piece in its place."""
 
+    trainer: str = "trainer"  # the Trainer's variable at the site
+
     trainer_options: dict[str, TrainerOption] = field(default_factory=dict)
     scheduler_config: dict[str, cst.BaseExpression] = field(default_factory=dict)
     # the module's __init__: keyword parameters, and statements after the base's __init__

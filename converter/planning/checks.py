@@ -10,7 +10,7 @@ import libcst as cst
 from converter.analysis.bindings import bindings, bound_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
-from converter.analysis.site import Declined, Moved, TrainingSite
+from converter.analysis.site import Declined, Moved, Role, TrainingSite
 from converter.analysis.walk import find
 
 # Statements that act on the loop or function around them; `await` suspends the coroutine
@@ -57,11 +57,17 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
         for name in names_written(index, [statement])
         if all(b in moving for b in bindings(index, site.site_scope, name))
     }
+    following = _after_training(site, index)
+    rewritten = (Role.OPTIMIZER, Role.SCHEDULER)  # after fit: `trainer.optimizers[0]`
     for name, statement in removed.items():
         for scope in index.scopes():
             if scope.lookup(name) is not site.site_scope:
                 continue
             for access in scope.accesses_by_name().get(name, []):
+                if site.role_of(name) in rewritten and any(
+                    access.node is n or _contains(index, n, access.node) for n in following
+                ):
+                    continue
                 if not any(access.node is n or _contains(index, n, access.node) for n in moving):
                     user = index.enclosing_function(access.node)
                     where = f"{user.name.value}()" if user is not None else "code that stays"
@@ -89,6 +95,19 @@ def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
             ):
                 site.kept_functions.append(function)
                 break
+
+
+def _after_training(site: TrainingSite, index: SourceIndex) -> list[cst.CSTNode]:
+    """The site's statements after its training loop (in its block and the blocks around)."""
+    found, current = [], site.outer_loop
+    while True:
+        parent = index.parent(current)
+        body = getattr(parent, "body", None)
+        if isinstance(body, (list, tuple)) and current in body:
+            found += list(body[list(body).index(current) + 1 :])
+        if parent is None or isinstance(parent, (cst.FunctionDef, cst.Module)):
+            return found
+        current = parent
 
 
 def _contains(index: SourceIndex, outer, node) -> bool:
