@@ -9,6 +9,7 @@ import libcst.matchers as m
 from converter.analysis.bindings import assigned_value, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
+from converter.analysis.tensors import is_tensor_name
 from converter.analysis.walk import find
 
 
@@ -90,7 +91,12 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
             index_start = None  # enumerate(loader, 0) counts like batch_idx
     if loop.orelse is not None:
         raise Declined(index.line(loop), f"the {name.value} loop has an else: block")
-    loader = origin.site_name(iterable)
+    items = iterable if iterates_items(index, iterable, origin) else None
+    if items is not None:
+        stem = origin.site_name(iterable) if isinstance(iterable, cst.Name) else name.value
+        loader = index.fresh_name(f"{stem}_loader")
+    else:
+        loader = origin.site_name(iterable)
     if loader is None:
         raise Declined(
             index.line(loop), f"the {name.value} loop does not iterate over a loader variable"
@@ -103,7 +109,58 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
         batch_target=target,
         index_name=index_name,
         index_start=index_start,
+        items=items,
     )
+
+
+_ITEM_CALLS = frozenset("list tuple range zip sorted reversed dict set".split())
+_ITEM_METHODS = frozenset("items keys values".split())
+
+
+def iterates_items(index: SourceIndex, iterable, origin: Origin) -> bool:
+    """A loop over plain items rather than a DataLoader: a list (of sentences, of pairs), a
+    dict, a range of offsets, a zip of those, a name bound to one of them. (A name bound to
+    anything else, a function's parameter say, is taken for a DataLoader; and items drawn from
+    a loader, `zip(loader_a, loader_b)`, are not plain: made into a list once, they would miss
+    each epoch's reshuffle.)"""
+    if isinstance(iterable, cst.Name):
+        if origin.argument(iterable.value) is not None:
+            return False
+        scope = origin.scope.lookup(iterable.value) if origin.scope else None
+        if scope is None:
+            return False
+        value = assigned_value(single_binding(index, scope, iterable.value), iterable.value)
+        return value is not None and _is_items(index, value, origin)
+    return _is_items(index, iterable, origin)
+
+
+def _is_items(index: SourceIndex, value, origin: Origin) -> bool:
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return True
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        return _holds_items(index, value.for_in.iter, origin)
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if isinstance(func, cst.Name):
+        if func.value not in _ITEM_CALLS or not index.resolves_to(func, f"builtins.{func.value}"):
+            return False
+        return func.value == "range" or all(
+            _holds_items(index, arg.value, origin) for arg in value.args
+        )
+    return isinstance(func, cst.Attribute) and func.attr.value in _ITEM_METHODS
+
+
+def _holds_items(index: SourceIndex, value, origin: Origin) -> bool:
+    """What a zip(), list() or comprehension takes its elements from: items again, or a name
+    bound to items or to a tensor (`zip(names, labels)`, `list(X)`; not `zip(loader_a,
+    loader_b)`)."""
+    if isinstance(value, cst.Name):
+        scope = origin.scope.lookup(value.value) if origin.scope else None
+        if scope is not None and is_tensor_name(index, scope, value.value):
+            return True
+        return iterates_items(index, value, origin)
+    return _is_items(index, value, origin)
 
 
 def is_eval_loop(

@@ -124,6 +124,19 @@ class Origin:
             a.scope is self.scope for a in self.scope.assignments[name]
         )
 
+    def at_site(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """`value`, written in an inlined function, in terms of the site's names (its
+        parameters replaced by the call's arguments)."""
+        if not self.params:
+            return value
+        params = dict(self.params)
+
+        class Substitute(cst.CSTTransformer):
+            def leave_Name(self, original, updated):
+                return params.get(original.value, updated)
+
+        return value.visit(Substitute())
+
     def site_name(self, expr: cst.BaseExpression | None) -> str | None:
         """The site variable `expr` denotes: through an inlined function's parameters, and None
         for a local of that function or anything but a plain name."""
@@ -156,6 +169,9 @@ class Stage:
     batch_target: cst.BaseAssignTargetExpression
     index_name: str | None = None
     index_start: cst.BaseExpression | None = None
+    # A loop over something else than a DataLoader (a list of pairs, a range of offsets): what
+    # it iterates, which a generated one-item-per-step DataLoader (`loader`) then holds.
+    items: cst.BaseExpression | None = None
     start: list[Moved] = field(default_factory=list)
     step: list[Moved] = field(default_factory=list)
     end: list[Moved] = field(default_factory=list)

@@ -11,7 +11,7 @@ import libcst.matchers as m
 from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
-from converter.analysis.site import Origin, StageName, TrainingSite
+from converter.analysis.site import StageName, TrainingSite
 from converter.patterns import Emission
 from converter.rewrite.constructor import extend_init, new_init
 from converter.rewrite.hook_code import HookCode
@@ -129,7 +129,9 @@ def plan_edits(
         # print an extra, partial evaluation first.
         options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, value in out.trainer_options.items():
-        options.append(_kwarg(option, _at_site(value.value, value.origin)))
+        options.append(
+            _kwarg(option, value.origin.at_site(value.value) if value.origin else value.value)
+        )
     options += _scaling_flags(index, plan, edits, out)
     loaders = [_kwarg("train_dataloaders", plan.train.loader)]
     if StageName.VALIDATION in plan.stages:
@@ -260,19 +262,6 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
         whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
     )
     return cst.Arg(value=value, keyword=cst.Name(name), equal=tight)
-
-
-def _at_site(value: cst.BaseExpression, origin: Origin | None) -> cst.BaseExpression:
-    """An expression written in an inlined function, in terms of the site's names."""
-    if origin is None or not origin.params:
-        return value
-    params = dict(origin.params)
-
-    class Substitute(cst.CSTTransformer):
-        def leave_Name(self, original, updated):
-            return params.get(original.value, updated)
-
-    return value.visit(Substitute())
 
 
 class ApplyEdits(cst.CSTTransformer):
