@@ -10,6 +10,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.plan import Declined
 from converter.analysis.training import SitePlanner, find_backward_loops
+from converter.parsing import parse_module
 from converter.report import ConversionResult, Report
 from converter.rewrite.site import (
     ApplyEdits,
@@ -25,12 +26,13 @@ def convert_source(
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
 
-    Raises ``libcst.ParserSyntaxError`` when the source does not parse.
+    Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
+    ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     report = Report(filename=filename)
-    module = cst.parse_module(source)
+    module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
         code = _convert(module, target, report)
     except Declined as declined:

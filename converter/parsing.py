@@ -1,0 +1,173 @@
+"""The guarded parse: LibCST's tree of a script, or a clean error, never a crash or a hang.
+
+LibCST's native parser overflows its stack on deep nesting (a segmentation fault: no message, the
+whole run gone), takes time that grows much faster than the nesting (a 4,000-term ``a + a + ...``
+runs for minutes), and needs ~0.8 GB of memory per MB of source. So, before LibCST sees a file:
+
+* it must fit the size budget (:data:`MAX_SOURCE_CHARS`);
+* CPython's own parser must accept it. That is fast (a few percent of LibCST's time), stops at
+  Python's nesting limits with a clean error, and gives a syntax error the line and column Python
+  itself reports (LibCST's position can be lines away);
+* it must fit the nesting budget (:data:`MAX_DEPTH`), measured on CPython's tree.
+
+LibCST then parses in a thread with a large stack (what fits the budgets never comes near it; it is
+there for shapes the budgets do not foresee), and its tree must print back the exact text.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+import warnings
+
+import libcst as cst
+
+#: The size budget: larger files are not converted (LibCST's parse and the analysis cost about
+#: 30-70 s and 0.6-0.8 GB per MB; real training scripts are a few to tens of KiB).
+MAX_SOURCE_CHARS = 256 * 1024
+#: The nesting budget, in levels of CPython's syntax tree (each extra operand of ``and``/``or``
+#: counts as a level, as LibCST nests them). Real code rarely passes 30; CPython itself stops near
+#: 200 brackets and ~3,000 levels; the converter's recursion ends near 320.
+MAX_DEPTH = 100
+#: The stack of the thread LibCST parses in: address space only, touched as deep as the parse goes.
+_PARSE_STACK_BYTES = 256 * 1024 * 1024
+
+_stack_size_lock = threading.Lock()
+
+
+class SourceRejected(ValueError):
+    """The source is valid or not, but the converter does not take it on: over a budget, or too
+    deep for Python's parser, or LibCST cannot give its text back exactly. ``message`` is one line
+    (``too large to convert: ...``); ``line`` and ``column`` (1-based) are 0 when unknown."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def parse_module(source: str) -> cst.Module:
+    """LibCST's module for ``source``, whose ``code`` is ``source`` exactly.
+
+    Raises ``libcst.ParserSyntaxError`` for a syntax error (at Python's line and column when
+    Python rejects the source) and :class:`SourceRejected` for what is over the budgets.
+    """
+    if len(source) > MAX_SOURCE_CHARS:
+        raise SourceRejected(
+            f"too large to convert: {_size(len(source))} "
+            f"(the limit is {_size(MAX_SOURCE_CHARS)} per file)"
+        )
+    tree = _python_parse(source)
+    _check_depth(tree)
+    module = _libcst_parse(source)
+    if not module.has_trailing_newline and source.endswith(("\n", "\r")):
+        # LibCST misses a final line ending that is a lone "\r" (old Mac line endings).
+        module = module.with_changes(has_trailing_newline=True)
+    if module.code != source:
+        raise SourceRejected(
+            "cannot convert: LibCST does not give this file's text back exactly "
+            f"(first difference on line {_first_difference(source, module.code)}); "
+            "please report"
+        )
+    return module
+
+
+def _size(chars: int) -> str:
+    if chars >= 1024 * 1024:
+        return f"{chars / (1024 * 1024):.1f} MiB"
+    return f"{chars / 1024:.0f} KiB"
+
+
+def _python_parse(source: str) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning: not ours to say
+            return compile(source, "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:  # IndentationError, TabError, "too many nested parentheses"...
+        raise _syntax_error(source, err.msg, err.lineno or 1, err.offset or 1) from None
+    except ValueError:  # "source code string cannot contain null bytes" (SyntaxError from 3.12)
+        before = source[: source.index("\0")]
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise _syntax_error(source, "a NUL character", line, column) from None
+    except RecursionError as err:
+        raise SourceRejected(
+            f"cannot parse: nested too deeply for Python's parser ({err})"
+        ) from None
+    except MemoryError:  # what CPython's parser raises when its own stack is full
+        raise SourceRejected(
+            "cannot parse: nested too deeply for Python's parser (its stack is full)"
+        ) from None
+
+
+def _syntax_error(source: str, message: str, line: int, column: int) -> cst.ParserSyntaxError:
+    lines = source.splitlines(keepends=True) or [""]
+    line = min(max(line, 1), len(lines))
+    column = min(max(column, 1), len(lines[line - 1]) + 1)
+    return cst.ParserSyntaxError(message, lines=lines, raw_line=line, raw_column=column - 1)
+
+
+def _check_depth(tree: ast.AST) -> None:
+    """Raise :class:`SourceRejected` at the first place nested deeper than :data:`MAX_DEPTH`."""
+    stack = [(tree, 1, 1, 0)]  # node, depth, line and column of the nearest positioned node
+    while stack:
+        node, depth, line, column = stack.pop()
+        if hasattr(node, "lineno"):
+            line, column = node.lineno, node.col_offset
+        if depth > MAX_DEPTH:
+            raise SourceRejected(
+                f"too deeply nested to convert: more than {MAX_DEPTH} levels "
+                "(torch2lightning's limit per file)",
+                line,
+                column + 1,
+            )
+        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, depth + step, line, column))
+
+
+def _libcst_parse(source: str) -> cst.Module:
+    outcome: dict[str, object] = {}
+
+    def parse() -> None:
+        try:
+            outcome["module"] = cst.parse_module(source)
+        except BaseException as err:  # handed to the caller's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=parse, name="torch2lightning-parse", daemon=True)
+    try:
+        with _stack_size_lock:
+            previous = threading.stack_size()
+            try:
+                threading.stack_size(_PARSE_STACK_BYTES)
+                thread.start()
+            except (RuntimeError, ValueError):  # no such stack here: parse on this thread
+                return cst.parse_module(source)
+            finally:
+                threading.stack_size(previous)
+        thread.join()
+    except BaseException:
+        # Ctrl-C while LibCST parses: let it finish. Leaving native code running in a daemon
+        # thread while the interpreter exits aborts the process (SIGABRT).
+        _wait_for(thread)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["module"]  # type: ignore[return-value]
+
+
+def _wait_for(thread: threading.Thread) -> None:
+    while thread.is_alive():
+        try:
+            thread.join()
+        except KeyboardInterrupt:  # a second Ctrl-C: the parse is bounded by the budgets
+            continue
+
+
+def _first_difference(a: str, b: str) -> int:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return a.count("\n", 0, i) + 1
+    return a.count("\n", 0, min(len(a), len(b))) + 1
