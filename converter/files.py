@@ -382,6 +382,8 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise ReadProblem(_not_regular(st.st_mode))
+        if st.st_size > limit:
+            raise ReadProblem(_too_large(limit))
         return read_at_most(handle, limit)
 
 
@@ -389,10 +391,12 @@ def read_at_most(handle: BinaryIO, limit: int = READ_LIMIT) -> bytes:
     """All of ``handle``, or :class:`ReadProblem` when that is more than ``limit`` bytes."""
     data = handle.read(limit + 1)
     if len(data) > limit:
-        raise ReadProblem(
-            f"too large to read: over {limit // (1024 * 1024)} MiB (the limit per file)"
-        )
+        raise ReadProblem(_too_large(limit))
     return data
+
+
+def _too_large(limit: int) -> str:
+    return f"too large to read: over {limit // (1024 * 1024)} MiB (the limit per file)"
 
 
 def looks_like_python_name(path: Path, data: bytes) -> bool:

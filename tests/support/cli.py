@@ -107,3 +107,12 @@ def without_file_permission_override():
     except subprocess.SubprocessError:
         pytest.skip("running as root without the right to drop capabilities (CAP_SETPCAP)")
     return drop
+
+
+def modes_binding():
+    """(preexec_fn, whether file modes bind in the child): as ``without_file_permission_override``
+    but never skipping; where modes cannot be made to bind, says so instead."""
+    try:
+        return without_file_permission_override(), True
+    except pytest.skip.Exception:
+        return None, False
