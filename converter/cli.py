@@ -188,12 +188,12 @@ def convert(
         if not quiet:
             click.echo("No Python files to convert.", err=True)
     if stopped is not None:
-        click.echo(
-            "interrupted: the files named above as converted were written; the others are "
-            "untouched",
-            err=True,
-        )
-        code = 128 + stopped
+        if writes:
+            said = "the files named above as converted were written; the others are untouched"
+        else:
+            said = "nothing was written"
+        click.echo(f"interrupted: {said}", err=True)
+        code = 128 + stopped  # EXIT_INTERRUPTED for Ctrl-C
     elif run.errors:
         code = EXIT_FAILED
     elif run.converted and (check or exit_nonzero_on_change):
@@ -202,7 +202,9 @@ def convert(
         code = EXIT_OK
 
     if stopped is not None:
-        run.not_processed = len(found.sources) + len(found.problems) - len(run.outcomes)
+        # (copy errors come after every source: max() covers an interrupt among the copies)
+        reached = len(run.outcomes)
+        run.not_processed = max(0, len(found.sources) + len(found.problems) - reached)
     if not quiet and (found.sources or found.problems):
         click.echo(run.summary(), err=True)
     if report_path is not None:

@@ -415,20 +415,17 @@ _WIDE_BOMS = (
 def binary_reason(data: bytes) -> str:
     """Why bytes cannot be Python source text ('' when they may be): UTF-16 or UTF-32 text
     (Python reads source only in ASCII-compatible encodings), or NUL bytes."""
+    why = "(Python reads source only in UTF-8 or another ASCII-compatible encoding)"
     for bom, name in _WIDE_BOMS:
         if data.startswith(bom):
-            return f"{name} text is not supported (Python source must be UTF-8 or another "
-            "ASCII-compatible encoding): save the file as UTF-8"
+            return f"{name} text is not supported {why}: save the file as UTF-8"
     if b"\0" not in data:
         return ""
     head = data[:512]
-    if len(head) >= 4 and (
-        head[1::2].count(0) > 0.9 * (len(head) // 2) or head[0::2].count(0) > 0.9 * (len(head) // 2)
-    ):
-        return (
-            "UTF-16 text without a byte order mark is not supported (Python source must be "
-            "UTF-8 or another ASCII-compatible encoding): save the file as UTF-8"
-        )
+    half = len(head) // 2
+    if half >= 2 and max(head[1::2].count(0), head[0::2].count(0)) > 0.9 * half:
+        # ASCII text in UTF-16: every other byte is a NUL.
+        return f"UTF-16 text without a byte order mark is not supported {why}: save it as UTF-8"
     return "not a Python file (contains NUL bytes)"
 
 

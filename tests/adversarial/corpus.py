@@ -60,6 +60,7 @@ def build(root: Path, training_script: str, modes_bind: bool) -> list[Case]:
     add("and_20000.py", _deep(" and ".join(["a"] * 20000)), ERROR, "too deeply nested")
     add("elif_500.py", "if a: pass\n" + "elif a: pass\n" * 500 + WORDS, ERROR, "too deeply")
     add("strings_10000.py", _deep(" ".join(["'a'"] * 10000)), ERROR, "cannot parse")
+    add("import_10000.py", "import " + ".".join(["a"] * 10000) + WORDS, ERROR, "too deeply")
     # Size: a 5 MB script with the training words is refused at once; without them it is
     # skipped by the pre-filter, as cheaply as any other file.
     add("huge.py", "x = 1\n" * 900_000 + WORDS, ERROR, "too large to convert")
@@ -74,6 +75,8 @@ def build(root: Path, training_script: str, modes_bind: bool) -> list[Case]:
     latin1 = "# -*- coding: latin-1 -*-\nimport os  # r\xe9seau\n" + training_script
     add("latin1.py", latin1.encode("latin-1"), CONVERTED)
     add("cr_only.py", training_script.replace("\n", "\r"), CONVERTED)
+    # LibCST drops a form feed that begins a line of code: refused, not silently changed.
+    add("form_feed.py", "import os\n\x0cos.sep\n" + training_script, ERROR, "text back exactly")
     if os.name == "posix":
         name = os.fsdecode(b"bad\xff.py")  # not UTF-8: the diff and report carry its bytes
         add(name, training_script, CONVERTED)
