@@ -13,7 +13,7 @@ import stat
 import traceback
 from dataclasses import dataclass
 
-from converter import files
+from converter import files, writing
 from converter.diffing import unified_diff
 
 CONVERTED = "converted"
@@ -180,16 +180,16 @@ def _deliver(
                         f"it had {links} hard links: this name is a new file now, "
                         "the other names keep the original"
                     )
-                with files.signals_deferred():
-                    files.atomic_write(source.path, new)
+                with writing.signals_deferred():
+                    writing.atomic_write(source.path, new)
                     written.append(outcome)
         elif options.write == "output" and source.dest is not None:
             dest = source.dest
             dest.parent.mkdir(parents=True, exist_ok=True)
             mode = stat.S_IMODE(os.stat(source.path).st_mode) if source.path else None
             outcome.output = str(dest)
-            with files.signals_deferred():
-                files.atomic_write(dest, new, mode=mode)
+            with writing.signals_deferred():
+                writing.atomic_write(dest, new, mode=mode)
                 written.append(outcome)
         elif options.write == "stdout":
             outcome.data = new

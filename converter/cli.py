@@ -126,7 +126,7 @@ def convert(
 
     By default each file is rewritten in place, and each file's fate is said on stderr.
     """
-    from converter import batch, files, scheduling
+    from converter import batch, files, scheduling, writing
 
     if quiet and verbose:
         raise click.UsageError("-q and -v contradict each other")
@@ -210,7 +210,7 @@ def convert(
     if report_path is not None:
         data = run.text_report(target).encode("utf-8", "surrogateescape")
         try:
-            files.write_report(report_path, data)
+            writing.write_report(report_path, data)
         except OSError as err:
             click.echo(f"cannot write the report {report_path}: {err.strerror or err}", err=True)
             code = EXIT_FAILED if code in (EXIT_OK, EXIT_WOULD_CHANGE) else code
@@ -230,10 +230,10 @@ def convert(
 
 def _copy(src: Path, dest: Path, run) -> None:
     """Copy a non-Python file of a mirrored tree (regular files only)."""
-    from converter import batch, files
+    from converter import batch, files, writing
 
     try:
-        files.copy_file(src, dest)
+        writing.copy_file(src, dest)
     except OSError as err:
         message = f"{src}: cannot copy to {dest}: {err.strerror or err}"
     except files.ReadProblem as err:

@@ -1,30 +1,27 @@
-"""The file layer of the command line: which files to convert, how to read and write them.
+"""The file layer of the command line: which files to convert, and how to read them (writing is
+in ``converter.writing``).
 
-Nothing here imports LibCST or torch. Three promises:
+Nothing here imports LibCST or torch. The promises:
 
 * discovery walks directories for ``.py`` files, skipping the usual folders that hold no user
   code (version control, virtual environments, caches, build output);
 * a file's bytes survive the round trip: the encoding comes from ``tokenize.detect_encoding``
   (PEP 263 coding line, BOM), text is decoded without newline translation, and encoded back the
   same way, BOM included, so CRLF endings, tabs and non-UTF-8 text stay exactly as they were;
-* writes are atomic: a temporary file next to the target, then ``os.replace``, keeping the file's
-  mode, so an interrupted run leaves every file either as it was or fully written.
+* only regular files are read or copied (a named pipe or a device could block or never end), and
+  an output never overlaps an input.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import fnmatch
 import io
 import os
 import re
-import secrets
-import shutil
-import signal
 import stat
 import tokenize
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -170,12 +167,12 @@ def _walk(
                     found.notes.append(f"{display}: symlink, skipped")
                 continue
             if not stat.S_ISREG(mode):
-                found.problems.append((display, f"{display}: {_not_regular(mode)}"))
+                found.problems.append((display, f"{display}: {not_regular(mode)}"))
                 continue
             yield display, os.path.relpath(full, top), is_python
 
 
-def _not_regular(mode: int) -> str:
+def not_regular(mode: int) -> str:
     return f"not a regular file ({kind_of(mode)}); skipped"
 
 
@@ -375,13 +372,13 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
     """
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
-        raise ReadProblem(_not_regular(mode))
+        raise ReadProblem(not_regular(mode))
     # O_NONBLOCK: should the path become a FIFO between the two calls, opening does not block.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise ReadProblem(_not_regular(st.st_mode))
+            raise ReadProblem(not_regular(st.st_mode))
         if st.st_size > limit:
             raise ReadProblem(_too_large(limit))
         return read_at_most(handle, limit)
@@ -471,129 +468,3 @@ def might_contain_training(text: str) -> bool:
     a false True only costs a parse).
     """
     return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
-
-
-# --- writing -------------------------------------------------------------------------------
-
-_umask: int | None = None
-_DEFERRED_SIGNALS = {
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-}
-
-
-def _default_mode() -> int:
-    global _umask
-    if _umask is None:
-        _umask = os.umask(0)
-        os.umask(_umask)
-    return 0o666 & ~_umask
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block is over (POSIX; elsewhere a no-op).
-
-    What the block does then happens entirely or not at all: a signal's default action (SIGTERM
-    kills without any clean-up) or its ``KeyboardInterrupt`` comes after it. Blocks nest.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace ``path``'s content with ``data`` in one step.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk, get the mode of the
-    file being replaced (or ``mode``), then ``os.replace`` swaps it in, all with signals deferred:
-    whatever interrupts this (Ctrl-C, SIGTERM, an error), ``path`` holds either its old content
-    or ``data``, and no temporary file is left behind (only SIGKILL or a power cut can leave one).
-    A symlink is followed: the file it points to is replaced, the link stays. A hard link is not:
-    ``path`` becomes a new file, and the file's other names keep the old content.
-    """
-    with signals_deferred():
-        _replace(path, lambda handle: handle.write(data), mode)
-
-
-def copy_file(src: Path, dest: Path) -> None:
-    """Copy the regular file ``src`` to ``dest`` atomically, with its mode (creating ``dest``'s
-    folders). The copy streams (any size); Ctrl-C or SIGTERM while it runs removes the temporary
-    file (in the main process, where the command line turns both into an exception)."""
-    mode = os.stat(src).st_mode
-    if not stat.S_ISREG(mode):
-        raise ReadProblem(_not_regular(mode))
-    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as source:
-        st = os.fstat(source.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise ReadProblem(_not_regular(st.st_mode))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _replace(
-            dest,
-            lambda handle: shutil.copyfileobj(source, handle, 1 << 20),
-            stat.S_IMODE(st.st_mode),
-        )
-
-
-def write_report(path: Path, data: bytes) -> None:
-    """Write a report: atomically to a regular file; straight into a device or a named pipe that
-    already exists (``/dev/stdout``, a pipe with a reader; one without a reader is an error rather
-    than a wait)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = stat.S_IFREG
-    if stat.S_ISREG(mode):
-        atomic_write(path, data)
-        return
-    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
-    if hasattr(os, "set_blocking"):
-        os.set_blocking(fd, True)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
-def _replace(path: Path, fill: Callable[[BinaryIO], object], mode: int | None) -> None:
-    target = Path(os.path.realpath(path))
-    try:
-        st: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    if mode is None:
-        mode = stat.S_IMODE(st.st_mode) if st is not None else _default_mode()
-    while True:
-        # The name is known before the file exists, so an interrupt at any point can remove it.
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.t2l-tmp"
-        try:
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
-            )
-            break
-        except FileExistsError:
-            continue
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if st is not None and hasattr(os, "chown") and st.st_uid != os.geteuid():
-            with contextlib.suppress(OSError):
-                os.chown(tmp, st.st_uid, st.st_gid)
-        with signals_deferred():
-            os.replace(tmp, target)
-            tmp = None
-    except BaseException:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise

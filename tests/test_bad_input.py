@@ -269,7 +269,7 @@ def test_symlinked_file_named_on_the_command_line_is_converted_through_the_link(
 _WRITER = """
 import sys
 from pathlib import Path
-from converter.files import atomic_write
+from converter.writing import atomic_write
 target = Path(sys.argv[1])
 blobs = [b"A" * 8_000_000, b"B" * 12_000_000]
 print("ready", flush=True)
@@ -313,7 +313,7 @@ def test_atomic_write_keeps_mode_and_follows_links(tmp_path):
     script = """
 import os, sys
 from pathlib import Path
-from converter.files import atomic_write
+from converter.writing import atomic_write
 atomic_write(Path(sys.argv[1]), b"new\\n")
 atomic_write(Path(sys.argv[2]), b"linked\\n")
 atomic_write(Path(sys.argv[3]), b"fresh\\n")

@@ -103,6 +103,29 @@ def test_deep_and_huge_files_get_one_line_each_and_the_run_goes_on(tmp_path, job
     assert time.monotonic() - start < 30  # all of it is refused before LibCST sees it
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in /proc")
+def test_a_worker_that_dies_is_a_one_line_error_per_file(tmp_path):
+    """Whatever kills a -j worker (a native crash, the OOM killer): no BrokenProcessPool
+    traceback, each file it left is named, the exit status is 123."""
+    _tree_of_conversions(tmp_path / "tree", 16)
+    proc = subprocess.Popen(
+        command("convert", "-j", "2", "tree"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    first = _first_line(proc)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert children, "no worker processes"
+    os.kill(int(children[0]), signal.SIGKILL)
+    _, rest = proc.communicate(timeout=60)
+    err = (first + rest).decode()
+    assert proc.returncode == 123, err
+    assert "Traceback" not in err
+    assert re.search(r"^tree/\S+: not processed: a converting process ended abruptly", err, re.M)
+
+
 def test_budgets_in_the_library():
     from converter.parsing import MAX_DEPTH, MAX_SOURCE_CHARS, SourceRejected
 
