@@ -2,7 +2,7 @@
 
 LibCST's native parser overflows its stack on deep nesting (a segmentation fault: no message, the
 whole run gone), takes time that grows much faster than the nesting (a 4,000-term ``a + a + ...``
-runs for minutes), and needs ~0.8 GB of memory per MB of source. So, before LibCST sees a file:
+runs for minutes), and needs 0.6-1.2 GB of memory per MB of source. So, before LibCST sees a file:
 
 * it must fit the size budget (:data:`MAX_SOURCE_CHARS`);
 * CPython's own parser must accept it. That is fast (a few percent of LibCST's time), stops at
@@ -28,7 +28,7 @@ import warnings
 import libcst as cst
 
 #: The size budget: larger files are not converted (LibCST's parse and the analysis cost about
-#: 30-70 s and 0.6-0.8 GB per MB; real training scripts are a few to tens of KiB).
+#: 30-70 s and 0.6-1.2 GB of memory per MB; real training scripts are a few to tens of KiB).
 MAX_SOURCE_CHARS = 256 * 1024
 #: The nesting budget, in levels of CPython's syntax tree (each extra operand of ``and``/``or``
 #: and each dot of an imported name counts as a level, as LibCST nests them). Real code rarely

@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from converter import batch, files
+from converter import batch, files, writing
 
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
@@ -49,10 +49,15 @@ def install_stop_signals() -> StopSignals:
 
 def _worker_signals() -> None:
     """Pool workers ignore Ctrl-C (the main process decides; each worker finishes its file) and
-    die on SIGTERM as usual (the pool itself uses it; a write in progress completes first)."""
+    die on SIGTERM as usual (the pool itself uses it; a write in progress completes first).
+
+    They are forked with these signals held (see ``_run_pool``), so that none reaches them while
+    they still have the main process's handler; a signal held meanwhile is handled here, anew."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, writing.DEFERRED_SIGNALS)
 
 
 def run_all(
@@ -119,8 +124,9 @@ def _run_pool(sources, on_disk, file_options, stdin_options, jobs, accept, stop)
     futures = {}
     handed: set[int] = set()  # sources whose outcome went to accept
     try:
-        for source in on_disk:
-            futures[id(source)] = pool.submit(batch.process_in_worker, (source, file_options))
+        with writing.signals_deferred():  # the workers are forked here (see _worker_signals)
+            for source in on_disk:
+                futures[id(source)] = pool.submit(batch.process_in_worker, (source, file_options))
         for source in sources:
             if source.path is None:
                 accept(_process_here(source, file_options, stdin_options))
@@ -131,7 +137,7 @@ def _run_pool(sources, on_disk, file_options, stdin_options, jobs, accept, stop)
     except KeyboardInterrupt:
         # Let the workers finish the files they hold (they ignore Ctrl-C), drop the rest, then
         # hand over every finished outcome: those files may have been written.
-        pool.shutdown(wait=True, cancel_futures=True)
+        _shut_down(pool)
         for source in on_disk:
             future = futures.get(id(source))
             if id(source) in handed or future is None or future.cancelled():
@@ -139,8 +145,24 @@ def _run_pool(sources, on_disk, file_options, stdin_options, jobs, accept, stop)
             if future.done() and future.exception() is None:
                 accept(future.result())
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        _shut_down(pool)
+        raise
+    if _shut_down(pool):
+        raise KeyboardInterrupt
+
+
+def _shut_down(pool) -> bool:
+    """Shut the pool down completely, even when a signal comes meanwhile (True then): workers
+    left behind would wait forever for work (each holds the others' end of the queue), keeping
+    the run's output pipes open after it ended."""
+    interrupted = False
+    while True:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
 
 
 def _result(future, source: files.Source) -> batch.Outcome:

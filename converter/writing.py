@@ -20,7 +20,7 @@ from typing import BinaryIO
 from converter.files import ReadProblem, not_regular
 
 _umask: int | None = None
-_DEFERRED_SIGNALS = {
+DEFERRED_SIGNALS = {
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 }
 
@@ -43,7 +43,7 @@ def signals_deferred() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
     try:
         yield
     finally:

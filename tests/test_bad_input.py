@@ -21,7 +21,7 @@ import libcst
 import pytest
 
 from converter import convert_source
-from tests.support.cli import without_file_permission_override
+from tests.support.cli import first_line, without_file_permission_override
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "tests" / "fuzz_seeds"
@@ -360,7 +360,7 @@ def test_ctrl_c_during_a_run_leaves_each_file_old_or_fully_converted(tmp_path):
             start_new_session=True,
         )
         # Wait for the first file to be done, then press Ctrl-C (the whole process group).
-        first = proc.stderr.readline()
+        first = first_line(proc)
         os.killpg(proc.pid, signal.SIGINT)
         _, rest = proc.communicate(timeout=120)
         err = (first + rest).decode()

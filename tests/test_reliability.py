@@ -27,6 +27,7 @@ from tests.support.cli import (
     command,
     converting_source,
     err_of,
+    first_line,
     snapshot,
     temp_files,
     without_file_permission_override,
@@ -115,7 +116,7 @@ def test_a_worker_that_dies_is_a_one_line_error_per_file(tmp_path):
         stderr=subprocess.PIPE,
         env=child_env(),
     )
-    first = _first_line(proc)
+    first = first_line(proc)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     assert children, "no worker processes"
     os.kill(int(children[0]), signal.SIGKILL)
@@ -288,18 +289,6 @@ def _tree_of_conversions(root: Path, count: int) -> tuple[str, str]:
     return source, convert_source(source).code
 
 
-def _first_line(proc) -> bytes:
-    """Read up to the first newline without buffering more: ``communicate`` reads the pipe's file
-    descriptor directly, so anything a buffered ``readline`` took in beyond it would be lost."""
-    line = b""
-    while not line.endswith(b"\n"):
-        byte = os.read(proc.stderr.fileno(), 1)
-        if not byte:
-            break
-        line += byte
-    return line
-
-
 def _interrupt(tmp_path: Path, jobs: str, signals: list[int], group: bool):
     proc = subprocess.Popen(
         command("convert", "-j", jobs, "tree"),
@@ -309,7 +298,7 @@ def _interrupt(tmp_path: Path, jobs: str, signals: list[int], group: bool):
         env=child_env(),
         start_new_session=True,
     )
-    first = _first_line(proc)  # the first file is done
+    first = first_line(proc)  # the first file is done
     for i, sig in enumerate(signals):
         if i:
             time.sleep(0.02)

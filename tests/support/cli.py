@@ -42,6 +42,19 @@ def cli(*args, cwd: Path, stdin: bytes | None = None, timeout: float = 120, **kw
     )
 
 
+def first_line(proc) -> bytes:
+    """Read a child's stderr up to the first newline without buffering more: ``communicate``
+    reads the pipe's file descriptor directly, so what a buffered ``readline`` took in beyond the
+    line would be lost."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(proc.stderr.fileno(), 1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
 def err_of(proc) -> str:
     return proc.stderr.decode("utf-8", "replace")
 
