@@ -269,7 +269,9 @@ def test_symlinked_file_named_on_the_command_line_is_converted_through_the_link(
 _WRITER = """
 import sys
 from pathlib import Path
+from converter.parsing import parse_module
 from converter.writing import atomic_write
+parse_module("x = 1\\n")  # as in a real run, a parse thread exists beside the writer
 target = Path(sys.argv[1])
 blobs = [b"A" * 8_000_000, b"B" * 12_000_000]
 print("ready", flush=True)
@@ -280,7 +282,7 @@ while True:
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_interrupted_writes_leave_old_or_new_content(tmp_path, sig):
     target = tmp_path / "train.py"
     target.write_bytes(b"A" * 8_000_000)
