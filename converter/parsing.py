@@ -72,7 +72,7 @@ def parse_module(source: str) -> cst.Module:
             f"(the limit is {_size(MAX_SOURCE_CHARS)} per file)"
         )
     tree = _python_parse(source)
-    _check_depth(tree)
+    _check_depth(tree, source)
     module = _libcst_parse(source)
     if not module.has_trailing_newline and source.endswith(("\n", "\r")):
         # LibCST misses a final line ending that is a lone "\r" (old Mac line endings).
@@ -121,7 +121,7 @@ def _syntax_error(source: str, message: str, line: int, column: int) -> cst.Pars
     return cst.ParserSyntaxError(message, lines=lines, raw_line=line, raw_column=column - 1)
 
 
-def _check_depth(tree: ast.AST) -> None:
+def _check_depth(tree: ast.AST, source: str) -> None:
     """Raise :class:`SourceRejected` at the first place nested deeper than :data:`MAX_DEPTH`."""
     stack = [(tree, 1, 1, 0)]  # node, depth, line and column of the nearest positioned node
     while stack:
@@ -137,11 +137,18 @@ def _check_depth(tree: ast.AST) -> None:
                 f"too deeply nested to convert: more than {MAX_DEPTH} levels "
                 "(torch2lightning's limit per file)",
                 line,
-                column + 1,
+                _characters(source, line, column) + 1,
             )
         step = len(node.values) if isinstance(node, ast.BoolOp) else 1
         for child in ast.iter_child_nodes(node):
             stack.append((child, depth + step, line, column))
+
+
+def _characters(source: str, line: int, offset: int) -> int:
+    """A column as Python's tree gives it (UTF-8 bytes) in characters, as messages count."""
+    lines = re.split(r"\r\n|\r|\n", source)  # Python's line endings
+    text = lines[line - 1] if line <= len(lines) else ""
+    return len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
 
 
 def _libcst_parse(source: str) -> cst.Module:
