@@ -31,6 +31,8 @@ def build_stages(site: TrainingSite, index: SourceIndex) -> None:
             _epoch(site, index, epoch_loop)
         else:
             site.epoch = EpochLoop(None, None, cst.Integer("1"))
+    if site.step_function is not None:  # in a batch loop, or a full-batch loop's round
+        site.train.step = _with_step_function(site, index, site.train.step)
     _test_stage(site, index, epoch_loop or site.train_part)
     for pattern in PATTERNS:
         pattern.reshape(site, index)
@@ -59,8 +61,6 @@ def _train_stage(site: TrainingSite, index: SourceIndex) -> None:
     loop = site.batch_loop
     train = stage_of_loop(index, StageName.TRAIN, loop, site.loop_origin)
     train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
-    if site.step_function is not None:
-        train.step = _with_step_function(site, index, train.step)
     if site.inlined:
         (function,) = site.inlined.values()
         before, after = split_around(function.body.body, loop)

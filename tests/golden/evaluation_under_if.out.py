@@ -31,6 +31,7 @@ class LitLinear(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
+        self.model.train()
         loss = nn.functional.mse_loss(self.model(x), y)
         self.log("train_loss", loss, prog_bar=True)
         return loss
