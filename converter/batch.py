@@ -13,7 +13,7 @@ import stat
 import traceback
 from dataclasses import dataclass
 
-from converter import files
+from converter import files, notebook
 from converter.diffing import unified_diff
 
 CONVERTED = "converted"
@@ -74,6 +74,10 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     except OSError as err:
         return _error(display, f"cannot read: {err.strerror or err}")
     assert data is not None
+    if notebook.is_notebook(path):
+        from converter.notebook import command
+
+        return command.process(source, options, data)
     if path is not None and source.explicit and not files.looks_like_python_name(path, data):
         return _error(display, "not a Python file (no .py suffix and no python #! line)")
     if b"\0" in data:

@@ -139,7 +139,7 @@ def _walk(
                 continue
             full = base / name
             rel = os.path.relpath(full, top)
-            is_python = name.endswith(".py")
+            is_python = name.endswith((".py", ".ipynb"))  # notebooks are converted too
             if full.is_symlink():
                 if is_python:
                     found.notes.append(f"{_display_join(dirpath, name)}: symlink, skipped")
