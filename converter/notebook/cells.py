@@ -199,7 +199,6 @@ def runnable(cells: list[tuple[int, str]], python_magics: frozenset[str]) -> str
 
     out = []
     for number, text in cells:
-        out.append(f"# cell {number}\n")
         magic = cell_magic(text)
         if magic is not None:
             if magic not in python_magics:
@@ -213,5 +212,5 @@ def runnable(cells: list[tuple[int, str]], python_magics: frozenset[str]) -> str
                 ending = lines[i][len(lines[i].rstrip("\r\n")) :]
                 lines[i] = f"{_indent(lines[first])}pass{ending}"
         body = "".join(lines)
-        out.append(body if body.endswith("\n") else body + "\n")
+        out.append(f"# cell {number}\n" + (body if body.endswith("\n") else body + "\n"))
     return "".join(out)
