@@ -4,12 +4,15 @@ with one line. The command line on notebooks is in tests/test_notebooks_cli.py."
 
 from __future__ import annotations
 
+import ast
 import codecs
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from converter import convert_source
 from converter.notebook import NotebookProblem, convert_notebook
 from converter.notebook import cells as joining
 from converter.notebook.conversion import runnable_script
@@ -374,3 +377,54 @@ def test_a_code_cell_that_does_not_parse_is_named_with_its_line():
         convert_notebook(jupyter_bytes(doc))
     assert caught.value.where() == "cell 4, line 2"
     assert "make it a raw cell" in caught.value.message
+
+
+# -- the general mechanism: any script, split into cells ------------------------------------------
+
+SCRIPTS = sorted((ROOT / "tests" / "golden").glob("*.in.py"))
+# Code the conversion moves across a cell boundary (an evaluation's final print in a cell of its
+# own, after the cell of its loop) is declined: the README's "Limit" under Notebooks.
+ACROSS_CELLS = {"cifar_tutorial": "`correct` is read after training but set inside the loop"}
+
+
+def paragraphs(source: str) -> list[str]:
+    """The script cut into cells where a blank line precedes a top-level statement (its comments
+    going with it), as people cut a script into notebook cells."""
+    lines = source.splitlines(keepends=True)
+    cuts = []
+    for node in ast.parse(source).body[1:]:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        while first > 0 and lines[first - 1].startswith("#"):
+            first -= 1
+        if first > 0 and not lines[first - 1].strip():
+            cuts.append(first)
+    bounds = [0, *cuts, len(lines)]
+    return ["".join(lines[a:b]).strip("\n") for a, b in zip(bounds, bounds[1:])]
+
+
+def without_lightning_import(code: str) -> list[str]:
+    """Code lines, blank lines and the imports the conversion adds left out: it adds them after
+    the script's leading imports, and a marker between two cells ends those."""
+    return [
+        line
+        for line in code.splitlines()
+        if line.strip() and not re.fullmatch(r"import (pytorch_lightning as pl\w*|torch)", line)
+    ]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name.removesuffix(".in.py"))
+def test_a_script_cut_into_cells_converts_as_the_script_does(script):
+    source = script.read_text(encoding="utf-8")
+    cells = paragraphs(source)
+    assert len(cells) >= 2
+    data = jupyter_bytes(document(*(cell(c) for c in cells)))
+    result = convert_notebook(data, filename=script.name)
+    case = script.name.removesuffix(".in.py")
+    if case in ACROSS_CELLS:
+        assert not result.changed and ACROSS_CELLS[case] in result.reason
+        return
+    assert result.changed, result.reason
+    after = "\n\n".join(sources(result.data))
+    expected = convert_source(source, filename=script.name).code
+    assert without_lightning_import(after) == without_lightning_import(expected)
+    assert convert_notebook(result.data).changed is False
