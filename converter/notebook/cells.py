@@ -3,8 +3,9 @@
 Between two cells the script holds a marker statement, ``"__torch2lightning__ cell 5"`` (a bare
 string: the converter keeps it where it is, as it keeps any statement it does not move), and each
 IPython line becomes a placeholder statement at the line's indentation,
-``"__torch2lightning__ ipython 3"``, so that line numbers stay those of the cells and IPython
-syntax is never parsed. The converter puts new code where the code it replaces was, so splitting
+``"__torch2lightning__ ipython 3"`` (a comment before the script's first statement, where a
+statement would end the leading imports the converter adds its own after), so that line numbers
+stay those of the cells and IPython syntax is never parsed. The converter puts new code where the code it replaces was, so splitting
 its output at the markers gives each cell its new code: the LightningModule in the model class's
 cell, the Trainer calls in the loop's cell, an import after the imports. Placeholders are then
 restored, at their new indentation if the conversion moved them into a method.
@@ -41,7 +42,7 @@ class Masked:
     line: str  # the original line, without its line ending
     indent: str  # the placeholder's indentation (its command's first line's)
     reindent: bool  # a command's first line follows its placeholder when the conversion moves
-    # it; the lines continuing a command, and a cell magic's lines, come back exactly as they were
+    # it; the lines continuing a command (after a backslash) come back exactly as they were
 
 
 @dataclass
