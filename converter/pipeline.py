@@ -17,6 +17,7 @@ from converter.rewrite.script import (
     Edits,
     GeneratedNames,
     add_imports,
+    module_variable,
     override_inherited_hooks,
     plan_edits,
 )
@@ -73,7 +74,7 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
     names = GeneratedNames.choose(index, target)
     needed: set[str] = set()
     for site, flow in planned:
-        emission = Emission(trainer=names.trainer)
+        emission = Emission(trainer=names.trainer, module=module_variable(index, site))
         for pattern in PATTERNS:
             pattern.emit(site, index, flow, emission)
         plan_edits(index, site, flow, emission, names, edits)

@@ -45,6 +45,11 @@ class Dataflow:
     handed: list[str] = field(default_factory=list)
     # a shared name that is also a LightningModule's attribute lives under another one
     renamed: dict[str, str] = field(default_factory=dict)
+    # names the loop sets and the site reads after training (`print(best_acc)`): the module
+    # keeps them as attributes, handed back after fit (`best_acc = lit_model.best_acc`), and
+    # after test those the test hooks set
+    read_after: list[str] = field(default_factory=list)
+    read_after_test: list[str] = field(default_factory=list)
 
     def attr(self, name: str) -> str:
         """The module attribute a shared name lives in."""
@@ -73,7 +78,15 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
                     raise Declined(index.line(item.node), f"the loop assigns to parameter {name!r}")
 
     all_written = set().union(*written.values())
+    read_after = _readers_after(index, plan, all_written - roles)  # name: its first read
+    fitted, tested = set(), set()
+    for (stage, _), names in written.items():
+        (tested if stage is StageName.TEST else fitted).update(names)
+    flow.read_after = [n for n in read_after if n in fitted]
+    flow.read_after_test = [n for n in read_after if n in tested]
+    _check_tested_read_after_test(index, plan, read_after, tested - fitted)
     shared = {n for reads in read_first.values() for n in reads if n in all_written} - roles
+    shared |= set(read_after)
     flow.attributes = shared
     taken = set(RESERVED) | shared
     for name in sorted(shared):
@@ -88,7 +101,6 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
     for name in handed:
         plain = is_plain_name(index, plan.site_scope, name, namespaces)
         (flow.hparams if plain else flow.objects).append(name)
-    _check_readers_after(index, plan, all_written)
     return flow
 
 
@@ -265,28 +277,40 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
     return names
 
 
-def _check_readers_after(index, plan, moved_names: set[str]) -> None:
-    """Code after training at the site must not read a name whose writer moved into a hook."""
+def _readers_after(index, plan, moved_names: set[str]) -> dict[str, cst.Name]:
+    """Names whose writers moved into a hook and that code left at the site reads after
+    training, before setting them itself. (The epoch variable has no module attribute: a read
+    of it is declined.)"""
     if plan.site_function is not None:
         site_names = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
         moved_names = moved_names & site_names
     following = _following(index, plan.outer_loop, set(plan.test_region))
     events = name_events(index, following)
-    seen: set[str] = set()
     # the optimizers and schedulers are the trainer's after fit (`trainer.optimizers[0]`)
     optimization = set(plan.names(Role.OPTIMIZER)) | set(plan.names(Role.SCHEDULER))
+    epoch_var = plan.epoch.var if plan.epoch else None
     for event in events:
-        name = event.node.value
-        if name in optimization and event.kind == READ:
+        if event.node.value in optimization and event.kind == READ:
             plan.read_after.append(event.node)
-            continue
-        if name in seen:
-            continue
-        seen.add(name)
-        epoch_var = plan.epoch.var if plan.epoch else None
-        if event.kind == READ and (name in moved_names or name == epoch_var):
+    read_first = read_before_written(index, following)
+    first_reads: dict[str, cst.Name] = {}  # in the order the code reads them
+    for event in events:
+        if event.kind == READ and event.node.value in read_first:
+            first_reads.setdefault(event.node.value, event.node)
+    if epoch_var in first_reads:
+        raise Declined(
+            index.line(first_reads[epoch_var]),
+            f"`{epoch_var}` is read after training but set inside the loop",
+        )
+    return {name: node for name, node in first_reads.items() if name in moved_names}
+
+
+def _check_tested_read_after_test(index, plan, read_after, only_tested: set[str]) -> None:
+    """What only the test hooks set exists once trainer.test ran, where the test loop was."""
+    for name in only_tested & set(read_after):
+        if index.line(read_after[name]) < index.line(plan.test_region[0]):
             raise Declined(
-                index.line(event.node), f"`{name}` is read after training but set inside the loop"
+                index.line(read_after[name]), f"`{name}` is read before the test loop that sets it"
             )
 
 

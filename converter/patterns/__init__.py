@@ -34,6 +34,7 @@ from converter.patterns import (
     progress_bar,
     scheduler,
     trained_optimizers,
+    values_after_fit,
 )
 from converter.patterns.base import ClaimContext, Emission, Pattern
 
@@ -61,6 +62,7 @@ PATTERNS: tuple[Pattern, ...] = (
     hyperparameters.PATTERN,
     loop_state.PATTERN,
     trained_optimizers.PATTERN,
+    values_after_fit.PATTERN,
 )
 
 __all__ = ["PATTERNS", "ClaimContext", "Emission", "Pattern"]

@@ -82,7 +82,12 @@ def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
     """A training or evaluation function whose body moved into the hooks stays in the script
     when other code still calls it (`check_accuracy(loader, model)` after training too)."""
     module = index.body_scope(None)
-    moving = [item.node for item in site.all_moved()] + [*site.test_region, site.outer_loop]
+    replaced = [*site.test_region, site.outer_loop]  # where its calls become hooks
+    moved = [item.node for item in site.all_moved()]  # code that keeps its calls, in a hook
+
+    def within(node, containers) -> bool:
+        return any(node is n or _contains(index, n, node) for n in containers)
+
     for function in [*site.deleted_functions, *site.inlined.values()]:
         name = function.name.value
         for scope in index.scopes():
@@ -90,7 +95,8 @@ def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
                 continue
             uses = scope.accesses_by_name().get(name, [])
             if any(
-                not any(u.node is n or _contains(index, n, u.node) for n in moving + [function])
+                not within(u.node, [function])
+                and (not within(u.node, replaced) or within(u.node, moved))
                 for u in uses
             ):
                 site.kept_functions.append(function)

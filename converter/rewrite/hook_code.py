@@ -78,10 +78,13 @@ class HookCode:
         return None
 
     def _loader_stage(self, name: str, stage: Stage | None) -> str | None:
-        """Which stage's dataloader a loader variable means here: the hook's own stage first."""
+        """Which stage's dataloader a loader variable means here: the hook's own stage first.
+        (The test loader is the trainer's only in the test hooks: trainer.test comes after fit.)"""
         if stage is not None and name == stage.loader.value:
             return stage.name
         for candidate in StageName:
+            if candidate is StageName.TEST:
+                continue
             other = self.plan.stages.get(candidate)
             if other is not None and name == other.loader.value:
                 return candidate

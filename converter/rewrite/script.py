@@ -69,6 +69,13 @@ class Edits:
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
 
+def module_variable(index: SourceIndex, plan: TrainingSite) -> str:
+    """The model's own variable when its class becomes the LightningModule; else the wrapper's."""
+    if plan.model.cls is not None:
+        return plan.model.var
+    return index.fresh_name("lit_" + plan.model.var if len(plan.models) == 1 else "lit_module")
+
+
 def plan_edits(
     index: SourceIndex,
     plan: TrainingSite,
@@ -78,6 +85,7 @@ def plan_edits(
     edits: Edits,
 ):
     alias = names.alias
+    module_var = out.module
     base = expr(f"{alias}.LightningModule")
     code = HookCode(index, plan, flow, out)
     methods = build_methods(plan, flow, code, out)
@@ -92,12 +100,10 @@ def plan_edits(
             edits.inits[init] = extend_init(init, out.init_parameters, out.init_statements)
         elif out.init_parameters or out.init_statements:
             edits.new_inits[model.cls.node] = new_init(out.init_parameters, out.init_statements)
-        module_var = model.var
         prelude = []
     else:
         wrapper = wrapper_class(plan, base, methods, out)
         _insert_class(index, plan, wrapper, edits)
-        module_var = index.fresh_name("lit_" + model.var if len(plan.models) == 1 else "lit_module")
         arguments = [cst.Arg(cst.Name(m.var)) for m in plan.models] + out.constructor_arguments
         call = cst.Call(cst.Name(plan.module_class), arguments)
         prelude = [
@@ -145,7 +151,7 @@ def plan_edits(
         loaders=loaders,
     )
     fit[0] = _one_argument_per_line(fit[0]) if len(options) > 3 else fit[0]
-    generated = prelude + fit
+    generated = prelude + fit + out.after_fit
     generated[0] = generated[0].with_changes(leading_lines=loop.leading_lines)
     edits.replace[loop] = generated
 
@@ -158,7 +164,7 @@ def plan_edits(
         )
         first = plan.test_region[0]
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
-        edits.replace[first] = test
+        edits.replace[first] = test + out.after_test
         edits.remove.update(plan.test_region[1:])
 
 
