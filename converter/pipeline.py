@@ -3,12 +3,11 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 
 from __future__ import annotations
 
-import libcst as cst
-
 from converter import TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
+from converter.parsing import parse_module
 from converter.patterns import PATTERNS, Emission
 from converter.planning import find_backward_loops, plan_site
 from converter.report import ConversionResult, Report
@@ -28,7 +27,8 @@ def convert_source(
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
 
-    Raises ``libcst.ParserSyntaxError`` when the source does not parse.
+    Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
+    ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
     return _convert_source(source, target, filename, check=True)
 
@@ -37,7 +37,7 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     report = Report(filename=filename)
-    module = cst.parse_module(source)
+    module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
         index = SourceIndex(module, source)
         code = _convert(index, target, report)
@@ -96,7 +96,7 @@ def _check_output(index: SourceIndex, code: str, filename: str, target: str) -> 
     found = output_check.problem(index, code, filename, convert_again)
     if found is not None:
         raise Declined(
-            0,
+            1,  # the file as a whole
             f"internal: the conversion failed its own check ({found}); the file is left as it "
             "was. This is a converter bug: please report it",
             kind="internal",

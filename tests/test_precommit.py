@@ -125,11 +125,22 @@ def test_check_hook_passes_on_files_with_nothing_to_convert(user_repo, pre_commi
         {
             "plain.py": PLAIN,
             "loop.py": "def run(loss, opt):\n    loss.backward()\n    opt.step()\n",
+            # No training words: not parsed, so its syntax error is not the hook's to report.
+            "wip.py": "def unfinished(:\n    pass\n",
         },
     )
     proc = try_repo(user_repo, pre_commit_home, "torch2lightning-check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+    assert "cannot parse" not in proc.stdout + proc.stderr
+
+
+def test_readme_says_which_staged_files_the_hooks_parse():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pre-commit", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(section.split())
+    assert "fail (exit 123) on a staged file that holds a training loop's words" in flat
+    assert "without those words is not parsed at all" in flat
 
 
 def test_convert_hook_rewrites_staged_files_and_fails_the_commit(user_repo, pre_commit_home):

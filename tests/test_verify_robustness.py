@@ -109,11 +109,6 @@ def test_converter_crash_on_deep_nesting_leaves_no_temporary_folder(tmp_path):
     assert _left_behind(tmp) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LibCST segfaults on deep nesting until the guarded parse of converter/parsing.py "
-    "(issue 12 item 8) lands; verify reports what convert reports. Remove this mark then.",
-)
 def test_deep_nesting_is_one_line_and_exit_2(tmp_path):
     script = _deeply_nested(tmp_path)
     result = verify(script, cwd=tmp_path)

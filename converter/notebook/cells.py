@@ -5,10 +5,11 @@ string: the converter keeps it where it is, as it keeps any statement it does no
 IPython line becomes a placeholder statement at the line's indentation,
 ``"__torch2lightning__ ipython 3"`` (a comment before the script's first statement, where a
 statement would end the leading imports the converter adds its own after), so that line numbers
-stay those of the cells and IPython syntax is never parsed. The converter puts new code where the code it replaces was, so splitting
-its output at the markers gives each cell its new code: the LightningModule in the model class's
-cell, the Trainer calls in the loop's cell, an import after the imports. Placeholders are then
-restored, at their new indentation if the conversion moved them into a method.
+stay those of the cells and IPython syntax is never parsed. The converter puts new code where
+the code it replaces was, so splitting its output at the markers gives each cell its new code:
+the LightningModule in the model class's cell, the Trainer calls in the loop's cell, an import
+after the imports. Placeholders are then restored, at their new indentation if the conversion
+moved them into a method.
 """
 
 from __future__ import annotations

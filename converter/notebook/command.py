@@ -27,9 +27,13 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
             batch.ERROR,
             message=f"{display}: {place + ': ' if place else ''}{problem.message}",
         )
-    except RecursionError:
-        return batch._error(display, "cannot parse: nested too deeply")
+    except MemoryError:
+        return batch._error(display, "cannot convert: out of memory (file left untouched)")
     except Exception as err:  # a converter bug must not stop the other files
+        if batch._caused_by(err, KeyboardInterrupt):  # Ctrl-C, masked by a clean-up's own error
+            raise KeyboardInterrupt from err
+        if batch._caused_by(err, RecursionError):
+            return batch._error(display, "cannot parse: nested too deeply")
         return batch._error(
             display,
             f"internal error: {type(err).__name__}: {err} (file left untouched; please report)",

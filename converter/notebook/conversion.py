@@ -174,14 +174,18 @@ def _convert(joined: joining.Joined, target: str, filename: str):
     import libcst
 
     from converter import convert_source
+    from converter.parsing import SourceRejected
 
     try:
         return convert_source(joined.text, target=target, filename=filename)
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)
-        cell, line = where if where else (None, None)
-        message = getattr(err, "message", str(err)).splitlines()[0]
-        raise NotebookProblem(f"cannot parse: {message}", cell=cell, line=line) from None
+        message = f"cannot parse: {getattr(err, 'message', str(err)).splitlines()[0]}"
+    except SourceRejected as err:  # over the size or nesting budget
+        where = joined.locate(err.line) if err.line else None
+        message = err.message
+    cell, line = where if where else (None, None)
+    raise NotebookProblem(message, cell=cell, line=line)
 
 
 def _located(report: dict, joined: joining.Joined) -> dict:
