@@ -442,3 +442,12 @@ def test_code_the_conversion_would_move_across_cells_is_declined_with_the_reason
     assert not result.changed
     assert "`correct` is carried across the training loop from code outside it" in result.reason
     assert result.reason.startswith("cell ")
+
+
+def test_a_cell_over_the_nesting_budget_is_named_with_its_line():
+    doc = loop_notebook()
+    doc["cells"].insert(1, cell("y = 1\nx = " + "[" * 150 + "]" * 150))
+    with pytest.raises(NotebookProblem) as caught:
+        convert_notebook(jupyter_bytes(doc))
+    assert caught.value.where() == "cell 2, line 2"
+    assert caught.value.message.startswith("too deeply nested to convert")
