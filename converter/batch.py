@@ -13,7 +13,7 @@ import stat
 import traceback
 from dataclasses import dataclass
 
-from converter import files, writing
+from converter import files, notebook, writing
 from converter.diffing import unified_diff
 
 CONVERTED = "converted"
@@ -91,6 +91,10 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     except MemoryError:
         return _error(display, "cannot read: out of memory")
     assert data is not None
+    if notebook.is_notebook(path):
+        from converter.notebook import command
+
+        return command.process(source, options, data)
     if path is not None and source.explicit and not files.looks_like_python_name(path, data):
         return _error(display, "not a Python file (no .py suffix and no python #! line)")
     reason = files.binary_reason(data)

@@ -333,10 +333,12 @@ class _Run:
         if not self.quiet:
             click.echo(line, err=True)
         if self.verbose and outcome.report:
+            from converter.report import place
+
             for title in ("changed", "declined"):
                 for entry in outcome.report[title]:
                     click.echo(
-                        f"  {outcome.display}:{entry['line']}: {title} {entry['kind']}: "
+                        f"  {place(outcome.display, entry)}: {title} {entry['kind']}: "
                         f"{entry['message']}",
                         err=True,
                     )
@@ -409,7 +411,10 @@ class _Run:
                 lines.append(f"{o.display}: unchanged: {o.message}")
             for title in ("found", "changed", "declined"):
                 for e in (o.report or {}).get(title, []):
-                    lines.append(f"  line {e['line']:>5}  {title:<8}  {e['kind']}: {e['message']}")
+                    where = f"line {e['line']:>5}"
+                    if e.get("cell"):  # a notebook's cell
+                        where = f"cell {e['cell']:>3}, line {e['line']:>3}"
+                    lines.append(f"  {where}  {title:<8}  {e['kind']}: {e['message']}")
         lines += ["", self.summary(), ""]
         return "\n".join(lines)
 

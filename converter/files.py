@@ -154,7 +154,7 @@ def _walk(
                 continue
             full = base / name
             display = _display_join(dirpath, name)
-            is_python = name.endswith(".py")
+            is_python = name.endswith((".py", ".ipynb"))  # notebooks are converted too
             if not (is_python or want_others):
                 continue
             try:
