@@ -28,6 +28,7 @@ from converter.patterns.base import ClaimContext, Pattern, method_call
 class ModeState:
     train_evaluates: bool | None = None  # does the training stage switch to eval mode itself?
 
+
 _CLAIMS = {"train": Claim.MODE_TRAIN, "eval": Claim.MODE_EVAL}
 
 

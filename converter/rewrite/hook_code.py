@@ -16,9 +16,19 @@ from converter.analysis.bindings import code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import name_events
-from converter.analysis.site import Hook, Moved, Origin, Role, Stage, StageName, TrainingSite
+from converter.analysis.site import (
+    Declined,
+    Hook,
+    Moved,
+    Origin,
+    Role,
+    Stage,
+    StageName,
+    TrainingSite,
+)
 from converter.analysis.walk import find
 from converter.patterns import Emission
+from converter.rewrite.fstring_quotes import enclosing_quote, requoted
 from converter.templating import expr
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
@@ -117,7 +127,9 @@ class HookCode:
             argument = origin.argument(name)
             if argument is not None:
                 value = self.expression(argument, Origin(self.plan.site_scope), stage, hook)
-                table[node] = _constant(_parenthesize(value, index.parent(node)))
+                table[node] = _constant(
+                    _parenthesize(_in_place(value, node, index), index.parent(node))
+                )
                 continue
             if origin.is_local(name):
                 if name in self.flow.attributes:
@@ -220,6 +232,21 @@ def _target_names(target: cst.CSTNode) -> set[str]:
 
 def _constant(node: cst.CSTNode) -> Replacement:
     return lambda _updated: node
+
+
+def _in_place(value: cst.BaseExpression, node: cst.Name, index: SourceIndex):
+    """`value` written to stand where `node` is: inside an f-string's braces, with other quotes."""
+    quote = enclosing_quote(index, node)
+    if quote is None:
+        return value
+    fitted = requoted(value, quote)
+    if fitted is None:
+        raise Declined(
+            index.line(node),
+            f"the argument for `{node.value}` is a string that cannot go inside this f-string's "
+            "braces (it uses both quotes or a backslash); bind it to a variable first",
+        )
+    return fitted
 
 
 def _parenthesize(value: cst.BaseExpression, parent) -> cst.BaseExpression:
