@@ -4,7 +4,7 @@ strings change quotes, or the conversion declines where they cannot."""
 import libcst as cst
 import pytest
 
-from converter.rewrite.fstring_quotes import requoted
+from converter.analysis.fstring_quotes import requoted
 from tests.patterns.snippets import convert, declined
 
 EVALUATION = """\

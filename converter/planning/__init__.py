@@ -5,6 +5,7 @@
     build_stages     train, validation and test stages, the epoch range; patterns reshape them
     check_setup_runs_once  optimizers created once, before the training loop
     check_control_flow   break/return/await... that would leave a loop that no longer exists
+    check_arguments_fit_fstrings  string arguments an inlined function reads in f-string braces
     claim_statements each moved statement offered to the patterns
     check_removed_names_unread  what the site loses, nothing that stays still reads
     (dataflow)       which names the hooks share, hyper-parameters, readers after training
@@ -23,6 +24,7 @@ from converter.analysis.models import ModelClass
 from converter.analysis.site import TrainingSite
 from converter.patterns import PATTERNS
 from converter.planning.checks import (
+    check_arguments_fit_fstrings,
     check_control_flow,
     check_removed_names_unread,
     check_setup_runs_once,
@@ -42,6 +44,7 @@ def plan_site(
     build_stages(site, index)
     check_setup_runs_once(site, index)
     check_control_flow(site, index)
+    check_arguments_fit_fstrings(site, index)
     claim_statements(site, index)
     keep_functions_still_used(site, index)
     check_removed_names_unread(site, index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis.bindings import bindings, bound_names
+from converter.analysis.fstring_quotes import enclosing_quote, requoted
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
 from converter.analysis.site import Declined, Moved, Role, TrainingSite
@@ -29,6 +30,24 @@ def check_control_flow(site: TrainingSite, index: SourceIndex) -> None:
             word = type(node).__name__.lower()
             where = "batch loop" if moved in site.train.step else "loop"
             raise Declined(index.line(node), f"`{word}` inside the training {where}'s code")
+
+
+def check_arguments_fit_fstrings(site: TrainingSite, index: SourceIndex) -> None:
+    """An inlined function's parameter read inside an f-string's braces is replaced by the call's
+    argument: a string argument must be able to take the other quote there."""
+    for moved in site.all_moved():
+        if not moved.origin.params:
+            continue
+        for name in find(moved.node, cst.Name):
+            argument = moved.origin.argument(name.value)
+            quote = enclosing_quote(index, name) if argument is not None else None
+            if quote is not None and requoted(argument, quote) is None:
+                raise Declined(
+                    index.line(name),
+                    f"the argument for `{name.value}` is a string that cannot go inside this "
+                    "f-string's braces (it uses both quotes or a backslash); bind it to a "
+                    "variable first",
+                )
 
 
 def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:

@@ -14,10 +14,10 @@ import libcst.matchers as m
 
 from converter.analysis.bindings import code
 from converter.analysis.dataflow import Dataflow
+from converter.analysis.fstring_quotes import enclosing_quote, requoted
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import name_events
 from converter.analysis.site import (
-    Declined,
     Hook,
     Moved,
     Origin,
@@ -28,7 +28,6 @@ from converter.analysis.site import (
 )
 from converter.analysis.walk import find
 from converter.patterns import Emission
-from converter.rewrite.fstring_quotes import enclosing_quote, requoted
 from converter.templating import expr
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
@@ -235,18 +234,10 @@ def _constant(node: cst.CSTNode) -> Replacement:
 
 
 def _in_place(value: cst.BaseExpression, node: cst.Name, index: SourceIndex):
-    """`value` written to stand where `node` is: inside an f-string's braces, with other quotes."""
+    """`value` written to stand where `node` is: inside an f-string's braces, with other quotes
+    (planning declined the arguments that cannot take them)."""
     quote = enclosing_quote(index, node)
-    if quote is None:
-        return value
-    fitted = requoted(value, quote)
-    if fitted is None:
-        raise Declined(
-            index.line(node),
-            f"the argument for `{node.value}` is a string that cannot go inside this f-string's "
-            "braces (it uses both quotes or a backslash); bind it to a variable first",
-        )
-    return fitted
+    return value if quote is None else requoted(value, quote) or value
 
 
 def _parenthesize(value: cst.BaseExpression, parent) -> cst.BaseExpression:
