@@ -12,8 +12,9 @@ The planner and the rewrite call every registered pattern at each phase, in regi
    True when it built the train stage.
 3. `reshape(site)`: rearrange the stages once they are built (autocast regions flattened,
    evaluation every k batches lifted out of the batch loop, early stopping).
-4. `claim(statement, ctx)`: take a moved statement out of its hook; what it meant is recorded
-   on the site or the pattern's state. Only `claims_under_manual` patterns are asked under
+4. `claim(statement, ctx)`: take a moved statement out of its hook (or keep it there for
+   `emit` to rewrite: `ctx.keep_in_place()`); what it meant is recorded on the site or the
+   pattern's state. Only `claims_under_manual` patterns are asked under
    manual optimization, where the loop's own calls stay.
 5. `check(site, flow)`: decline (raise Declined) what it cannot convert faithfully. Every decline
    happens here or earlier: nothing is emitted before all checks passed.
@@ -97,6 +98,7 @@ class ClaimContext:
     origin: Origin
     stage: StageName
     hook: Hook
+    keep: bool = False  # a claimed statement that stays where it is, rewritten by `emit`
 
     @property
     def place(self) -> Place:
@@ -104,6 +106,11 @@ class ClaimContext:
 
     def record(self, what: Claim, statement: cst.BaseStatement) -> None:
         self.site.claim(self.hook, what, statement)
+
+    def keep_in_place(self) -> None:
+        """The claimed statement stays in its hook (no later pattern sees it); the pattern's
+        `emit` rewrites it through `Emission.replacements`."""
+        self.keep = True
 
     def site_name(self, expr: cst.BaseExpression) -> str | None:
         return self.origin.site_name(expr)

@@ -155,7 +155,10 @@ def _check_nothing_left(site: TrainingSite, index: SourceIndex) -> None:
     would run inside a hook: Lightning would then train differently."""
     optimizers = optimizer_names(index, site.site_scope) | {site.optimizer_var}
     calls = m.Call(func=m.Attribute(attr=m.Name("backward") | m.Name("zero_grad") | m.Name("step")))
+    claimed = {s for statements in site.claims.values() for s in statements}
     for moved in site.all_moved()[len(site.setup) :]:
+        if moved.node in claimed:  # kept in place by the pattern that claimed it, to rewrite
+            continue
         for call in find(moved.node, cst.Call, calls):
             method = call.func.attr.value
             receiver = moved.origin.site_name(call.func.value)

@@ -1,6 +1,12 @@
 """`plateau.step(val_loss)` after evaluation: ReduceLROnPlateau with `monitor`, and the metric
 logged at the end of validation under the same name.
 
+Stepped on anything else at the end of an epoch (the epoch's training loss, an expression such
+as `total / len(loader)`), the step becomes `self.log("plateau_metric", <its argument>)` where
+it was: Lightning steps the scheduler on that value right after on_train_epoch_end (and the
+epoch's code after the step follows in lr_scheduler_step). It is averaged over processes
+(`sync_dist=True`), so every process takes the same decision.
+
 Lightning hands the scheduler the logged value, a float32 tensor: its decisions match the
 original's float64 ones except for a metric within about 1e-7 (relative) of the threshold.
 """
@@ -14,6 +20,7 @@ import libcst.matchers as m
 
 from converter.analysis.bindings import assigned_call, scope_names, single_binding
 from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_written
 from converter.analysis.site import Claim, Declined, Hook, Place, StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
@@ -22,6 +29,7 @@ from converter.patterns.scheduler import is_scheduler, steps_scheduler
 from converter.templating import expr, fill
 
 _PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+_LOGGED_METRIC = "plateau_metric"  # what the scheduler monitors when it is not a validation result
 
 
 @dataclass
@@ -29,6 +37,9 @@ class PlateauState:
     active: bool = False  # the scheduler is a ReduceLROnPlateau
     monitor: str | None = None  # the name it is stepped on
     line: int = 0
+    # stepped on a value other than a validation result: the step call, kept in its hook
+    logged_step: cst.Call | None = None
+    logged_hook: Hook | None = None
 
 
 class PlateauStep(Pattern):
@@ -79,19 +90,30 @@ class PlateauStep(Pattern):
         if (
             ctx.place not in (Place.EPOCH, Place.EVALUATION)
             or len(call.args) != 1
-            or not isinstance(call.args[0].value, cst.Name)
+            or call.args[0].keyword is not None
+            or call.args[0].star
         ):
             raise ctx.decline(
                 statement, "ReduceLROnPlateau stepped other than once per epoch on a metric"
             )
         ctx.site.state(SCHEDULER).interval = "epoch"
-        state.monitor = call.args[0].value.value
         state.line = ctx.index.line(statement)
         ctx.record(Claim.SCHEDULER_STEP, statement)
+        value = call.args[0].value
+        if isinstance(value, cst.Name) and _set_by_validation(ctx.site, ctx.index, value.value):
+            state.monitor = value.value
+        else:
+            state.monitor = _LOGGED_METRIC
+            state.logged_step, state.logged_hook = call, ctx.hook
+            ctx.keep_in_place()
         return True
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
-        monitor = site.state(self).monitor
+        state = site.state(self)
+        if state.logged_step is not None:
+            self._check_logged_step(site, index, state)
+            return
+        monitor = state.monitor
         if monitor is not None and not (
             monitor in flow.attributes
             and any(
@@ -104,11 +126,31 @@ class PlateauStep(Pattern):
                 0, f"ReduceLROnPlateau is stepped on `{monitor}`, not a validation result"
             )
 
+    def _check_logged_step(self, site: TrainingSite, index: SourceIndex, state) -> None:
+        """The logged value must be the epoch's last word before Lightning steps: the step is
+        the last statement of on_train_epoch_end, or of the validation's end with no epoch code
+        after it (reshape moved what followed it into lr_scheduler_step)."""
+        hook, step = state.logged_hook, state.logged_step
+        last = {
+            Hook.ON_TRAIN_EPOCH_END: site.train.end,
+            Hook.ON_VALIDATION_EPOCH_END: [] if site.train.end else _validation_end(site),
+        }.get(hook, [])
+        if not last or not any(c is step for c in find(last[-1].node, cst.Call)):
+            raise Declined(
+                state.line,
+                "ReduceLROnPlateau stepped on a value other than a validation result, before "
+                "the end of the epoch's code",
+            )
+
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
-        monitor = site.state(self).monitor
+        state = site.state(self)
+        monitor = state.monitor
         if monitor is None:
             return
         out.scheduler_config["monitor"] = cst.SimpleString(f'"{monitor}"')
+        if state.logged_step is not None:
+            out.replacements[state.logged_step] = _log_metric
+            return
         out.hook_closings.setdefault(Hook.ON_VALIDATION_EPOCH_END, []).extend(
             fill(
                 "log_monitor",
@@ -119,12 +161,39 @@ class PlateauStep(Pattern):
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)
-        if state.monitor is not None:
+        if state.logged_step is not None:
+            report.change(
+                "scheduler",
+                state.line,
+                f'ReduceLROnPlateau monitors "{state.monitor}", logged where it was stepped',
+            )
+        elif state.monitor is not None:
             report.change(
                 "scheduler",
                 state.line,
                 f'ReduceLROnPlateau monitors "{state.monitor}", logged by validation',
             )
+
+
+def _set_by_validation(site: TrainingSite, index: SourceIndex, name: str) -> bool:
+    validation = site.stages.get(StageName.VALIDATION)
+    if validation is None:
+        return False
+    moved = [item.node for items in validation.hooks().values() for item in items]
+    return name in names_written(index, moved)
+
+
+def _validation_end(site: TrainingSite) -> list:
+    validation = site.stages.get(StageName.VALIDATION)
+    return validation.end if validation is not None else []
+
+
+def _log_metric(step: cst.Call) -> cst.Call:
+    """`scheduler.step(value)` -> `self.log("plateau_metric", value, sync_dist=True)`."""
+    call = expr(f'self.log("{_LOGGED_METRIC}", VALUE, sync_dist=True)')
+    return call.with_changes(
+        args=[call.args[0], step.args[0].with_changes(comma=call.args[1].comma), call.args[2]]
+    )
 
 
 PATTERN = PlateauStep()

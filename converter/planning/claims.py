@@ -1,5 +1,6 @@
 """Pass 5: offer each statement that moves into a hook to the patterns, in registry order; the
-first that claims it records what it meant and the statement is not copied."""
+first that claims it records what it meant and the statement is not copied (unless the pattern
+keeps it in place, to rewrite it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,6 @@ def claim_statements(site: TrainingSite, index: SourceIndex) -> None:
             kept = []
             for item in moved:
                 ctx = ClaimContext(index, site, item.origin, stage.name, hook)
-                if not any(pattern.claim(item.node, ctx) for pattern in patterns):
+                if not any(pattern.claim(item.node, ctx) for pattern in patterns) or ctx.keep:
                     kept.append(item)
             moved[:] = kept

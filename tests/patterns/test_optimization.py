@@ -140,8 +140,33 @@ def test_plateau_on_a_validation_metric_is_monitored():
     assert 'self.log("val_loss", self.val_loss)' in hook(result, "on_validation_epoch_end")
 
 
-def test_plateau_on_anything_else_is_declined():
-    epoch_end = "plateau.step(loss.item())\n"
-    assert "once per epoch on a metric" in declined(
+@pytest.mark.parametrize(
+    ("metric", "hook_name"),
+    [
+        ("loss.item()", "on_train_epoch_end"),
+        ("loss.item() * 2", "on_train_epoch_end"),
+        ("val_loss / len(val_loader) + 0", "on_validation_epoch_end"),
+    ],
+    ids=["training loss", "expression", "validation expression"],
+)
+def test_plateau_on_another_value_logs_it_where_it_was_stepped(metric, hook_name):
+    result = convert(script(setup=PLATEAU_SETUP, epoch_end=EVALUATE.format(metric=metric)))
+    assert not declined(result), result.report.text()
+    assert '"monitor": "plateau_metric"' in hook(result, "configure_optimizers")
+    logged = [line for line in hook(result, hook_name).splitlines() if "plateau_metric" in line]
+    assert len(logged) == 1 and logged[0].startswith('self.log("plateau_metric", ')
+    assert logged[0].endswith(", sync_dist=True)")
+
+
+def test_plateau_on_another_value_before_the_epochs_end_is_declined():
+    epoch_end = "plateau.step(loss.item())\nif loss.item() < 0:\n    break\n"
+    assert "before the end of the epoch's code" in declined(
         convert(script(setup=PLATEAU_SETUP, epoch_end=epoch_end))
+    )
+
+
+@pytest.mark.parametrize("step", ["plateau.step(metrics=loss.item())", "plateau.step()"])
+def test_plateau_stepped_other_than_on_one_value_is_declined(step):
+    assert "once per epoch on a metric" in declined(
+        convert(script(setup=PLATEAU_SETUP, epoch_end=step + "\n"))
     )
