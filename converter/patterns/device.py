@@ -10,16 +10,24 @@ the tensors the loop makes or reads from outside.
   `x.to(self.device)`.
 
 On the CPU each `.to(self.device)` returns the tensor itself: nothing changes there.
+
+A function of the script that the hooks call, and that reads the script's tensors or makes new
+ones without a device (`def test(model, mask): ... model(features)`), would put CPU tensors next
+to a model Lightning moved to the GPU; it is the script's own code and stays as it is. Where the
+script chose no device (it ran on the CPU), the Trainer then keeps to the CPU too:
+`accelerator="cpu"`, and the report names the function.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import read_before_written
-from converter.analysis.site import Hook, Moved, TrainingSite
+from converter.analysis.site import Hook, Moved, Role, TrainingSite
 from converter.analysis.tensors import creates_tensor, is_tensor_name
 from converter.analysis.walk import find
 from converter.patterns.base import Emission, Pattern
@@ -29,10 +37,21 @@ _MOVED_ALREADY = m.Attribute(attr=m.Name("to") | m.Name("cuda") | m.Name("type_a
 _CUDA = m.Call(func=m.Attribute(attr=m.Name("cuda")), args=[])
 
 
+@dataclass
+class DeviceState:
+    cpu_bound: list[cst.FunctionDef] = field(default_factory=list)  # see the module's docstring
+
+
 class DeviceSafeHooks(Pattern):
     name = "device"
+    State = DeviceState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        if not site.names(Role.DEVICE) and "accelerator" not in out.trainer_options:
+            found = _cpu_bound_functions(site, index)
+            if found:
+                site.state(self).cpu_bound = found
+                out.option("accelerator", cst.SimpleString('"cpu"'))
         to_device = _to_device
         for (stage_name, hook), moved in site.hooks().items():
             if hook is Hook.CONFIGURE_OPTIMIZERS or not moved:
@@ -61,6 +80,59 @@ class DeviceSafeHooks(Pattern):
                     if name.value in outside and _is_read(index, name):
                         if not _device_free_use(index, name):
                             out.replacements[name] = to_device
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        functions = site.state(self).cpu_bound
+        if functions:
+            names = ", ".join(f"{f.name.value}()" for f in functions)
+            report.change(
+                "device",
+                index.line(functions[0]),
+                f'Trainer(accelerator="cpu"): {names}, called from the hooks, uses tensors made '
+                "on the CPU (the script chose no device); move them to the model's device to "
+                "train on a GPU",
+            )
+
+
+def _cpu_bound_functions(site: TrainingSite, index: SourceIndex) -> list[cst.FunctionDef]:
+    """The script's functions the hooks call (directly or through each other) that read the
+    script's tensors or make tensors without a device."""
+    functions = {s.name.value: s for s in index.module.body if isinstance(s, cst.FunctionDef)}
+    module_scope = index.body_scope(None)
+    found: list[cst.FunctionDef] = []
+    seen: set[str] = set()
+    pending = [
+        call.func.value
+        for (_, hook), moved in site.hooks().items()
+        if hook is not Hook.CONFIGURE_OPTIMIZERS
+        for item in moved
+        for call in find(item.node, cst.Call)
+        if isinstance(call.func, cst.Name)
+    ]
+    while pending:
+        name = pending.pop()
+        function = functions.get(name)
+        if function is None or name in seen:
+            continue
+        seen.add(name)
+        reads = read_before_written(index, [function.body])
+        own = {p.name.value for p in function.params.params + function.params.kwonly_params}
+        makes = any(
+            creates_tensor(index, c)
+            and not _has_device(c)
+            and not m.matches(index.parent(c), _MOVED_ALREADY)
+            for c in find(function.body, cst.Call)
+        )
+        if makes or any(
+            is_tensor_name(index, module_scope, n)
+            for n in reads - own
+            if module_scope.assignments[n]
+        ):
+            found.append(function)
+        pending += [
+            c.func.value for c in find(function.body, cst.Call) if isinstance(c.func, cst.Name)
+        ]
+    return sorted(found, key=index.line)
 
 
 # Reads that need no tensor on the device: its shape, its length, or a move already there.

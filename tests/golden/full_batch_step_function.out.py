@@ -47,5 +47,5 @@ class LitSequential(pl.LightningModule):
 
 lit_model = LitSequential(model)
 step_loader = torch.utils.data.DataLoader([0], generator=torch.Generator())
-trainer = pl.Trainer(max_epochs=5)
+trainer = pl.Trainer(max_epochs=5, accelerator="cpu")
 trainer.fit(lit_model, train_dataloaders=step_loader)

@@ -53,5 +53,5 @@ loss_function = nn.NLLLoss()
 training_data_loader = torch.utils.data.DataLoader(
     list(training_data), batch_size=None, collate_fn=lambda item: item, generator=torch.Generator()
 )
-trainer = pl.Trainer(max_epochs=20)
+trainer = pl.Trainer(max_epochs=20, accelerator="cpu")
 trainer.fit(model, train_dataloaders=training_data_loader)

@@ -1,0 +1,52 @@
+"""Tensors in the hooks follow the module's device; a function of the script the hooks call that
+uses CPU tensors keeps the Trainer on the CPU where the script chose no device."""
+
+import pytest
+
+from tests.patterns.snippets import STEP, changes, convert, declined, hook, script, trainer_options
+
+BATCH_WITH_NOISE = "x = x + torch.randn(8, 4)\n" + STEP
+
+
+def test_a_tensor_the_hooks_make_moves_to_the_module_device():
+    result = convert(script(batch=BATCH_WITH_NOISE))
+    assert not declined(result), result.report.text()
+    assert "torch.randn(8, 4).to(self.device)" in hook(result, "training_step")
+    assert "accelerator" not in trainer_options(result)
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "noise = torch.randn(8, 4)\n\n\ndef jitter(x):\n    return x + noise\n",
+        "def jitter(x):\n    return x + torch.randn(8, 4)\n",
+        "def make():\n    return torch.zeros(8, 4)\n\n\ndef jitter(x):\n    return x + make()\n",
+    ],
+    ids=["reads a script tensor", "makes a tensor", "through another function"],
+)
+def test_a_called_function_with_cpu_tensors_keeps_the_trainer_on_the_cpu(helper):
+    source = script(batch="x = jitter(x)\n" + STEP).replace(
+        "loader = ", helper + "\n\nloader = ", 1
+    )
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert trainer_options(result)["accelerator"] == '"cpu"'
+    assert any("jitter()" in c or "make()" in c for c in changes(result))
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "def jitter(x):\n    return x + torch.randn(8, 4, device=x.device)\n",
+        "def jitter(x):\n    return x + torch.randn(8, 4).to(x.device)\n",
+        "def jitter(x):\n    return x * 2\n",
+    ],
+    ids=["device given", "moved", "no tensors"],
+)
+def test_a_called_function_without_cpu_tensors_leaves_the_accelerator(helper):
+    source = script(batch="x = jitter(x)\n" + STEP).replace(
+        "loader = ", helper + "\n\nloader = ", 1
+    )
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert "accelerator" not in trainer_options(result)
