@@ -30,6 +30,8 @@ class Options:
     #: (for standard input); "none": write nothing (--check, --diff).
     write: str = "inplace"
     diff: bool = False
+    #: Where the Trainer conversion declines, convert to this instead ("fabric"), or None.
+    fallback: str | None = None
 
 
 @dataclass
@@ -88,7 +90,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         return _deliver(source, options, outcome, data, data)
 
     try:
-        result = _convert(text, options.target, display)
+        result = _convert(text, options.target, display, options.fallback)
     except _ParseFailed as err:
         return Outcome(display, ERROR, message=syntax_error_message(display, err.error))
     except RecursionError:
@@ -169,13 +171,13 @@ class _ParseFailed(Exception):
         self.error = error
 
 
-def _convert(text: str, target: str, display: str):
+def _convert(text: str, target: str, display: str, fallback: str | None = None):
     import libcst
 
     from converter import convert_source
 
     try:
-        return convert_source(text, target=target, filename=display)
+        return convert_source(text, target=target, filename=display, fallback=fallback)
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(err) from None
 

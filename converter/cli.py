@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from converter import TARGETS, __version__
+from converter import FALLBACKS, TARGETS, __version__
 from converter.verify.command import verify
 
 EXIT_OK = 0
@@ -66,7 +66,14 @@ def main() -> None:
     type=click.Choice(TARGETS),
     default=TARGETS[0],
     show_default=True,
-    help="Which package the converted code imports.",
+    help="Which package the converted code imports; fabric: Lightning Fabric runs the script's "
+    "own loop (see README, Convert to Fabric).",
+)
+@click.option(
+    "--fallback",
+    type=click.Choice(FALLBACKS),
+    help="Where the Trainer conversion declines a file, convert it to this instead (the report "
+    "says so, with the Trainer's reason).",
 )
 @click.option(
     "--report",
@@ -110,6 +117,7 @@ def convert(
     check: bool,
     output: Path | None,
     target: str,
+    fallback: str | None,
     report_path: Path | None,
     as_json: bool,
     jobs: int,
@@ -137,9 +145,12 @@ def convert(
         raise click.UsageError("'-' writes the code to stdout: it cannot be combined with --json")
 
     write_mode = "none" if not writes else ("output" if output is not None else "inplace")
-    file_options = batch.Options(target=target, write=write_mode, diff=diff)
+    file_options = batch.Options(target=target, write=write_mode, diff=diff, fallback=fallback)
     stdin_options = batch.Options(
-        target=target, write="stdout" if write_mode == "inplace" else write_mode, diff=diff
+        target=target,
+        write="stdout" if write_mode == "inplace" else write_mode,
+        diff=diff,
+        fallback=fallback,
     )
     use_color = _use_color(color)
     run = _Run(writes=writes, quiet=quiet, verbose=verbose)
@@ -306,6 +317,8 @@ class _Run:
                 line += f" -> {outcome.output}"
             if outcome.declined:
                 line += f" ({outcome.declined} construct(s) declined; see -v or --report)"
+            if any(e["kind"] == "fallback" for e in (outcome.report or {}).get("changed", ())):
+                line += " (to Lightning Fabric: the Trainer conversion declined; see -v)"
         else:
             self.unchanged += 1
             line = f"unchanged {outcome.display}: {outcome.message}"

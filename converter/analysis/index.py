@@ -47,6 +47,10 @@ class SourceIndex:
         """Every node of a kind, in source order, without walking the tree again."""
         return [node for node in self._walk.order if isinstance(node, kind)]
 
+    def order(self, node: cst.CSTNode) -> int:
+        """The node's place in source order (an ancestor comes before its descendants)."""
+        return self._walk.position[node]
+
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
 

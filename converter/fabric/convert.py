@@ -1,0 +1,299 @@
+"""The Fabric conversion of one script, start to end: who is who, where Fabric lives, the edits,
+one transform of the tree, the report."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined
+from converter.fabric import code as rewrites
+from converter.fabric.code import Context
+from converter.fabric.edits import ApplyFabricEdits, FabricEdits, insert_imports
+from converter.fabric.loops import find_loops
+from converter.fabric.metrics import helper_function, reduce_sums
+from converter.fabric.reach import Reach, place, references
+from converter.fabric.roles import Roles, find_roles
+from converter.fabric.setup import (
+    Names,
+    fabric_options,
+    launch,
+    loader_anchor,
+    loaders_setup,
+    setup_points,
+)
+from converter.report import Report
+from converter.rewrite.lightning_module import BLANK
+
+_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+
+
+def convert_to_fabric(index: SourceIndex, report: Report) -> str:
+    rewrites.refuse_lightning(index)
+    backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
+    if not backward_calls:
+        raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
+    rewrites.refuse_spawn(index)
+    roles = find_roles(index)
+    group = rewrites.process_group_statements(index)
+    distributed = any(
+        index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
+        for s in group
+    )
+    precision, regions = rewrites.find_precision(index, roles)
+    names = Names.choose(index)
+    options = fabric_options(index, roles, distributed, precision)
+    points, together = setup_points(index, roles, names.fabric)
+    required = [anchor for anchor, _ in points if anchor is not None]
+    required += _training_in_scope(index, roles, backward_calls)
+    reach = place(index, roles, required, options.needs)
+    loops = find_loops(index, reach, distributed)
+    kept, loaders_after = loader_anchor(
+        index, reach, loops.loaders, points[0][0] if together else None
+    )
+    for loop in loops.loops:
+        if loop.loader not in kept:
+            loop.loader, loop.sums = None, []
+
+    edits = FabricEdits()
+    launched = launch(names, options)
+    for anchor, statements in points:
+        if anchor is None:
+            launched += statements
+        else:
+            edits.insert_after(anchor, statements)
+    if kept:
+        setup = loaders_setup(names.fabric, kept)
+        if loaders_after is None:
+            launched.append(setup)
+        else:
+            edits.insert_after(loaders_after, [setup])
+    _space(reach.anchor, launched, edits)
+    edits.insert_before(reach.anchor, launched)
+    if options.flags:
+        binding = roles.namespace_binding
+        edits.insert_before(binding, options.flags)
+        edits.on(binding, lambda u: u.with_changes(leading_lines=[]))
+
+    ctx = Context(index, roles, reach, loops, names.fabric, edits)
+    rewrites.backward(ctx)
+    rewrites.scalers(ctx, regions)
+    rewrites.prints(ctx)
+    rewrites.model_moves(ctx, group)
+    rewrites.devices(ctx)
+    rewrites.created_tensors(ctx)
+    rewrites.outside_tensors(ctx)
+    rewrites.saves(ctx)
+    needs_helper = reduce_sums(ctx, names.helper)
+    _thread_fabric(index, reach, ctx)
+
+    module = index.module.visit(ApplyFabricEdits(edits))
+    if needs_helper:
+        module = _add_helper(module, ctx, names.helper)
+    module = insert_imports(
+        module, _imports(index, names, options.imports | _helper_imports(needs_helper))
+    )
+    _report(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
+    return module.code
+
+
+def _space(anchor: cst.BaseStatement, launched: list, edits: FabricEdits) -> None:
+    """The blank lines above the statement Fabric goes before now go above Fabric, and one blank
+    line separates it from that statement (and its comments)."""
+    lines = list(anchor.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    if blank:
+        launched[0] = launched[0].with_changes(leading_lines=lines[:blank])
+        edits.on(anchor, lambda u: u.with_changes(leading_lines=[BLANK, *lines[blank:]]))
+
+
+def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list[cst.CSTNode]:
+    """Where the setup scope trains: its own backward() calls, and its calls of the functions
+    that call backward() (directly or through others)."""
+    found = []
+    functions: set[cst.FunctionDef] = set()
+    pending = list(backward_calls)
+    while pending:
+        node = pending.pop()
+        function = index.enclosing_function(node)
+        if function is roles.function:
+            found.append(node)
+            continue
+        if function is None or function in functions:
+            continue
+        functions.add(function)
+        if not isinstance(index.parent(function), cst.Module):
+            pending.append(function)  # nested: where it is defined
+            continue
+        pending += [call for call in references(index, function) if call is not None]
+    return found
+
+
+def _thread_fabric(index: SourceIndex, reach: Reach, ctx: Context) -> None:
+    """Module-level functions that now use `fabric` while it lives in a function receive it as
+    their last parameter, from every call."""
+    parameter = set(reach.parameter_functions())
+    needing: set[cst.FunctionDef] = set()
+    pending = list(ctx.uses)
+    while pending:
+        node = pending.pop()
+        for function in _enclosing_functions(index, node):
+            if function in parameter and function not in needing:
+                needing.add(function)
+                pending += [call for call in references(index, function) if call is not None]
+    fabric = ctx.fabric
+    for function in needing:
+        keyword = _keyword_only(function)
+        ctx.edits.on(function, lambda u, k=keyword: _add_parameter(u, fabric, k))
+        for call in references(index, function):
+            if call is not None:
+                by_name = keyword or any(a.keyword is not None or a.star for a in call.args)
+                ctx.edits.on(call, lambda u, k=by_name: _add_argument(u, fabric, k))
+
+
+def _enclosing_functions(index: SourceIndex, node: cst.CSTNode):
+    for ancestor in index.ancestors(node):
+        if isinstance(ancestor, cst.FunctionDef):
+            yield ancestor
+
+
+def _keyword_only(function: cst.FunctionDef) -> bool:
+    params = function.params
+    return (
+        not isinstance(params.star_arg, cst.MaybeSentinel)
+        or bool(params.kwonly_params)
+        or any(p.default is not None for p in params.params)
+    )
+
+
+def _add_parameter(function: cst.FunctionDef, name: str, keyword: bool) -> cst.FunctionDef:
+    params = function.params
+    if keyword:
+        star = params.star_arg
+        if isinstance(star, cst.MaybeSentinel):
+            star = cst.ParamStar()
+        kwonly = _appended(list(params.kwonly_params), cst.Param(cst.Name(name)))
+        params = params.with_changes(star_arg=star, kwonly_params=kwonly)
+    else:
+        params = params.with_changes(
+            params=_appended(list(params.params), cst.Param(cst.Name(name)))
+        )
+    return function.with_changes(params=params)
+
+
+def _add_argument(call: cst.Call, name: str, keyword: bool) -> cst.Call:
+    arg = (
+        cst.Arg(cst.Name(name), keyword=cst.Name(name), equal=_TIGHT)
+        if keyword
+        else cst.Arg(cst.Name(name))
+    )
+    return call.with_changes(args=_appended(list(call.args), arg))
+
+
+_TIGHT = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def _appended(items: list, item):
+    """`item` after `items`, keeping the layout of a trailing comma (one item per line)."""
+    if items and isinstance(items[-1].comma, cst.Comma):
+        item = item.with_changes(comma=items[-1].comma)
+    elif items:
+        items[-1] = items[-1].with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
+    return [*items, item]
+
+
+def _add_helper(module: cst.Module, ctx: Context, helper: str) -> cst.Module:
+    """The helper, after the script's leading imports."""
+    body = list(module.body)
+    position = next(
+        (
+            i
+            for i, statement in enumerate(body)
+            if not m.matches(statement, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
+            and not (
+                i == 0 and m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString())]))
+            )
+        ),
+        len(body),
+    )
+    function = helper_function(helper).with_changes(leading_lines=[BLANK, BLANK])
+    if position == len(body):
+        return module.with_changes(body=[*body, function])
+    following = body[position]
+    lines = list(following.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    following = following.with_changes(leading_lines=[BLANK] * max(0, 2 - blank) + lines)
+    if position == 0:
+        function = function.with_changes(leading_lines=[])
+    return module.with_changes(body=[*body[:position], function, following, *body[position + 1 :]])
+
+
+def _helper_imports(needed: bool) -> set[str]:
+    return {"torch"} if needed else set()
+
+
+def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:
+    bound = index.body_scope(None).assignments
+    lines = [f"import {name}" for name in sorted(modules) if not bound[name]]
+    alias = "" if names.cls == "Fabric" else f" as {names.cls}"
+    return [*lines, f"from lightning.fabric import Fabric{alias}"]
+
+
+def _report(index, roles, reach, loops, ctx, kept, points, report: Report, distributed, precision):
+    line = index.line
+    for name, statements in roles.optimizers.items():
+        trained = ", ".join(f"`{m}`" for m in roles.trains[name])
+        report.find("optimizer", line(statements[0]), f"optimizer `{name}` trains {trained}")
+    for loop in loops.loops:
+        if loop.trains:
+            report.find("loop", line(loop.node), "training loop (kept: Lightning Fabric runs it)")
+        elif loop.loader is not None:
+            report.find("loop", line(loop.node), f"evaluation loop over `{loop.loader}`")
+    report.change("fabric", line(reach.anchor), "Lightning Fabric created and launched here")
+    for anchor, statements in points:
+        what = ", ".join(cst.Module([]).code_for_node(s).strip() for s in statements)
+        report.change("setup", line(anchor) if anchor is not None else line(reach.anchor), what)
+    if kept:
+        listed = ", ".join(f"`{n}`" for n in kept)
+        report.change(
+            "loaders", line(reach.anchor), f"{listed} set up with fabric.setup_dataloaders"
+        )
+    for unsharded in loops.unsharded:
+        report.change(
+            "loaders", line(reach.anchor), f"`{unsharded}` keeps its own sampler (not set up)"
+        )
+    if distributed:
+        report.change(
+            "distributed", line(reach.anchor), 'DDP boilerplate -> Fabric(strategy="ddp")'
+        )
+    if precision is not None:
+        value = cst.Module([]).code_for_node(precision)
+        report.change(
+            "precision", line(reach.anchor), f"autocast/GradScaler -> Fabric(precision={value})"
+        )
+    described = {
+        "backward": "loss.backward() -> fabric.backward(loss)",
+        "print": "print -> fabric.print (printed once)",
+        "batch move": "batch .to(device) removed (the set-up loader moves batches)",
+        "model move": "model .to(device) removed (fabric.setup moves the model)",
+        "device": "the device -> fabric.device",
+        "tensor": "tensors the loop creates moved to fabric.device",
+        "save": "torch.save -> fabric.save (written once)",
+        "save model": "torch.save(model) saves the unwrapped model (model.module)",
+        "sums": "evaluation sums reduced over processes",
+        "autocast": "autocast -> fabric.autocast()",
+    }
+    for key, message in described.items():
+        lines = sorted(set(ctx.counts.get(key, [])))
+        if lines:
+            count = f" ({len(lines)} places)" if len(lines) > 1 else ""
+            report.change(key.replace(" ", "-"), lines[0], message + count)

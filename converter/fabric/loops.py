@@ -1,0 +1,154 @@
+"""The loops Fabric runs as they are: which DataLoaders they iterate (those get
+`fabric.setup_dataloaders`, so Fabric moves their batches and, on several processes, gives each
+process its share), which names hold a batch, and which loops evaluate (iterate a set-up loader
+without calling backward): their sums are totals only once reduced over the processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import assigned_call, bindings
+from converter.analysis.index import SourceIndex
+from converter.analysis.loops import without_progress_bar
+from converter.analysis.walk import find
+from converter.fabric.reach import Reach
+from converter.fabric.roles import resolve
+
+DATALOADER = ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader")
+_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+_NUMBER = m.Integer() | m.Float() | m.UnaryOperation(expression=m.Integer() | m.Float())
+
+
+@dataclass
+class Loop:
+    node: cst.For
+    loader: str | None  # the set-up loader it iterates, as the setup scope names it
+    iterated: cst.Name | None  # the loader as the loop writes it
+    batch: set[str] = field(default_factory=set)  # names bound to (parts of) the batch
+    trains: bool = False  # calls backward()
+    sums: list[str] = field(default_factory=list)  # evaluation accumulators (`correct += ...`)
+
+
+@dataclass
+class Loops:
+    loaders: list[str]  # the DataLoaders to set up, in the order the script creates them
+    loops: list[Loop]
+    unsharded: list[str] = field(default_factory=list)  # iterated loaders left as they are
+
+
+def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
+    scope = reach.roles.scope
+    loaders: dict[str, int] = {}
+    loops: list[Loop] = []
+    unsharded: list[str] = []
+    elsewhere: set[str] = set()  # loaders also iterated where `fabric` is not, or in an expression
+    for node in index.nodes((cst.For, cst.CompFor)):
+        iterable, target = _unwrap(index, node)
+        found = resolve(index, iterable) if isinstance(iterable, cst.Name) else None
+        loader = found[1] if found is not None and found[0] is scope else None
+        if isinstance(node, cst.CompFor) or not reach.has_fabric(node):
+            if loader is not None:
+                elsewhere.add(loader)
+            continue
+        trains = bool(find(node.body, cst.Call, _BACKWARD))
+        loop = Loop(node, None, None, trains=trains)
+        loops.append(loop)
+        if loader is None:
+            continue
+        statements = bindings(index, scope, loader)
+        calls = [assigned_call(s) for s in statements]
+        if not statements or not all(
+            c is not None and index.resolves_to(c.func, *DATALOADER) for c in calls
+        ):
+            continue
+        if distributed or any(_has_sampler(c) for c in calls):
+            unsharded.append(loader)  # the script shares out its data itself
+            continue
+        loop.loader, loop.iterated = loader, iterable
+        loop.batch = {n.value for n in find(target, cst.Name)}
+        loaders.setdefault(loader, min(index.order(s) for s in statements))
+        if not trains:
+            loop.sums = _sums(index, node)
+    for loop in loops:
+        if loop.loader in elsewhere:
+            loop.loader, loop.iterated, loop.batch, loop.sums = None, None, set(), []
+    ordered = sorted((n for n in loaders if n not in elsewhere), key=loaders.get)
+    return Loops(ordered, loops, list(dict.fromkeys(unsharded + sorted(elsewhere & set(loaders)))))
+
+
+def _unwrap(index: SourceIndex, loop) -> tuple[cst.BaseExpression, cst.CSTNode]:
+    """The loader and the batch target of `for [i, ]batch in [enumerate(][tqdm(]loader...`."""
+    iterable, target = without_progress_bar(index, loop.iter), loop.target
+    if (
+        m.matches(iterable, m.Call(func=m.Name("enumerate")))
+        and iterable.args
+        and m.matches(target, m.Tuple(elements=[m.Element(m.Name()), m.Element()]))
+    ):
+        iterable = without_progress_bar(index, iterable.args[0].value)
+        target = target.elements[1].value
+    return iterable, target
+
+
+def _has_sampler(call: cst.Call) -> bool:
+    """A loader with a sampler of its own: Fabric would replace it by a DistributedSampler."""
+    return any(
+        a.keyword is not None and a.keyword.value in ("sampler", "batch_sampler") for a in call.args
+    )
+
+
+def _sums(index: SourceIndex, loop: cst.For) -> list[str]:
+    """`name += ...` in the loop, for a name set to a number before it and nowhere in it."""
+    scope = index.scope(loop)
+    found = []
+    for aug in find(loop.body, cst.AugAssign):
+        if not (isinstance(aug.operator, cst.AddAssign) and isinstance(aug.target, cst.Name)):
+            continue
+        name = aug.target.value
+        if name in found or index.scope(aug) is not scope:
+            continue
+        statements = bindings(index, scope, name)
+        inside = [s for s in statements if _within(index, s, loop)]
+        before = [s for s in statements if index.order(s) < index.order(loop)]
+        if any(not isinstance(s.body[0], cst.AugAssign) for s in inside if _simple(s)):
+            continue
+        if any(not _simple(s) for s in inside):
+            continue
+        if not before or not all(_initialised(s, name) for s in before):
+            continue
+        # set anew for each evaluation: a total carried over from an earlier pass would be
+        # counted again by every process
+        if all(_loop_around(index, s) is _loop_around(index, loop) for s in before):
+            found.append(name)
+    return found
+
+
+def _loop_around(index: SourceIndex, node: cst.CSTNode) -> cst.CSTNode | None:
+    return next((a for a in index.ancestors(node) if isinstance(a, (cst.For, cst.While))), None)
+
+
+def _simple(statement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+
+
+def _initialised(statement, name: str) -> bool:
+    """`name = 0` / `name = 0.0` (also in `a = b = 0` and `a, b = 0, 0`)."""
+    if not _simple(statement) or not isinstance(statement.body[0], cst.Assign):
+        return False
+    assign = statement.body[0]
+    for target in assign.targets:
+        if m.matches(target.target, m.Name(name)):
+            return m.matches(assign.value, _NUMBER)
+        if isinstance(target.target, cst.Tuple) and isinstance(assign.value, cst.Tuple):
+            pairs = zip(target.target.elements, assign.value.elements)
+            if len(target.target.elements) == len(assign.value.elements):
+                for element, value in pairs:
+                    if m.matches(element.value, m.Name(name)):
+                        return m.matches(value.value, _NUMBER)
+    return False
+
+
+def _within(index: SourceIndex, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    return any(a is outer for a in index.ancestors(node))
