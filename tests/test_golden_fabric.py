@@ -18,8 +18,7 @@ CASES = sorted(p.name.removesuffix(".in.py") for p in GOLDEN.glob("*.in.py"))
 TRAINER_DECLINES = [
     case
     for case in CASES
-    if (GOLDEN / f"{case}.in.py").read_text().startswith("# declines:")
-    or case in ("train_until",)
+    if (GOLDEN / f"{case}.in.py").read_text().startswith("# declines:") or case in ("train_until",)
 ]
 
 

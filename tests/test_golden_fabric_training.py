@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.test_golden_training import ENVIRONMENT, SCRIPT_ARGS
 from tests.test_golden_fabric import CASES, GOLDEN
+from tests.test_golden_training import ENVIRONMENT, SCRIPT_ARGS
 
 pytestmark = pytest.mark.training
 
