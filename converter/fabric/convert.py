@@ -53,8 +53,8 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
         index, reach, loops.loaders, points[0][0] if together else None
     )
     for loop in loops.loops:
-        if loop.loader not in kept:
-            loop.loader, loop.sums = None, []
+        if loop.loader is not None and not set(loop.loaders) <= set(kept):
+            loop.loader, loop.loaders, loop.sums = None, [], []
 
     edits = FabricEdits()
     launched = launch(names, options)

@@ -15,7 +15,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import without_progress_bar
 from converter.analysis.walk import find
 from converter.fabric.reach import Reach
-from converter.fabric.roles import resolve
+from converter.fabric.roles import resolve_all
 
 DATALOADER = ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader")
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
@@ -27,6 +27,7 @@ class Loop:
     node: cst.For
     loader: str | None  # the set-up loader it iterates, as the setup scope names it
     iterated: cst.Name | None  # the loader as the loop writes it
+    loaders: list[str] = field(default_factory=list)  # all it may iterate (a parameter's calls)
     batch: set[str] = field(default_factory=set)  # names bound to (parts of) the batch
     trains: bool = False  # calls backward()
     sums: list[str] = field(default_factory=list)  # evaluation accumulators (`correct += ...`)
@@ -47,34 +48,38 @@ def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
     elsewhere: set[str] = set()  # loaders also iterated where `fabric` is not, or in an expression
     for node in index.nodes((cst.For, cst.CompFor)):
         iterable, target = _unwrap(index, node)
-        found = resolve(index, iterable) if isinstance(iterable, cst.Name) else None
-        loader = found[1] if found is not None and found[0] is scope else None
+        found = resolve_all(index, iterable) if isinstance(iterable, cst.Name) else None
+        names = sorted(n for sc, n in found if sc is scope) if found else []
+        if found is not None and len(names) != len(found):
+            names = []  # some call passes a loader of another scope
         if isinstance(node, cst.CompFor) or not reach.has_fabric(node):
-            if loader is not None:
-                elsewhere.add(loader)
+            elsewhere.update(names)
             continue
         trains = bool(find(node.body, cst.Call, _BACKWARD))
         loop = Loop(node, None, None, trains=trains)
         loops.append(loop)
-        if loader is None:
-            continue
-        statements = bindings(index, scope, loader)
-        calls = [assigned_call(s) for s in statements]
-        if not statements or not all(
-            c is not None and index.resolves_to(c.func, *DATALOADER) for c in calls
-        ):
+        calls = [_created_by(index, s, n) for n in names for s in bindings(index, scope, n)]
+        if not names or not all(c is not None for c in calls):
             continue
         if distributed or any(_has_sampler(c) for c in calls):
-            unsharded.append(loader)  # the script shares out its data itself
+            unsharded += names  # the script shares out its data itself
             continue
-        loop.loader, loop.iterated = loader, iterable
+        loop.loader, loop.loaders, loop.iterated = names[0], names, iterable
         loop.batch = {n.value for n in find(target, cst.Name)}
-        loaders.setdefault(loader, min(index.order(s) for s in statements))
+        for name in names:  # in the order the script binds them
+            first = min(index.order(a.node) for a in scope.assignments[name] if a.scope is scope)
+            loaders.setdefault(name, first)
         if not trains:
             loop.sums = _sums(index, node)
     for loop in loops:
-        if loop.loader in elsewhere:
-            loop.loader, loop.iterated, loop.batch, loop.sums = None, None, set(), []
+        if set(loop.loaders) & elsewhere:
+            loop.loader, loop.loaders, loop.iterated, loop.batch, loop.sums = (
+                None,
+                [],
+                None,
+                set(),
+                [],
+            )
     ordered = sorted((n for n in loaders if n not in elsewhere), key=loaders.get)
     return Loops(ordered, loops, list(dict.fromkeys(unsharded + sorted(elsewhere & set(loaders)))))
 
@@ -90,6 +95,67 @@ def _unwrap(index: SourceIndex, loop) -> tuple[cst.BaseExpression, cst.CSTNode]:
         iterable = without_progress_bar(index, iterable.args[0].value)
         target = target.elements[1].value
     return iterable, target
+
+
+def _created_by(index: SourceIndex, statement, name: str, depth: int = 0) -> cst.Call | None:
+    """The `DataLoader(...)` call that `statement` binds `name` to: directly, or through a
+    function of the script that returns it (`train, val = make_loaders()`); None otherwise."""
+    call = assigned_call(statement)
+    if call is not None:
+        return call if index.resolves_to(call.func, *DATALOADER) else None
+    found = _unpacked_call(statement, name)
+    if found is None or depth > 2:
+        return None
+    call, position = found
+    function = _module_function(index, call)
+    if function is None:
+        return None
+    returns = [
+        r for r in find(function.body, cst.Return) if index.enclosing_function(r) is function
+    ]
+    made = []
+    for ret in returns:
+        value = ret.value
+        if not (isinstance(value, cst.Tuple) and len(value.elements) > position):
+            return None
+        element = value.elements[position].value
+        if isinstance(element, cst.Call):
+            made.append(element if index.resolves_to(element.func, *DATALOADER) else None)
+        elif isinstance(element, cst.Name):
+            inner = bindings(index, index.body_scope(function), element.value)
+            made += [_created_by(index, s, element.value, depth + 1) for s in inner] or [None]
+        else:
+            return None
+    return made[0] if made and all(c is not None for c in made) else None
+
+
+def _unpacked_call(statement, name: str) -> tuple[cst.Call, int] | None:
+    """(the call, the position of `name`) in `a, b = f(...)`."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return None
+    assign = statement.body[0]
+    if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+        return None
+    target, value = assign.targets[0].target, assign.value
+    if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Call)):
+        return None
+    for position, element in enumerate(target.elements):
+        if m.matches(element.value, m.Name(name)):
+            return value, position
+    return None
+
+
+def _module_function(index: SourceIndex, call: cst.Call) -> cst.FunctionDef | None:
+    if not isinstance(call.func, cst.Name):
+        return None
+    return next(
+        (
+            f
+            for f in index.module.body
+            if isinstance(f, cst.FunctionDef) and f.name.value == call.func.value
+        ),
+        None,
+    )
 
 
 def _has_sampler(call: cst.Call) -> bool:

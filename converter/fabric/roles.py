@@ -78,6 +78,7 @@ def find_roles(index: SourceIndex) -> Roles:
         if found is not None and _is_optimizer_name(index, *found):
             stepped.setdefault(found, call)
     if not stepped:
+        _refuse_methods(index)
         raise Declined(1, "no optimizer created by torch.optim is stepped", kind="file")
     scopes = {scope for scope, _ in stepped}
     if len(scopes) > 1:
@@ -111,10 +112,18 @@ def find_roles(index: SourceIndex) -> Roles:
     return roles
 
 
-def resolve(index: SourceIndex, expr: cst.BaseExpression, depth: int = 0) -> tuple | None:
+def resolve(index: SourceIndex, expr: cst.BaseExpression) -> tuple | None:
     """(scope, name) of the variable `expr` denotes, seen through the parameters of the functions
     it is passed to (`train(model, optimizer)` -> the caller's `optimizer`) when every call
     passes the same variable; None for anything else."""
+    found = resolve_all(index, expr)
+    return found.pop() if found is not None and len(found) == 1 else None
+
+
+def resolve_all(index: SourceIndex, expr: cst.BaseExpression, depth: int = 0) -> set | None:
+    """Every (scope, name) `expr` may denote through the calls of the function it is a parameter
+    of (`evaluate(model, val_loader)`, `evaluate(model, test_loader)`); None when some call passes
+    anything but a variable."""
     if not isinstance(expr, cst.Name) or depth > 8:
         return None
     scope = index.scope(expr)
@@ -124,21 +133,36 @@ def resolve(index: SourceIndex, expr: cst.BaseExpression, depth: int = 0) -> tup
     assignments = [a for a in owner.assignments[expr.value] if a.scope is owner]
     params = [a for a in assignments if isinstance(a.node, cst.Param)]
     if not params:
-        return owner, expr.value
+        return {(owner, expr.value)}
     function = owner.node
     if len(assignments) != 1 or not isinstance(function, cst.FunctionDef):
         return None
-    found = set()
-    for _statement, call in calls_of(index, function):
+    found: set = set()
+    calls = calls_of(index, function)
+    for _statement, call in calls:
         try:
             argument = bind_arguments(index, function, call).get(expr.value)
         except Declined:
             return None
-        target = resolve(index, argument, depth + 1) if argument is not None else None
-        if target is None:
+        targets = resolve_all(index, argument, depth + 1) if argument is not None else None
+        if targets is None:
             return None
-        found.add(target)
-    return found.pop() if len(found) == 1 else None
+        found |= targets
+    return found or None
+
+
+def _refuse_methods(index: SourceIndex) -> None:
+    """A loop that steps its optimizer in a method (a trainer class): say so."""
+    for call in index.nodes(cst.Call):
+        if not m.matches(call, STEP_CALL):
+            continue
+        function = index.enclosing_function(call)
+        if function is not None and isinstance(index.parent(index.parent(function)), cst.ClassDef):
+            raise Declined(
+                index.line(call),
+                f"{function.name.value}() is a method: Fabric needs the optimizer created and "
+                "stepped in a function or the script itself",
+            )
 
 
 def _first_line(index: SourceIndex, scope: Scope, name: str) -> int:

@@ -450,7 +450,7 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         console.warn(message)
         return {"verdict": "failed", "message": message}
     found = evaluation.check(
-        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0
+        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0, fabric
     )
     console.say(f"{title} (ddp, gloo):")
     for line in found.details:
