@@ -129,6 +129,55 @@ def test_a_function_with_defaults_receives_fabric_as_a_keyword():
     assert "    train(model, optimizer, steps=2, fabric=fabric)\n" in code
 
 
+def test_an_optimizer_of_plain_tensors_is_set_up_alone_and_nothing_is_moved():
+    code = _fabric(
+        """\
+        import torch
+
+        w = torch.zeros(4, 1, requires_grad=True)
+        optimizer = torch.optim.SGD([w], lr=0.1)
+        loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+        for epoch in range(2):
+            for x in loader:
+                optimizer.zero_grad()
+                loss = (x @ w).pow(2).mean() + torch.randn(1).abs()
+                loss.backward()
+                optimizer.step()
+        """
+    )
+    assert "optimizer = fabric.setup_optimizers(optimizer)" in code
+    assert "setup_dataloaders" not in code and "fabric.device" not in code
+    assert "fabric.backward(loss)" in code
+
+
+def test_models_created_on_the_gpu_are_created_plainly_and_other_cuda_moves_follow_fabric():
+    # regression: `Generator().cuda()` was both stripped and rewritten (converter crash)
+    code = _fabric(
+        """\
+        import torch
+        from torch import nn
+
+        G = nn.Linear(2, 4).cuda()
+        D = nn.Linear(4, 1).cuda()
+        opt_g = torch.optim.Adam(G.parameters())
+        opt_d = torch.optim.Adam(D.parameters())
+        for x in torch.randn(4, 8, 4).cuda():
+            z = torch.randn(8, 2).cuda()
+            d_loss = D(x).mean() - D(G(z).detach()).mean()
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_loss = -D(G(z)).mean()
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+        """
+    )
+    assert "G = nn.Linear(2, 4)\n" in code and "D = nn.Linear(4, 1)\n" in code
+    assert "z = torch.randn(8, 2).to(fabric.device)" in code
+    assert "G, opt_g = fabric.setup(G, opt_g)" in code
+
+
 def test_names_the_script_uses_are_not_taken():
     code = _fabric(
         """\

@@ -137,6 +137,8 @@ def backward(ctx: Context) -> None:
         if not m.matches(call, _BACKWARD):
             continue
         if not ctx.reach.has_fabric(call):
+            if ctx.reach.never_called(call):
+                continue  # a function of the script nothing calls: it stays as it is
             raise Declined(index.line(call), ctx.reach.why_not(call))
         scaled = _scaled(ctx, call.func.value)
 
@@ -241,6 +243,9 @@ def devices(ctx: Context) -> None:
                 batch_moves.add(call)
                 ctx.edits.on(call, _drop_move(ctx))
                 ctx.counts.setdefault("batch move", []).append(index.line(call))
+    created = {
+        assigned_value(model.binding) for model in ctx.roles.models if model.binding is not None
+    }
     device_scopes = _device_scopes(ctx)
     for name in index.nodes(cst.Name):
         owner = device_scopes.get(name.value)
@@ -260,7 +265,7 @@ def devices(ctx: Context) -> None:
         ctx.edits.on(name, lambda u: ctx.attribute("device"))
         ctx.use(name, "device")
     for call in index.nodes(cst.Call):
-        if call in batch_moves or not ctx.reach.has_fabric(call):
+        if call in batch_moves or call in created or not ctx.reach.has_fabric(call):
             continue
         if m.matches(call.func, m.Attribute(attr=m.Name("cuda"))) and not _model_name(
             ctx, call.func.value

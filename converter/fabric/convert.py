@@ -48,7 +48,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     required = [anchor for anchor, _ in points if anchor is not None]
     required += _training_in_scope(index, roles, backward_calls)
     reach = place(index, roles, required, options.needs)
-    loops = find_loops(index, reach, distributed)
+    # Without a module to set up (an optimizer of plain tensors), Fabric moves nothing: the
+    # script keeps its tensors, batches included, where it puts them.
+    loops = find_loops(index, reach, distributed or not roles.models)
     kept, loaders_after = loader_anchor(
         index, reach, loops.loaders, points[0][0] if together else None
     )
@@ -82,8 +84,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     rewrites.prints(ctx)
     rewrites.model_moves(ctx, group)
     rewrites.devices(ctx)
-    rewrites.created_tensors(ctx)
-    rewrites.outside_tensors(ctx)
+    if roles.models:
+        rewrites.created_tensors(ctx)
+        rewrites.outside_tensors(ctx)
     rewrites.saves(ctx)
     needs_helper = reduce_sums(ctx, names.helper)
     _thread_fabric(index, reach, ctx)
@@ -269,7 +272,9 @@ def _report(index, roles, reach, loops, ctx, kept, points, report: Report, distr
         )
     for unsharded in loops.unsharded:
         report.change(
-            "loaders", line(reach.anchor), f"`{unsharded}` keeps its own sampler (not set up)"
+            "loaders",
+            line(reach.anchor),
+            f"`{unsharded}` not set up: the script shares out or places its batches itself",
         )
     if distributed:
         report.change(

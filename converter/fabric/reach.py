@@ -51,6 +51,15 @@ class Reach:
             return f"{name}() is decorated: it cannot receive `fabric` through the decorator"
         return f"{name}() is also called where Fabric does not exist (or not only called by name)"
 
+    def never_called(self, node: cst.CSTNode) -> bool:
+        """`node` is in a module-level function that nothing refers to."""
+        function = self.index.enclosing_function(node)
+        return (
+            function is not None
+            and isinstance(self.index.parent(function), cst.Module)
+            and not _calls(self.index, function)
+        )
+
     def parameter_functions(self) -> list[cst.FunctionDef]:
         return [f for f, how in self.access.items() if how == PARAMETER]
 

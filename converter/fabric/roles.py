@@ -28,6 +28,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments
 from converter.analysis.scopes import ClassScope, Scope
 from converter.analysis.site import Declined
+from converter.analysis.walk import find
 from converter.patterns.distributed import DDP
 from converter.patterns.mixed_precision import SCALERS
 from converter.planning.find import STEP_CALL
@@ -78,7 +79,7 @@ def find_roles(index: SourceIndex) -> Roles:
         if found is not None and _is_optimizer_name(index, *found):
             stepped.setdefault(found, call)
     if not stepped:
-        _refuse_methods(index)
+        _why_no_optimizer(index)
         raise Declined(1, "no optimizer created by torch.optim is stepped", kind="file")
     scopes = {scope for scope, _ in stepped}
     if len(scopes) > 1:
@@ -96,7 +97,7 @@ def find_roles(index: SourceIndex) -> Roles:
         name: bindings(index, scope, name)
         for name in sorted((n for _, n in stepped), key=lambda n: _first_line(index, scope, n))
     }
-    trains = {name: _trained(index, name, statements) for name, statements in optimizers.items()}
+    trains = {name: _trained(index, scope, statements) for name, statements in optimizers.items()}
     models, moves = _models(index, scope, optimizers, trains)
     roles = Roles(
         scope=scope,
@@ -151,17 +152,36 @@ def resolve_all(index: SourceIndex, expr: cst.BaseExpression, depth: int = 0) ->
     return found or None
 
 
-def _refuse_methods(index: SourceIndex) -> None:
-    """A loop that steps its optimizer in a method (a trainer class): say so."""
+def _why_no_optimizer(index: SourceIndex) -> None:
+    """A loop that steps its optimizer in a method (a trainer class), or in a function that
+    receives it and that this file never calls: say so."""
     for call in index.nodes(cst.Call):
         if not m.matches(call, STEP_CALL):
             continue
         function = index.enclosing_function(call)
-        if function is not None and isinstance(index.parent(index.parent(function)), cst.ClassDef):
+        if function is None:
+            continue
+        name = function.name.value
+        if isinstance(index.parent(index.parent(function)), cst.ClassDef):
             raise Declined(
                 index.line(call),
-                f"{function.name.value}() is a method: Fabric needs the optimizer created and "
-                "stepped in a function or the script itself",
+                f"{name}() is a method: Fabric needs the optimizer created and stepped in a "
+                "function or the script itself",
+            )
+        receiver = call.func.value
+        scope = index.scope(receiver)
+        owner = scope.lookup(receiver.value) if isinstance(receiver, cst.Name) and scope else None
+        params = (
+            [a for a in owner.assignments[receiver.value] if isinstance(a.node, cst.Param)]
+            if owner
+            else []
+        )
+        if params and not calls_of(index, function):
+            raise Declined(
+                index.line(call),
+                f"the optimizer is a parameter of {name}(), which this file never calls: Fabric "
+                "is set up where the model and optimizer are created, in the script that calls it",
+                kind="file",
             )
 
 
@@ -176,18 +196,26 @@ def _is_optimizer_name(index: SourceIndex, scope: Scope, name: str) -> bool:
     )
 
 
-def _trained(index: SourceIndex, name: str, statements) -> list[str]:
+def _trained(index: SourceIndex, scope: Scope, statements) -> list[str]:
+    """The models whose `.parameters()` the optimizer's creation reads, also through a variable
+    (`params = list(encoder.parameters()) + list(decoder.parameters())`); none for an optimizer
+    of plain tensors (`optim.SGD([w, b])`)."""
     roots: list[str] = []
-    for statement in statements:
+    pending, seen = list(statements), set()
+    while pending:
+        statement = pending.pop(0)
+        if statement in seen:
+            continue
+        seen.add(statement)
         for call in calls(statement):
             root = parameters_root(call)
             if root is not None and root not in roots:
                 roots.append(root)
-    if not roots:
-        raise Declined(
-            index.line(statements[0]),
-            f"cannot tell which model `{name}` trains (Fabric sets up modules, not tensors)",
-        )
+        for node in find(assigned_value(statement) or statement, cst.Name):
+            if scope.lookup(node.value) is scope and node.value not in roots:
+                found = bindings(index, scope, node.value)
+                if len(found) == 1 and index.order(found[0]) < index.order(statement):
+                    pending.append(found[0])
     return roots
 
 
@@ -201,7 +229,9 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
             raise Declined(line, f"`{name}` is not created in the same function as `{trainer}`")
         found = bindings(index, scope, name)
         wraps = [s for s in found if is_device_move_of(s, name) or _wraps(index, s, name)]
-        created = [s for s in found if s not in wraps]
+        first = min(index.order(o) for o in optimizers[trainer])
+        # rebound after the optimizer exists (reloading the best model after training): left be
+        created = [s for s in found if s not in wraps and index.order(s) < first]
         params = [a for a in scope.assignments[name] if isinstance(a.node, cst.Param)]
         if params and not created:
             binding = None
@@ -227,12 +257,16 @@ def _conditional_moves(index: SourceIndex, scope: Scope, name: str) -> list:
     ]
 
 
+_DATA_PARALLEL = ("torch.nn.DataParallel", "torch.nn.parallel.DataParallel")
+
+
 def _wraps(index: SourceIndex, statement, name: str) -> bool:
-    """`model = DDP(model, ...)`: Fabric's setup wraps the model itself."""
+    """`model = DDP(model, ...)` / `nn.DataParallel(model)`: Fabric's setup and strategy do
+    that themselves."""
     call = assigned_call(statement)
     return (
         call is not None
-        and index.resolves_to(call.func, *DDP)
+        and index.resolves_to(call.func, *DDP, *_DATA_PARALLEL)
         and bool(call.args)
         and m.matches(call.args[0].value, m.Name(name))
     )
