@@ -220,10 +220,11 @@ def model_moves(ctx: Context, distributed: list) -> None:
     for statement in ctx.roles.model_moves + distributed:
         ctx.edits.remove.add(statement)
     for model in ctx.roles.models:
-        value = assigned_value(model.binding) if model.binding is not None else None
-        if isinstance(value, cst.Call) and strip_device_moves(value) is not value:
-            ctx.edits.on(value, lambda u: strip_device_moves(u))
-            ctx.counts.setdefault("model move", []).append(ctx.index.line(value))
+        for binding in model.bindings:
+            value = assigned_value(binding)
+            if isinstance(value, cst.Call) and strip_device_moves(value) is not value:
+                ctx.edits.on(value, lambda u: strip_device_moves(u))
+                ctx.counts.setdefault("model move", []).append(ctx.index.line(value))
     if ctx.roles.model_moves:
         for statement in ctx.roles.model_moves:
             ctx.counts.setdefault("model move", []).append(ctx.index.line(statement))
@@ -243,9 +244,7 @@ def devices(ctx: Context) -> None:
                 batch_moves.add(call)
                 ctx.edits.on(call, _drop_move(ctx))
                 ctx.counts.setdefault("batch move", []).append(index.line(call))
-    created = {
-        assigned_value(model.binding) for model in ctx.roles.models if model.binding is not None
-    }
+    created = {assigned_value(b) for model in ctx.roles.models for b in model.bindings}
     device_scopes = _device_scopes(ctx)
     for name in index.nodes(cst.Name):
         owner = device_scopes.get(name.value)

@@ -38,7 +38,9 @@ from converter.planning.roles import _is_device as is_device_value  # the Traine
 @dataclass
 class Model:
     name: str
-    binding: cst.BaseStatement | None  # `model = Net()`; None for a parameter of the setup scope
+    #: `model = Net()` (one per branch of an `if` that chooses the model); none for a parameter
+    #: of the setup scope
+    bindings: list[cst.BaseStatement]
     optimizers: list[str] = field(default_factory=list)  # those that train it alone
 
 
@@ -233,15 +235,14 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
         # rebound after the optimizer exists (reloading the best model after training): left be
         created = [s for s in found if s not in wraps and index.order(s) < first]
         params = [a for a in scope.assignments[name] if isinstance(a.node, cst.Param)]
-        if params and not created:
-            binding = None
-        elif len(created) == 1 and not params and assigned_value(created[0]) is not None:
-            binding = created[0]
-        else:
-            where = index.line(created[1]) if len(created) > 1 else line
-            raise Declined(where, f"`{name}` is not created once by an assignment")
+        if params and created or not (params or created):
+            raise Declined(line, f"`{name}` is not created once by an assignment")
+        for statement in created:
+            if assigned_value(statement) is None:
+                where = index.line(statement)
+                raise Declined(where, f"`{name}` is not created by an assignment of its own")
         own = [o for o, roots in trains.items() if roots == [name]]
-        models.append(Model(name, binding, own))
+        models.append(Model(name, created, own))
         moves += wraps + _conditional_moves(index, scope, name)
     return models, moves
 

@@ -124,10 +124,11 @@ def setup_points(
     created, when each optimizer trains one model and all are created once, side by side;
     otherwise `fabric.setup_module` after each model and `fabric.setup_optimizers` after each
     optimizer is created (also inside a loop that creates it anew)."""
-    created = [model.binding for model in roles.models if model.binding is not None]
+    created = [b for model in roles.models for b in model.bindings]
     created += [s for statements in roles.optimizers.values() for s in statements]
     together = (
         roles.combined
+        and all(len(model.bindings) <= 1 for model in roles.models)
         and all(len(statements) == 1 for statements in roles.optimizers.values())
         and len({id(index.parent(s)) for s in created}) == 1
         and not any(_in_loop(index, s, roles) for s in created)
@@ -139,10 +140,11 @@ def setup_points(
         ], True
     points: list[tuple[cst.BaseStatement | None, list]] = []
     for model in roles.models:
-        statement = fill(
-            "fabric_setup_module", model=cst.Name(model.name), fabric=cst.Name(fabric)
-        )[0]
-        points.append((model.binding, [statement]))
+        for binding in model.bindings or [None]:
+            statement = fill(
+                "fabric_setup_module", model=cst.Name(model.name), fabric=cst.Name(fabric)
+            )[0]
+            points.append((binding, [statement]))
     for name, statements in roles.optimizers.items():
         for binding in statements:
             setup = fill(
