@@ -42,6 +42,19 @@ _PROCESS_GROUP = (
 )
 _SPAWN = ("torch.multiprocessing.spawn", "torch.multiprocessing.start_processes")
 _LIGHTNING = ("lightning", "pytorch_lightning", "lightning_fabric")
+#: The script shards or distributes the model by itself: Fabric's strategy would do it again.
+_SHARDING = (
+    "torch.distributed.fsdp",
+    "torch.distributed.tensor",
+    "torch.distributed._tensor",
+    "torch.distributed.device_mesh",
+    "torch.distributed._composable",
+    "torch.distributed.pipelining",
+    "torch.distributed.rpc",
+    "torch.distributed.autograd",
+    "torch.distributed.optim",
+    "torch.nn.parallel.DistributedDataParallel.join",
+)
 
 
 @dataclass
@@ -70,7 +83,8 @@ class Context:
 
 
 def refuse_lightning(index: SourceIndex) -> None:
-    """A script that uses Lightning already (a Fabric conversion, converted again)."""
+    """A script that uses Lightning already (a Fabric conversion, converted again), or that
+    shards its model with torch.distributed's own tools (FSDP, tensor parallelism, RPC)."""
     for node in index.nodes((cst.Import, cst.ImportFrom)):
         names = (
             [a.name for a in node.names]
@@ -83,6 +97,12 @@ def refuse_lightning(index: SourceIndex) -> None:
             dotted = cst.Module([]).code_for_node(name)
             if dotted.split(".")[0] in _LIGHTNING:
                 raise Declined(index.line(node), f"it uses Lightning already (`{dotted}`)", "file")
+            if any(dotted == s or dotted.startswith(s + ".") for s in _SHARDING):
+                raise Declined(
+                    index.line(node),
+                    f"it shards or distributes the model itself (`{dotted}`): Fabric's strategy "
+                    "would do it a second time",
+                )
 
 
 def refuse_spawn(index: SourceIndex) -> None:
