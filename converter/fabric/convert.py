@@ -52,11 +52,11 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     # script keeps its tensors, batches included, where it puts them.
     loops = find_loops(index, reach, distributed or not roles.models)
     kept, loaders_after = loader_anchor(
-        index, reach, loops.loaders, points[0][0] if together else None
+        index, reach, loops.loaders + loops.whole, points[0][0] if together else None
     )
     for loop in loops.loops:
         if loop.loader is not None and not set(loop.loaders) <= set(kept):
-            loop.loader, loop.loaders, loop.sums = None, [], []
+            loop.loader, loop.loaders, loop.sums, loop.sharded = None, [], [], False
 
     edits = FabricEdits()
     launched = launch(names, options)
@@ -66,11 +66,14 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
         else:
             edits.insert_after(anchor, statements)
     if kept:
-        setup = loaders_setup(names.fabric, kept)
+        sharded = [n for n in kept if n in loops.loaders]
+        whole = [n for n in kept if n in loops.whole]
+        setups = [loaders_setup(names.fabric, sharded)] if sharded else []
+        setups += [loaders_setup(names.fabric, whole, sharded=False)] if whole else []
         if loaders_after is None:
-            launched.append(setup)
+            launched += setups
         else:
-            edits.insert_after(loaders_after, [setup])
+            edits.insert_after(loaders_after, setups)
     _space(reach.anchor, launched, edits)
     edits.insert_before(reach.anchor, launched)
     if options.flags:

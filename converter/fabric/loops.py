@@ -31,57 +31,67 @@ class Loop:
     batch: set[str] = field(default_factory=set)  # names bound to (parts of) the batch
     trains: bool = False  # calls backward()
     sums: list[str] = field(default_factory=list)  # evaluation accumulators (`correct += ...`)
+    sharded: bool = False  # each process iterates its share of the data
 
 
 @dataclass
 class Loops:
     loaders: list[str]  # the DataLoaders to set up, in the order the script creates them
     loops: list[Loop]
+    #: set up without a distributed sampler: also iterated where a sum over them could not be
+    #: reduced (a comprehension, code without `fabric`), so every process iterates all of it
+    whole: list[str] = field(default_factory=list)
     unsharded: list[str] = field(default_factory=list)  # iterated loaders left as they are
 
 
 def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
+    """`distributed`: the script shares out its data itself (DDP by hand), or there is no module
+    for Fabric to move: no loader is set up."""
     scope = reach.roles.scope
-    loaders: dict[str, int] = {}
+    found: dict[str, int] = {}  # loader -> where the script binds it
     loops: list[Loop] = []
-    unsharded: list[str] = []
-    elsewhere: set[str] = set()  # loaders also iterated where `fabric` is not, or in an expression
+    left: list[str] = []
+    elsewhere: set[str] = set()  # also iterated where a sum cannot be reduced
+    usable: dict[str, bool] = {}
+
+    def loader_ok(name: str) -> bool:
+        if name not in usable:
+            calls = [_created_by(index, s, name) for s in bindings(index, scope, name)]
+            usable[name] = bool(calls) and all(c is not None for c in calls)
+            if usable[name] and (distributed or any(_has_sampler(c) for c in calls)):
+                usable[name] = False
+                left.append(name)  # the script shares out or places its data itself
+            if usable[name]:
+                first = min(
+                    index.order(a.node) for a in scope.assignments[name] if a.scope is scope
+                )
+                found[name] = first
+        return usable[name]
+
     for node in index.nodes((cst.For, cst.CompFor)):
         iterable, target = _unwrap(index, node)
-        found = resolve_all(index, iterable) if isinstance(iterable, cst.Name) else None
-        names = sorted(n for sc, n in found if sc is scope) if found else []
-        if found is not None and len(names) != len(found):
+        resolved = resolve_all(index, iterable) if isinstance(iterable, cst.Name) else None
+        names = sorted(n for sc, n in resolved if sc is scope) if resolved else []
+        if resolved is not None and len(names) != len(resolved):
             names = []  # some call passes a loader of another scope
+        names = [n for n in names if loader_ok(n)] if all(map(loader_ok, names)) else []
         if isinstance(node, cst.CompFor) or not reach.has_fabric(node):
             elsewhere.update(names)
             continue
         trains = bool(find(node.body, cst.Call, _BACKWARD))
         loop = Loop(node, None, None, trains=trains)
         loops.append(loop)
-        calls = [_created_by(index, s, n) for n in names for s in bindings(index, scope, n)]
-        if not names or not all(c is not None for c in calls):
-            continue
-        if distributed or any(_has_sampler(c) for c in calls):
-            unsharded += names  # the script shares out its data itself
-            continue
-        loop.loader, loop.loaders, loop.iterated = names[0], names, iterable
-        loop.batch = {n.value for n in find(target, cst.Name)}
-        for name in names:  # in the order the script binds them
-            first = min(index.order(a.node) for a in scope.assignments[name] if a.scope is scope)
-            loaders.setdefault(name, first)
-        if not trains:
-            loop.sums = _sums(index, node)
+        if names:
+            loop.loader, loop.loaders, loop.iterated = names[0], names, iterable
+            loop.batch = {n.value for n in find(target, cst.Name)}
     for loop in loops:
-        if set(loop.loaders) & elsewhere:
-            loop.loader, loop.loaders, loop.iterated, loop.batch, loop.sums = (
-                None,
-                [],
-                None,
-                set(),
-                [],
-            )
-    ordered = sorted((n for n in loaders if n not in elsewhere), key=loaders.get)
-    return Loops(ordered, loops, list(dict.fromkeys(unsharded + sorted(elsewhere & set(loaders)))))
+        loop.sharded = bool(loop.loaders) and not set(loop.loaders) & elsewhere
+        if loop.sharded and not loop.trains:
+            loop.sums = _sums(index, loop.node)
+    ordered = sorted(found, key=found.get)
+    sharded = [n for n in ordered if n not in elsewhere]
+    whole = [n for n in ordered if n in elsewhere]
+    return Loops(sharded, loops, whole, list(dict.fromkeys(left)))
 
 
 def _unwrap(index: SourceIndex, loop) -> tuple[cst.BaseExpression, cst.CSTNode]:

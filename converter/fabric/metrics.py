@@ -27,7 +27,7 @@ def reduce_sums(ctx: Context, helper: str) -> bool:
     index = ctx.index
     needed = False
     for loop in ctx.loops.loops:
-        if loop.trains or loop.loader is None or not loop.sums:
+        if loop.trains or not loop.sharded or not loop.sums:
             continue
         statements = [cst.parse_statement(f"{n} = {helper}({ctx.fabric}, {n})") for n in loop.sums]
         ctx.edits.insert_after(loop.node, statements)

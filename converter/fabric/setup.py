@@ -165,13 +165,15 @@ def _setup(fabric: str, model: str, optimizers: list[str]) -> cst.BaseStatement:
     return fill("fabric_setup", objects=target, fabric=cst.Name(fabric), arguments=arguments)[0]
 
 
-def loaders_setup(fabric: str, loaders: list[str]) -> cst.BaseStatement:
+def loaders_setup(fabric: str, loaders: list[str], sharded: bool = True) -> cst.BaseStatement:
     target = (
         cst.Name(loaders[0])
         if len(loaders) == 1
         else cst.Tuple([cst.Element(cst.Name(n)) for n in loaders], lpar=[], rpar=[])
     )
     arguments = [cst.Arg(cst.Name(n)) for n in loaders]
+    if not sharded:  # its batches moved, its data not shared out
+        arguments.append(kwarg("use_distributed_sampler", cst.Name("False")))
     return fill(
         "fabric_setup_dataloaders", loaders=target, fabric=cst.Name(fabric), arguments=arguments
     )[0]

@@ -22,6 +22,7 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model, optimizer = fabric.setup(model, optimizer)
     train_loader = fabric.setup_dataloaders(train_loader)
+    val_loader = fabric.setup_dataloaders(val_loader, use_distributed_sampler=False)
     for epoch in range(2):
         for step, (x, y) in enumerate(train_loader):
             optimizer.zero_grad()
