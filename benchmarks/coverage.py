@@ -193,6 +193,14 @@ def _target_options(opts: argparse.Namespace) -> list[str]:
     return found + (["--fallback", opts.fallback] if getattr(opts, "fallback", None) else [])
 
 
+def _ignored_lines(opts: argparse.Namespace) -> list[str]:
+    return [
+        a
+        for pattern in getattr(opts, "ignore_line", None) or ()
+        for a in ("--ignore-line", pattern)
+    ]
+
+
 def _convert(res: FileResult, script: Path, tmp: Path, job_opts: argparse.Namespace) -> bool:
     """Fill ``res`` from ``convert --check --json``; True when the file converts."""
     command = ["convert", "--check", "--json", "-v", *_target_options(job_opts), str(script)]
@@ -384,7 +392,7 @@ def _limit(opts: argparse.Namespace, cwd: Path | None) -> float:
 def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[str]:
     opts, script = job.opts, job.script
     args = ["verify", str(script), "--fake-data", "--max-steps", str(opts.max_steps)]
-    args += _target_options(opts)
+    args += _target_options(opts) + _ignored_lines(opts)
     args += ["--timeout", str(opts.timeout), "--work-dir", str(work)]
     if against:
         args += ["--against", str(script)]
@@ -837,6 +845,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("fabric",),
         help="convert and verify with --fallback: Fabric where the Trainer conversion declines",
     )
+    parser.add_argument(
+        "--ignore-line",
+        action="append",
+        metavar="REGEX",
+        help="passed to verify: printed lines a run cannot reproduce (timings); repeatable",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folders; say where")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     opts = parser.parse_args(argv)
@@ -903,6 +917,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_steps": opts.max_steps,
             "target": opts.target,
             "fallback": opts.fallback,
+            "ignore_line": opts.ignore_line,
             "timeout": opts.timeout,
             "minutes": round(minutes, 1),
             "summary": {c: sum(r.category == c for r in results) for c in CATEGORIES},
