@@ -49,6 +49,20 @@ def test_converting_the_output_again_changes_nothing(case):
     again = convert_source(converted, target="fabric")
     assert again.code == converted
     assert "uses Lightning already" in again.report.declined[0].message
+    assert convert_source(converted, fallback="fabric").code == converted  # nor the Trainer
+
+
+def test_the_safety_net_checks_fabric_conversions_too(monkeypatch):
+    from converter import output_check
+
+    monkeypatch.setattr(
+        output_check, "problem", lambda *args: "it reads `fabrik`, which nothing binds"
+    )
+    result = convert_source(_source("gan"), target="fabric", filename="gan.py")
+    assert result.code == _source("gan")
+    (entry,) = result.report.declined
+    assert entry.kind == "internal"
+    assert "the conversion failed its own check (it reads `fabrik`" in entry.message
 
 
 @pytest.mark.parametrize("case", TRAINER_DECLINES)
