@@ -27,6 +27,11 @@ from converter.report import Report
 from converter.rewrite.lightning_module import BLANK
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+_NEEDS_PROCESS_GROUP = (
+    "torch.distributed",
+    "torch.utils.data.distributed.DistributedSampler",
+    "torch.utils.data.DistributedSampler",
+)
 
 
 def convert_to_fabric(index: SourceIndex, report: Report) -> str:
@@ -47,6 +52,8 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     points, together = setup_points(index, roles, names.fabric)
     required = [anchor for anchor, _ in points if anchor is not None]
     required += _training_in_scope(index, roles, backward_calls)
+    if distributed:  # what needs the process group comes after Fabric's launch, which makes it
+        required += _process_group_in_scope(index, roles, group)
     reach = place(index, roles, required, options.needs)
     # Without a module to set up (an optimizer of plain tensors), Fabric moves nothing: the
     # script keeps its tensors, batches included, where it puts them.
@@ -114,6 +121,34 @@ def _space(anchor: cst.BaseStatement, launched: list, edits: FabricEdits) -> Non
     if blank:
         launched[0] = launched[0].with_changes(leading_lines=lines[:blank])
         edits.on(anchor, lambda u: u.with_changes(leading_lines=[BLANK, *lines[blank:]]))
+
+
+def _process_group_in_scope(index: SourceIndex, roles: Roles, group) -> list[cst.CSTNode]:
+    inits = [
+        s
+        for s in group
+        if index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
+    ]
+    for statement in inits:
+        if index.enclosing_function(statement) is not roles.function:
+            where = roles.function.name.value + "()" if roles.function else "the script"
+            raise Declined(
+                index.line(statement),
+                f"the process group is initialised elsewhere than in {where}, which creates the "
+                "model: Fabric's launch cannot take its place",
+            )
+    removed = set(group)
+    uses = []
+    for node in index.nodes((cst.Name, cst.Attribute)):
+        if isinstance(index.parent(node), (cst.Attribute, cst.ImportAlias, cst.ImportFrom)):
+            continue
+        if index.enclosing_function(node) is not roles.function:
+            continue
+        if index.resolves_to(node, *_NEEDS_PROCESS_GROUP) and not any(
+            a in removed for a in index.ancestors(node)
+        ):
+            uses.append(node)
+    return uses
 
 
 def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list[cst.CSTNode]:

@@ -241,6 +241,13 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
             if assigned_value(statement) is None:
                 where = index.line(statement)
                 raise Declined(where, f"`{name}` is not created by an assignment of its own")
+            call = assigned_call(statement)
+            if call is not None and index.resolves_to(call.func, *DDP, *_DATA_PARALLEL):
+                raise Declined(
+                    index.line(statement),
+                    f"`{name}` is created as a {cst.Module([]).code_for_node(call.func)}(...) of "
+                    "another module: Fabric's setup would wrap it twice",
+                )
         own = [o for o, roots in trains.items() if roots == [name]]
         models.append(Model(name, created, own))
         moves += wraps + _conditional_moves(index, scope, name)
