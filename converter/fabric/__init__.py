@@ -11,10 +11,15 @@ gone, evaluation sums reduced over the processes, `fabric.save`. The modules:
     reach.py    where Fabric is created and which code can use it
     loops.py    the loaders the loops iterate, batches, evaluation sums
     setup.py    Fabric(...), launch, the setup calls, the scaling flags
-    code.py     the in-place rewrites (backward, print, devices, save, precision)
+    checks.py   what is declined up front; the DDP boilerplate; the precision
+    training.py backward, GradScaler and autocast, print, save (in place)
+    devices.py  device moves dropped or pointed at fabric.device, tensors moved
     metrics.py  evaluation totals over the processes
+    context.py  what those rewrites share
+    parameters.py  `fabric` passed to the module-level functions that use it
     edits.py    the edits and their one transform
-    convert.py  all of it, and the report
+    reporting.py   the report
+    convert.py  all of it, in order
 """
 
 from converter.fabric.convert import convert_to_fabric

@@ -8,12 +8,14 @@ import libcst.matchers as m
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
-from converter.fabric import code as rewrites
-from converter.fabric.code import Context
+from converter.fabric import checks, devices, training
+from converter.fabric.context import Context
 from converter.fabric.edits import ApplyFabricEdits, FabricEdits, insert_imports
 from converter.fabric.loops import find_loops
 from converter.fabric.metrics import helper_function, reduce_sums
-from converter.fabric.reach import Reach, place, references
+from converter.fabric.parameters import pass_fabric
+from converter.fabric.reach import place, references
+from converter.fabric.reporting import describe
 from converter.fabric.roles import Roles, find_roles
 from converter.fabric.setup import (
     Names,
@@ -35,18 +37,18 @@ _NEEDS_PROCESS_GROUP = (
 
 
 def convert_to_fabric(index: SourceIndex, report: Report) -> str:
-    rewrites.refuse_lightning(index)
+    checks.refuse_lightning(index)
     backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
     if not backward_calls:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
-    rewrites.refuse_spawn(index)
+    checks.refuse_spawn(index)
     roles = find_roles(index)
-    group = rewrites.process_group_statements(index)
+    group = checks.process_group_statements(index)
     distributed = any(
         index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
         for s in group
     )
-    precision, regions = rewrites.find_precision(index, roles)
+    precision, regions = checks.find_precision(index, roles)
     names = Names.choose(index)
     options = fabric_options(index, roles, distributed, precision)
     points, together = setup_points(index, roles, names.fabric)
@@ -89,17 +91,17 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
         edits.on(binding, lambda u: u.with_changes(leading_lines=[]))
 
     ctx = Context(index, roles, reach, loops, names.fabric, edits)
-    rewrites.backward(ctx)
-    rewrites.scalers(ctx, regions)
-    rewrites.prints(ctx)
-    rewrites.model_moves(ctx, group)
-    rewrites.devices(ctx)
+    training.backward(ctx)
+    training.scalers(ctx, regions)
+    training.prints(ctx)
+    devices.model_moves(ctx, group)
+    devices.devices(ctx)
     if roles.models:
-        rewrites.created_tensors(ctx)
-        rewrites.outside_tensors(ctx)
-    rewrites.saves(ctx)
+        devices.created_tensors(ctx)
+        devices.outside_tensors(ctx)
+    training.saves(ctx)
     needs_helper = reduce_sums(ctx, names.helper)
-    _thread_fabric(index, reach, ctx)
+    pass_fabric(index, reach, ctx)
 
     module = index.module.visit(ApplyFabricEdits(edits))
     if needs_helper:
@@ -107,7 +109,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     module = insert_imports(
         module, _imports(index, names, options.imports | _helper_imports(needs_helper))
     )
-    _report(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
+    describe(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
     return module.code
 
 
@@ -173,83 +175,6 @@ def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list
     return found
 
 
-def _thread_fabric(index: SourceIndex, reach: Reach, ctx: Context) -> None:
-    """Module-level functions that now use `fabric` while it lives in a function receive it as
-    their last parameter, from every call."""
-    parameter = set(reach.parameter_functions())
-    needing: set[cst.FunctionDef] = set()
-    pending = list(ctx.uses)
-    while pending:
-        node = pending.pop()
-        for function in _enclosing_functions(index, node):
-            if function in parameter and function not in needing:
-                needing.add(function)
-                pending += [call for call in references(index, function) if call is not None]
-    fabric = ctx.fabric
-    for function in needing:
-        keyword = _keyword_only(function)
-        ctx.edits.on(function, lambda u, k=keyword: _add_parameter(u, fabric, k))
-        for call in references(index, function):
-            if call is not None:
-                by_name = keyword or any(a.keyword is not None or a.star for a in call.args)
-                ctx.edits.on(call, lambda u, k=by_name: _add_argument(u, fabric, k))
-
-
-def _enclosing_functions(index: SourceIndex, node: cst.CSTNode):
-    for ancestor in index.ancestors(node):
-        if isinstance(ancestor, cst.FunctionDef):
-            yield ancestor
-
-
-def _keyword_only(function: cst.FunctionDef) -> bool:
-    params = function.params
-    return (
-        not isinstance(params.star_arg, cst.MaybeSentinel)
-        or bool(params.kwonly_params)
-        or any(p.default is not None for p in params.params)
-    )
-
-
-def _add_parameter(function: cst.FunctionDef, name: str, keyword: bool) -> cst.FunctionDef:
-    params = function.params
-    if keyword:
-        star = params.star_arg
-        if isinstance(star, cst.MaybeSentinel):
-            star = cst.ParamStar()
-        kwonly = _appended(list(params.kwonly_params), cst.Param(cst.Name(name)))
-        params = params.with_changes(star_arg=star, kwonly_params=kwonly)
-    else:
-        params = params.with_changes(
-            params=_appended(list(params.params), cst.Param(cst.Name(name)))
-        )
-    return function.with_changes(params=params)
-
-
-def _add_argument(call: cst.Call, name: str, keyword: bool) -> cst.Call:
-    arg = (
-        cst.Arg(cst.Name(name), keyword=cst.Name(name), equal=_TIGHT)
-        if keyword
-        else cst.Arg(cst.Name(name))
-    )
-    return call.with_changes(args=_appended(list(call.args), arg))
-
-
-_TIGHT = cst.AssignEqual(
-    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-)
-
-
-def _appended(items: list, item):
-    """`item` after `items`, keeping the layout of a trailing comma (one item per line)."""
-    if items and isinstance(items[-1].comma, cst.Comma):
-        item = item.with_changes(comma=items[-1].comma)
-    elif items:
-        items[-1] = items[-1].with_changes(
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        )
-    return [*items, item]
-
-
 def _add_helper(module: cst.Module, ctx: Context, helper: str) -> cst.Module:
     """The helper, after the script's leading imports."""
     body = list(module.body)
@@ -287,56 +212,3 @@ def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:
     lines = [f"import {name}" for name in sorted(modules) if not bound[name]]
     alias = "" if names.cls == "Fabric" else f" as {names.cls}"
     return [*lines, f"from lightning.fabric import Fabric{alias}"]
-
-
-def _report(index, roles, reach, loops, ctx, kept, points, report: Report, distributed, precision):
-    line = index.line
-    for name, statements in roles.optimizers.items():
-        trained = ", ".join(f"`{m}`" for m in roles.trains[name])
-        report.find("optimizer", line(statements[0]), f"optimizer `{name}` trains {trained}")
-    for loop in loops.loops:
-        if loop.trains:
-            report.find("loop", line(loop.node), "training loop (kept: Lightning Fabric runs it)")
-        elif loop.loader is not None:
-            report.find("loop", line(loop.node), f"evaluation loop over `{loop.loader}`")
-    report.change("fabric", line(reach.anchor), "Lightning Fabric created and launched here")
-    for anchor, statements in points:
-        what = ", ".join(cst.Module([]).code_for_node(s).strip() for s in statements)
-        report.change("setup", line(anchor) if anchor is not None else line(reach.anchor), what)
-    if kept:
-        listed = ", ".join(f"`{n}`" for n in kept)
-        report.change(
-            "loaders", line(reach.anchor), f"{listed} set up with fabric.setup_dataloaders"
-        )
-    for unsharded in loops.unsharded:
-        report.change(
-            "loaders",
-            line(reach.anchor),
-            f"`{unsharded}` not set up: the script shares out or places its batches itself",
-        )
-    if distributed:
-        report.change(
-            "distributed", line(reach.anchor), 'DDP boilerplate -> Fabric(strategy="ddp")'
-        )
-    if precision is not None:
-        value = cst.Module([]).code_for_node(precision)
-        report.change(
-            "precision", line(reach.anchor), f"autocast/GradScaler -> Fabric(precision={value})"
-        )
-    described = {
-        "backward": "loss.backward() -> fabric.backward(loss)",
-        "print": "print -> fabric.print (printed once)",
-        "batch move": "batch .to(device) removed (the set-up loader moves batches)",
-        "model move": "model .to(device) removed (fabric.setup moves the model)",
-        "device": "the device -> fabric.device",
-        "tensor": "tensors the loop creates moved to fabric.device",
-        "save": "torch.save -> fabric.save (written once)",
-        "save model": "torch.save(model) saves the unwrapped model (model.module)",
-        "sums": "evaluation sums reduced over processes",
-        "autocast": "autocast -> fabric.autocast()",
-    }
-    for key, message in described.items():
-        lines = sorted(set(ctx.counts.get(key, [])))
-        if lines:
-            count = f" ({len(lines)} places)" if len(lines) > 1 else ""
-            report.change(key.replace(" ", "-"), lines[0], message + count)

@@ -16,7 +16,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from converter.analysis.walk import find
-from converter.fabric.code import Context
+from converter.fabric.context import Context
 from converter.templating import expr, fill
 
 _LEN = m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])
