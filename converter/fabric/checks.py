@@ -4,6 +4,8 @@ takes over; Fabric's precision for the script's autocast regions."""
 
 from __future__ import annotations
 
+import warnings
+
 import libcst as cst
 import libcst.matchers as m
 
@@ -34,6 +36,21 @@ _SHARDING = (
     "torch.distributed.optim",
     "torch.nn.parallel.DistributedDataParallel.join",
 )
+
+
+def refuse_uncompilable(index: SourceIndex) -> None:
+    """A script CPython cannot compile (LibCST parses more: `global x` after a use of `x`, `await`
+    outside a coroutine) cannot be converted into one that compiles."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(index.module.code, "<script>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise Declined(
+            error.lineno or 1, f"it does not compile: {error.msg}", kind="file"
+        ) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise Declined(1, f"it does not compile: {error}", kind="file") from None
 
 
 def refuse_lightning(index: SourceIndex) -> None:

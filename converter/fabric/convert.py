@@ -38,6 +38,7 @@ _NEEDS_PROCESS_GROUP = (
 
 def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     checks.refuse_lightning(index)
+    checks.refuse_uncompilable(index)
     backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
     if not backward_calls:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
