@@ -178,6 +178,27 @@ def test_models_created_on_the_gpu_are_created_plainly_and_other_cuda_moves_foll
     assert "G, opt_g = fabric.setup(G, opt_g)" in code
 
 
+def test_a_model_printed_after_its_setup_prints_the_scripts_module_not_fabrics_wrapper():
+    # regression: dragen1860 lesson58 printed `_FabricModule(` where the original printed `GCN(`
+    code = _fabric(
+        """\
+        import torch
+        from torch import nn
+
+        model = nn.Linear(4, 1)
+        print(model)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        print("model:", model, f"({model})")
+        for x in torch.randn(4, 8, 4):
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+        """
+    )
+    assert "model = nn.Linear(4, 1)\nfabric.print(model)\n" in code  # not set up yet
+    assert 'fabric.print("model:", model.module, f"({model.module})")' in code
+
+
 def test_names_the_script_uses_are_not_taken():
     code = _fabric(
         """\

@@ -24,6 +24,8 @@ class Context:
     edits: FabricEdits
     uses: list[cst.CSTNode] = field(default_factory=list)  # nodes that now read `fabric`
     counts: dict[str, list[int]] = field(default_factory=dict)  # what changed -> lines
+    #: model -> the source position after which it is Fabric's wrapper (`fabric.setup`)
+    wrapped_after: dict[str, int] = field(default_factory=dict)
 
     def name(self) -> cst.Name:
         return cst.Name(self.fabric)
@@ -38,6 +40,14 @@ class Context:
 
     def count(self, node: cst.CSTNode, what: str) -> None:
         self.counts.setdefault(what, []).append(self.index.line(node))
+
+    def is_wrapped_model(self, node: cst.CSTNode) -> bool:
+        """`node` reads a model where it is already Fabric's wrapper (`_FabricModule`)."""
+        found = resolve(self.index, node) if isinstance(node, cst.Name) else None
+        if found is None or found[0] is not self.roles.scope or found[1] not in self.wrapped_after:
+            return False
+        own = self.index.enclosing_function(node) is self.roles.function
+        return not own or self.index.order(node) > self.wrapped_after[found[1]]
 
     def is_model(self, node: cst.CSTNode) -> bool:
         """`node` names a model Fabric sets up."""

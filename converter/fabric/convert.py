@@ -92,6 +92,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
         edits.on(binding, lambda u: u.with_changes(leading_lines=[]))
 
     ctx = Context(index, roles, reach, loops, names.fabric, edits)
+    for model in roles.models:  # after its setup, the name holds Fabric's wrapper
+        after = [a for a, _ in points if a is not None and _sets_up(a, model, roles, together)]
+        ctx.wrapped_after[model.name] = min((index.order(a) for a in after), default=-1)
     training.backward(ctx)
     training.scalers(ctx, regions)
     training.prints(ctx)
@@ -112,6 +115,10 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     )
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
     return module.code
+
+
+def _sets_up(anchor, model, roles: Roles, together: bool) -> bool:
+    return together or anchor in model.bindings
 
 
 def _space(anchor: cst.BaseStatement, launched: list, edits: FabricEdits) -> None:

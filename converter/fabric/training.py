@@ -105,6 +105,17 @@ def prints(ctx: Context) -> None:
         ):
             ctx.edits.on(call, lambda u: u.with_changes(func=ctx.attribute("print")))
             ctx.use(call, "print")
+            _print_the_model_itself(ctx, call)
+
+
+def _print_the_model_itself(ctx: Context, call: cst.Call) -> None:
+    """`print(model)` once the model is set up would print Fabric's wrapper (`_FabricModule(`):
+    it prints `model.module`, the script's own module, as before."""
+    shown = [a.value for a in call.args if a.keyword is None and not a.star]
+    shown += [e.expression for a in call.args for e in find(a, cst.FormattedStringExpression)]
+    for node in shown:
+        if ctx.is_wrapped_model(node):
+            ctx.edits.on(node, lambda u: cst.Attribute(u, cst.Name("module")))
 
 
 def saves(ctx: Context) -> None:
