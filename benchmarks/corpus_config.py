@@ -17,6 +17,7 @@ package still fails, and its reason is reported.
     args = []                     # after `verify ... --`; {run} = the run folder, {root} = PATH
     env = {}                      # added to the environment of both runs
     stand_ins = []                # names of [stand_ins.NAME] tables
+    ignore_lines = []             # regexes: printed lines verify does not compare (timings)
 
     [[files]]                     # each table whose `match` (fnmatch globs on the path relative
     match = ["dir/*/train.py"]    # to PATH) fits a file adds to the defaults, in order: args and
@@ -46,7 +47,7 @@ from pathlib import Path
 import standins
 
 WORKDIRS = ("fresh", "folder", "tree")
-_SETTING_KEYS = {"workdir", "args", "env", "stand_ins"}
+_SETTING_KEYS = {"workdir", "args", "env", "stand_ins", "ignore_lines"}
 _FILE_KEYS = _SETTING_KEYS | {"match", "why"}
 
 
@@ -62,6 +63,7 @@ class Settings:
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     stand_ins: list[str] = field(default_factory=list)
+    ignore_lines: list[str] = field(default_factory=list)  # verify --ignore-line
     rules: list[int] = field(default_factory=list)  # which [[files]] tables matched
 
     @property
@@ -81,6 +83,8 @@ class Settings:
             out["env"] = self.env
         if self.stand_ins:
             out["stand_ins"] = self.stand_ins
+        if self.ignore_lines:
+            out["ignore_lines"] = self.ignore_lines
         return out
 
 
@@ -125,6 +129,7 @@ def _apply(s: Settings, table: dict) -> None:
         s.args = [str(a) for a in table["args"]]
     s.env.update({str(k): str(v) for k, v in table.get("env", {}).items()})
     s.stand_ins += [n for n in table.get("stand_ins", []) if n not in s.stand_ins]
+    s.ignore_lines += [str(r) for r in table.get("ignore_lines", []) if r not in s.ignore_lines]
 
 
 def load(path: Path) -> Config:

@@ -398,6 +398,10 @@ def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[
         args += ["--against", str(script)]
     if cwd is not None:
         args += ["--cwd", str(cwd)]
+    for pattern in job.settings.ignore_lines:
+        args += ["--ignore-line", pattern]
+    if opts.old_torch_api:
+        args.append("--old-torch-api")
     script_args = job.args(cwd)
     return args + (["--", *script_args] if script_args else [])
 
@@ -808,6 +812,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path, metavar="PATH")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files at once (default 2)")
     parser.add_argument("--max-steps", type=int, default=20, help="verify --max-steps (20)")
+    parser.add_argument(
+        "--old-torch-api",
+        action="store_true",
+        help="verify --old-torch-api: run PyTorch 0.3-era spellings (loss.data[0], .next())",
+    )
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds for each verify's runs (300)"
     )

@@ -36,7 +36,7 @@ CHANGED = "changed"  # the converter rewrote a standard library file: a bug
 CRASHED = "crashed"  # convert_source raised something other than ParserSyntaxError
 TIMEOUT = "timeout"  # ran past --file-timeout
 NOT_UTF8 = "not-utf8"  # skipped: not UTF-8 text
-NO_PARSE = "no-parse"  # skipped: LibCST ParserSyntaxError (or nested too deeply to parse)
+NO_PARSE = "no-parse"  # skipped: a syntax error, or over the parse budgets (size, nesting)
 PROBLEMS = (CHANGED, CRASHED, TIMEOUT)
 
 
@@ -103,6 +103,7 @@ def check_file(path: Path, root: Path, timeout: float = 0) -> Outcome:
     import libcst
 
     from converter import convert_source
+    from converter.parsing import SourceRejected
 
     rel = path.relative_to(root).as_posix()
     try:
@@ -127,6 +128,8 @@ def check_file(path: Path, root: Path, timeout: float = 0) -> Outcome:
         result = convert_source(source, filename=rel)
     except libcst.ParserSyntaxError as err:
         return outcome(NO_PARSE, str(err).splitlines()[0])
+    except SourceRejected as err:  # over the size or nesting budget
+        return outcome(NO_PARSE, err.message)
     except RecursionError:
         return outcome(NO_PARSE, "nested too deeply")
     except _Timeout:

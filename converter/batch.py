@@ -13,7 +13,7 @@ import stat
 import traceback
 from dataclasses import dataclass
 
-from converter import files
+from converter import files, notebook, writing
 from converter.diffing import unified_diff
 
 CONVERTED = "converted"
@@ -57,9 +57,10 @@ _PARSER_PREFIX = re.compile(r"^(?:parser error: )?(?:error at \d+:\d+: )?")
 
 
 def syntax_error_message(display: str, err: Exception) -> str:
-    """``path:line:col: cannot parse: what`` for a ``libcst.ParserSyntaxError``."""
+    """``path:line:col: cannot parse: what`` for a ``libcst.ParserSyntaxError``; the column is
+    1-based and counts characters, as Python's own ``SyntaxError`` does."""
     line = getattr(err, "raw_line", 0)
-    col = getattr(err, "editor_column", 0)
+    col = getattr(err, "raw_column", -1) + 1
     what = _PARSER_PREFIX.sub("", getattr(err, "message", str(err))).strip() or "syntax error"
     return f"{display}:{line}:{col}: cannot parse: {what.splitlines()[0]}"
 
@@ -68,18 +69,39 @@ def _error(display: str, message: str, **kw) -> Outcome:
     return Outcome(display, ERROR, message=f"{display}: {message}", **kw)
 
 
+def _caused_by(err: BaseException, kind: type) -> bool:
+    """Whether ``err`` is ``kind`` or was raised while handling one (LibCST's metadata turns a
+    RecursionError deep in a tree into other errors)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, kind):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def process(source: files.Source, options: Options, stdin_data: bytes | None = None) -> Outcome:
     display = source.display
     path = source.path
     try:
-        data = stdin_data if path is None else path.read_bytes()
+        data = stdin_data if path is None else files.read_regular(path)
     except OSError as err:
         return _error(display, f"cannot read: {err.strerror or err}")
+    except files.ReadProblem as err:
+        return _error(display, str(err))
+    except MemoryError:
+        return _error(display, "cannot read: out of memory")
     assert data is not None
+    if notebook.is_notebook(path):
+        from converter.notebook import command
+
+        return command.process(source, options, data)
     if path is not None and source.explicit and not files.looks_like_python_name(path, data):
         return _error(display, "not a Python file (no .py suffix and no python #! line)")
-    if b"\0" in data:
-        return _error(display, "not a Python file (contains NUL bytes)")
+    reason = files.binary_reason(data)
+    if reason:
+        return _error(display, reason)
     try:
         text, encoding = files.decode_source(data)
     except files.DecodeProblem as err:
@@ -92,10 +114,14 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     try:
         result = _convert(text, options.target, display, options.fallback)
     except _ParseFailed as err:
-        return Outcome(display, ERROR, message=syntax_error_message(display, err.error))
-    except RecursionError:
-        return _error(display, "cannot parse: nested too deeply")
+        return Outcome(display, ERROR, message=err.message)
+    except MemoryError:
+        return _error(display, "cannot convert: out of memory (file left untouched)")
     except Exception as err:  # a converter bug must not stop the other files
+        if _caused_by(err, KeyboardInterrupt):  # Ctrl-C, masked by a clean-up's own error
+            raise KeyboardInterrupt from err
+        if _caused_by(err, RecursionError):
+            return _error(display, "cannot parse: nested too deeply")
         return _error(
             display,
             f"internal error: {type(err).__name__}: {err} (file left untouched; please report)",
@@ -135,8 +161,16 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     except UnicodeEncodeError as err:
         return _error(display, f"the converted code cannot be written as {encoding}: {err}")
     if options.diff:
-        outcome.diff = unified_diff(text, result.code, display)
+        # The diff shows the file's bytes: a BOM is part of its first line for ``patch``.
+        bom = "\ufeff" if encoding == "utf-8-sig" else ""
+        outcome.diff = unified_diff(bom + text, bom + result.code, display)
     return _deliver(source, options, outcome, data, new_data)
+
+
+#: Outcomes whose file this process has written, in order. A write and its entry here happen
+#: with signals deferred, so after a Ctrl-C the command line can name every file written even when
+#: the interrupt came before ``process`` returned.
+written: list[Outcome] = []
 
 
 def _deliver(
@@ -146,13 +180,23 @@ def _deliver(
     try:
         if options.write == "inplace" and source.path is not None:
             if new != old:
-                files.atomic_write(source.path, new)
+                links = os.stat(source.path).st_nlink
+                if links > 1:
+                    outcome.message = (
+                        f"it had {links} hard links: this name is a new file now, "
+                        "the other names keep the original"
+                    )
+                with writing.signals_deferred():
+                    writing.atomic_write(source.path, new)
+                    written.append(outcome)
         elif options.write == "output" and source.dest is not None:
             dest = source.dest
             dest.parent.mkdir(parents=True, exist_ok=True)
             mode = stat.S_IMODE(os.stat(source.path).st_mode) if source.path else None
-            files.atomic_write(dest, new, mode=mode)
             outcome.output = str(dest)
+            with writing.signals_deferred():
+                writing.atomic_write(dest, new, mode=mode)
+                written.append(outcome)
         elif options.write == "stdout":
             outcome.data = new
     except OSError as err:
@@ -166,20 +210,27 @@ def _deliver(
 
 
 class _ParseFailed(Exception):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
+    """The file is not taken on: a syntax error, or over a budget. ``message`` is the line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _convert(text: str, target: str, display: str, fallback: str | None = None):
+    # Imported here: a run over files the pre-filter skips never loads LibCST.
     import libcst
 
     from converter import convert_source
+    from converter.parsing import SourceRejected
 
     try:
         return convert_source(text, target=target, filename=display, fallback=fallback)
     except libcst.ParserSyntaxError as err:
-        raise _ParseFailed(err) from None
+        raise _ParseFailed(syntax_error_message(display, err)) from None
+    except SourceRejected as err:
+        where = f"{display}:{err.line}:{err.column}" if err.line else display
+        raise _ParseFailed(f"{where}: {err.message}") from None
 
 
 def _unparsable(code: str) -> str:

@@ -7,6 +7,7 @@ process pool and LibCST are imported inside the ``convert`` command, not here.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,17 +19,19 @@ from converter.verify.command import verify
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
 EXIT_FAILED = 123
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C; SIGTERM gives 143 (128 + the signal's number)
 
 CONVERT_EPILOG = """\b
 Exit codes:
   0    done; with --check: no file would change
   1    --check: some file would change
        (also without --check when --exit-nonzero-on-change is given and some file changed)
-  2    usage error (unknown option, --output that would overwrite an input...)
-  123  some file could not be processed (syntax error, unreadable, not Python, cannot decode);
-       such files are left untouched and the other files are still processed
-  130  interrupted (Ctrl-C): each file is either untouched or fully converted
+  2    usage error (unknown option, an --output or --report that overlaps an input...)
+  123  some file could not be processed (syntax error, unreadable, not a regular file, not
+       Python, cannot decode, over the size or nesting budget); such files are left untouched
+       and the other files are still processed
+  130  interrupted (Ctrl-C); 143: terminated (SIGTERM). Each file is either untouched or
+       fully converted, and the files written are named
 
 \b
 Examples:
@@ -131,7 +134,7 @@ def convert(
 
     By default each file is rewritten in place, and each file's fate is said on stderr.
     """
-    from converter import batch, files
+    from converter import batch, files, scheduling, writing
 
     if quiet and verbose:
         raise click.UsageError("-q and -v contradict each other")
@@ -143,6 +146,10 @@ def convert(
     has_stdin = any(s.path is None for s in found.sources)
     if has_stdin and as_json and writes and output is None:
         raise click.UsageError("'-' writes the code to stdout: it cannot be combined with --json")
+    if report_path is not None:
+        problem = files.report_overlap(report_path, found)
+        if problem:
+            raise click.UsageError(problem)
 
     write_mode = "none" if not writes else ("output" if output is not None else "inplace")
     file_options = batch.Options(target=target, write=write_mode, diff=diff, fallback=fallback)
@@ -164,43 +171,40 @@ def convert(
         for note in found.notes:
             click.echo(note, err=True)
 
-    interrupted = False
-    outcomes = _outcomes(found.sources, file_options, stdin_options, jobs)
-    try:
-        for outcome in outcomes:
-            run.add(outcome)
-            if outcome.diff and not as_json:
-                from converter.diffing import colorize
+    def accept(outcome) -> None:
+        if not run.add(outcome):
+            return
+        if outcome.diff and not as_json:
+            from converter.diffing import colorize, encode_diff
 
-                _write_stdout((colorize(outcome.diff) if use_color else outcome.diff).encode())
-            if outcome.data is not None:
-                _write_stdout(outcome.data)
+            text = colorize(outcome.diff) if use_color else outcome.diff
+            _write_stdout(encode_diff(text, outcome.encoding or "utf-8"))
+        if outcome.data is not None:
+            _write_stdout(outcome.data)
+
+    stopped = None
+    signals = scheduling.install_stop_signals()
+    try:
+        scheduling.run_all(found.sources, file_options, stdin_options, jobs, accept, signals)
         if writes and output is not None:
             for src, dest in found.others:
-                try:
-                    files.copy_file(src, dest)
-                except OSError as err:
-                    run.add(
-                        batch.Outcome(
-                            str(src),
-                            batch.ERROR,
-                            message=f"{src}: cannot copy to {dest}: {err.strerror or err}",
-                        )
-                    )
+                _copy(src, dest, run)
+        signals.finish()
     except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        outcomes.close()  # stops the pool (if any) right away
+        signals.finish()
+        stopped = signals.received or signal.SIGINT
+        run.print_pending()
 
-    if not found.sources and not found.problems and not interrupted:
+    if not found.sources and not found.problems and stopped is None:
         if not quiet:
             click.echo("No Python files to convert.", err=True)
-    if interrupted:
-        click.echo(
-            "interrupted: files already converted stay converted, the others are untouched",
-            err=True,
-        )
-        code = EXIT_INTERRUPTED
+    if stopped is not None:
+        if writes:
+            said = "the files named above as converted were written; the others are untouched"
+        else:
+            said = "nothing was written"
+        click.echo(f"interrupted: {said}", err=True)
+        code = 128 + stopped  # EXIT_INTERRUPTED for Ctrl-C
     elif run.errors:
         code = EXIT_FAILED
     elif run.converted and (check or exit_nonzero_on_change):
@@ -208,16 +212,46 @@ def convert(
     else:
         code = EXIT_OK
 
+    if stopped is not None:
+        # (copy errors come after every source: max() covers an interrupt among the copies)
+        reached = len(run.outcomes)
+        run.not_processed = max(0, len(found.sources) + len(found.problems) - reached)
     if not quiet and (found.sources or found.problems):
         click.echo(run.summary(), err=True)
     if report_path is not None:
-        files.atomic_write(report_path, run.text_report(target).encode("utf-8"))
+        data = run.text_report(target).encode("utf-8", "surrogateescape")
+        try:
+            writing.write_report(report_path, data)
+        except OSError as err:
+            click.echo(f"cannot write the report {report_path}: {err.strerror or err}", err=True)
+            code = EXIT_FAILED if code in (EXIT_OK, EXIT_WOULD_CHANGE) else code
     if as_json:
         import json
 
         doc = run.json_report(target, diff, code)
         _write_stdout((json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    if stopped is not None:
+        # Python 3.11 remembers a Ctrl-C that hit code run by exec() (dataclasses, during an
+        # import) and would end the process by SIGINT instead of this exit status.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
+
+
+def _copy(src: Path, dest: Path, run) -> None:
+    """Copy a non-Python file of a mirrored tree (regular files only)."""
+    from converter import batch, files, writing
+
+    try:
+        writing.copy_file(src, dest)
+    except OSError as err:
+        message = f"{src}: cannot copy to {dest}: {err.strerror or err}"
+    except files.ReadProblem as err:
+        message = f"{src}: {err}"
+    else:
+        return
+    run.add(batch.Outcome(str(src), batch.ERROR, message=message))
 
 
 def _use_color(flag: bool | None) -> bool:
@@ -242,51 +276,6 @@ def _write_stdout(data: bytes) -> None:
         sys.exit(EXIT_OK)
 
 
-def _ignore_sigint() -> None:
-    """Pool workers ignore Ctrl-C: the main process stops handing out files, and each worker
-    finishes the file it has (writes are atomic anyway)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _outcomes(sources, file_options, stdin_options, jobs: int):
-    from converter import batch
-
-    if jobs == 0:
-        jobs = os.cpu_count() or 1
-    on_disk = [s for s in sources if s.path is not None]
-    if jobs <= 1 or len(on_disk) <= 1:
-        for source in sources:
-            if source.path is None:
-                yield batch.process(source, stdin_options, stdin_data=sys.stdin.buffer.read())
-            else:
-                yield batch.process(source, file_options)
-        return
-
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    # fork: workers inherit the imported converter instead of importing it again.
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(on_disk)), mp_context=context, initializer=_ignore_sigint
-    )
-    try:
-        futures = {
-            id(source): pool.submit(batch.process_in_worker, (source, file_options))
-            for source in on_disk
-        }
-        for source in sources:
-            if source.path is None:
-                yield batch.process(source, stdin_options, stdin_data=sys.stdin.buffer.read())
-            else:
-                yield futures[id(source)].result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 class _Run:
     """Collects outcomes, prints each file's line, and renders the summary and the reports."""
 
@@ -295,22 +284,51 @@ class _Run:
         self.quiet = quiet
         self.verbose = verbose
         self.outcomes: list = []
-        self.converted = 0
-        self.unchanged = 0
-        self.errors = 0
+        self._ids: set[int] = set()
+        self._printed: set[int] = set()
+        #: Set when the run was interrupted: how many files it never reached.
+        self.not_processed: int | None = None
 
-    def add(self, outcome) -> None:
+    def _count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def converted(self) -> int:
+        return self._count("converted")
+
+    @property
+    def unchanged(self) -> int:
+        return self._count("unchanged")
+
+    @property
+    def errors(self) -> int:
+        return self._count("error")
+
+    def add(self, outcome) -> bool:
+        """Record an outcome (False when it was recorded already), then print its line."""
+        if id(outcome) in self._ids:
+            return False
+        self._ids.add(id(outcome))
+        self.outcomes.append(outcome)  # recorded first: an interrupt while printing keeps it
+        self._print(outcome)
+        return True
+
+    def print_pending(self) -> None:
+        """Print the lines an interrupt cut short, so that every recorded file is named."""
+        for outcome in self.outcomes:
+            if id(outcome) not in self._printed:
+                self._print(outcome)
+
+    def _print(self, outcome) -> None:
         from converter import batch
 
-        self.outcomes.append(outcome)
         if outcome.status == batch.ERROR:
-            self.errors += 1
             click.echo(outcome.message, err=True)
             if self.verbose and outcome.traceback:
                 click.echo(outcome.traceback.rstrip(), err=True)
+            self._printed.add(id(outcome))
             return
         if outcome.status == batch.CONVERTED:
-            self.converted += 1
             verb = "converted" if self.writes else "would convert"
             line = f"{verb} {outcome.display}"
             if outcome.output:
@@ -319,23 +337,28 @@ class _Run:
                 line += f" ({outcome.declined} construct(s) declined; see -v or --report)"
             if any(e["kind"] == "fallback" for e in (outcome.report or {}).get("changed", ())):
                 line += " (to Lightning Fabric: the Trainer conversion declined; see -v)"
+            if outcome.message:
+                line += f" ({outcome.message})"
         else:
-            self.unchanged += 1
             line = f"unchanged {outcome.display}: {outcome.message}"
             if outcome.output:
                 line += f" (copied to {outcome.output})"
         if not self.quiet:
             click.echo(line, err=True)
         if self.verbose and outcome.report:
+            from converter.report import place
+
             for title in ("changed", "declined"):
                 for entry in outcome.report[title]:
                     click.echo(
-                        f"  {outcome.display}:{entry['line']}: {title} {entry['kind']}: "
+                        f"  {place(outcome.display, entry)}: {title} {entry['kind']}: "
                         f"{entry['message']}",
                         err=True,
                     )
+        self._printed.add(id(outcome))
 
     def summary(self) -> str:
+
         def count(n: int, what: str) -> str:
             return f"{n} file{'' if n == 1 else 's'} {what}"
 
@@ -343,6 +366,9 @@ class _Run:
         parts.append(f"{self.unchanged} unchanged")
         if self.errors:
             parts.append(f"{self.errors} could not be processed")
+        if self.not_processed is not None:
+            parts.append(f"{self.not_processed} not processed (untouched)")
+            return "Interrupted: " + ", ".join(parts) + "."
         return ("All done: " if self.writes else "Checked: ") + ", ".join(parts) + "."
 
     def _entry(self, outcome, with_diff: bool) -> dict:
@@ -398,7 +424,10 @@ class _Run:
                 lines.append(f"{o.display}: unchanged: {o.message}")
             for title in ("found", "changed", "declined"):
                 for e in (o.report or {}).get(title, []):
-                    lines.append(f"  line {e['line']:>5}  {title:<8}  {e['kind']}: {e['message']}")
+                    where = f"line {e['line']:>5}"
+                    if e.get("cell"):  # a notebook's cell
+                        where = f"cell {e['cell']:>3}, line {e['line']:>3}"
+                    lines.append(f"  {where}  {title:<8}  {e['kind']}: {e['message']}")
         lines += ["", self.summary(), ""]
         return "\n".join(lines)
 

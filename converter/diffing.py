@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
@@ -43,6 +44,15 @@ def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
         if not line.endswith("\n"):
             out.append("\n" + _NO_NEWLINE)
     return "".join(out)
+
+
+def encode_diff(diff: str, encoding: str) -> bytes:
+    """One file's diff as ``patch`` needs it: the two header lines carry the path in the file
+    system's encoding (undecodable names come back byte for byte), the hunks the file's own text
+    encoding, so a latin-1 file's diff applies to the latin-1 file."""
+    lines = split_lines(diff)
+    body = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM is not a line's text
+    return b"".join(os.fsencode(line) for line in lines[:2]) + "".join(lines[2:]).encode(body)
 
 
 def colorize(diff: str) -> str:

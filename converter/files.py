@@ -1,29 +1,30 @@
-"""The file layer of the command line: which files to convert, how to read and write them.
+"""The file layer of the command line: which files to convert, and how to read them (writing is
+in ``converter.writing``).
 
-Nothing here imports LibCST or torch. Three promises:
+Nothing here imports LibCST or torch. The promises:
 
 * discovery walks directories for ``.py`` files, skipping the usual folders that hold no user
   code (version control, virtual environments, caches, build output);
 * a file's bytes survive the round trip: the encoding comes from ``tokenize.detect_encoding``
   (PEP 263 coding line, BOM), text is decoded without newline translation, and encoded back the
   same way, BOM included, so CRLF endings, tabs and non-UTF-8 text stay exactly as they were;
-* writes are atomic: a temporary file next to the target, then ``os.replace``, keeping the file's
-  mode, so an interrupted run leaves every file either as it was or fully written.
+* only regular files are read or copied (a named pipe or a device could block or never end), and
+  an output never overlaps an input.
 """
 
 from __future__ import annotations
 
-import contextlib
+import codecs
 import fnmatch
 import io
 import os
 import re
 import stat
-import tempfile
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 #: Folder names never entered while walking a directory (a folder named on the command line is
 #: always entered). A folder holding ``pyvenv.cfg`` (a virtual environment by any name) is also
@@ -100,21 +101,39 @@ def is_excluded_dir(path: Path, name: str, extra: Sequence[str] = ()) -> bool:
         return True
     if any(fnmatch.fnmatch(name, pattern) for pattern in extra):
         return True
-    return (path / "pyvenv.cfg").is_file()
+    try:
+        return stat.S_ISREG(os.stat(path / "pyvenv.cfg").st_mode)
+    except OSError:  # missing, or a folder we may not search: the walk reports the latter
+        return False
 
 
 def _display_join(top: str, rel: str) -> str:
     return os.path.normpath(os.path.join(top, rel))
 
 
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, for messages."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
 def _walk(
     top: str,
     extra_excludes: Sequence[str],
-    skip_real: str | None,
     found: Discovery,
     want_others: bool,
 ) -> Iterable[tuple[str, str, bool]]:
-    """Yield (display path, path relative to top, is_python) for files under ``top``, sorted."""
+    """Yield (display path, path relative to top, is_python) for the regular files under ``top``,
+    sorted. Unreadable folders and non-regular files that would be read go to ``found.problems``."""
 
     def onerror(err: OSError) -> None:
         where = str(err.filename)
@@ -127,25 +146,34 @@ def _walk(
             sub = base / name
             if sub.is_symlink():
                 found.notes.append(f"{_display_join(dirpath, name)}: symlinked folder, skipped")
-            elif is_excluded_dir(sub, name, extra_excludes):
-                continue
-            elif skip_real is not None and os.path.realpath(sub) == skip_real:
-                continue  # the --output folder inside the input tree
-            else:
+            elif not is_excluded_dir(sub, name, extra_excludes):
                 kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
             if any(fnmatch.fnmatch(name, pattern) for pattern in extra_excludes):
                 continue
             full = base / name
-            rel = os.path.relpath(full, top)
-            is_python = name.endswith(".py")
-            if full.is_symlink():
-                if is_python:
-                    found.notes.append(f"{_display_join(dirpath, name)}: symlink, skipped")
+            display = _display_join(dirpath, name)
+            is_python = name.endswith((".py", ".ipynb"))  # notebooks are converted too
+            if not (is_python or want_others):
                 continue
-            if is_python or want_others:
-                yield _display_join(dirpath, name), rel, is_python
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError as err:
+                found.problems.append((display, f"{display}: cannot read: {err.strerror}"))
+                continue
+            if stat.S_ISLNK(mode):
+                if is_python:
+                    found.notes.append(f"{display}: symlink, skipped")
+                continue
+            if not stat.S_ISREG(mode):
+                found.problems.append((display, f"{display}: {not_regular(mode)}"))
+                continue
+            yield display, os.path.relpath(full, top), is_python
+
+
+def not_regular(mode: int) -> str:
+    return f"not a regular file ({kind_of(mode)}); skipped"
 
 
 def discover(
@@ -156,14 +184,16 @@ def discover(
     With ``output``: a single file input writes to ``output`` (or into it, when it is an existing
     folder); a single folder input is mirrored into ``output``; several inputs each go to
     ``output/<name>``. Non-Python files of mirrored folders are listed in ``others`` so the output
-    tree is complete.
+    tree is complete. An output that overlaps an input in any way (the same path, inside an input
+    folder, holding an input) is a :class:`UsageProblem`: nothing is read or written.
     """
     found = Discovery()
     seen: set[str] = set()
     if list(paths).count(STDIN) > 1:
         raise UsageProblem("'-' (standard input) can be given only once")
-    out_real = os.path.realpath(output) if output is not None else None
     several = len(paths) > 1
+    if output is not None:
+        _check_output(paths, output, several)
     dest_names: dict[str, str] = {}
 
     for arg in paths:
@@ -180,21 +210,14 @@ def discover(
             found.problems.append((arg, f"{arg}: no such file or directory"))
             continue
         real = os.path.realpath(path)
-        if output is not None:
-            if real == out_real:
-                raise UsageProblem(
-                    f"--output {output} is the input {arg}; leave out --output to convert in place"
-                )
-            if path.is_dir() and out_real is not None and _is_within(real, out_real):
-                raise UsageProblem(f"--output {output} lies inside the input {arg}")
+        if output is not None and several:
             name = _base_name(arg)
-            if several:
-                if name in dest_names:
-                    raise UsageProblem(
-                        f"{arg} and {dest_names[name]} would both be written to "
-                        f"{output / name}; convert them separately"
-                    )
-                dest_names[name] = arg
+            if name in dest_names:
+                raise UsageProblem(
+                    f"{arg} and {dest_names[name]} would both be written to "
+                    f"{output / name}; convert them separately"
+                )
+            dest_names[name] = arg
         if path.is_dir():
             if output is None:
                 root_dest = None
@@ -208,7 +231,7 @@ def discover(
                 root_dest = output
             count = 0
             for display, rel, is_python in _walk(
-                str(path), extra_excludes, out_real, found, want_others=output is not None
+                str(path), extra_excludes, found, want_others=output is not None
             ):
                 dest = root_dest / rel if root_dest is not None else None
                 if not is_python:
@@ -228,37 +251,179 @@ def discover(
         if real in seen:
             continue
         seen.add(real)
-        if output is None:
-            dest = None
-        elif several or output.is_dir() or str(output).endswith(os.sep):
-            dest = output / _base_name(arg)
-        else:
-            dest = output
-        found.sources.append(Source(path, arg, explicit=True, dest=dest))
+        found.sources.append(
+            Source(path, arg, explicit=True, dest=_file_dest(arg, output, several))
+        )
     return found
+
+
+def _file_dest(arg: str, output: Path | None, several: bool) -> Path | None:
+    if output is None:
+        return None
+    if several or output.is_dir() or str(output).endswith(os.sep):
+        return output / _base_name(arg)
+    return output
+
+
+def _check_output(paths: Sequence[str], output: Path, several: bool) -> None:
+    """Refuse an output that overlaps an input: the same file or folder, an output inside an
+    input folder, or an input inside the output folder. Compared by identity (device and inode of
+    the real path and its ancestors), so symlinks, bind mounts and case-insensitive names count."""
+    for arg in paths:
+        if arg == STDIN or not os.path.lexists(arg):
+            continue
+        try:
+            st = os.stat(arg)
+        except OSError:
+            continue  # dangling link, unreadable: reported when read, never written through
+        if _same(st, output):
+            raise UsageProblem(
+                f"--output {output} is the input {arg}; leave out --output to convert in place"
+            )
+        if stat.S_ISDIR(st.st_mode) and _inside(output, st):
+            raise UsageProblem(
+                f"--output {output} lies inside the input folder {arg}: the output would be "
+                f"written among the files it converts; choose a folder outside {arg}"
+            )
+        dest = _file_dest(arg, output, several)
+        if not stat.S_ISDIR(st.st_mode) and dest is not None and _same(st, dest):
+            raise UsageProblem(
+                f"--output {output} would write {dest} over the input {arg}; "
+                "leave out --output to convert in place"
+            )
+        if _holds(output, arg):
+            raise UsageProblem(
+                f"the input {arg} lies inside --output {output}: writing there could "
+                "overwrite it; choose an output folder that does not hold the input"
+            )
+
+
+def _same(st: os.stat_result, path: Path | str) -> bool:
+    try:
+        return os.path.samestat(st, os.stat(path))
+    except OSError:
+        return False
+
+
+def _inside(path: Path | str, folder: os.stat_result) -> bool:
+    """Whether ``path`` (existing or not) is ``folder`` or lies somewhere under it."""
+    current = os.path.realpath(path)
+    while True:
+        if _same(folder, current):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
+
+
+def _holds(folder: Path, path: str) -> bool:
+    """Whether the existing folder ``folder`` holds ``path`` (strictly below it)."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    return _inside(os.path.dirname(os.path.realpath(path)), st)
+
+
+def report_overlap(report: Path, found: Discovery) -> str:
+    """Why ``--report PATH`` may not be written (it is an input, or an output), or ''."""
+    real = os.path.realpath(report)
+    for source in found.sources:
+        if source.path is not None and os.path.realpath(source.path) == real:
+            return f"--report {report} is the input {source.display}; choose another file"
+        if source.dest is not None and os.path.realpath(source.dest) == real:
+            return f"--report {report} is where {source.display} would be written"
+    for src, dest in found.others:
+        if os.path.realpath(src) == real:
+            return f"--report {report} is the input {src}; choose another file"
+        if os.path.realpath(dest) == real:
+            return f"--report {report} is where {src} would be copied"
+    return ""
 
 
 def _base_name(arg: str) -> str:
     return Path(os.path.abspath(arg)).name or "root"
 
 
-def _is_within(child: str, parent: str) -> bool:
-    try:
-        return os.path.commonpath([child, parent]) == parent
-    except ValueError:
-        return False
-
-
 # --- reading -------------------------------------------------------------------------------
+
+#: Files larger than this are not read at all (the pre-filter needs the whole text; a bigger
+#: file, or a sparse one, would only cost memory). Files the pre-filter lets through have a much
+#: smaller budget: ``converter.parsing.MAX_SOURCE_CHARS``.
+READ_LIMIT = 32 * 1024 * 1024
+
+
+class ReadProblem(ValueError):
+    """A path that is not read: not a regular file, or over :data:`READ_LIMIT`."""
 
 
 class DecodeProblem(ValueError):
     """The bytes are not text in the encoding the file declares (or UTF-8 by default)."""
 
 
+def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
+    """The bytes of a regular file. Never opens a FIFO or a device (that could block or never end).
+
+    Raises ``OSError`` when the file cannot be read, :class:`ReadProblem` when it is not a regular
+    file or is larger than ``limit``.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise ReadProblem(not_regular(mode))
+    # O_NONBLOCK: should the path become a FIFO between the two calls, opening does not block.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadProblem(not_regular(st.st_mode))
+        if st.st_size > limit:
+            raise ReadProblem(_too_large(limit))
+        return read_at_most(handle, limit)
+
+
+def read_at_most(handle: BinaryIO, limit: int = READ_LIMIT) -> bytes:
+    """All of ``handle``, or :class:`ReadProblem` when that is more than ``limit`` bytes."""
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ReadProblem(_too_large(limit))
+    return data
+
+
+def _too_large(limit: int) -> str:
+    return f"too large to read: over {limit // (1024 * 1024)} MiB (the limit per file)"
+
+
 def looks_like_python_name(path: Path, data: bytes) -> bool:
     """A named file is Python when it has a Python suffix or a ``#!...python`` first line."""
     return path.suffix in PYTHON_SUFFIXES or bool(_SHEBANG.match(data))
+
+
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def binary_reason(data: bytes) -> str:
+    """Why bytes cannot be Python source text ('' when they may be): UTF-16 or UTF-32 text
+    (Python reads source only in ASCII-compatible encodings), or NUL bytes."""
+    why = "(Python reads source only in UTF-8 or another ASCII-compatible encoding)"
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return f"{name} text is not supported {why}: save the file as UTF-8"
+    if b"\0" not in data:
+        return ""
+    head = data[:512]
+    half = len(head) // 2
+    if half >= 2 and max(head[1::2].count(0), head[0::2].count(0)) > 0.9 * half:
+        # ASCII text in UTF-16: every other byte is a NUL.
+        return f"UTF-16 text without a byte order mark is not supported {why}: save it as UTF-8"
+    return "not a Python file (contains NUL bytes)"
 
 
 def decode_source(data: bytes) -> tuple[str, str]:
@@ -280,8 +445,11 @@ def decode_source(data: bytes) -> tuple[str, str]:
         raise DecodeProblem(
             f"line {line}, column {col}: not valid {encoding}: {err.reason}{hint}"
         ) from None
-    except LookupError as err:
-        raise DecodeProblem(str(err)) from None
+    except (ValueError, LookupError, TypeError) as err:
+        # A codec that exists but decodes nothing (``undefined``), or not text to text.
+        raise DecodeProblem(
+            f"the coding line names {encoding}, which cannot decode: {err}"
+        ) from None
     if encoding not in ("utf-8", "utf-8-sig") and text.encode(encoding) != data:
         # A codec that does not map back byte for byte: writing would change untouched text.
         raise DecodeProblem(f"{encoding} does not round-trip this file's bytes exactly")
@@ -300,54 +468,3 @@ def might_contain_training(text: str) -> bool:
     a false True only costs a parse).
     """
     return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
-
-
-# --- writing -------------------------------------------------------------------------------
-
-_umask: int | None = None
-
-
-def _default_mode() -> int:
-    global _umask
-    if _umask is None:
-        _umask = os.umask(0)
-        os.umask(_umask)
-    return 0o666 & ~_umask
-
-
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace ``path``'s content with ``data`` in one step.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk, get the mode of the
-    file being replaced (or ``mode``), then ``os.replace`` swaps it in. Whatever interrupts this,
-    ``path`` holds either its old content or ``data``, and no temporary file is left behind.
-    A symlink is followed: the file it points to is replaced, the link stays.
-    """
-    target = Path(os.path.realpath(path))
-    try:
-        st: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    if mode is None:
-        mode = stat.S_IMODE(st.st_mode) if st is not None else _default_mode()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".t2l-tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if st is not None and hasattr(os, "chown") and st.st_uid != os.geteuid():
-            with contextlib.suppress(OSError):
-                os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def copy_file(src: Path, dest: Path) -> None:
-    """Copy ``src`` to ``dest`` atomically, with its mode (creating ``dest``'s folders)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(dest, src.read_bytes(), mode=stat.S_IMODE(os.stat(src).st_mode))

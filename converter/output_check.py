@@ -36,7 +36,7 @@ def problem(
     source_index: SourceIndex,
     code: str,
     filename: str,
-    convert_again: Callable[[str], str],
+    convert_again: Callable[[SourceIndex], str],
 ) -> str | None:
     """What is wrong with the converted `code`, or None."""
     try:
@@ -50,7 +50,7 @@ def problem(
     if missing:
         names = ", ".join(f"`{name}`" for name in sorted(missing))
         return f"it reads {names}, which nothing binds"
-    if convert_again(code) != code:
+    if convert_again(converted) != code:
         return "converting it again changes it"
     return None
 

@@ -3,14 +3,13 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 
 from __future__ import annotations
 
-import libcst as cst
-
 from converter import FALLBACKS, TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
 from converter.fabric import convert_to_fabric
 from converter.fallback import fall_back
+from converter.parsing import parse_module
 from converter.patterns import PATTERNS, Emission
 from converter.planning import find_backward_loops, plan_site
 from converter.report import ConversionResult, Report
@@ -19,6 +18,7 @@ from converter.rewrite.script import (
     Edits,
     GeneratedNames,
     add_imports,
+    module_variable,
     override_inherited_hooks,
     plan_edits,
 )
@@ -36,7 +36,8 @@ def convert_source(
     instead (the report says why, with the Trainer's reason); when that declines too, the report
     gives both reasons.
 
-    Raises ``libcst.ParserSyntaxError`` when the source does not parse.
+    Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
+    ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
     result = _convert_source(source, target, filename, check=True)
     if fallback is None or fallback == target or result.changed or not result.report.declined:
@@ -50,7 +51,7 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     report = Report(filename=filename)
-    module = cst.parse_module(source)
+    module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
         index = SourceIndex(module, source)
         if target == "fabric":
@@ -90,7 +91,7 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
     names = GeneratedNames.choose(index, target)
     needed: set[str] = set()
     for site, flow in planned:
-        emission = Emission()
+        emission = Emission(trainer=names.trainer, module=module_variable(index, site))
         for pattern in PATTERNS:
             pattern.emit(site, index, flow, emission)
         plan_edits(index, site, flow, emission, names, edits)
@@ -103,13 +104,16 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
 
 
 def _check_output(index: SourceIndex, code: str, filename: str, target: str) -> None:
-    def convert_again(converted: str) -> str:
-        return _convert_source(converted, target, filename, check=False).code
+    def convert_again(converted: SourceIndex) -> str:
+        try:
+            return _convert(converted, target, Report(filename=filename))
+        except Declined:
+            return code  # left as it is
 
     found = output_check.problem(index, code, filename, convert_again)
     if found is not None:
         raise Declined(
-            0,
+            1,  # the file as a whole
             f"internal: the conversion failed its own check ({found}); the file is left as it "
             "was. This is a converter bug: please report it",
             kind="internal",

@@ -57,6 +57,14 @@ class Report:
         return "\n".join(lines)
 
 
+def place(display: str, entry: dict) -> str:
+    """Where a report entry (a dict, as in ``to_dict``) points: ``train.py:12``, or
+    ``nb.ipynb: cell 3, line 2`` in a notebook (whose entries carry their ``cell``)."""
+    if entry.get("cell"):
+        return f"{display}: cell {entry['cell']}, line {entry['line']}"
+    return f"{display}:{entry['line']}"
+
+
 @dataclass
 class ConversionResult:
     """The new source (identical to the input when nothing converted) and the report."""

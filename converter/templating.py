@@ -14,10 +14,17 @@ from importlib import resources
 import libcst as cst
 from libcst.helpers import parse_template_module
 
+try:  # LibCST's own template machinery, in two steps, so that the parse can be kept
+    from libcst.helpers._template import mangle_template, unmangle_nodes
+except ImportError:  # pragma: no cover - another LibCST layout: parse every time
+    mangle_template = unmangle_nodes = None
+
 _MARK = "__t2l_list_{}__"
 
 
+@cache
 def expr(code: str) -> cst.BaseExpression:
+    """The expression `code` (parsed once: nodes are immutable, so one can sit in many places)."""
     return cst.parse_expression(code)
 
 
@@ -33,8 +40,17 @@ def fill(template: str, /, **values) -> list[cst.BaseStatement]:
     nodes = {k: v for k, v in values.items() if not isinstance(v, list)}
     for key in lists:
         text = text.replace("{" + key + "}", _MARK.format(key))
-    module = parse_template_module(text, **nodes)
+    if unmangle_nodes is None:
+        module = parse_template_module(text, **nodes)
+    else:
+        module = unmangle_nodes(_parsed(text, frozenset(nodes)), nodes)
     return list(module.visit(_ExpandLists(lists)).body)
+
+
+@cache
+def _parsed(text: str, placeholders: frozenset[str]) -> cst.Module:
+    """A template's parse with its placeholders as marked names: the same for every fill."""
+    return cst.parse_module(mangle_template(text, set(placeholders)))
 
 
 class _ExpandLists(cst.CSTTransformer):

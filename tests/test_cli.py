@@ -375,25 +375,51 @@ def test_output_folder_mirrors_the_tree_and_leaves_inputs_untouched(tmp_path):
     assert stat.S_IMODE((tmp_path / "out" / "run.sh").stat().st_mode) == 0o755
 
 
-def test_output_inside_the_input_tree_is_not_walked(tmp_path):
-    write(tmp_path / "src" / "a.py", PLAIN)
-    for _ in range(2):
-        proc = cli("convert", "--json", "src", "-o", "src/converted", cwd=tmp_path)
-        assert proc.returncode == 0, text_of(proc)
-        assert [f["file"] for f in json.loads(proc.stdout)["files"]] == [
-            os.path.join("src", "a.py")
-        ]
-    assert (tmp_path / "src" / "converted" / "a.py").read_text() == PLAIN
-    assert not (tmp_path / "src" / "converted" / "converted").exists()
+OVERLAPS = [
+    # (arguments, what the refusal says): every way an output can overlap an input.
+    (["src", "-o", "src/pkg"], "--output src/pkg lies inside the input folder src"),
+    (["src", "-o", "src/new"], "--output src/new lies inside the input folder src"),
+    (["src", "-o", "link/new"], "--output link/new lies inside the input folder src"),
+    (["src", "-o", "src"], "--output src is the input src"),
+    (["src", "-o", "link"], "--output link is the input src"),
+    (["src/pkg/train.py", "-o", "src/pkg/train.py"], "is the input src/pkg/train.py"),
+    (["one.py", "-o", "."], "would write one.py over the input one.py"),
+    (["src/pkg/train.py", "-o", "src/pkg"], "over the input src/pkg/train.py"),
+    (["src", "-o", "."], "the input src lies inside --output ."),
+    (["src/pkg", "-o", "src"], "the input src/pkg lies inside --output src"),
+    (["src/pkg/train.py", "-o", "src"], "the input src/pkg/train.py lies inside --output src"),
+    (["one.py", "src", "-o", "src"], "--output src is the input src"),
+]
 
 
-def test_output_that_would_overwrite_the_input_is_refused(tmp_path):
+@pytest.mark.parametrize("args,says", OVERLAPS, ids=[" ".join(a) for a, _ in OVERLAPS])
+def test_an_output_that_overlaps_an_input_is_refused(tmp_path, args, says):
+    write(tmp_path / "one.py", LOOP_WORDS)
+    write(tmp_path / "src" / "train.py", LOOP_WORDS)
+    write(tmp_path / "src" / "pkg" / "train.py", "# the user's own file\n" + LOOP_WORDS)
+    write(tmp_path / "src" / "pkg" / "README.md", "the user's notes\n")
+    (tmp_path / "link").symlink_to("src")
+    before = snapshot(tmp_path)
+    proc = cli("convert", *args, cwd=tmp_path)
+    err = text_of(proc)
+    assert proc.returncode == 2, err
+    assert says in err, err
+    assert "Traceback" not in err
+    assert snapshot(tmp_path) == before  # nothing read into place, nothing written
+
+
+def test_output_beside_the_input_is_fine(tmp_path):
     write(tmp_path / "src" / "a.py", PLAIN)
-    write(tmp_path / "other" / "a.py", PLAIN)
-    for args in (["src", "-o", "src"], ["src/a.py", "-o", "src/a.py"], ["src", "-o", "."]):
+    write(tmp_path / "src" / "pkg" / "b.py", LOOP_WORDS)
+    for args in (["src", "-o", "out"], ["src/pkg/b.py", "-o", "src/b_pl.py"]):
         proc = cli("convert", *args, cwd=tmp_path)
-        assert proc.returncode == 2, (args, text_of(proc))
-    proc = cli("convert", "src/a.py", "other/a.py", "-o", "out", cwd=tmp_path)
+        assert proc.returncode == 0, (args, text_of(proc))
+    assert (tmp_path / "out" / "a.py").read_text() == PLAIN
+    assert (tmp_path / "src" / "b_pl.py").read_text() == expected_code(LOOP_WORDS)
+    proc = cli("convert", "src/a.py", "other/a.py", "-o", "out2", cwd=tmp_path)
+    assert proc.returncode == 123  # other/a.py does not exist: reported, a.py converted
+    write(tmp_path / "other" / "a.py", PLAIN)
+    proc = cli("convert", "src/a.py", "other/a.py", "-o", "out3", cwd=tmp_path)
     assert proc.returncode == 2
     assert "both be written" in text_of(proc)
 

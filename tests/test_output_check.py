@@ -27,8 +27,8 @@ def _index(code: str) -> SourceIndex:
     return SourceIndex(cst.parse_module(code), code)
 
 
-def _same(code: str) -> str:
-    return code
+def _same(index: SourceIndex) -> str:
+    return index.module.code
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_broken_conversions_are_caught(converted, reason):
 
 
 def test_a_conversion_that_converts_again_differently_is_caught():
-    found = problem(_index(ORIGINAL), ORIGINAL, "train.py", lambda code: code + "\n")
+    found = problem(_index(ORIGINAL), ORIGINAL, "train.py", lambda index: index.module.code + "\n")
     assert found == "converting it again changes it"
 
 

@@ -95,7 +95,7 @@ def test_manifest_declares_both_hooks():
     assert set(hooks) == {"torch2lightning", "torch2lightning-check"}
     for hook in hooks.values():
         assert hook["language"] == "python"
-        assert hook["types"] == ["python"]
+        assert hook["types_or"] == ["python", "jupyter"]  # scripts and notebooks
         assert hook["entry"].startswith("torch2lightning convert")
     assert "--exit-nonzero-on-change" in hooks["torch2lightning"]["entry"]
     assert "--check" in hooks["torch2lightning-check"]["entry"].split()
@@ -125,11 +125,22 @@ def test_check_hook_passes_on_files_with_nothing_to_convert(user_repo, pre_commi
         {
             "plain.py": PLAIN,
             "loop.py": "def run(loss, opt):\n    loss.backward()\n    opt.step()\n",
+            # No training words: not parsed, so its syntax error is not the hook's to report.
+            "wip.py": "def unfinished(:\n    pass\n",
         },
     )
     proc = try_repo(user_repo, pre_commit_home, "torch2lightning-check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+    assert "cannot parse" not in proc.stdout + proc.stderr
+
+
+def test_readme_says_which_staged_files_the_hooks_parse():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pre-commit", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(section.split())
+    assert "fail (exit 123) on a staged file that holds a training loop's words" in flat
+    assert "without those words is not parsed at all" in flat
 
 
 def test_convert_hook_rewrites_staged_files_and_fails_the_commit(user_repo, pre_commit_home):
@@ -150,3 +161,32 @@ def test_convert_hook_rewrites_staged_files_and_fails_the_commit(user_repo, pre_
     proc = try_repo(user_repo, pre_commit_home, "torch2lightning")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+
+
+NOTEBOOK = ROOT / "fixtures" / "notebooks" / "mnist_classifier.ipynb"
+CONVERTED_NOTEBOOK = ROOT / "fixtures" / "converted" / "mnist_classifier.ipynb"
+
+
+def test_hooks_convert_staged_notebooks(user_repo, pre_commit_home):
+    (user_repo / "mnist.ipynb").write_bytes(NOTEBOOK.read_bytes())
+    stage(user_repo, {"plain.py": PLAIN})
+    subprocess.run(["git", "add", "mnist.ipynb"], cwd=user_repo, check=True)
+
+    proc = try_repo(user_repo, pre_commit_home, "torch2lightning-check")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "--- mnist.ipynb cell 8\t(original)" in out  # the diff, cell by cell
+    assert "+class Net(pl.LightningModule):" in out
+    assert (user_repo / "mnist.ipynb").read_bytes() == NOTEBOOK.read_bytes()
+
+    proc = try_repo(user_repo, pre_commit_home, "torch2lightning")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "converted mnist.ipynb (cells 2, 8, 10, 11, 12 changed, outputs cleared)" in out
+    assert (user_repo / "mnist.ipynb").read_bytes() == CONVERTED_NOTEBOOK.read_bytes()
+
+    subprocess.run(["git", "add", "mnist.ipynb"], cwd=user_repo, check=True)
+    for hook in ("torch2lightning", "torch2lightning-check"):
+        proc = try_repo(user_repo, pre_commit_home, hook)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Passed" in proc.stdout

@@ -109,11 +109,6 @@ def test_converter_crash_on_deep_nesting_leaves_no_temporary_folder(tmp_path):
     assert _left_behind(tmp) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LibCST segfaults on deep nesting until the guarded parse of converter/parsing.py "
-    "(issue 12 item 8) lands; verify reports what convert reports. Remove this mark then.",
-)
 def test_deep_nesting_is_one_line_and_exit_2(tmp_path):
     script = _deeply_nested(tmp_path)
     result = verify(script, cwd=tmp_path)
@@ -231,3 +226,20 @@ def test_signal_stops_the_runs_and_removes_the_temporary_folder(tmp_path, sig, c
     assert "Traceback" not in err
     assert _left_behind(tmp) == []
     assert _processes_running(str(script)) == []
+
+
+def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
+    script = Path(__file__).parent / "verify_cases" / "old_api.py"
+    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
+    plain = subprocess.run(
+        [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
+    )
+    assert plain.returncode == 2, plain.stdout + plain.stderr  # the original cannot run as is
+    shimmed = subprocess.run(
+        [*command, str(tmp_path / "shim"), "--old-torch-api"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
+    assert "printed output: 3 lines compared" in shimmed.stdout

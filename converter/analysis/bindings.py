@@ -18,7 +18,7 @@ def optimizer_names(index: SourceIndex, scope) -> set[str]:
     names = set()
     for where in {scope, index.body_scope(None)}:
         for name in scope_names(where):
-            call = assigned_call(single_binding(index, where, name))
+            call = assigned_call(single_binding(index, where, name), name)
             if call is not None and (
                 is_optimizer(index, call) or index.resolves_to(call.func, "torch.optim")
             ):
@@ -136,25 +136,42 @@ def scope_names(scope):
     return sorted({a.name for a in scope.assignments if a.scope is scope})
 
 
-def assigned_value(statement: cst.BaseStatement | None) -> cst.BaseExpression | None:
-    """The value in `name = value` (a statement of that alone). Plain type checks rather than a
-    matcher: every binding of the site goes through here."""
+def assigned_value(
+    statement: cst.BaseStatement | None, name: str | None = None
+) -> cst.BaseExpression | None:
+    """The value in `name = value` (a statement of that alone), or, given the name, its value in
+    `a, name = x, y`. Plain type checks rather than a matcher: every binding of the site goes
+    through here."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     assign = statement.body[0]
-    if (
-        not isinstance(assign, cst.Assign)
-        or len(assign.targets) != 1
-        or not isinstance(assign.targets[0].target, cst.Name)
-    ):
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
         return None
-    return assign.value
+    target, value = assign.targets[0].target, assign.value
+    if isinstance(target, cst.Name):
+        return value if name is None or target.value == name else None
+    if name is None or not isinstance(target, cst.Tuple) or not isinstance(value, cst.Tuple):
+        return None
+    if len(target.elements) != len(value.elements):
+        return None
+    for element, item in zip(target.elements, value.elements):
+        if isinstance(element.value, cst.Name) and element.value.value == name:
+            return item.value
+    return None
 
 
-def assigned_call(statement: cst.BaseStatement | None) -> cst.Call | None:
-    """The call in `name = call(...)`."""
-    value = assigned_value(statement)
+def assigned_call(statement: cst.BaseStatement | None, name: str | None = None) -> cst.Call | None:
+    """The call in `name = call(...)` (or in `a, name = f(...), call(...)`)."""
+    value = assigned_value(statement, name)
     return value if isinstance(value, cst.Call) else None
+
+
+def bound_names(statement: cst.BaseStatement) -> list[str]:
+    """The names `name = ...` / `a, b = ...` binds."""
+    value = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    if not isinstance(value, cst.Assign):
+        return []
+    return [n.value for t in value.targets for n in find(t.target, cst.Name)]
 
 
 def strip_device_moves(call: cst.Call) -> cst.Call:

@@ -19,6 +19,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
 from converter.analysis.site import Declined, Hook, Role, StageName, TrainingSite
 from converter.analysis.values import is_plain_name
+from converter.analysis.walk import find
 
 # Attributes Lightning or torch already give a LightningModule: a shared name must not clash.
 RESERVED = frozenset(
@@ -39,6 +40,20 @@ class Dataflow:
     objects: list[str] = field(default_factory=list)  # other site locals the hooks read
     fit_start: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # site inits
     written: dict[HookKey, set[str]] = field(default_factory=dict)  # names each hook sets
+    # shared names the site sets before training (`prev_time = time.time()`), handed to the
+    # module there: `lit.prev_time = prev_time`
+    handed: list[str] = field(default_factory=list)
+    # a shared name that is also a LightningModule's attribute lives under another one
+    renamed: dict[str, str] = field(default_factory=dict)
+    # names the loop sets and the site reads after training (`print(best_acc)`): the module
+    # keeps them as attributes, handed back after fit (`best_acc = lit_model.best_acc`), and
+    # after test those the test hooks set
+    read_after: list[str] = field(default_factory=list)
+    read_after_test: list[str] = field(default_factory=list)
+
+    def attr(self, name: str) -> str:
+        """The module attribute a shared name lives in."""
+        return self.renamed.get(name, name)
 
 
 def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
@@ -62,20 +77,22 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
                 }:
                     raise Declined(index.line(item.node), f"the loop assigns to parameter {name!r}")
 
-    for stage in plan.stages.values():
-        for (stage_name, hook), names in read_first.items():
-            if stage.index_name in names and not (stage_name == stage.name and hook.sees_batch):
-                raise Declined(
-                    index.line(stage.loop),
-                    f"the batch index `{stage.index_name}` is read after its loop (Lightning's "
-                    "batch_idx exists only inside the step)",
-                )
     all_written = set().union(*written.values())
+    read_after = _readers_after(index, plan, all_written - roles)  # name: its first read
+    fitted, tested = set(), set()
+    for (stage, _), names in written.items():
+        (tested if stage is StageName.TEST else fitted).update(names)
+    flow.read_after = [n for n in read_after if n in fitted]
+    flow.read_after_test = [n for n in read_after if n in tested]
+    _check_tested_read_after_test(index, plan, read_after, tested - fitted)
     shared = {n for reads in read_first.values() for n in reads if n in all_written} - roles
+    shared |= set(read_after)
     flow.attributes = shared
+    taken = set(RESERVED) | shared
     for name in sorted(shared):
         if name in RESERVED or _is_class_member(plan, name):
-            raise Declined(0, f"`{name}` would clash with an attribute of the LightningModule")
+            flow.renamed[name] = _free_attribute(plan, f"{name}_", taken)
+            taken.add(flow.renamed[name])
         _check_initialised(index, plan, name, written, read_first, flow)
 
     _check_order(plan, written, read_first)
@@ -84,7 +101,6 @@ def analyse(index: SourceIndex, plan: TrainingSite) -> Dataflow:
     for name in handed:
         plain = is_plain_name(index, plan.site_scope, name, namespaces)
         (flow.hparams if plain else flow.objects).append(name)
-    _check_readers_after(index, plan, all_written)
     return flow
 
 
@@ -96,18 +112,9 @@ def _batch_names(stage) -> set[str]:
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(Visit())
-    return found
+    """The names `node` reads or binds, not the attribute names after a dot."""
+    attributes = {id(a.attr) for a in find(node, cst.Attribute)}
+    return [n for n in find(node, cst.Name) if id(n) not in attributes]
 
 
 def _is_class_member(plan: TrainingSite, name: str) -> bool:
@@ -127,15 +134,11 @@ def _is_class_member(plan: TrainingSite, name: str) -> bool:
 
 
 def _self_attributes(node: cst.ClassDef) -> set[str]:
-    names: set[str] = set()
-
-    class Visit(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> None:
-            if isinstance(n.value, cst.Name) and n.value.value == "self":
-                names.add(n.attr.value)
-
-    node.visit(Visit())
-    return names
+    return {
+        a.attr.value
+        for a in find(node, cst.Attribute)
+        if isinstance(a.value, cst.Name) and a.value.value == "self"
+    }
 
 
 def _check_initialised(index, plan, name, written, read_first, flow) -> None:
@@ -149,12 +152,39 @@ def _check_initialised(index, plan, name, written, read_first, flow) -> None:
     if all(not r.is_step and any(w.runs_before(r) for w in writers) for r in readers):
         return
     site_init = _site_initialiser(index, plan, name)
-    if site_init is None:
+    if site_init is not None:
+        flow.fit_start.append(site_init)
+    elif _set_before(index, plan, name):
+        flow.handed.append(name)
+    else:
         raise Declined(
             index.line(plan.epoch.loop) if plan.epoch and plan.epoch.loop else 0,
             f"`{name}` is carried across the training loop from code outside it",
         )
-    flow.fit_start.append(site_init)
+
+
+def _free_attribute(plan: TrainingSite, wanted: str, taken: set[str]) -> str:
+    name = wanted
+    while name in taken or _is_class_member(plan, name):
+        name += "_"
+    return name
+
+
+def _set_before(index, plan: TrainingSite, name: str) -> bool:
+    """The site binds `name` before its training loop (in its own block, not only in a branch
+    or a loop, so that it holds a value when training starts)."""
+    loop = plan.outer_loop
+    block = index.parent(loop)
+    for assignment in plan.site_scope.assignments[name]:
+        statement = index.enclosing_statement(assignment.node)
+        if (
+            assignment.scope is plan.site_scope
+            and statement is not None
+            and index.parent(statement) is block
+            and index.line(statement) < index.line(loop)
+        ):
+            return True
+    return False
 
 
 def _site_initialiser(index, plan, name) -> tuple[str, cst.BaseExpression] | None:
@@ -247,23 +277,40 @@ def _hyperparameters(index, plan, read_first, skip) -> list[str]:
     return names
 
 
-def _check_readers_after(index, plan, moved_names: set[str]) -> None:
-    """Code after training at the site must not read a name whose writer moved into a hook."""
+def _readers_after(index, plan, moved_names: set[str]) -> dict[str, cst.Name]:
+    """Names whose writers moved into a hook and that code left at the site reads after
+    training, before setting them itself. (The epoch variable has no module attribute: a read
+    of it is declined.)"""
     if plan.site_function is not None:
         site_names = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
         moved_names = moved_names & site_names
     following = _following(index, plan.outer_loop, set(plan.test_region))
     events = name_events(index, following)
-    seen: set[str] = set()
+    # the optimizers and schedulers are the trainer's after fit (`trainer.optimizers[0]`)
+    optimization = set(plan.names(Role.OPTIMIZER)) | set(plan.names(Role.SCHEDULER))
+    epoch_var = plan.epoch.var if plan.epoch else None
     for event in events:
-        name = event.node.value
-        if name in seen:
-            continue
-        seen.add(name)
-        epoch_var = plan.epoch.var if plan.epoch else None
-        if event.kind == READ and (name in moved_names or name == epoch_var):
+        if event.node.value in optimization and event.kind == READ:
+            plan.read_after.append(event.node)
+    read_first = read_before_written(index, following)
+    first_reads: dict[str, cst.Name] = {}  # in the order the code reads them
+    for event in events:
+        if event.kind == READ and event.node.value in read_first:
+            first_reads.setdefault(event.node.value, event.node)
+    if epoch_var in first_reads:
+        raise Declined(
+            index.line(first_reads[epoch_var]),
+            f"`{epoch_var}` is read after training but set inside the loop",
+        )
+    return {name: node for name, node in first_reads.items() if name in moved_names}
+
+
+def _check_tested_read_after_test(index, plan, read_after, only_tested: set[str]) -> None:
+    """What only the test hooks set exists once trainer.test ran, where the test loop was."""
+    for name in only_tested & set(read_after):
+        if index.line(read_after[name]) < index.line(plan.test_region[0]):
             raise Declined(
-                index.line(event.node), f"`{name}` is read after training but set inside the loop"
+                index.line(read_after[name]), f"`{name}` is read before the test loop that sets it"
             )
 
 

@@ -24,14 +24,14 @@ class SourceIndex:
         self._walk = Walk(module)
         self._parents = self._walk.parents
         self._qnames: dict[cst.CSTNode, set[str]] = {}
-        self._lines = Lines(module, source)
+        self._lines = Lines(module, source, self._parents)
+        self._by_type: dict[type, list] | None = None
 
     # -- positions and tree shape -------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:
         """The line a node starts on (0 for a node that is not in the tree)."""
-        top = self.top_level(node)
-        return self._lines.of(top, node) if top is not None else 0
+        return self._lines.of(node)
 
     def top_level(self, node: cst.CSTNode) -> cst.CSTNode | None:
         current = node
@@ -43,9 +43,17 @@ class SourceIndex:
                 return current
             current = parent
 
-    def nodes(self, kind: type) -> list:
+    def nodes(self, kind: type | tuple[type, ...]) -> list:
         """Every node of a kind, in source order, without walking the tree again."""
-        return [node for node in self._walk.order if isinstance(node, kind)]
+        if self._by_type is None:
+            self._by_type = {}
+            for node in self._walk.order:
+                self._by_type.setdefault(type(node), []).append(node)
+        groups = [nodes for t, nodes in self._by_type.items() if issubclass(t, kind)]
+        if len(groups) == 1:
+            return list(groups[0])
+        position = self._walk.position
+        return sorted((n for group in groups for n in group), key=position.__getitem__)
 
     def order(self, node: cst.CSTNode) -> int:
         """The node's place in source order (an ancestor comes before its descendants)."""

@@ -50,51 +50,64 @@ class _LineCountingState(CodegenState):
 
 
 class Lines:
-    def __init__(self, module: cst.Module, source: str | None) -> None:
+    """Each statement's first line from Python's own parser (`ast`, written in C), matched to the
+    LibCST statements block by block; any other node's line from the code of the innermost
+    statement around it, generated alone and shifted there."""
+
+    def __init__(self, module: cst.Module, source: str | None, parents: dict) -> None:
         self.module = module
         self.source = source
+        self.parents = parents
         self._lines: dict[cst.CSTNode, int] = {}
+        self._located: set[cst.CSTNode] = set()
         self._statement_lines: dict[cst.CSTNode, int] | None = None
 
-    def of(self, top: cst.CSTNode, node: cst.CSTNode) -> int:
-        """The line `node` starts on; `top` is the top-level statement that holds it."""
-        if node not in self._lines:
-            self._locate(top)
+    def of(self, node: cst.CSTNode) -> int:
+        """The line `node` starts on (0 for a node outside the module)."""
+        if node in self._lines:
+            return self._lines[node]
+        statements = self._statements()
+        holder = node
+        while holder is not None and holder not in statements:
+            holder = self.parents.get(holder)
+        if holder is None:
+            return 0
+        if holder is node:
+            return statements[node]
+        if holder not in self._located:
+            self._located.add(holder)
+            self._locate(holder, statements[holder])
         return self._lines.get(node, 0)
 
-    def _locate(self, top: cst.CSTNode) -> None:
+    def _locate(self, statement: cst.CSTNode, line: int) -> None:
         state = _LineCountingState(
             default_indent=self.module.default_indent,
             default_newline=self.module.default_newline,
         )
-        top._codegen(state)
-        shift = self._statement_line(top) - state.starts[top]
-        for node, line in state.starts.items():
-            self._lines[node] = line + shift
+        statement._codegen(state)
+        shift = line - state.starts[statement]
+        for node, start in state.starts.items():
+            self._lines.setdefault(node, start + shift)
 
-    def _statement_line(self, top: cst.CSTNode) -> int:
+    def _statements(self) -> dict[cst.CSTNode, int]:
         if self._statement_lines is None:
             self._statement_lines = self._with_ast() or self._with_codegen()
-        return self._statement_lines[top]
+        return self._statement_lines
 
     def _with_ast(self) -> dict[cst.CSTNode, int] | None:
-        """Python's parser gives each top-level statement's first line (a `def`'s line, as
-        LibCST's syntactic position does, after its decorators)."""
+        """Python's parser gives each statement's first line (a `def`'s line, as LibCST's
+        syntactic position does, after its decorators)."""
         if self.source is None:
             return None
         try:
             tree = ast.parse(self.source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        found, position = {}, 0
-        for statement in self.module.body:
-            if position >= len(tree.body):
-                return None
-            found[statement] = tree.body[position].lineno
-            position += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        return found if position == len(tree.body) else None
+        found: dict[cst.CSTNode, int] = {}
+        return found if _pair(self.module.body, tree.body, found) else None
 
     def _with_codegen(self) -> dict[cst.CSTNode, int]:
+        """Top-level statements only (each generated once), when `ast` cannot parse the text."""
         found, line = {}, 1 + len(self.module.header)
         for statement in self.module.body:
             state = _LineCountingState(
@@ -105,3 +118,46 @@ class Lines:
             found[statement] = line + state.starts[statement] - 1
             line += state.line - 1
         return found
+
+
+def _pair(statements, nodes: list, found: dict) -> bool:
+    """Match a LibCST block to its `ast` statements (a line `a = 1; b = 2` is one LibCST
+    statement and two `ast` ones); False where they do not line up."""
+    position = 0
+    for statement in statements:
+        if position >= len(nodes):
+            return False
+        node = nodes[position]
+        found[statement] = node.lineno
+        if isinstance(statement, cst.SimpleStatementLine):
+            position += len(statement.body)
+            continue
+        position += 1
+        for ours, theirs in _blocks(statement, node):
+            if not _pair(ours, theirs, found):
+                return False
+    return position == len(nodes)
+
+
+def _blocks(statement, node):
+    """(LibCST statements, `ast` statements) of each block a compound statement holds."""
+    pairs = []
+
+    def add(block, theirs):
+        if isinstance(block, cst.IndentedBlock):
+            pairs.append((block.body, theirs))
+
+    add(getattr(statement, "body", None), getattr(node, "body", []))
+    orelse = getattr(statement, "orelse", None)
+    if isinstance(orelse, cst.If):  # elif
+        pairs.append(([orelse], node.orelse))
+    elif orelse is not None:
+        add(orelse.body, node.orelse)
+    for handler, theirs in zip(getattr(statement, "handlers", ()), getattr(node, "handlers", ())):
+        add(handler.body, theirs.body)
+    final = getattr(statement, "finalbody", None)
+    if final is not None:
+        add(final.body, node.finalbody)
+    for case, theirs in zip(getattr(statement, "cases", ()), getattr(node, "cases", ())):
+        add(case.body, theirs.body)
+    return pairs

@@ -6,8 +6,10 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import assigned_value, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
+from converter.analysis.tensors import is_tensor_name
 from converter.analysis.walk import find
 
 
@@ -41,23 +43,39 @@ def bind_arguments(
 _PROGRESS_BARS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm")
 
 
-def without_progress_bar(index: SourceIndex, iterable: cst.BaseExpression) -> cst.BaseExpression:
-    """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar."""
-    if (
-        isinstance(iterable, cst.Call)
-        and index.resolves_to(iterable.func, *_PROGRESS_BARS)
-        and iterable.args
-        and iterable.args[0].keyword is None
-        and not iterable.args[0].star
-    ):
+def without_progress_bar(
+    index: SourceIndex, iterable: cst.BaseExpression, scope=None
+) -> cst.BaseExpression:
+    """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar. Given the loop's
+    scope, also a bar held in a variable: `bar = tqdm(loader)`, `for x in bar:`."""
+    if isinstance(iterable, cst.Name) and scope is not None:
+        held = progress_bar_of(index, scope, iterable.value)
+        return held if held is not None else iterable
+    if is_progress_bar_call(index, iterable):
         return iterable.args[0].value
     return iterable
+
+
+def is_progress_bar_call(index: SourceIndex, value) -> bool:
+    return (
+        isinstance(value, cst.Call)
+        and index.resolves_to(value.func, *_PROGRESS_BARS)
+        and bool(value.args)
+        and value.args[0].keyword is None
+        and not value.args[0].star
+    )
+
+
+def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression | None:
+    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)`."""
+    value = assigned_value(single_binding(index, scope, name), name)
+    return value.args[0].value if is_progress_bar_call(index, value) else None
 
 
 def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Origin) -> Stage:
     """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
     without a tqdm progress bar around either."""
-    iterable, target = without_progress_bar(index, loop.iter), loop.target
+    iterable, target = without_progress_bar(index, loop.iter, origin.scope), loop.target
     index_name = index_start = None
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))):
         if not m.matches(target, m.Tuple(elements=[m.Element(m.Name()), m.Element()])):
@@ -67,13 +85,18 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
         args = iterable.args
         if not 1 <= len(args) <= 2 or any(a.star for a in args):
             raise Declined(index.line(loop), "unusual enumerate() call")
-        iterable = without_progress_bar(index, args[0].value)
+        iterable = without_progress_bar(index, args[0].value, origin.scope)
         index_start = args[1].value if len(args) == 2 else None
         if m.matches(index_start, m.Integer("0")):
             index_start = None  # enumerate(loader, 0) counts like batch_idx
     if loop.orelse is not None:
         raise Declined(index.line(loop), f"the {name.value} loop has an else: block")
-    loader = origin.site_name(iterable)
+    items = iterable if iterates_items(index, iterable, origin) else None
+    if items is not None:
+        stem = origin.site_name(iterable) if isinstance(iterable, cst.Name) else name.value
+        loader = index.fresh_name(f"{stem}_loader")
+    else:
+        loader = origin.site_name(iterable)
     if loader is None:
         raise Declined(
             index.line(loop), f"the {name.value} loop does not iterate over a loader variable"
@@ -86,7 +109,58 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
         batch_target=target,
         index_name=index_name,
         index_start=index_start,
+        items=items,
     )
+
+
+_ITEM_CALLS = frozenset("list tuple range zip sorted reversed dict set".split())
+_ITEM_METHODS = frozenset("items keys values".split())
+
+
+def iterates_items(index: SourceIndex, iterable, origin: Origin) -> bool:
+    """A loop over plain items rather than a DataLoader: a list (of sentences, of pairs), a
+    dict, a range of offsets, a zip of those, a name bound to one of them. (A name bound to
+    anything else, a function's parameter say, is taken for a DataLoader; and items drawn from
+    a loader, `zip(loader_a, loader_b)`, are not plain: made into a list once, they would miss
+    each epoch's reshuffle.)"""
+    if isinstance(iterable, cst.Name):
+        if origin.argument(iterable.value) is not None:
+            return False
+        scope = origin.scope.lookup(iterable.value) if origin.scope else None
+        if scope is None:
+            return False
+        value = assigned_value(single_binding(index, scope, iterable.value), iterable.value)
+        return value is not None and _is_items(index, value, origin)
+    return _is_items(index, iterable, origin)
+
+
+def _is_items(index: SourceIndex, value, origin: Origin) -> bool:
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return True
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        return _holds_items(index, value.for_in.iter, origin)
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if isinstance(func, cst.Name):
+        if func.value not in _ITEM_CALLS or not index.resolves_to(func, f"builtins.{func.value}"):
+            return False
+        return func.value == "range" or all(
+            _holds_items(index, arg.value, origin) for arg in value.args
+        )
+    return isinstance(func, cst.Attribute) and func.attr.value in _ITEM_METHODS
+
+
+def _holds_items(index: SourceIndex, value, origin: Origin) -> bool:
+    """What a zip(), list() or comprehension takes its elements from: items again, or a name
+    bound to items or to a tensor (`zip(names, labels)`, `list(X)`; not `zip(loader_a,
+    loader_b)`)."""
+    if isinstance(value, cst.Name):
+        scope = origin.scope.lookup(value.value) if origin.scope else None
+        if scope is not None and is_tensor_name(index, scope, value.value):
+            return True
+        return iterates_items(index, value, origin)
+    return _is_items(index, value, origin)
 
 
 def is_eval_loop(
@@ -95,9 +169,9 @@ def is_eval_loop(
     """A for loop over a loader that calls the model and never backward()."""
     if not isinstance(node, cst.For):
         return False
-    iterable = without_progress_bar(index, node.iter)
+    iterable = without_progress_bar(index, node.iter, origin.scope)
     if m.matches(iterable, m.Call(func=m.Name("enumerate"))) and iterable.args:
-        iterable = without_progress_bar(index, iterable.args[0].value)
+        iterable = without_progress_bar(index, iterable.args[0].value, origin.scope)
     if not isinstance(iterable, cst.Name):
         return False
     backward = any(

@@ -13,7 +13,7 @@ import libcst as cst
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.scopes import ComprehensionScope, FunctionScope
-from converter.analysis.walk import find
+from converter.analysis.walk import children, find
 
 READ, WRITE = "read", "write"
 
@@ -24,11 +24,15 @@ class NameEvent:
     kind: str  # READ or WRITE
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector:
+    """Name events in evaluation order (a value before the target it is assigned to, a loop's
+    iterable before its target). A plain recursion over `walk.children`: LibCST's visitor
+    rebuilds every node it passes, and the dataflow asks this of every moved statement."""
+
     def __init__(self, index: SourceIndex) -> None:
         self.index = index
         self.events: list[NameEvent] = []
-        self._store_depth = 0
+        self._store = False
         self._nested: set[cst.CSTNode] = set()  # functions defined inside the code itself
 
     def _inner_bound(self, node: cst.Name) -> bool:
@@ -40,106 +44,121 @@ class _Collector(cst.CSTVisitor):
             return any(a.scope is scope for a in scope.assignments[node.value])
         return False
 
-    def visit_Name(self, node: cst.Name) -> bool:
+    def visit(self, node: cst.CSTNode) -> None:
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            handler(self, node)
+        else:
+            for child in children(node):
+                self.visit(child)
+
+    def stored(self, node: cst.CSTNode) -> None:
+        store, self._store = self._store, True
+        self.visit(node)
+        self._store = store
+
+    def loaded(self, node: cst.CSTNode) -> None:
+        store, self._store = self._store, False
+        self.visit(node)
+        self._store = store
+
+    def name(self, node: cst.Name) -> None:
         if not self._inner_bound(node):
-            self.events.append(NameEvent(node, WRITE if self._store_depth else READ))
-        return False
+            self.events.append(NameEvent(node, WRITE if self._store else READ))
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        depth, self._store_depth = self._store_depth, 0
-        node.value.visit(self)
-        self._store_depth = depth
-        return False
+    def attribute(self, node: cst.Attribute) -> None:
+        self.loaded(node.value)
 
-    def visit_Subscript(self, node: cst.Subscript) -> bool:
-        depth, self._store_depth = self._store_depth, 0
-        node.value.visit(self)
+    def subscript(self, node: cst.Subscript) -> None:
+        store, self._store = self._store, False
+        self.visit(node.value)
         for element in node.slice:
-            element.visit(self)
-        self._store_depth = depth
-        return False
+            self.visit(element)
+        self._store = store
 
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
+    def arg(self, node: cst.Arg) -> None:
+        self.visit(node.value)
 
-    def visit_Param(self, node: cst.Param) -> bool:
+    def param(self, node: cst.Param) -> None:
         if node.default is not None:
-            node.default.visit(self)
-        return False
+            self.visit(node.default)
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        node.params.visit(self)
-        node.body.visit(self)
-        return False
+    def lambda_(self, node: cst.Lambda) -> None:
+        self.visit(node.params)
+        self.visit(node.body)
 
-    def _store(self, target: cst.CSTNode) -> None:
-        self._store_depth += 1
-        target.visit(self)
-        self._store_depth -= 1
-
-    def visit_Assign(self, node: cst.Assign) -> bool:
-        node.value.visit(self)
+    def assign(self, node: cst.Assign) -> None:
+        self.visit(node.value)
         for target in node.targets:
-            self._store(target.target)
-        return False
+            self.stored(target.target)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+    def ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
-            node.value.visit(self)
-        self._store(node.target)
-        return False
+            self.visit(node.value)
+        self.stored(node.target)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.value.visit(self)
-        node.target.visit(self)  # an augmented target is read first ...
-        self._store(node.target)  # ... then written
-        return False
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        self.visit(node.value)
+        self.visit(node.target)  # an augmented target is read first ...
+        self.stored(node.target)  # ... then written
 
-    def visit_For(self, node: cst.For) -> bool:
-        node.iter.visit(self)
-        self._store(node.target)
-        node.body.visit(self)
+    def for_(self, node: cst.For) -> None:
+        self.visit(node.iter)
+        self.stored(node.target)
+        self.visit(node.body)
         if node.orelse is not None:
-            node.orelse.visit(self)
-        return False
+            self.visit(node.orelse)
 
-    def visit_WithItem(self, node: cst.WithItem) -> bool:
-        node.item.visit(self)
+    def with_item(self, node: cst.WithItem) -> None:
+        self.visit(node.item)
         if node.asname is not None:
-            self._store(node.asname.name)
-        return False
+            self.stored(node.asname.name)
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
-        node.value.visit(self)
-        self._store(node.target)
-        return False
+    def named_expr(self, node: cst.NamedExpr) -> None:
+        self.visit(node.value)
+        self.stored(node.target)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+    def function_def(self, node: cst.FunctionDef) -> None:
         # A closure (an LBFGS `def closure():`) reads the enclosing code's names when called.
         self.events.append(NameEvent(node.name, WRITE))
         self._nested.add(node)
-        node.params.visit(self)
-        node.body.visit(self)
-        return False
+        self.visit(node.params)
+        self.visit(node.body)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+    def class_def(self, node: cst.ClassDef) -> None:
         self.events.append(NameEvent(node.name, WRITE))
-        return False
 
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+    def import_alias(self, node: cst.ImportAlias) -> None:
         bound = node.asname.name if node.asname else node.name
         while isinstance(bound, cst.Attribute):
             bound = bound.value
         if isinstance(bound, cst.Name):
             self.events.append(NameEvent(bound, WRITE))
-        return False
+
+
+_HANDLERS = {
+    cst.Name: _Collector.name,
+    cst.Attribute: _Collector.attribute,
+    cst.Subscript: _Collector.subscript,
+    cst.Arg: _Collector.arg,
+    cst.Param: _Collector.param,
+    cst.Lambda: _Collector.lambda_,
+    cst.Assign: _Collector.assign,
+    cst.AnnAssign: _Collector.ann_assign,
+    cst.AugAssign: _Collector.aug_assign,
+    cst.For: _Collector.for_,
+    cst.WithItem: _Collector.with_item,
+    cst.NamedExpr: _Collector.named_expr,
+    cst.FunctionDef: _Collector.function_def,
+    cst.ClassDef: _Collector.class_def,
+    cst.ImportAlias: _Collector.import_alias,
+}
 
 
 def name_events(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> list[NameEvent]:
     collector = _Collector(index)
     for node in nodes:
-        node.visit(collector)
+        collector.visit(node)
     return collector.events
 
 

@@ -124,6 +124,19 @@ class Origin:
             a.scope is self.scope for a in self.scope.assignments[name]
         )
 
+    def at_site(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """`value`, written in an inlined function, in terms of the site's names (its
+        parameters replaced by the call's arguments)."""
+        if not self.params:
+            return value
+        params = dict(self.params)
+
+        class Substitute(cst.CSTTransformer):
+            def leave_Name(self, original, updated):
+                return params.get(original.value, updated)
+
+        return value.visit(Substitute())
+
     def site_name(self, expr: cst.BaseExpression | None) -> str | None:
         """The site variable `expr` denotes: through an inlined function's parameters, and None
         for a local of that function or anything but a plain name."""
@@ -156,6 +169,9 @@ class Stage:
     batch_target: cst.BaseAssignTargetExpression
     index_name: str | None = None
     index_start: cst.BaseExpression | None = None
+    # A loop over something else than a DataLoader (a list of pairs, a range of offsets): what
+    # it iterates, which a generated one-item-per-step DataLoader (`loader`) then holds.
+    items: cst.BaseExpression | None = None
     start: list[Moved] = field(default_factory=list)
     step: list[Moved] = field(default_factory=list)
     end: list[Moved] = field(default_factory=list)
@@ -191,6 +207,17 @@ class Binding:
     name: str
     role: Role
     in_hooks: str | None = None  # what hooks read instead, when it is always the same
+
+
+@dataclass(frozen=True)
+class StepFunction:
+    """`loss = train(x, y)` in the batch loop: a module-level function that makes the batch's
+    backward() and step(), inlined where the loop calls it."""
+
+    function: cst.FunctionDef
+    statement: cst.BaseStatement  # the call's statement in the batch loop
+    origin: Origin  # its body's names; its parameters bound to the call's arguments
+    result: cst.SimpleStatementLine | None  # `loss = <what it returns>`, when the loop uses it
 
 
 @dataclass
@@ -231,6 +258,7 @@ class TrainingSite:
     origin: Origin  # the site's own scope
     loop_origin: Origin  # the batch loop's (an inlined function's body, or the site's)
     train_part: cst.BaseStatement  # the batch loop, or the call of the inlined function
+    step_function: StepFunction | None = None
     models: list[ModelRef] = field(default_factory=list)  # what the optimizers train
     optimizer_vars: list[str] = field(default_factory=list)
     # .step() calls the automatic loop cannot make: with a closure, or inside other statements
@@ -246,6 +274,7 @@ class TrainingSite:
     removed: list[cst.BaseStatement] = field(default_factory=list)  # dropped at the site
     test_region: list[cst.BaseStatement] = field(default_factory=list)  # -> trainer.test
     deleted_functions: list[cst.FunctionDef] = field(default_factory=list)
+    kept_functions: list[cst.FunctionDef] = field(default_factory=list)  # moved, still called
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
     train_result: cst.SimpleStatementLine | None = None  # `loss = train(...)`'s value
     # The epoch's wrap-up the original ran before evaluating: it opens on_validation_epoch_start.
@@ -256,6 +285,8 @@ class TrainingSite:
     exits: set[cst.CSTNode] = field(default_factory=set)
     # code that stays at the site but that a pattern rewrites (`sampler=sampler` -> `shuffle=`)
     rewritten: list[cst.CSTNode] = field(default_factory=list)
+    # optimizers and schedulers read after training, reached through the trainer then
+    read_after: list[cst.Name] = field(default_factory=list)
     _states: dict[str, object] = field(default_factory=dict)
 
     # -- who is who --------------------------------------------------------------------------

@@ -45,28 +45,10 @@ def is_tensor_name(index: SourceIndex, scope, name: str, seen: frozenset = froze
     found = bindings(index, scope, name)
     if not found or name in seen:
         return False
-    values = [assigned_value(statement) or _unpacked(statement, name) for statement in found]
+    values = [assigned_value(statement, name) for statement in found]
     return all(
         value is not None and is_tensor(index, scope, value, seen | {name}) for value in values
     )
-
-
-def _unpacked(statement, name: str) -> cst.BaseExpression | None:
-    """`x` in `x, y = torch.randn(4), torch.randn(2)`: the value in the same place."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    assign = statement.body[0]
-    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-        return None
-    target, value = assign.targets[0].target, assign.value
-    if not (isinstance(target, cst.Tuple) and isinstance(value, cst.Tuple)):
-        return None
-    if len(target.elements) != len(value.elements):
-        return None
-    for element, item in zip(target.elements, value.elements):
-        if isinstance(element.value, cst.Name) and element.value.value == name:
-            return item.value
-    return None
 
 
 def is_tensor(index: SourceIndex, scope, value: cst.BaseExpression, seen=frozenset()) -> bool:

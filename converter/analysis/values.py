@@ -25,7 +25,7 @@ def is_plain_name(
     if not found or name in seen:
         return False
     return all(
-        (value := assigned_value(statement)) is not None
+        (value := assigned_value(statement, name)) is not None
         and is_plain(index, scope, value, namespaces, seen | {name})
         for statement in found
     )

@@ -15,6 +15,7 @@ from converter.patterns import (
     backward,
     batch_limit,
     clipping,
+    data_parallel,
     device,
     device_choice,
     distributed,
@@ -22,6 +23,7 @@ from converter.patterns import (
     every_k_validation,
     full_batch,
     hyperparameters,
+    item_loader,
     loop_state,
     manual_optimization,
     metrics,
@@ -29,15 +31,20 @@ from converter.patterns import (
     model_mode,
     optimizer,
     plateau,
+    progress_bar,
     scheduler,
+    trained_optimizers,
+    values_after_fit,
 )
 from converter.patterns.base import ClaimContext, Emission, Pattern
 
 PATTERNS: tuple[Pattern, ...] = (
     manual_optimization.PATTERN,
     model_mode.PATTERN,
+    progress_bar.PATTERN,
     optimizer.ZERO_GRAD,
     distributed.PATTERN,
+    data_parallel.PATTERN,
     device_choice.PATTERN,
     mixed_precision.PATTERN,
     backward.PATTERN,
@@ -49,10 +56,13 @@ PATTERNS: tuple[Pattern, ...] = (
     scheduler.PATTERN,
     early_stopping.PATTERN,
     full_batch.PATTERN,
+    item_loader.PATTERN,
     metrics.PATTERN,
     device.PATTERN,
     hyperparameters.PATTERN,
     loop_state.PATTERN,
+    trained_optimizers.PATTERN,
+    values_after_fit.PATTERN,
 )
 
 __all__ = ["PATTERNS", "ClaimContext", "Emission", "Pattern"]

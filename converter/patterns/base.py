@@ -128,6 +128,9 @@ class TrainerOption:
 class Emission:
     """What the patterns contribute to the output; the rewrite puts each piece in its place."""
 
+    trainer: str = "trainer"  # the Trainer's variable at the site
+    module: str = "model"  # the LightningModule's variable at the site
+
     trainer_options: dict[str, TrainerOption] = field(default_factory=dict)
     scheduler_config: dict[str, cst.BaseExpression] = field(default_factory=dict)
     # the module's __init__: keyword parameters, and statements after the base's __init__
@@ -143,6 +146,8 @@ class Emission:
     site_values: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)  # at the site
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
+    after_fit: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.fit(...)
+    after_test: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.test(...)
     imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
     methods: list[cst.BaseStatement] = field(default_factory=list)  # helpers on the module
 

@@ -59,8 +59,22 @@ class DeviceSafeHooks(Pattern):
                         )
                 for name in find(item.node, cst.Name):
                     if name.value in outside and _is_read(index, name):
-                        if not m.matches(index.parent(name), _MOVED_ALREADY):
+                        if not _device_free_use(index, name):
                             out.replacements[name] = to_device
+
+
+# Reads that need no tensor on the device: its shape, its length, or a move already there.
+_SHAPE_ONLY = m.Attribute(
+    attr=m.OneOf(*(m.Name(a) for a in "shape size dtype ndim dim numel".split()))
+)
+
+
+def _device_free_use(index: SourceIndex, name: cst.Name) -> bool:
+    parent = index.parent(name)
+    if m.matches(parent, _MOVED_ALREADY | _SHAPE_ONLY):
+        return True
+    call = index.parent(parent) if isinstance(parent, cst.Arg) else None
+    return m.matches(call, m.Call(func=m.Name("len"), args=[m.Arg()]))
 
 
 def _to_device(updated: cst.BaseExpression) -> cst.BaseExpression:
@@ -90,8 +104,9 @@ def _is_read(index: SourceIndex, name: cst.Name) -> bool:
 def _outside_tensors(site: TrainingSite, index: SourceIndex, flow, moved: list[Moved]) -> set[str]:
     """Tensors of the script the hook reads (not its own locals, not shared attributes)."""
     found = set()
+    read_first = read_before_written(index, [item.node for item in moved])
     for item in moved:
-        for name in read_before_written(index, [item.node]):
+        for name in read_before_written(index, [item.node]) & read_first:
             if name in flow.attributes or site.role_of(name) is not None:
                 continue
             if item.origin.argument(name) is not None or item.origin.is_local(name):

@@ -27,9 +27,9 @@ class FullBatch(Pattern):
 
     def build_train_stage(self, site: TrainingSite, index: SourceIndex, epoch_loop) -> bool:
         loop = site.batch_loop
-        if not is_range_loop(loop):
-            return False
-        if epoch_loop is not None or site.inlined:
+        if not is_range_loop(loop) or epoch_loop is not None:
+            return False  # inside an epoch loop, a range is the batches' offsets (item loader)
+        if site.inlined:
             raise Declined(
                 index.line(loop), "a step loop over range() inside another loop or function"
             )

@@ -56,7 +56,7 @@ class Hyperparameters(Pattern):
             state.defaults[name] = defaults.get(name, cst.Name("None"))
             state.values[name] = expr(f"{namespace}.{name}")
         for name in flow.hparams:
-            value = assigned_value(single_binding(index, site.site_scope, name))
+            value = assigned_value(single_binding(index, site.site_scope, name), name)
             literal = value is not None and is_plain(index, site.site_scope, value, set())
             state.defaults[name] = (
                 value if literal and not find(value, cst.Name) else cst.Name("None")

@@ -20,17 +20,26 @@ class LoopState(Pattern):
     name = "loop-state"
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        # set where the script set them, just before training: `lit.prev_time = prev_time`
+        out.late_settings += [(flow.attr(n), cst.Name(n)) for n in flow.handed]
         if not flow.fit_start:
             return
         out.init_statements += [
-            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(expr(f"self.{n}"))], value)])
+            cst.SimpleStatementLine(
+                [cst.Assign([cst.AssignTarget(expr(f"self.{flow.attr(n)}"))], value)]
+            )
             for n, value in flow.fit_start
         ]
         names = [n for n, _ in flow.fit_start]
         saved = cst.Dict(
-            [cst.DictElement(cst.SimpleString(f'"{n}"'), expr(f"self.{n}")) for n in names]
+            [
+                cst.DictElement(cst.SimpleString(f'"{n}"'), expr(f"self.{flow.attr(n)}"))
+                for n in names
+            ]
         )
-        restored = [cst.parse_statement(f'self.{n} = checkpoint["{KEY}"]["{n}"]') for n in names]
+        restored = [
+            cst.parse_statement(f'self.{flow.attr(n)} = checkpoint["{KEY}"]["{n}"]') for n in names
+        ]
         out.methods += fill("save_loop_state", key=cst.SimpleString(f'"{KEY}"'), state=saved)
         out.methods += fill("load_loop_state", body=restored)
 

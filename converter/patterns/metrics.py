@@ -57,7 +57,7 @@ class EvaluationMetrics(Pattern):
                 target.value
                 for item in stage.step
                 for target in _sums(item.node)
-                if target.value in flow.attributes and target.value not in _accumulated(state)
+                if target.value in flow.attributes
             ]
             if found:
                 state.accumulators[stage_name] = list(dict.fromkeys(found))
@@ -81,7 +81,8 @@ class EvaluationMetrics(Pattern):
             }
             logged = [n for n in names if n in numbers and n not in already]
             out.hook_closings.setdefault(hook, []).extend(
-                cst.parse_statement(f'self.log("{n}", self.{n}, sync_dist=True)') for n in logged
+                cst.parse_statement(f'self.log("{n}", self.{flow.attr(n)}, sync_dist=True)')
+                for n in logged
             )
             loader = stage.loader.value
             for item in stage.end:
@@ -103,10 +104,6 @@ class EvaluationMetrics(Pattern):
                 index.line(stage.loop),
                 f"{stage_name.value} totals {listed} summed over processes and logged",
             )
-
-
-def _accumulated(state: MetricsState) -> set[str]:
-    return {n for names in state.accumulators.values() for n in names}
 
 
 def _sums(statement: cst.CSTNode) -> list[cst.Name]:

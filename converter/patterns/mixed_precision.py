@@ -53,7 +53,7 @@ class MixedPrecision(Pattern):
         state = site.state(self)
         for name in scope_names(site.site_scope):
             statement = single_binding(index, site.site_scope, name)
-            call = assigned_call(statement)
+            call = assigned_call(statement, name)
             if call is not None and index.resolves_to(call.func, *SCALERS):
                 state.scalers.add(name)
                 site.removed.append(statement)
@@ -124,7 +124,7 @@ class MixedPrecision(Pattern):
 def _is_scaler_binding(index: SourceIndex, site: TrainingSite, expr) -> bool:
     name = site.loop_origin.site_name(expr)
     for scope in (site.site_scope, index.body_scope(None)):
-        call = assigned_call(single_binding(index, scope, name)) if name else None
+        call = assigned_call(single_binding(index, scope, name), name) if name else None
         if call is not None and index.resolves_to(call.func, *SCALERS):
             return True
     return False

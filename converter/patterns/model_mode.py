@@ -3,9 +3,16 @@
 That is only the same when the original switched where Lightning does: a model whose layers
 behave differently in the two modes (dropout, batch norm) must be evaluated in eval mode and
 trained in train mode by the original too, or the conversion would compute something else.
+
+A training stage that switches to eval mode itself (a full-batch step that then evaluates the
+model, as graph-network scripts do, or an evaluation called at the end of each epoch) keeps all
+its switches: Lightning puts the model back in train mode only after its own evaluation loops,
+never before a step, so the script's `model.train()` must stay to undo that `eval()`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -13,7 +20,14 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import calls_model
 from converter.analysis.models import is_mode_sensitive
 from converter.analysis.site import Claim, Declined, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns.base import ClaimContext, Pattern, method_call
+
+
+@dataclass
+class ModeState:
+    train_evaluates: bool | None = None  # does the training stage switch to eval mode itself?
+
 
 _CLAIMS = {"train": Claim.MODE_TRAIN, "eval": Claim.MODE_EVAL}
 
@@ -21,6 +35,7 @@ _CLAIMS = {"train": Claim.MODE_TRAIN, "eval": Claim.MODE_EVAL}
 class ModelMode(Pattern):
     name = "model-mode"
     claims_under_manual = True
+    State = ModeState
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)
@@ -31,8 +46,25 @@ class ModelMode(Pattern):
             return False
         if call.args and method == "train":
             return False  # model.train(False) is rare enough to leave to a person
+        if ctx.stage is StageName.TRAIN and self._train_evaluates(ctx):
+            return False  # kept as they are
         ctx.record(_CLAIMS[method], statement)
         return True
+
+    def _train_evaluates(self, ctx: ClaimContext) -> bool:
+        state = ctx.site.state(self)
+        if state.train_evaluates is None:
+            functions = {
+                s.name.value: s for s in ctx.index.module.body if isinstance(s, cst.FunctionDef)
+            }
+            state.train_evaluates = any(
+                _is_model_eval(call, item.origin, ctx.site.model_vars)
+                or _calls_eval(call, functions, set())
+                for moved in ctx.site.train.hooks().values()
+                for item in moved
+                for call in find(item.node, cst.Call)
+            )
+        return state.train_evaluates
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
         if not any(is_mode_sensitive(m.cls, index, m.call) for m in site.models):
@@ -64,6 +96,33 @@ class ModelMode(Pattern):
                 "after the first evaluation the original trains in eval mode "
                 "(no model.train() in the epoch); Lightning would train in train mode",
             )
+
+
+def _is_model_eval(call: cst.Call, origin, model_vars) -> bool:
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "eval"
+        and origin.site_name(func.value) in model_vars
+    )
+
+
+def _calls_eval(call: cst.Call, functions: dict, seen: set[str]) -> bool:
+    """A function of the script that switches something to eval mode, itself or through the
+    functions it calls (`test(model, ...)` starting with `model.eval()`)."""
+    if not isinstance(call.func, cst.Name) or call.func.value not in functions:
+        return False
+    name = call.func.value
+    if name in seen:
+        return False
+    seen.add(name)
+    for inner in find(functions[name], cst.Call):
+        func = inner.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "eval" and not inner.args:
+            return True
+        if _calls_eval(inner, functions, seen):
+            return True
+    return False
 
 
 PATTERN = ModelMode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from converter.analysis.bindings import optimizer_names
+from converter.analysis.bindings import bound_names, optimizer_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Moved, Place, Role, TrainingSite
 from converter.analysis.walk import find
@@ -77,12 +77,10 @@ class OptimizerStep(Pattern):
         _check_nothing_left(site, index)
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
-        schedulers = site.names(Role.SCHEDULER)
         for moved in site.setup:
-            target = moved.node.body[0].targets[0].target.value
-            if target in schedulers:
-                continue  # the scheduler pattern reports its own
-            report.find("optimizer", index.line(moved.node), f"optimizer `{target}`")
+            for target in bound_names(moved.node):
+                if site.role_of(target) is Role.OPTIMIZER:  # schedulers report their own
+                    report.find("optimizer", index.line(moved.node), f"optimizer `{target}`")
 
 
 _GRADIENTS = m.Attribute(attr=m.Name("grad") | m.Name("parameters") | m.Name("named_parameters"))

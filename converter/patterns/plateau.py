@@ -38,7 +38,7 @@ class PlateauStep(Pattern):
     def bind(self, site: TrainingSite, index: SourceIndex) -> None:
         # Registered before the scheduler pattern, so that it claims the plateau's step first.
         for name in scope_names(site.site_scope):
-            call = assigned_call(single_binding(index, site.site_scope, name))
+            call = assigned_call(single_binding(index, site.site_scope, name), name)
             if (
                 call is not None
                 and index.resolves_to(call.func, _PLATEAU)
@@ -111,7 +111,9 @@ class PlateauStep(Pattern):
         out.scheduler_config["monitor"] = cst.SimpleString(f'"{monitor}"')
         out.hook_closings.setdefault(Hook.ON_VALIDATION_EPOCH_END, []).extend(
             fill(
-                "log_monitor", name=cst.SimpleString(f'"{monitor}"'), value=expr(f"self.{monitor}")
+                "log_monitor",
+                name=cst.SimpleString(f'"{monitor}"'),
+                value=expr(f"self.{flow.attr(monitor)}"),
             )
         )
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from converter.analysis.bindings import assigned_call, scope_names, single_binding
+from converter.analysis.bindings import assigned_call, bound_names, scope_names, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Moved, Place, Role, TrainingSite
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
@@ -29,7 +29,7 @@ class SchedulerStep(Pattern):
     def bind(self, site: TrainingSite, index: SourceIndex) -> None:
         for name in scope_names(site.site_scope):
             statement = single_binding(index, site.site_scope, name)
-            call = assigned_call(statement)
+            call = assigned_call(statement, name)
             if call is None or not index.resolves_to(call.func, "torch.optim.lr_scheduler"):
                 continue
             first = call.args[0].value if call.args else None
@@ -63,8 +63,7 @@ class SchedulerStep(Pattern):
             )
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
-        schedulers = [m.node.body[0].targets[0].target.value for m in site.setup]
-        schedulers = [name for name in schedulers if site.role_of(name) is Role.SCHEDULER]
+        schedulers = site.names(Role.SCHEDULER)
         if site.manual or not schedulers:
             return
         out.scheduler_config["scheduler"] = cst.Name(schedulers[0])
@@ -73,10 +72,11 @@ class SchedulerStep(Pattern):
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         interval = site.state(self).interval
         for moved in site.setup:
-            target = moved.node.body[0].targets[0].target.value
-            if site.role_of(target) is Role.SCHEDULER:
-                detail = f" per {interval}" if not site.manual else ""
-                report.find("scheduler", index.line(moved.node), f"scheduler `{target}`{detail}")
+            for target in bound_names(moved.node):
+                if site.role_of(target) is Role.SCHEDULER:
+                    detail = f" per {interval}" if not site.manual else ""
+                    line = index.line(moved.node)
+                    report.find("scheduler", line, f"scheduler `{target}`{detail}")
 
 
 def steps_scheduler(site: TrainingSite, item) -> bool:

@@ -26,6 +26,7 @@ from converter.planning.checks import (
     check_control_flow,
     check_removed_names_unread,
     check_setup_runs_once,
+    keep_functions_still_used,
 )
 from converter.planning.claims import claim_statements
 from converter.planning.find import find_backward_loops, find_site
@@ -42,6 +43,7 @@ def plan_site(
     check_setup_runs_once(site, index)
     check_control_flow(site, index)
     claim_statements(site, index)
+    keep_functions_still_used(site, index)
     check_removed_names_unread(site, index)
     flow = analyse(index, site)
     for pattern in PATTERNS:

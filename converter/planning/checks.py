@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis.bindings import bindings
+from converter.analysis.bindings import bindings, bound_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
-from converter.analysis.site import Declined, Moved, TrainingSite
+from converter.analysis.site import Declined, Moved, Role, TrainingSite
 from converter.analysis.walk import find
 
 # Statements that act on the loop or function around them; `await` suspends the coroutine
@@ -36,7 +36,7 @@ def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:
     schedulers) must be created once, before the training loop, as well."""
     for moved in site.setup:
         if any(a is site.outer_loop for a in index.ancestors(moved.node)):
-            name = moved.node.body[0].targets[0].target.value
+            name = ", ".join(bound_names(moved.node))
             raise Declined(
                 index.line(moved.node),
                 f"`{name}` is created anew inside the training loop; Lightning creates the "
@@ -57,11 +57,17 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
         for name in names_written(index, [statement])
         if all(b in moving for b in bindings(index, site.site_scope, name))
     }
+    following = _after_training(site, index)
+    rewritten = (Role.OPTIMIZER, Role.SCHEDULER)  # after fit: `trainer.optimizers[0]`
     for name, statement in removed.items():
         for scope in index.scopes():
             if scope.lookup(name) is not site.site_scope:
                 continue
             for access in scope.accesses_by_name().get(name, []):
+                if site.role_of(name) in rewritten and any(
+                    access.node is n or _contains(index, n, access.node) for n in following
+                ):
+                    continue
                 if not any(access.node is n or _contains(index, n, access.node) for n in moving):
                     user = index.enclosing_function(access.node)
                     where = f"{user.name.value}()" if user is not None else "code that stays"
@@ -70,6 +76,44 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
                         f"`{name}` moves into the LightningModule (line "
                         f"{index.line(statement)}) but {where} still reads it here",
                     )
+
+
+def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
+    """A training or evaluation function whose body moved into the hooks stays in the script
+    when other code still calls it (`check_accuracy(loader, model)` after training too)."""
+    module = index.body_scope(None)
+    replaced = [*site.test_region, site.outer_loop]  # where its calls become hooks
+    moved = [item.node for item in site.all_moved()]  # code that keeps its calls, in a hook
+
+    def within(node, containers) -> bool:
+        return any(node is n or _contains(index, n, node) for n in containers)
+
+    for function in [*site.deleted_functions, *site.inlined.values()]:
+        name = function.name.value
+        for scope in index.scopes():
+            if scope.lookup(name) is not module:
+                continue
+            uses = scope.accesses_by_name().get(name, [])
+            if any(
+                not within(u.node, [function])
+                and (not within(u.node, replaced) or within(u.node, moved))
+                for u in uses
+            ):
+                site.kept_functions.append(function)
+                break
+
+
+def _after_training(site: TrainingSite, index: SourceIndex) -> list[cst.CSTNode]:
+    """The site's statements after its training loop (in its block and the blocks around)."""
+    found, current = [], site.outer_loop
+    while True:
+        parent = index.parent(current)
+        body = getattr(parent, "body", None)
+        if isinstance(body, (list, tuple)) and current in body:
+            found += list(body[list(body).index(current) + 1 :])
+        if parent is None or isinstance(parent, (cst.FunctionDef, cst.Module)):
+            return found
+        current = parent
 
 
 def _contains(index: SourceIndex, outer, node) -> bool:

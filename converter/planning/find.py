@@ -11,18 +11,21 @@ import libcst.matchers as m
 from converter.analysis.bindings import assigned_locally, calls_of
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, result_assignment
-from converter.analysis.site import Declined, Origin, TrainingSite
+from converter.analysis.site import Declined, Origin, StepFunction, TrainingSite
 from converter.analysis.walk import find
 
 STEP_CALL = m.Call(func=m.Attribute(attr=m.Name("step")))
 
 
 def find_backward_loops(index: SourceIndex) -> list[cst.For]:
-    """The innermost for loops that call `.backward()`, in source order."""
+    """The innermost for loops that call `.backward()`, in source order: directly, or through a
+    step function they call (`loss = train(x, y)`)."""
     loops: list[cst.For] = []
     for node in index.nodes(cst.Call):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
             loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
+            if loop is None:
+                loop = _loop_calling(index, index.enclosing_function(node))
             if loop is None:
                 raise Declined(index.line(node), "backward() is not inside a loop")
             if loop not in loops:
@@ -30,24 +33,90 @@ def find_backward_loops(index: SourceIndex) -> list[cst.For]:
     return loops
 
 
-def step_calls(index: SourceIndex, batch_loop: cst.For) -> list[cst.Call]:
-    """Every `x.step(...)` in the batch loop, however nested."""
-    calls = find(batch_loop.body, cst.Call, STEP_CALL)
+def _loop_calling(index: SourceIndex, function: cst.FunctionDef | None) -> cst.For | None:
+    """The loop that calls a module-level step function, once, as a statement of its body."""
+    if function is None or function not in index.module.body:
+        return None
+    calls = calls_of(index, function)
+    if len(calls) != 1:
+        return None
+    statement, call = calls[0]
+    shape = called_function_statement(statement)
+    block = index.parent(statement)
+    loop = index.parent(block) if block is not None else None
+    if shape is None or shape[0] is not call or not isinstance(loop, cst.For):
+        return None
+    return loop if statement in loop.body.body else None
+
+
+def step_function_in(index: SourceIndex, batch_loop: cst.For):
+    """(function, its call's statement, call, target) for a step function the loop calls."""
+    for statement in batch_loop.body.body:
+        shape = called_function_statement(statement)
+        if shape is None:
+            continue
+        call, target = shape
+        function = next(
+            (
+                s
+                for s in index.module.body
+                if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value
+            ),
+            None,
+        )
+        if function is not None and _loop_calling(index, function) is batch_loop:
+            backward = find(
+                function.body, cst.Call, m.Call(func=m.Attribute(attr=m.Name("backward")))
+            )
+            if any(not _in_a_loop(index, b, function) for b in backward):
+                return function, statement, call, target
+    return None
+
+
+def _in_a_loop(index: SourceIndex, node, function) -> bool:
+    for ancestor in index.ancestors(node):
+        if ancestor is function:
+            return False
+        if isinstance(ancestor, (cst.For, cst.While)):
+            return True
+    return False
+
+
+def step_calls(index: SourceIndex, site_or_loop) -> list[tuple[cst.Call, Origin | None]]:
+    """Every `x.step(...)` the batch makes, however nested, with where its names are bound
+    (None: the loop's own code)."""
+    if isinstance(site_or_loop, cst.For):
+        loop, step_function = site_or_loop, None
+    else:
+        loop, step_function = site_or_loop.batch_loop, site_or_loop.step_function
+    calls = [(c, None) for c in find(loop.body, cst.Call, STEP_CALL)]
+    if step_function is not None:
+        inner = find(step_function.function.body, cst.Call, STEP_CALL)
+        calls += [(c, step_function.origin) for c in inner]
     if not calls:
         raise Declined(
-            index.line(batch_loop), "the loop calls backward() but steps no optimizer in its body"
+            index.line(loop), "the loop calls backward() but steps no optimizer in its body"
         )
     return calls
 
 
 def find_site(index: SourceIndex, batch_loop: cst.For) -> TrainingSite:
     function = index.enclosing_function(batch_loop)
+    found = step_function_in(index, batch_loop)
+    step_origin = None
+    if found is not None:
+        step_function, statement, call, target = found
+        params = bind_arguments(index, step_function, call)
+        step_origin = Origin(index.body_scope(step_function), tuple(params.items()))
     # A function that receives its optimizer (as a parameter or a global) is a training
     # function called from the real site, e.g. `train(args, model, loader, optimizer, epoch)`.
+    receivers = [call.func.value for call in find(batch_loop.body, cst.Call, STEP_CALL)]
+    if found is not None:
+        inner = find(found[0].body, cst.Call, STEP_CALL)
+        receivers += [_in_loop_terms(call.func.value, step_origin) for call in inner]
     inline = function is not None and any(
-        isinstance(call.func.value, cst.Name)
-        and not assigned_locally(index, function, call.func.value.value)
-        for call in step_calls(index, batch_loop)
+        isinstance(receiver, cst.Name) and not assigned_locally(index, function, receiver.value)
+        for receiver in receivers
     )
     result = None
     if inline:
@@ -64,7 +133,26 @@ def find_site(index: SourceIndex, batch_loop: cst.For) -> TrainingSite:
     )
     if inline:
         site.inlined[function.name.value] = function
+    if found is not None:
+        if inline:
+            raise Declined(
+                index.line(found[1]), "a step function called from an inlined training function"
+            )
+        step_function, statement, call, target = found
+        result = result_assignment(step_function, target) if target is not None else None
+        if target is not None and result is None:
+            raise Declined(index.line(statement), f"{call.func.value}() returns nothing at its end")
+        site.step_function = StepFunction(step_function, statement, step_origin, result)
     return site
+
+
+def _in_loop_terms(expr: cst.BaseExpression, origin: Origin) -> cst.BaseExpression:
+    """A step function's name as the loop calling it names it (its argument)."""
+    if isinstance(expr, cst.Name):
+        argument = origin.argument(expr.value)
+        if argument is not None:
+            return argument
+    return expr
 
 
 def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):

@@ -11,6 +11,7 @@ from converter.analysis.bindings import (
     assigned_call,
     assigned_value,
     bindings,
+    bound_names,
     calls,
     device_moves_at_site,
     is_device_move_of,
@@ -24,6 +25,7 @@ from converter.analysis.bindings import (
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import ModelClass
 from converter.analysis.site import Declined, ModelRef, Moved, Role, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import PATTERNS
 from converter.planning.find import step_calls
 
@@ -31,22 +33,26 @@ _LIGHTNING_METHODS = ("training_step", "configure_optimizers", "validation_step"
 
 
 def bind_roles(site: TrainingSite, index: SourceIndex, models: dict[str, ModelClass]) -> None:
-    steps = step_calls(index, site.batch_loop)
+    steps = step_calls(index, site)
     optimizers = _optimizers(site, index, steps)
     site.optimizer_vars = [name for name, _ in optimizers]
+    step_body = site.step_function.function.body.body if site.step_function else []
     site.hand_steps = [
         call
-        for call in steps
+        for call, origin in steps
         if (call.args and _stepped_by_pattern(site, index, call) is None)
-        or not is_statement_of(index, call, site.batch_loop.body.body)
+        or not is_statement_of(
+            index, call, step_body if origin is not None else site.batch_loop.body.body
+        )
     ]
     site.models = _models(site, index, models, [statement for _, statement in optimizers])
     for model in site.models:
         site.bind(model.var, Role.MODEL)
     for name, statement in optimizers:
         site.bind(name, Role.OPTIMIZER)
-        site.setup.append(Moved(statement, site.origin))
-        site.removed.append(statement)
+        if statement not in site.removed:  # `opt_g, opt_d = Adam(...), Adam(...)`: once
+            site.setup.append(Moved(statement, site.origin))
+            site.removed.append(statement)
     _devices_and_arguments(site, index)
     for pattern in PATTERNS:
         pattern.bind(site, index)
@@ -68,11 +74,11 @@ def _optimizers(
 ) -> list[tuple[str, cst.BaseStatement]]:
     """The optimizers the loop steps, in the order the site creates them."""
     found: dict[str, cst.BaseStatement] = {}
-    for call in steps:
+    for call, origin in steps:
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
-        name = site.loop_origin.site_name(receiver)
+        name = (origin or site.loop_origin).site_name(receiver)
         statement = single_binding(index, site.site_scope, name) if name else None
-        created = assigned_call(statement)
+        created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
             found[name] = statement
     if not found:
@@ -83,13 +89,16 @@ def _optimizers(
 
 
 def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
-    """What the optimizers train: the roots of their `x.parameters()` arguments."""
+    """What the optimizers train: the roots of their `x.parameters()` arguments, also through a
+    list made before (`params = [p for p in net.parameters() if p.requires_grad]`), which then
+    moves into configure_optimizers with them."""
     roots: list[str] = []
     for statement in optimizer_statements:
-        for call in calls(statement):
-            root = parameters_root(call)
-            if root is not None and root not in roots:
-                roots.append(root)
+        for source in [*_parameter_lists(site, index, statement), statement]:
+            for call in calls(source):
+                root = parameters_root(call)
+                if root is not None and root not in roots:
+                    roots.append(root)
     if not roots:
         raise Declined(
             index.line(optimizer_statements[0]), "cannot tell which model the optimizer trains"
@@ -104,15 +113,38 @@ def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
     return found
 
 
+def _parameter_lists(site, index: SourceIndex, statement) -> list[cst.BaseStatement]:
+    """Site statements binding the names an optimizer's arguments read, when they hold
+    `x.parameters()`: they go into configure_optimizers before it (and stay at the site)."""
+    call = assigned_call(statement, bound_names(statement)[0]) if bound_names(statement) else None
+    found = []
+    for arg in call.args if call is not None else []:
+        for name in find(arg.value, cst.Name):
+            binding = single_binding(index, site.site_scope, name.value)
+            value = assigned_value(binding, name.value)  # `params = ...` alone, nothing else
+            if value is None or binding is statement or binding in found:
+                continue
+            if any(parameters_root(c) for c in calls(value)):
+                found.append(binding)
+    for binding in found:
+        site.setup.append(Moved(binding, site.origin))
+    return found
+
+
 def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> ModelRef:
+    # A model built again after training (for inference, from a saved state) is another
+    # object: only what creates the one the loop trains counts.
+    before = index.line(site.train_part)
     created = [
         s
         for s in bindings(index, site.site_scope, var)
-        if not is_device_move_of(s, var) and not _wraps_model(index, s)
+        if not is_device_move_of(s, var)
+        and not _wraps_model(index, s, var)
+        and index.line(s) < before
     ]
-    if len(created) != 1 or assigned_call(created[0]) is None:
+    if len(created) != 1 or assigned_call(created[0], var) is None:
         raise Declined(index.line(optimizer_statement), f"`{var}` is not created once by a call")
-    call = strip_device_moves(assigned_call(created[0]))
+    call = strip_device_moves(assigned_call(created[0], var))
     cls = None
     if isinstance(call.func, cst.Name) and call.func.value in models:
         cls = models[call.func.value]
@@ -122,8 +154,8 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
     return ModelRef(var=var, binding=created[0], call=call, cls=cls)
 
 
-def _wraps_model(index: SourceIndex, statement) -> bool:
-    call = assigned_call(statement)
+def _wraps_model(index: SourceIndex, statement, var: str) -> bool:
+    call = assigned_call(statement, var)
     return call is not None and any(p.wraps_model(call, index) for p in PATTERNS)
 
 
@@ -131,7 +163,7 @@ def _devices_and_arguments(site: TrainingSite, index: SourceIndex) -> None:
     module_scope = index.body_scope(None)
     for scope in {site.site_scope, module_scope}:
         for name in scope_names(scope):
-            values = [assigned_value(s) for s in bindings(index, scope, name)]
+            values = [assigned_value(s, name) for s in bindings(index, scope, name)]
             if values and all(v is not None and _is_device(index, v) for v in values):
                 site.bind(name, Role.DEVICE, "self.device")
     for scope in (module_scope, site.site_scope):
@@ -145,8 +177,10 @@ def _devices_and_arguments(site: TrainingSite, index: SourceIndex) -> None:
                     del site.bindings[previous]
                 site.bind(name, Role.NAMESPACE, "self.hparams")
                 site.namespace_binding = statement
-    for model in site.models:
-        site.removed += device_moves_at_site(index, site.site_scope, model.var)
+    before = index.line(site.train_part)
+    for model in site.models:  # moves after training (of a model rebuilt for inference) stay
+        moves = device_moves_at_site(index, site.site_scope, model.var)
+        site.removed += [move for move in moves if index.line(move) < before]
 
 
 def _is_device(index: SourceIndex, value: cst.BaseExpression) -> bool:

@@ -16,8 +16,10 @@ from converter.analysis.bindings import (
 )
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import stage_of_loop
+from converter.analysis.names import names_read, names_written
 from converter.analysis.regions import RegionFinder
 from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
+from converter.analysis.walk import find
 from converter.patterns import PATTERNS
 
 
@@ -29,6 +31,8 @@ def build_stages(site: TrainingSite, index: SourceIndex) -> None:
             _epoch(site, index, epoch_loop)
         else:
             site.epoch = EpochLoop(None, None, cst.Integer("1"))
+    if site.step_function is not None:  # in a batch loop, or a full-batch loop's round
+        site.train.step = _with_step_function(site, index, site.train.step)
     _test_stage(site, index, epoch_loop or site.train_part)
     for pattern in PATTERNS:
         pattern.reshape(site, index)
@@ -67,6 +71,34 @@ def _train_stage(site: TrainingSite, index: SourceIndex) -> None:
         if site.train_result is not None:
             train.end.append(Moved(site.train_result, site.loop_origin))
     site.stages[StageName.TRAIN] = train
+
+
+def _with_step_function(site: TrainingSite, index: SourceIndex, step: list[Moved]) -> list[Moved]:
+    """The step function's body in place of its call, its parameters bound to the call's
+    arguments, and what it returns assigned as the loop did (`loss = <returned value>`)."""
+    inlined = site.step_function
+    function = inlined.function
+    body = list(function.body.body)
+    if body and m.matches(body[-1], m.SimpleStatementLine(body=[m.Return()])):
+        body = body[:-1]
+    moved = [Moved(s, inlined.origin) for s in body]
+    if inlined.result is not None:
+        moved.append(Moved(inlined.result, inlined.origin))
+    own = {a.name for a in inlined.origin.scope.assignments if a.scope is inlined.origin.scope}
+    own -= set(dict(inlined.origin.params))
+    targets = set(names_written(index, [inlined.statement]))
+    others = [item.node for item in step if item.node is not inlined.statement]
+    clash = own & (names_read(index, others) | names_written(index, others)) - targets
+    clash |= own & {n.value for n in find(site.batch_loop.target, cst.Name)}
+    if clash:
+        raise Declined(
+            index.line(function),
+            f"{function.name.value}() has locals the batch loop uses too: "
+            + ", ".join(f"`{n}`" for n in sorted(clash)),
+        )
+    site.deleted_functions.append(function)
+    at = next(i for i, item in enumerate(step) if item.node is inlined.statement)
+    return step[:at] + moved + step[at + 1 :]
 
 
 def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:

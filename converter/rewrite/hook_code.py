@@ -70,7 +70,7 @@ class HookCode:
         if loader_stage is not None:
             return f"self.trainer.{_LOADER_ATTRIBUTE[loader_stage]}"
         if name in self.flow.attributes:
-            return f"self.{name}"
+            return f"self.{self.flow.attr(name)}"
         if name in self.flow.hparams:
             return f"self.hparams.{name}"
         if name in self.flow.objects:
@@ -78,10 +78,13 @@ class HookCode:
         return None
 
     def _loader_stage(self, name: str, stage: Stage | None) -> str | None:
-        """Which stage's dataloader a loader variable means here: the hook's own stage first."""
+        """Which stage's dataloader a loader variable means here: the hook's own stage first.
+        (The test loader is the trainer's only in the test hooks: trainer.test comes after fit.)"""
         if stage is not None and name == stage.loader.value:
             return stage.name
         for candidate in StageName:
+            if candidate is StageName.TEST:
+                continue
             other = self.plan.stages.get(candidate)
             if other is not None and name == other.loader.value:
                 return candidate
@@ -118,12 +121,12 @@ class HookCode:
                 continue
             if origin.is_local(name):
                 if name in self.flow.attributes:
-                    table[node] = _constant(expr(f"self.{name}"))
+                    table[node] = _constant(expr(f"self.{self.flow.attr(name)}"))
                 elif name == step_index:
-                    table[node] = _constant(self._batch_index(stage, index.parent(node)))
+                    table[node] = _constant(self.batch_index(stage, index.parent(node)))
                 continue
             if name == step_index:
-                table[node] = _constant(self._batch_index(stage, index.parent(node)))
+                table[node] = _constant(self.batch_index(stage, index.parent(node)))
                 continue
             role = self._role(name, stage, hook)
             if role is not None:
@@ -149,7 +152,7 @@ class HookCode:
                 if self._is_train_len(one, origin) and code(other) == max_epochs:
                     table[product] = _constant(expr("self.trainer.estimated_stepping_batches"))
 
-    def _batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
+    def batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
         if stage.index_start is None:
             return cst.Name("batch_idx")
         start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, None)

@@ -28,9 +28,14 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
             if hook.sees_batch:
                 if hook is Hook.ON_TRAIN_BATCH_END and not body:
                     continue
-                param, unpack = _batch_parameter(stage, flow.attributes)
+                param, unpack = _batch_parameter(stage, flow)
                 if hook is Hook.ON_TRAIN_BATCH_END and not _reads_any(body, unpack):
                     param, unpack = cst.Name("batch"), []
+                if hook.is_step and stage.index_name in flow.attributes:
+                    # the batch index read after its loop (`running_loss / (step + 1)`)
+                    index_attribute = expr(f"self.{flow.attr(stage.index_name)}")
+                    batch_index = code.batch_index(stage, None)
+                    unpack = [*unpack, _assign(index_attribute, batch_index)]
                 body = unpack + (body if unpack else _trim_blank_start(body))
                 body = out.hook_openings.get(hook, []) + body
                 if hook is Hook.TRAINING_STEP and not plan.manual:
@@ -118,14 +123,14 @@ def _names_list(names: list[str]) -> cst.BaseExpression:
     return cst.List([cst.Element(cst.Name(n)) for n in names])
 
 
-def _batch_parameter(stage: Stage, attributes: set[str]):
+def _batch_parameter(stage: Stage, flow: Dataflow):
     """The batch parameter, and the statement unpacking it into the loop's own names (attributes
     for the names other hooks read, such as the last batch kept for an epoch-end sample)."""
     target = stage.batch_target
-    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx", *attributes):
+    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx", *flow.attributes):
         return cst.Name(target.value), []
     bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
-    bare = bare.visit(_AsAttributes(attributes))
+    bare = bare.visit(_AsAttributes(flow))
     unpack = cst.SimpleStatementLine(
         body=[cst.Assign(targets=[cst.AssignTarget(bare)], value=cst.Name("batch"))]
     )
@@ -133,11 +138,13 @@ def _batch_parameter(stage: Stage, attributes: set[str]):
 
 
 class _AsAttributes(cst.CSTTransformer):
-    def __init__(self, attributes: set[str]) -> None:
-        self.attributes = attributes
+    def __init__(self, flow: Dataflow) -> None:
+        self.flow = flow
 
     def leave_Name(self, original, updated):
-        return expr(f"self.{updated.value}") if updated.value in self.attributes else updated
+        if updated.value in self.flow.attributes:
+            return expr(f"self.{self.flow.attr(updated.value)}")
+        return updated
 
 
 def _reads_any(body, unpack) -> bool:
@@ -148,10 +155,8 @@ def _reads_any(body, unpack) -> bool:
     return any(n.value in unpacked for statement in body for n in find(statement, cst.Name))
 
 
-def _as_attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine(
-        body=[cst.Assign([cst.AssignTarget(expr(f"self.{name}"))], value)]
-    )
+def _assign(target: cst.BaseExpression, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
 
 
 def _trim_blank_start(body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:

@@ -11,7 +11,7 @@ import libcst.matchers as m
 from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
-from converter.analysis.site import Origin, StageName, TrainingSite
+from converter.analysis.site import StageName, TrainingSite
 from converter.patterns import Emission
 from converter.rewrite.constructor import extend_init, new_init
 from converter.rewrite.hook_code import HookCode
@@ -69,6 +69,13 @@ class Edits:
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
 
+def module_variable(index: SourceIndex, plan: TrainingSite) -> str:
+    """The model's own variable when its class becomes the LightningModule; else the wrapper's."""
+    if plan.model.cls is not None:
+        return plan.model.var
+    return index.fresh_name("lit_" + plan.model.var if len(plan.models) == 1 else "lit_module")
+
+
 def plan_edits(
     index: SourceIndex,
     plan: TrainingSite,
@@ -78,6 +85,7 @@ def plan_edits(
     edits: Edits,
 ):
     alias = names.alias
+    module_var = out.module
     base = expr(f"{alias}.LightningModule")
     code = HookCode(index, plan, flow, out)
     methods = build_methods(plan, flow, code, out)
@@ -92,12 +100,10 @@ def plan_edits(
             edits.inits[init] = extend_init(init, out.init_parameters, out.init_statements)
         elif out.init_parameters or out.init_statements:
             edits.new_inits[model.cls.node] = new_init(out.init_parameters, out.init_statements)
-        module_var = model.var
         prelude = []
     else:
         wrapper = wrapper_class(plan, base, methods, out)
         _insert_class(index, plan, wrapper, edits)
-        module_var = index.fresh_name("lit_" + model.var if len(plan.models) == 1 else "lit_module")
         arguments = [cst.Arg(cst.Name(m.var)) for m in plan.models] + out.constructor_arguments
         call = cst.Call(cst.Name(plan.module_class), arguments)
         prelude = [
@@ -105,7 +111,7 @@ def plan_edits(
         ]
 
     for each in plan.models:
-        created = assigned_value(each.binding)
+        created = assigned_value(each.binding, each.var)
         call = each.call
         if model.cls is not None and each is model and out.constructor_arguments:
             call = call.with_changes(args=[*call.args, *out.constructor_arguments])
@@ -115,7 +121,8 @@ def plan_edits(
         edits.remove.add(statement)
     edits.values.update(out.site_values)
     for function in plan.deleted_functions + list(plan.inlined.values()):
-        edits.remove.add(function)
+        if function not in plan.kept_functions:
+            edits.remove.add(function)
 
     loop = plan.outer_loop
     for attribute, value in out.late_settings:
@@ -128,7 +135,9 @@ def plan_edits(
         # print an extra, partial evaluation first.
         options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, value in out.trainer_options.items():
-        options.append(_kwarg(option, _at_site(value.value, value.origin)))
+        options.append(
+            _kwarg(option, value.origin.at_site(value.value) if value.origin else value.value)
+        )
     options += _scaling_flags(index, plan, edits, out)
     loaders = [_kwarg("train_dataloaders", plan.train.loader)]
     if StageName.VALIDATION in plan.stages:
@@ -142,7 +151,7 @@ def plan_edits(
         loaders=loaders,
     )
     fit[0] = _one_argument_per_line(fit[0]) if len(options) > 3 else fit[0]
-    generated = prelude + fit
+    generated = prelude + fit + out.after_fit
     generated[0] = generated[0].with_changes(leading_lines=loop.leading_lines)
     edits.replace[loop] = generated
 
@@ -155,7 +164,7 @@ def plan_edits(
         )
         first = plan.test_region[0]
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
-        edits.replace[first] = test
+        edits.replace[first] = test + out.after_test
         edits.remove.update(plan.test_region[1:])
 
 
@@ -278,19 +287,6 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value=value, keyword=cst.Name(name), equal=tight)
 
 
-def _at_site(value: cst.BaseExpression, origin: Origin | None) -> cst.BaseExpression:
-    """An expression written in an inlined function, in terms of the site's names."""
-    if origin is None or not origin.params:
-        return value
-    params = dict(origin.params)
-
-    class Substitute(cst.CSTTransformer):
-        def leave_Name(self, original, updated):
-            return params.get(original.value, updated)
-
-    return value.visit(Substitute())
-
-
 class ApplyEdits(cst.CSTTransformer):
     def __init__(self, edits: Edits) -> None:
         self.edits = edits
@@ -299,6 +295,9 @@ class ApplyEdits(cst.CSTTransformer):
         edits = self.edits
         if original in edits.values:
             return edits.values[original]
+        if _emptied(original, updated):
+            # `if use_gpu: model = model.cuda()` without its move: nothing left to do there
+            return cst.RemovalSentinel.REMOVE
         if original in edits.bases:
             return edits.bases[original]
         if original in edits.inits:
@@ -338,6 +337,17 @@ class ApplyEdits(cst.CSTTransformer):
             ]
         statements = [*before, *middle, *after]
         return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
+
+
+def _emptied(original, updated) -> bool:
+    """An `if` (without else) whose whole body the conversion removed."""
+    return (
+        isinstance(original, cst.If)
+        and original.orelse is None
+        and isinstance(updated.body, cst.IndentedBlock)
+        and not updated.body.body
+        and bool(original.body.body)
+    )
 
 
 def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -> cst.Module:

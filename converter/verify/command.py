@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from converter import FALLBACKS, TARGETS
+from converter import FALLBACKS, TARGETS, notebook
 from converter.verify import compare, evaluation, printed, runs
 from converter.verify.runs import Run
 
@@ -152,6 +152,12 @@ Arguments for both scripts go after `--`:
     "a missing ImageFolder) by small deterministic fakes: 512 train / 256 test items, offline.",
 )
 @click.option(
+    "--old-torch-api",
+    is_flag=True,
+    help="Restore `loss.data[0]` on a 0-dim tensor and `iterator.next()` (PyTorch before 0.4) "
+    "in both runs, so that old tutorials run.",
+)
+@click.option(
     "--tolerance",
     type=click.FloatRange(min=0),
     help="Allowed difference, absolute below 1 and relative above; 0 means bit-identical. "
@@ -250,7 +256,13 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
             against = root / "converted" / script.name  # same name: __file__-based names alike
             against.parent.mkdir(parents=True, exist_ok=True)
             against.write_bytes(converted)  # in the script's own encoding
-        return _verify(script, against, args, root, opts, console, result)
+        home = script.parent
+        if notebook.is_notebook(script) or notebook.is_notebook(against):
+            scripts = _notebook_scripts((script, against), root, console)
+            if scripts is None:
+                return EXIT_NOTHING_TO_COMPARE
+            script, against = scripts
+        return _verify(script, against, args, root, opts, console, result, home)
     finally:
         if opts["keep"] or work:
             console.warn(f"kept the converted file, traces and logs in {root}")
@@ -262,12 +274,13 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
     """The conversion's bytes (the file's encoding kept), or None when there is nothing to
     compare; the same reading, decoding and one-line errors as ``torch2lightning convert``."""
     from converter import batch, files
+    from converter.report import place
 
     source = files.Source(script, str(script), explicit=True)
     options = batch.Options(target=opts["target"], write="stdout", fallback=opts.get("fallback"))
     outcome = batch.process(source, options)
     declined = (outcome.report or {}).get("declined", [])
-    reasons = [f"{outcome.display}:{e['line']}: {e['message']}" for e in declined]
+    reasons = [f"{place(outcome.display, e)}: {e['message']}" for e in declined]
     if outcome.status == batch.ERROR:
         console.warn(outcome.message)
         result["verdict"] = "cannot-convert"
@@ -286,12 +299,42 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
     return outcome.data
 
 
+def _notebook_scripts(pair: tuple[Path, Path], root: Path, console) -> tuple[Path, Path] | None:
+    """A notebook runs as one script of its code cells, in order (IPython lines left out), as a
+    kernel runs them from the top; a script stays itself."""
+    from converter.notebook.conversion import runnable_script
+    from converter.notebook.format import NotebookProblem
+
+    out = []
+    for name, path in zip(NAMES, pair):
+        if not notebook.is_notebook(path):
+            out.append(path)
+            continue
+        try:
+            code = runnable_script(path.read_bytes())
+        except NotebookProblem as problem:
+            place = problem.where()
+            console.warn(f"{path}: {place + ': ' if place else ''}{problem.message}")
+            return None
+        runnable = root / "notebook" / name / (path.stem + ".py")
+        runnable.parent.mkdir(parents=True, exist_ok=True)
+        runnable.write_text(code, encoding="utf-8")
+        out.append(runnable)
+    console.warn(
+        "verify: a notebook runs as one script of its code cells, IPython lines left out "
+        f"({root / 'notebook'})"
+    )
+    return out[0], out[1]
+
+
 def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
     options = ["--seed", str(opts["seed"]), "--accelerator", opts["accelerator"], *own]
     if opts["max_steps"] and training:
         options += ["--max-steps", str(opts["max_steps"])]
     if opts["fake_data"]:
         options.append("--fake-data")
+    if opts["old_torch_api"]:
+        options.append("--old-torch-api")
     return options
 
 
@@ -300,7 +343,14 @@ def _trainer(**overrides) -> list[str]:
 
 
 def _verify(
-    script: Path, converted: Path, args: list[str], root: Path, opts: dict, console, result
+    script: Path,
+    converted: Path,
+    args: list[str],
+    root: Path,
+    opts: dict,
+    console,
+    result,
+    home: Path | None = None,
 ) -> int:
     gpu = opts["accelerator"] == "gpu"
     tolerance = opts["tolerance"]
@@ -318,9 +368,10 @@ def _verify(
     for run in pair:
         if not shared:
             shutil.rmtree(run.cwd, ignore_errors=True)  # a reused --work-dir starts clean
+    home = home or script.parent  # the original's folder: its sibling modules import
     paths = {
-        script: [script.parent],
-        converted: list(dict.fromkeys([converted.parent, script.parent])),
+        script: [home],
+        converted: list(dict.fromkeys([converted.parent, home])),
     }
     other = converted.name if opts["against"] else f"its conversion ({converted})"
     where = f"shared cwd {shared}" if shared else "separate working directories"

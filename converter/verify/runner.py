@@ -46,6 +46,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--trace", required=True)
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--fake-data", action="store_true")
+    parser.add_argument("--old-torch-api", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--trainer", action="append", default=[], metavar="KEY=JSON")
@@ -141,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[verify] {why}", file=sys.stderr)
             tracer.dump(args.trace, "no-gpu", why)
             return EXIT_NO_GPU
+    if args.old_torch_api:
+        from converter.verify import old_api
+
+        old_api.install()
     if args.fake_data:
         from converter.verify import fakedata
 

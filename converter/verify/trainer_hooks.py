@@ -9,9 +9,11 @@ its ``Trainer`` when it loads. What is patched depends on the run (:class:`Plan`
   devices=1`` in GPU mode; ``accelerator="cpu", devices=N, strategy="ddp"`` for the evaluation on N
   processes);
 * ``save_weights``: after ``Trainer.fit`` returns or is stopped, the fitted module's
-  ``state_dict`` is saved there (the training run of ``--devices``);
-* ``evaluate_weights``: ``Trainer.fit`` does not train: it loads those weights into the module and
-  validates them (``Trainer.validate`` with the same loaders), so that the script's own
+  ``state_dict`` is saved there (the training run of ``--devices``), and beside it the plain
+  values its hooks left on it (`self.best_acc`, the last `self.loss`), which the script may read
+  after fit;
+* ``evaluate_weights``: ``Trainer.fit`` does not train: it loads those weights and values into the
+  module and validates them (``Trainer.validate`` with the same loaders), so that the script's own
   ``trainer.test(...)`` afterwards tests them too;
 * every ``Trainer.validate``/``test`` call is recorded: its stage, what it returned on this
   process, and (through :class:`~converter.verify.capture.Capture`'s label) what the script printed
@@ -156,14 +158,27 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         trainer_cls.fit = fit
 
 
+_PLAIN = (bool, int, float, str, type(None))
+
+
 def _save(model, path: str) -> None:
     import torch
 
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     torch.save(state, path)
+    values = {}
+    for name, value in vars(model).items():
+        if isinstance(value, torch.Tensor):
+            values[name] = value.detach().cpu().clone()
+        elif isinstance(value, _PLAIN) and not name.startswith("_") and name != "training":
+            values[name] = value
+    torch.save(values, path + ".values")
 
 
 def _load(model, path: str) -> None:
     import torch
 
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    values = torch.load(path + ".values", map_location="cpu", weights_only=True)
+    for name, value in values.items():
+        setattr(model, name, value)

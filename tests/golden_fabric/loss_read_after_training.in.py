@@ -1,4 +1,4 @@
-# declines: read after training
+# the loss read after training (the Trainer conversion hands it back from the module)
 import torch
 from torch import nn
 

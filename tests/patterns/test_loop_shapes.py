@@ -98,9 +98,12 @@ def test_a_full_batch_loop_gets_a_one_batch_loader():
     )
 
 
-def test_a_full_batch_loop_inside_another_loop_is_declined():
-    source = FULL_BATCH.format(outer="for run in range(2):\n    ", indent="    ")
-    assert "inside another loop" in declined(convert(source))
+def test_a_range_loop_inside_another_loop_is_a_loader_of_its_steps():
+    # the outer loop counts epochs, the range the steps of each: one item per step
+    result = convert(FULL_BATCH.format(outer="for run in range(2):\n    ", indent="    "))
+    assert not declined(result), result.report.text()
+    assert trainer_options(result)["max_epochs"] == "2"
+    assert "list(range(100)), batch_size=None" in result.code
 
 
 @pytest.mark.parametrize(

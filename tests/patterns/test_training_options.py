@@ -163,3 +163,16 @@ def test_ddp_boilerplate_becomes_the_ddp_strategy():
 def test_other_distributed_calls_are_declined():
     result = convert(DDP.format(extra="dist.all_reduce(loss)"))
     assert "is not converted" in declined(result)
+
+
+def test_data_parallel_gives_way_to_the_trainers_devices():
+    setup = "if torch.cuda.device_count() > 1:\n    model = nn.DataParallel(model)"
+    result = convert(script(setup=setup))
+    assert not declined(result), result.report.text()
+    assert "DataParallel" not in result.code and "device_count" not in result.code
+    assert any(c.startswith("devices: DataParallel") for c in changes(result))
+
+
+def test_data_parallel_around_something_else_is_declined():
+    setup = "other = nn.Linear(4, 1)\nmodel = nn.DataParallel(other)"
+    assert declined(convert(script(setup=setup)))

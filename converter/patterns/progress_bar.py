@@ -1,0 +1,47 @@
+"""A tqdm progress bar held in a variable (`train_bar = tqdm(train_loader, file=sys.stdout)`,
+`for data in train_bar:`, `train_bar.desc = f"epoch {epoch} loss {loss:.3f}"`): the loop iterates
+the loader (see `loops.without_progress_bar`), and the statements that only make or update the
+bar go: Lightning draws its own progress bar, with the logged loss on it. (A bar's `write()`
+prints, so it is not a bar-only statement.)"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.bindings import call_statement
+from converter.analysis.loops import is_progress_bar_call, progress_bar_of
+from converter.patterns.base import ClaimContext, Pattern
+
+_DRAWING_ONLY = frozenset(
+    "set_description set_description_str set_postfix set_postfix_str update refresh close".split()
+)
+
+
+class HeldProgressBar(Pattern):
+    name = "progress-bar"
+    claims_under_manual = True
+
+    def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Name) and is_progress_bar_call(ctx.index, small.value):
+                return _bar(ctx, target)  # bar = tqdm(loader)
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                return _bar(ctx, target.value)  # bar.desc = "..."
+            return False
+        call = call_statement(statement)
+        if call is None or not isinstance(call.func, cst.Attribute):
+            return False
+        if call.func.attr.value not in _DRAWING_ONLY or not isinstance(call.func.value, cst.Name):
+            return False
+        return _bar(ctx, call.func.value)  # bar.set_postfix(loss=...)
+
+
+def _bar(ctx: ClaimContext, name: cst.Name) -> bool:
+    return progress_bar_of(ctx.index, ctx.origin.scope, name.value) is not None
+
+
+PATTERN = HeldProgressBar()

@@ -1,0 +1,5 @@
+# coding: undefined
+import torch
+
+loss.backward()
+opt.step()

@@ -1,0 +1,90 @@
+"""One evaluation function: every epoch on the validation set (the best kept), then once more as the test."""
+import torch
+from torch import nn
+import pytorch_lightning as pl
+
+torch.manual_seed(0)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=8)
+val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_size=8)
+
+
+class LitLinear(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.best = float("inf")
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = nn.functional.mse_loss(self.model(x), y)
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def on_train_epoch_end(self):
+        if self.val < self.best:
+            self.best = self.val
+
+    def on_validation_epoch_start(self):
+        self.total = 0.0
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
+
+    def on_validation_epoch_end(self):
+        # the totals over all processes
+        self.total = self._sum_over_processes(self.total)
+        self.val = self.total / len(self.trainer.val_dataloaders.dataset)
+        self.log("total", self.total, sync_dist=True)
+
+    def on_test_epoch_start(self):
+        self.total = 0.0
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
+
+    def on_test_epoch_end(self):
+        # the totals over all processes
+        self.total = self._sum_over_processes(self.total)
+        test = self.total / len(self.trainer.test_dataloaders.dataset)
+        self.print("test", test)
+        self.log("total", self.total, sync_dist=True)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
+    def on_save_checkpoint(self, checkpoint):
+        # the loop's own state across epochs, so that a resumed run goes on from it
+        checkpoint["loop_state"] = {"best": self.best}
+
+    def on_load_checkpoint(self, checkpoint):
+        self.best = checkpoint["loop_state"]["best"]
+
+
+def main():
+    model = nn.Linear(4, 1)
+    best = float("inf")
+    lit_model = LitLinear(model)
+    trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+    trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+    best = lit_model.best
+    print("best", best)
+    trainer.test(lit_model, dataloaders=val_loader)
+
+
+main()

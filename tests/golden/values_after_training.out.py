@@ -1,0 +1,82 @@
+"""Values the loop sets, read after training: the last loss, the best epoch's, the test's total."""
+import torch
+from torch import nn
+import torch.nn.functional as F
+import pytorch_lightning as pl
+
+torch.manual_seed(0)
+train_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(64, 8), torch.randint(0, 3, (64,))), batch_size=16, shuffle=True)
+test_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(32, 8), torch.randint(0, 3, (32,))), batch_size=16)
+net = nn.Linear(8, 3)
+train_loss = []
+best_loss = float("inf")
+
+
+class LitLinear(pl.LightningModule):
+    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.best_loss = float("inf")
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        self.loss = F.cross_entropy(self.model(x), y)
+        train_loss.append(self.loss.item())
+        self.log("train_loss", self.loss, prog_bar=True)
+        return self.loss
+
+    def on_train_epoch_end(self):
+        self.best_loss = min(self.best_loss, self.loss.item())
+
+    def on_test_epoch_start(self):
+        self.total_correct = 0
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        out = self.model(x)
+        pred = out.argmax(dim=1)
+        correct = pred.eq(y).sum().float().item()
+        self.total_correct += correct
+
+    def on_test_epoch_end(self):
+        # the totals over all processes
+        self.total_correct = self._sum_over_processes(self.total_correct)
+        self.log("total_correct", self.total_correct, sync_dist=True)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        return optimizer
+
+    def _sum_over_processes(self, value):
+        """`value` summed over all processes (on a single process, `value` itself)."""
+        if self.trainer.world_size == 1:
+            return value
+        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
+        total = total.sum(0)
+        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
+    def on_save_checkpoint(self, checkpoint):
+        # the loop's own state across epochs, so that a resumed run goes on from it
+        checkpoint["loop_state"] = {"best_loss": self.best_loss}
+
+    def on_load_checkpoint(self, checkpoint):
+        self.best_loss = checkpoint["loop_state"]["best_loss"]
+
+
+lit_net = LitLinear(net)
+trainer = pl.Trainer(max_epochs=2)
+trainer.fit(lit_net, train_dataloaders=train_loader)
+loss, best_loss = lit_net.loss, lit_net.best_loss
+print(len(train_loss), "steps, final loss", round(loss.item(), 4), "best", round(best_loss, 4))
+
+trainer.test(lit_net, dataloaders=test_loader)
+total_correct = lit_net.total_correct
+
+total_num = len(test_loader.dataset)
+acc = total_correct / total_num
+print('test acc:', acc)
