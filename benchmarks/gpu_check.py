@@ -86,6 +86,12 @@ def _literal(path: Path, name: str):
     return {}
 
 
+def _short_name(name: str) -> str:
+    """A fixture may be named without its ``fixture:`` prefix; a Fabric case only in full (a
+    bare ``flat_script`` is the Trainer's golden case, ``fabric:flat_script`` the Fabric one)."""
+    return name.removeprefix("fixture:")
+
+
 def cases() -> list[Case]:
     training = REPO / "tests" / "test_golden_training.py"
     script_args = _literal(training, "SCRIPT_ARGS")
@@ -303,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = cases()
     if opts.cases:
         wanted = set(opts.cases.split(","))
-        selected = [c for c in selected if c.name in wanted or c.name.split(":")[-1] in wanted]
+        selected = [c for c in selected if c.name in wanted or _short_name(c.name) in wanted]
     info: dict = {}
     probe = threading.Thread(target=lambda: info.update(_environment()), daemon=True)
     probe.start()

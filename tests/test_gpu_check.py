@@ -60,6 +60,16 @@ def test_a_spent_budget_skips_every_pair_and_fails(tmp_path):
     assert "| flat_script | skipped |" in markdown and "2 pairs: 2 skipped." in markdown
 
 
+def test_a_bare_name_is_the_trainer_case_and_a_fabric_case_is_named_in_full(tmp_path):
+    cases = "flat_script,fabric:gan,autoencoder"
+    run, found, _ = _run(tmp_path, "--budget", "0", "--cases", cases)
+    assert [r["case"] for r in found["results"]] == [
+        "flat_script",
+        "fabric:gan",
+        "fixture:autoencoder",
+    ]
+
+
 @pytest.mark.training
 @needs_lightning
 def test_pairs_run_in_parallel_and_are_tabled(tmp_path):
