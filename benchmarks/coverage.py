@@ -1,7 +1,8 @@
 """Real-world coverage: convert and verify every ``.py`` file of a folder, and tabulate the fates.
 
     python benchmarks/coverage.py PATH [--jobs N] [--max-steps 20] [--timeout S]
-        [--config FILE] [--originals] [--markdown OUT] [--json OUT] [--keep]
+        [--config FILE] [--originals] [--target T] [--fallback fabric]
+        [--markdown OUT] [--json OUT] [--keep]
 
 For each file (found recursively under PATH, skipping hidden folders and caches):
 
@@ -21,6 +22,10 @@ For each file (found recursively under PATH, skipping hidden folders and caches)
 environment, the folder they run in and stand-in files for data the repository lacks. It never
 edits a script. ``--originals`` also runs each declined file's original on its own (the same
 way), so the table says which declined files would be verifiable once converted.
+
+``--target`` and ``--fallback`` are passed to both ``convert`` and ``verify``: ``--fallback fabric``
+measures what the Trainer conversion declines and Lightning Fabric then converts; such files are
+marked "[Fabric]" in the table and counted apart in the summary.
 
 Everything runs through the command line in subprocesses (``sys.executable -m converter``), so a
 crash or a hang on one file never stops the others; ``--jobs`` files are handled at once (each
@@ -101,6 +106,7 @@ class FileResult:
     verify_rc: int | None = None
     settings: dict = field(default_factory=dict)  # what --config applied (args, env, stand-ins)
     original: str = ""  # --originals, declined files: "runs" or why it does not
+    fabric: bool = False  # converted to Lightning Fabric (--target fabric, or the fallback)
     seconds: float = 0.0
     log: str = ""  # verify's / convert's own output, kept for the bug categories and --json
 
@@ -182,9 +188,23 @@ def _stop_all() -> None:
 # --- step 1: convert ---------------------------------------------------------------------------
 
 
-def _convert(res: FileResult, script: Path, tmp: Path) -> bool:
+def _target_options(opts: argparse.Namespace) -> list[str]:
+    found = ["--target", opts.target] if getattr(opts, "target", None) else []
+    return found + (["--fallback", opts.fallback] if getattr(opts, "fallback", None) else [])
+
+
+def _ignored_lines(opts: argparse.Namespace) -> list[str]:
+    return [
+        a
+        for pattern in getattr(opts, "ignore_line", None) or ()
+        for a in ("--ignore-line", pattern)
+    ]
+
+
+def _convert(res: FileResult, script: Path, tmp: Path, job_opts: argparse.Namespace) -> bool:
     """Fill ``res`` from ``convert --check --json``; True when the file converts."""
-    rc, out, err = _cli(["convert", "--check", "--json", "-v", str(script)], tmp, CONVERT_TIMEOUT)
+    command = ["convert", "--check", "--json", "-v", *_target_options(job_opts), str(script)]
+    rc, out, err = _cli(command, tmp, CONVERT_TIMEOUT)
     if rc is None:
         res.category, res.detail = CRASHED, f"the converter did not finish in {CONVERT_TIMEOUT} s"
         return False
@@ -206,6 +226,9 @@ def _convert(res: FileResult, script: Path, tmp: Path) -> bool:
         return False
     if status == "converted":
         res.partial = len(res.declined)
+        res.fabric = getattr(job_opts, "target", None) == "fabric" or any(
+            c["kind"] == "fallback" for c in entry["changed"]
+        )
         return True
     if entry.get("skipped") or _no_loop(res.declined):
         res.category, res.detail = NO_LOOP, message
@@ -369,6 +392,7 @@ def _limit(opts: argparse.Namespace, cwd: Path | None) -> float:
 def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[str]:
     opts, script = job.opts, job.script
     args = ["verify", str(script), "--fake-data", "--max-steps", str(opts.max_steps)]
+    args += _target_options(opts) + _ignored_lines(opts)
     args += ["--timeout", str(opts.timeout), "--work-dir", str(work)]
     if against:
         args += ["--against", str(script)]
@@ -529,7 +553,7 @@ def check(script: Path, root: Path, base: Path, index: int, opts) -> FileResult:
     job = Job(script, root, tmp, opts, opts.config.settings(res.path))
     start = time.monotonic()
     try:
-        if _convert(res, script, tmp):
+        if _convert(res, script, tmp, opts):
             res.settings = job.settings.record()
             _verify(res, job)
         elif res.category == DECLINED and opts.originals:
@@ -562,7 +586,13 @@ def discover(root: Path) -> list[Path]:
 def summary_line(results: list[FileResult]) -> str:
     counts = Counter(r.category for r in results)
     parts = [f"{counts[c]} {SHORT[c]}" for c in CATEGORIES if counts[c] or c in (VERIFIED,)]
-    return f"{len(results)} files: " + ", ".join(parts)
+    line = f"{len(results)} files: " + ", ".join(parts)
+    fabric = [r for r in results if r.fabric]
+    if fabric:
+        fates = Counter(r.category for r in fabric)
+        listed = ", ".join(f"{fates[c]} {SHORT[c]}" for c in CATEGORIES if fates[c])
+        line += f" (of the converted, {len(fabric)} to Lightning Fabric: {listed})"
+    return line
 
 
 def _rows(results: list[FileResult]) -> list[tuple[str, str, str]]:
@@ -578,6 +608,8 @@ def _rows(results: list[FileResult]) -> list[tuple[str, str, str]]:
             detail += f" [{r.partial} construct(s) left unconverted]"
         if r.original:
             detail += f" [original {r.original}]"
+        if r.fabric:
+            detail = f"[Fabric] {detail}"
         rows.append((r.path, LABELS[r.category], detail))
     return rows
 
@@ -812,6 +844,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run each declined file's original on its own: does it run here?",
     )
+    parser.add_argument(
+        "--target",
+        choices=("pytorch_lightning", "lightning", "fabric"),
+        help="convert and verify with this --target",
+    )
+    parser.add_argument(
+        "--fallback",
+        choices=("fabric",),
+        help="convert and verify with --fallback: Fabric where the Trainer conversion declines",
+    )
+    parser.add_argument(
+        "--ignore-line",
+        action="append",
+        metavar="REGEX",
+        help="passed to verify: printed lines a run cannot reproduce (timings); repeatable",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folders; say where")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     opts = parser.parse_args(argv)
@@ -876,6 +924,9 @@ def main(argv: list[str] | None = None) -> int:
             "converter": converter,
             "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
             "max_steps": opts.max_steps,
+            "target": opts.target,
+            "fallback": opts.fallback,
+            "ignore_line": opts.ignore_line,
             "timeout": opts.timeout,
             "minutes": round(minutes, 1),
             "summary": {c: sum(r.category == c for r in results) for c in CATEGORIES},

@@ -6,7 +6,8 @@
 Each pair runs through ``torch2lightning verify ORIGINAL --against CONVERTED --fake-data
 --max-steps N --accelerator gpu --json`` (no conversion: LibCST is not needed), with the same
 script arguments and environment as tests/test_golden_training.py: the golden cases
-``tests/golden/<case>.in.py`` against their committed ``<case>.out.py``, and the fixtures
+``tests/golden/<case>.in.py`` against their committed ``<case>.out.py``, the Fabric ones
+(``tests/golden_fabric``, named ``fabric:<case>``) likewise, and the fixtures
 ``fixtures/<name>.py`` against ``fixtures/converted/<name>.py``. In GPU mode the originals pick
 their device themselves (CUDA when they look for it, the CPU when they do not: the table says
 where each trained), the conversions run on the GPU, and values agree within verify's GPU
@@ -43,6 +44,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden"
+GOLDEN_FABRIC = REPO / "tests" / "golden_fabric"
 FIXTURES = REPO / "fixtures"
 FIXTURE_ARGS = {"mnist_classifier": ["--epochs", "1"]}
 #: An original that never asks for CUDA trains on the CPU while its conversion trains on the GPU:
@@ -84,6 +86,12 @@ def _literal(path: Path, name: str):
     return {}
 
 
+def _short_name(name: str) -> str:
+    """A fixture may be named without its ``fixture:`` prefix; a Fabric case only in full (a
+    bare ``flat_script`` is the Trainer's golden case, ``fabric:flat_script`` the Fabric one)."""
+    return name.removeprefix("fixture:")
+
+
 def cases() -> list[Case]:
     training = REPO / "tests" / "test_golden_training.py"
     script_args = _literal(training, "SCRIPT_ARGS")
@@ -98,6 +106,12 @@ def cases() -> list[Case]:
                     name, original, converted, script_args.get(name, []), environment.get(name, {})
                 )
             )
+    for original in sorted(GOLDEN_FABRIC.glob("*.in.py")):  # the Fabric conversions
+        name = original.name.removesuffix(".in.py")
+        converted = GOLDEN_FABRIC / f"{name}.out.py"
+        if converted.exists():
+            args, env = script_args.get(name, []), environment.get(name, {})
+            found.append(Case(f"fabric:{name}", original, converted, args, env))
     for original in sorted(FIXTURES.glob("*.py")):
         converted = FIXTURES / "converted" / original.name
         if converted.exists():
@@ -295,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = cases()
     if opts.cases:
         wanted = set(opts.cases.split(","))
-        selected = [c for c in selected if c.name in wanted or c.name.split(":")[-1] in wanted]
+        selected = [c for c in selected if c.name in wanted or _short_name(c.name) in wanted]
     info: dict = {}
     probe = threading.Thread(target=lambda: info.update(_environment()), daemon=True)
     probe.start()

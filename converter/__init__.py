@@ -10,8 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-TARGETS = ("pytorch_lightning", "lightning")
-__all__ = ["TARGETS", "ConversionResult", "Entry", "Report", "__version__", "convert_source"]
+TARGETS = ("pytorch_lightning", "lightning", "fabric")
+#: What `--fallback` may name: the target tried when the Trainer conversion declines.
+FALLBACKS = ("fabric",)
+__all__ = [
+    "FALLBACKS",
+    "TARGETS",
+    "ConversionResult",
+    "Entry",
+    "Report",
+    "__version__",
+    "convert_source",
+]
 
 if TYPE_CHECKING:
     from converter.pipeline import convert_source

@@ -30,6 +30,8 @@ class Options:
     #: (for standard input); "none": write nothing (--check, --diff).
     write: str = "inplace"
     diff: bool = False
+    #: Where the Trainer conversion declines, convert to this instead ("fabric"), or None.
+    fallback: str | None = None
 
 
 @dataclass
@@ -110,7 +112,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         return _deliver(source, options, outcome, data, data)
 
     try:
-        result = _convert(text, options.target, display)
+        result = _convert(text, options.target, display, options.fallback)
     except _ParseFailed as err:
         return Outcome(display, ERROR, message=err.message)
     except MemoryError:
@@ -215,7 +217,7 @@ class _ParseFailed(Exception):
         self.message = message
 
 
-def _convert(text: str, target: str, display: str):
+def _convert(text: str, target: str, display: str, fallback: str | None = None):
     # Imported here: a run over files the pre-filter skips never loads LibCST.
     import libcst
 
@@ -223,7 +225,7 @@ def _convert(text: str, target: str, display: str):
     from converter.parsing import SourceRejected
 
     try:
-        return convert_source(text, target=target, filename=display)
+        return convert_source(text, target=target, filename=display, fallback=fallback)
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(syntax_error_message(display, err)) from None
     except SourceRejected as err:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from converter import TARGETS, __version__
+from converter import FALLBACKS, TARGETS, __version__
 from converter.verify.command import verify
 
 EXIT_OK = 0
@@ -69,7 +69,14 @@ def main() -> None:
     type=click.Choice(TARGETS),
     default=TARGETS[0],
     show_default=True,
-    help="Which package the converted code imports.",
+    help="Which package the converted code imports; fabric: Lightning Fabric runs the script's "
+    "own loop (see README, Convert to Fabric).",
+)
+@click.option(
+    "--fallback",
+    type=click.Choice(FALLBACKS),
+    help="Where the Trainer conversion declines a file, convert it to this instead (the report "
+    "says so, with the Trainer's reason).",
 )
 @click.option(
     "--report",
@@ -113,6 +120,7 @@ def convert(
     check: bool,
     output: Path | None,
     target: str,
+    fallback: str | None,
     report_path: Path | None,
     as_json: bool,
     jobs: int,
@@ -144,9 +152,12 @@ def convert(
             raise click.UsageError(problem)
 
     write_mode = "none" if not writes else ("output" if output is not None else "inplace")
-    file_options = batch.Options(target=target, write=write_mode, diff=diff)
+    file_options = batch.Options(target=target, write=write_mode, diff=diff, fallback=fallback)
     stdin_options = batch.Options(
-        target=target, write="stdout" if write_mode == "inplace" else write_mode, diff=diff
+        target=target,
+        write="stdout" if write_mode == "inplace" else write_mode,
+        diff=diff,
+        fallback=fallback,
     )
     use_color = _use_color(color)
     run = _Run(writes=writes, quiet=quiet, verbose=verbose)
@@ -324,6 +335,8 @@ class _Run:
                 line += f" -> {outcome.output}"
             if outcome.declined:
                 line += f" ({outcome.declined} construct(s) declined; see -v or --report)"
+            if any(e["kind"] == "fallback" for e in (outcome.report or {}).get("changed", ())):
+                line += " (to Lightning Fabric: the Trainer conversion declined; see -v)"
             if outcome.message:
                 line += f" ({outcome.message})"
         else:

@@ -3,10 +3,12 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 
 from __future__ import annotations
 
-from converter import TARGETS, output_check
+from converter import FALLBACKS, TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
+from converter.fabric import convert_to_fabric
+from converter.fallback import fall_back
 from converter.parsing import parse_module
 from converter.patterns import PATTERNS, Emission
 from converter.planning import find_backward_loops, plan_site
@@ -23,14 +25,26 @@ from converter.rewrite.script import (
 
 
 def convert_source(
-    source: str, target: str = "pytorch_lightning", filename: str = "<string>"
+    source: str,
+    target: str = "pytorch_lightning",
+    filename: str = "<string>",
+    fallback: str | None = None,
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
+
+    ``fallback="fabric"``: when the Trainer conversion declines, convert to Lightning Fabric
+    instead (the report says why, with the Trainer's reason); when that declines too, the report
+    gives both reasons.
 
     Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
     ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
-    return _convert_source(source, target, filename, check=True)
+    result = _convert_source(source, target, filename, check=True)
+    if fallback is None or fallback == target or result.changed or not result.report.declined:
+        return result
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown fallback {fallback!r}; choose one of {', '.join(FALLBACKS)}")
+    return fall_back(result, _convert_source(source, fallback, filename, check=True))
 
 
 def _convert_source(source: str, target: str, filename: str, check: bool) -> ConversionResult:
@@ -40,7 +54,10 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
         index = SourceIndex(module, source)
-        code = _convert(index, target, report)
+        if target == "fabric":
+            code = convert_to_fabric(index, report)
+        else:
+            code = _convert(index, target, report)
         if check:
             _check_output(index, code, filename, target)
     except Declined as declined:

@@ -45,6 +45,12 @@ def test_every_golden_case_and_both_fixtures_are_checked_with_the_training_tests
     assert {"fixture:mnist_classifier", "fixture:autoencoder"} <= set(cases)
     assert cases["function_based"].args == ["--epochs", "1", "--log-interval", "3"]
     assert cases["ddp"].env["WORLD_SIZE"] == "1"
+    fabric = Path(__file__).parent / "golden_fabric"
+    assert {n.removeprefix("fabric:") for n in cases if n.startswith("fabric:")} == {
+        p.name.removesuffix(".in.py") for p in fabric.glob("*.in.py")
+    }
+    assert cases["fabric:ddp"].env["WORLD_SIZE"] == "1"
+    assert cases["fabric:function_based"].converted.name == "function_based.out.py"
 
 
 def test_a_spent_budget_skips_every_pair_and_fails(tmp_path):
@@ -52,6 +58,16 @@ def test_a_spent_budget_skips_every_pair_and_fails(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     assert [r["verdict"] for r in found["results"]] == ["SKIPPED", "SKIPPED"]
     assert "| flat_script | skipped |" in markdown and "2 pairs: 2 skipped." in markdown
+
+
+def test_a_bare_name_is_the_trainer_case_and_a_fabric_case_is_named_in_full(tmp_path):
+    cases = "flat_script,fabric:gan,autoencoder"
+    run, found, _ = _run(tmp_path, "--budget", "0", "--cases", cases)
+    assert [r["case"] for r in found["results"]] == [
+        "flat_script",
+        "fabric:gan",
+        "fixture:autoencoder",
+    ]
 
 
 @pytest.mark.training

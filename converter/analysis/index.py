@@ -55,6 +55,10 @@ class SourceIndex:
         position = self._walk.position
         return sorted((n for group in groups for n in group), key=position.__getitem__)
 
+    def order(self, node: cst.CSTNode) -> int:
+        """The node's place in source order (an ancestor comes before its descendants)."""
+        return self._walk.position[node]
+
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
 

@@ -19,7 +19,7 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
         )
         return batch._deliver(source, options, outcome, data, data)
     try:
-        result = convert_notebook(data, options.target, display)
+        result = convert_notebook(data, options.target, display, options.fallback)
     except NotebookProblem as problem:
         place = problem.where()
         return batch.Outcome(

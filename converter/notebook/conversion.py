@@ -77,10 +77,14 @@ def runnable_script(data: bytes) -> str:
 
 
 def convert_notebook(
-    data: bytes, target: str = "pytorch_lightning", filename: str = "<notebook>"
+    data: bytes,
+    target: str = "pytorch_lightning",
+    filename: str = "<notebook>",
+    fallback: str | None = None,
 ) -> NotebookResult:
-    """Convert a notebook's bytes. Raises :class:`NotebookProblem` for a file that is not a
-    notebook this tool takes (not JSON, not nbformat 4, a code cell that does not parse)."""
+    """Convert a notebook's bytes (``target`` and ``fallback`` as for ``convert_source``). Raises
+    :class:`NotebookProblem` for a file that is not a notebook this tool takes (not JSON, not
+    nbformat 4, a code cell that does not parse)."""
     notebook = read(data)
     unchanged = NotebookResult(data, False, _empty_report(filename))
     if notebook.language != "python":
@@ -93,7 +97,7 @@ def convert_notebook(
         unchanged.reason = "no code cells"
         return unchanged
     joined = joining.join(taken)
-    result = _convert(joined, target, filename)
+    result = _convert(joined, target, filename, fallback)
     report = _located(result.report.to_dict(), joined)
     unchanged.report = report
     if not result.changed:
@@ -170,14 +174,14 @@ def _check_syntax(number: int, text: str) -> None:
         raise NotebookProblem(f"cannot parse: {err}", cell=number) from None
 
 
-def _convert(joined: joining.Joined, target: str, filename: str):
+def _convert(joined: joining.Joined, target: str, filename: str, fallback: str | None):
     import libcst
 
     from converter import convert_source
     from converter.parsing import SourceRejected
 
     try:
-        return convert_source(joined.text, target=target, filename=filename)
+        return convert_source(joined.text, target=target, filename=filename, fallback=fallback)
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)
         message = f"cannot parse: {getattr(err, 'message', str(err)).splitlines()[0]}"

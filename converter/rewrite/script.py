@@ -192,7 +192,7 @@ def _pass_line() -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(body=[cst.Pass()])
 
 
-_SCALING = {
+SCALING = {
     "accelerator": "--accelerator",
     "devices": "--devices",
     "num_nodes": "--num-nodes",
@@ -208,25 +208,42 @@ def _scaling_flags(
     binding = plan.namespace_binding
     if binding is None or binding in edits.insert_before:
         return []
+    flags, arguments = scaling_flags(index, binding, plan.namespace_var, out.trainer_options)
+    if flags:
+        edits.insert_before[binding] = flags
+        edits.replace_leading[binding] = []
+    return arguments
+
+
+def scaling_flags(
+    index: SourceIndex,
+    binding: cst.SimpleStatementLine,
+    namespace: str,
+    present,
+    flags: dict[str, str] = SCALING,
+    templates: tuple[str, ...] = ("trainer_flags",),
+) -> tuple[list[cst.BaseStatement], list[cst.Arg]]:
+    """The `parser.add_argument(...)` statements to insert before `args = parser.parse_args()`
+    (the first one taking over its leading lines) and the keyword arguments that read them, for
+    each option in `flags` (option -> flag, in the templates' order) not `present` already. None
+    when the script has one of these flags of its own."""
     parser = binding.body[0].value.func.value
     existing = {
         s.evaluated_value
         for s in index.nodes(cst.SimpleString)
         if isinstance(s.evaluated_value, str) and s.evaluated_value.startswith("--")
     }
-    if any(flag in existing for flag in _SCALING.values()):
-        return []
-    wanted = [option not in out.trainer_options for option in _SCALING]  # template order
-    flags = [f for f, keep in zip(fill("trainer_flags", parser=parser), wanted) if keep]
-    flags[0] = flags[0].with_changes(leading_lines=binding.leading_lines)
-    edits.insert_before[binding] = flags
-    edits.replace_leading[binding] = []
-    args = plan.namespace_var
-    return [
-        _kwarg(option, expr(f"{args}.{option}"))
-        for option in _SCALING
-        if option not in out.trainer_options
+    if any(flag in existing for flag in flags.values()):
+        return [], []
+    wanted = [option not in present for option in flags]  # template order
+    filled = [statement for name in templates for statement in fill(name, parser=parser)]
+    statements = [f for f, keep in zip(filled, wanted) if keep]
+    if statements:
+        statements[0] = statements[0].with_changes(leading_lines=binding.leading_lines)
+    arguments = [
+        _kwarg(option, expr(f"{namespace}.{option}")) for option in flags if option not in present
     ]
+    return statements, arguments
 
 
 def _one_argument_per_line(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
@@ -360,4 +377,18 @@ def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -
     return module.with_changes(body=body[:at] + statements + body[at:])
 
 
-__all__ = ["ApplyEdits", "Edits", "GeneratedNames", "add_imports", "plan_edits", "BLANK"]
+# the Fabric rewrite writes its calls the same way
+kwarg = _kwarg
+one_argument_per_line = _one_argument_per_line
+
+__all__ = [
+    "ApplyEdits",
+    "Edits",
+    "GeneratedNames",
+    "add_imports",
+    "plan_edits",
+    "scaling_flags",
+    "kwarg",
+    "one_argument_per_line",
+    "BLANK",
+]

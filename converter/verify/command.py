@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from converter import TARGETS, notebook
+from converter import FALLBACKS, TARGETS, notebook
 from converter.verify import compare, evaluation, printed, runs
 from converter.verify.runs import Run
 
@@ -131,7 +131,13 @@ Arguments for both scripts go after `--`:
     type=click.Choice(TARGETS),
     default=TARGETS[0],
     show_default=True,
-    help="Lightning package the conversion imports.",
+    help="Lightning package the conversion imports; fabric: Lightning Fabric runs the script's "
+    "own loop.",
+)
+@click.option(
+    "--fallback",
+    type=click.Choice(FALLBACKS),
+    help="Convert to this target where the Trainer conversion declines (as convert --fallback).",
 )
 @click.option(
     "--max-steps",
@@ -271,7 +277,8 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
     from converter.report import place
 
     source = files.Source(script, str(script), explicit=True)
-    outcome = batch.process(source, batch.Options(target=opts["target"], write="stdout"))
+    options = batch.Options(target=opts["target"], write="stdout", fallback=opts.get("fallback"))
+    outcome = batch.process(source, options)
     declined = (outcome.report or {}).get("declined", [])
     reasons = [f"{place(outcome.display, e)}: {e['message']}" for e in declined]
     if outcome.status == batch.ERROR:
@@ -286,6 +293,9 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
         return None
     for line in reasons:
         console.say(f"note: left unconverted: {line}")
+    for entry in (outcome.report or {}).get("changed", []):
+        if entry["kind"] == "fallback":
+            console.say(f"note: {entry['message']}")
     return outcome.data
 
 
@@ -442,18 +452,24 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
     """``--devices N``: evaluate the trained weights on 1 and N processes; see evaluation.py."""
     n = opts["devices"]
     weights = root / "weights.pt"
+    fabric = _runs_fabric(converted)
     title = f"--devices {n}: the conversion's evaluation of its trained weights, 1 vs {n} processes"
     if not weights.exists():
-        message = f"{title}: nothing to check (the conversion never called Trainer.fit)"
+        never = "set up no model with Fabric" if fabric else "never called Trainer.fit"
+        message = f"{title}: nothing to check (the conversion {never})"
         console.warn(message)
         return {"verdict": "failed", "message": message}
     base = ["--evaluate-weights", str(weights)]
+    # A Fabric script keeps its own loop (and may call torch.distributed itself): its single
+    # process is a world of one, started as each of the N ranks is.
+    single = "ddp" if fabric else "auto"
     one = Run.in_folder(
         "evaluate-1",
         converted,
         root,
         shared,
-        options=base + _trainer(accelerator="cpu", devices=1, strategy="auto", num_nodes=1),
+        options=base + _trainer(accelerator="cpu", devices=1, strategy=single, num_nodes=1),
+        env=_rank(0, str(runs.free_port())) if fabric else {},
     )
     port = str(runs.free_port())
     ranks = [
@@ -463,12 +479,7 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
             root,
             shared or root / f"evaluate-{n}",
             options=base + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1),
-            env={
-                "LOCAL_RANK": str(rank),
-                "NODE_RANK": "0",
-                "MASTER_ADDR": "127.0.0.1",
-                "MASTER_PORT": port,
-            },
+            env=_rank(rank, port),
         )
         for rank in range(n)
     ]
@@ -485,11 +496,12 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         return {"verdict": "failed", "message": message}
     reference = compare.load(str(one.trace))
     if not reference.get("evaluations"):
-        message = f"{title}: nothing to check (the conversion neither validates nor tests)"
+        never = "never puts a model in eval mode" if fabric else "neither validates nor tests"
+        message = f"{title}: nothing to check (the conversion {never})"
         console.warn(message)
         return {"verdict": "failed", "message": message}
     found = evaluation.check(
-        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0
+        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0, fabric
     )
     console.say(f"{title} (ddp, gloo):")
     for line in found.details:
@@ -505,6 +517,28 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         "problems": found.problems,
         "message": found.problems[0] if found.problems else "the same",
     }
+
+
+def _rank(rank: int, port: str) -> dict[str, str]:
+    """What `torchrun` would set for one process of a world on this machine."""
+    return {
+        "LOCAL_RANK": str(rank),
+        "NODE_RANK": "0",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": port,
+    }
+
+
+def _runs_fabric(converted: Path) -> bool:
+    """Whether the converted script is a Fabric one (it imports Lightning Fabric)."""
+    try:
+        text = converted.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
+    return (
+        re.search(r"^\s*(from|import)\s+(lightning\.fabric|lightning_fabric)\b", text, re.M)
+        is not None
+    )
 
 
 def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float) -> None:

@@ -55,7 +55,11 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
-def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> EvaluationCheck:
+def check(
+    reference: dict, ranks: list[dict], tolerance: float = 0.0, fabric: bool = False
+) -> EvaluationCheck:
+    """``fabric``: the runs are a Fabric script's, whose evaluations are the stretches where it
+    had a model in eval mode (see :mod:`~converter.verify.fabric_hooks`); it logs nothing."""
     tolerance = max(tolerance, TOLERANCE)
     n = len(ranks)
     result = EvaluationCheck(processes=n)
@@ -71,6 +75,7 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
     if result.problems:
         return result
     names = ("1 process", f"{n} processes")
+    printer = "fabric.print" if fabric else "self.print"
     for i, evaluation in enumerate(one):
         label, stage = evaluation["label"], evaluation["stage"]
         alone = printed.lines(reference.get("printed", []), label)
@@ -83,7 +88,7 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
             if by_rank[rank]:
                 result.problems.append(
                     f"{stage}: rank {rank} printed too ({printed.count(by_rank[rank])}, first: "
-                    f"{by_rank[rank][0]!r}): print once (self.print, or rank zero only)"
+                    f"{by_rank[rank][0]!r}): print once ({printer}, or rank zero only)"
                 )
         expected = _metrics(evaluation)
         for name, value in expected.items():
@@ -98,9 +103,12 @@ def check(reference: dict, ranks: list[dict], tolerance: float = 0.0) -> Evaluat
         extra = sorted(set().union(*(_metrics(t["evaluations"][i]) for t in ranks)) - set(expected))
         if extra:
             result.problems.append(f"{stage}: logged only on {n} processes: {', '.join(extra)}")
-        result.details.append(
-            f"{stage}: {printed.count(alone)} printed, {len(expected)} logged metric"
+        logged = (
+            ""
+            if fabric
+            else f", {len(expected)} logged metric"
             + ("" if len(expected) == 1 else "s")
             + (f" ({', '.join(sorted(expected))})" if expected else "")
         )
+        result.details.append(f"{stage}: {printed.count(alone)} printed{logged}")
     return result

@@ -8,7 +8,8 @@ Before the script runs: one CPU thread (``torch.set_num_threads(1)``; the parent
 ``OMP_NUM_THREADS=1`` and ``PYTHONHASHSEED``), ``torch.use_deterministic_algorithms(True,
 warn_only=True)``, ``random``/``numpy``/``torch`` seeded with ``--seed``, the hooks of
 :mod:`~converter.verify.tracing`, :mod:`~converter.verify.capture` (``sys.stdout``) and
-:mod:`~converter.verify.trainer_hooks` and, with ``--fake-data``, the datasets of
+:mod:`~converter.verify.trainer_hooks` (and :mod:`~converter.verify.fabric_hooks`, its
+Fabric counterpart) and, with ``--fake-data``, the datasets of
 :mod:`~converter.verify.fakedata`. On the CPU (the default) the parent hides GPUs; with
 ``--accelerator gpu`` the GPU stays visible, TF32 is turned off and cuBLAS made deterministic, and
 a machine without a GPU ends the run at once (status ``no-gpu``).
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:  # read by cuBLAS when it starts; deterministic results need it
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # everything the runner needs is imported before the script runs and the package is forgotten
-    from converter.verify import capture, tracing, trainer_hooks
+    from converter.verify import capture, fabric_hooks, tracing, trainer_hooks
 
     _settle(args.seed, gpu)
     tracer = tracing.Tracer(max_steps=args.max_steps)
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         capture=out,
     )
     trainer_hooks.install(plan)
+    fabric = fabric_hooks.install(plan)  # the same overrides and recordings for Fabric
     folders = [os.path.abspath(p) for p in args.path] or [os.path.dirname(args.script)]
     sys.path[:1] = folders  # replaces the runner's own entry, like `python script.py` would
     _forget_own_package(args.own_path, folders)
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         tracer.uninstall()
         out.uninstall()
+    fabric_hooks.finish(fabric)
     sys.stdout.flush()
     extra = {"printed": out.segments, "evaluations": plan.evaluations}
     tracer.dump(args.trace, status, error, extra)

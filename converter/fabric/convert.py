@@ -1,0 +1,222 @@
+"""The Fabric conversion of one script, start to end: who is who, where Fabric lives, the edits,
+one transform of the tree, the report."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import Declined
+from converter.fabric import checks, devices, training
+from converter.fabric.context import Context
+from converter.fabric.edits import ApplyFabricEdits, FabricEdits, insert_imports
+from converter.fabric.loops import find_loops
+from converter.fabric.metrics import helper_function, reduce_sums
+from converter.fabric.parameters import pass_fabric
+from converter.fabric.reach import place, references
+from converter.fabric.reporting import describe
+from converter.fabric.roles import Roles, find_roles
+from converter.fabric.setup import (
+    Names,
+    fabric_options,
+    launch,
+    loader_anchor,
+    loaders_setup,
+    setup_points,
+)
+from converter.report import Report
+from converter.rewrite.lightning_module import BLANK
+
+_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+_NEEDS_PROCESS_GROUP = (
+    "torch.distributed",
+    "torch.utils.data.distributed.DistributedSampler",
+    "torch.utils.data.DistributedSampler",
+)
+
+
+def convert_to_fabric(index: SourceIndex, report: Report) -> str:
+    checks.refuse_lightning(index)
+    checks.refuse_uncompilable(index)
+    backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
+    if not backward_calls:
+        raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
+    checks.refuse_spawn(index)
+    roles = find_roles(index)
+    group = checks.process_group_statements(index)
+    distributed = any(
+        index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
+        for s in group
+    )
+    precision, regions = checks.find_precision(index, roles)
+    names = Names.choose(index)
+    options = fabric_options(index, roles, distributed, precision)
+    points, together = setup_points(index, roles, names.fabric)
+    required = [anchor for anchor, _ in points if anchor is not None]
+    required += _training_in_scope(index, roles, backward_calls)
+    if distributed:  # what needs the process group comes after Fabric's launch, which makes it
+        required += _process_group_in_scope(index, roles, group)
+    reach = place(index, roles, required, options.needs)
+    # Without a module to set up (an optimizer of plain tensors), Fabric moves nothing: the
+    # script keeps its tensors, batches included, where it puts them.
+    loops = find_loops(index, reach, distributed or not roles.models)
+    kept, loaders_after = loader_anchor(
+        index, reach, loops.loaders + loops.whole, points[0][0] if together else None
+    )
+    for loop in loops.loops:
+        if loop.loader is not None and not set(loop.loaders) <= set(kept):
+            loop.loader, loop.loaders, loop.sums, loop.sharded = None, [], [], False
+
+    edits = FabricEdits()
+    launched = launch(names, options)
+    for anchor, statements in points:
+        if anchor is None:
+            launched += statements
+        else:
+            edits.insert_after(anchor, statements)
+    if kept:
+        sharded = [n for n in kept if n in loops.loaders]
+        whole = [n for n in kept if n in loops.whole]
+        setups = [loaders_setup(names.fabric, sharded)] if sharded else []
+        setups += [loaders_setup(names.fabric, whole, sharded=False)] if whole else []
+        if loaders_after is None:
+            launched += setups
+        else:
+            edits.insert_after(loaders_after, setups)
+    _space(reach.anchor, launched, edits)
+    edits.insert_before(reach.anchor, launched)
+    if options.flags:
+        binding = roles.namespace_binding
+        edits.insert_before(binding, options.flags)
+        edits.on(binding, lambda u: u.with_changes(leading_lines=[]))
+
+    ctx = Context(index, roles, reach, loops, names.fabric, edits)
+    for model in roles.models:  # after its setup, the name holds Fabric's wrapper
+        after = [a for a, _ in points if a is not None and _sets_up(a, model, roles, together)]
+        ctx.wrapped_after[model.name] = min((index.order(a) for a in after), default=-1)
+    training.backward(ctx)
+    training.scalers(ctx, regions)
+    training.prints(ctx)
+    devices.model_moves(ctx, group)
+    devices.devices(ctx)
+    if roles.models:
+        devices.created_tensors(ctx)
+        devices.outside_tensors(ctx)
+    training.saves(ctx)
+    needs_helper = reduce_sums(ctx, names.helper)
+    pass_fabric(index, reach, ctx)
+
+    module = index.module.visit(ApplyFabricEdits(edits))
+    if needs_helper:
+        module = _add_helper(module, ctx, names.helper)
+    module = insert_imports(
+        module, _imports(index, names, options.imports | _helper_imports(needs_helper))
+    )
+    describe(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
+    return module.code
+
+
+def _sets_up(anchor, model, roles: Roles, together: bool) -> bool:
+    return together or anchor in model.bindings
+
+
+def _space(anchor: cst.BaseStatement, launched: list, edits: FabricEdits) -> None:
+    """The blank lines above the statement Fabric goes before now go above Fabric, and one blank
+    line separates it from that statement (and its comments)."""
+    lines = list(anchor.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    if blank:
+        launched[0] = launched[0].with_changes(leading_lines=lines[:blank])
+        edits.on(anchor, lambda u: u.with_changes(leading_lines=[BLANK, *lines[blank:]]))
+
+
+def _process_group_in_scope(index: SourceIndex, roles: Roles, group) -> list[cst.CSTNode]:
+    inits = [
+        s
+        for s in group
+        if index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
+    ]
+    for statement in inits:
+        if index.enclosing_function(statement) is not roles.function:
+            where = roles.function.name.value + "()" if roles.function else "the script"
+            raise Declined(
+                index.line(statement),
+                f"the process group is initialised elsewhere than in {where}, which creates the "
+                "model: Fabric's launch cannot take its place",
+            )
+    removed = set(group)
+    uses = []
+    for node in index.nodes((cst.Name, cst.Attribute)):
+        if isinstance(index.parent(node), (cst.Attribute, cst.ImportAlias, cst.ImportFrom)):
+            continue
+        if index.enclosing_function(node) is not roles.function:
+            continue
+        if index.resolves_to(node, *_NEEDS_PROCESS_GROUP) and not any(
+            a in removed for a in index.ancestors(node)
+        ):
+            uses.append(node)
+    return uses
+
+
+def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list[cst.CSTNode]:
+    """Where the setup scope trains: its own backward() calls, and its calls of the functions
+    that call backward() (directly or through others)."""
+    found = []
+    functions: set[cst.FunctionDef] = set()
+    pending = list(backward_calls)
+    while pending:
+        node = pending.pop()
+        function = index.enclosing_function(node)
+        if function is roles.function:
+            found.append(node)
+            continue
+        if function is None or function in functions:
+            continue
+        functions.add(function)
+        if not isinstance(index.parent(function), cst.Module):
+            pending.append(function)  # nested: where it is defined
+            continue
+        pending += [call for call in references(index, function) if call is not None]
+    return found
+
+
+def _add_helper(module: cst.Module, ctx: Context, helper: str) -> cst.Module:
+    """The helper, after the script's leading imports."""
+    body = list(module.body)
+    position = next(
+        (
+            i
+            for i, statement in enumerate(body)
+            if not m.matches(statement, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
+            and not (
+                i == 0 and m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString())]))
+            )
+        ),
+        len(body),
+    )
+    function = helper_function(helper).with_changes(leading_lines=[BLANK, BLANK])
+    if position == len(body):
+        return module.with_changes(body=[*body, function])
+    following = body[position]
+    lines = list(following.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    following = following.with_changes(leading_lines=[BLANK] * max(0, 2 - blank) + lines)
+    if position == 0:
+        function = function.with_changes(leading_lines=[])
+    return module.with_changes(body=[*body[:position], function, following, *body[position + 1 :]])
+
+
+def _helper_imports(needed: bool) -> set[str]:
+    return {"torch"} if needed else set()
+
+
+def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:
+    bound = index.body_scope(None).assignments
+    lines = [f"import {name}" for name in sorted(modules) if not bound[name]]
+    alias = "" if names.cls == "Fabric" else f" as {names.cls}"
+    return [*lines, f"from lightning.fabric import Fabric{alias}"]

@@ -1,0 +1,193 @@
+"""Devices in a Fabric conversion: Fabric moves the models (`fabric.setup`) and the batches of a
+set-up loader, so their `.to(device)` / `.cuda()` go; the script's device handed to anything else
+becomes `fabric.device` (the process's own device), `.cuda()` elsewhere `.to(fabric.device)`, and
+tensors the loops create or read from the script are moved there: the same numbers, on the
+process's device. On one CPU process every one of these is the tensor itself."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from converter.analysis.bindings import assigned_value, strip_device_moves
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_written
+from converter.analysis.scopes import Scope
+from converter.analysis.tensors import creates_tensor, is_tensor_name
+from converter.analysis.walk import find
+from converter.fabric.context import Context, make_call
+
+_MOVES = ("to", "cuda")
+
+
+def model_moves(ctx: Context, distributed: list) -> None:
+    """The models are moved (and, with DDP, wrapped) by `fabric.setup`."""
+    for statement in ctx.roles.model_moves + distributed:
+        ctx.edits.remove.add(statement)
+    for model in ctx.roles.models:
+        for binding in model.bindings:
+            value = assigned_value(binding)
+            if isinstance(value, cst.Call) and strip_device_moves(value) is not value:
+                ctx.edits.on(value, lambda u: strip_device_moves(u))
+                ctx.count(value, "model move")
+    if ctx.roles.model_moves:
+        for statement in ctx.roles.model_moves:
+            ctx.count(statement, "model move")
+
+
+def devices(ctx: Context) -> None:
+    """Batches: their moves go (a set-up loader moves them). Elsewhere: the script's device
+    becomes `fabric.device` where it is handed to a call, `.cuda()` becomes
+    `.to(fabric.device)`."""
+    index = ctx.index
+    batch_moves = set()
+    for loop in ctx.loops.loops:
+        if loop.loader is None:
+            continue
+        for call in find(loop.node.body, cst.Call):
+            if _is_move(ctx, call) and _root(call.func.value) in loop.batch:
+                batch_moves.add(call)
+                ctx.edits.on(call, lambda u: u.func.value)  # `x.to(device)` -> `x`
+                ctx.count(call, "batch move")
+    created = {assigned_value(b) for model in ctx.roles.models for b in model.bindings}
+    device_scopes = _device_scopes(ctx)
+    for name in index.nodes(cst.Name):
+        owner = device_scopes.get(name.value)
+        if owner is None or not ctx.reach.has_fabric(name):
+            continue
+        scope = index.scope(name)
+        parent = index.parent(name)
+        if scope is None or scope.lookup(name.value) is not owner:
+            continue
+        if not (isinstance(parent, cst.Arg) and parent.value is name):
+            continue
+        call = index.parent(parent)
+        if not isinstance(call, cst.Call) or call in batch_moves:
+            continue
+        if m.matches(call.func, m.Name("print") | m.Name("str") | m.Name("repr")):
+            continue
+        ctx.edits.on(name, lambda u: ctx.attribute("device"))
+        ctx.use(name, "device")
+    for call in index.nodes(cst.Call):
+        if call in batch_moves or call in created or not ctx.reach.has_fabric(call):
+            continue
+        if m.matches(call.func, m.Attribute(attr=m.Name("cuda"))) and not ctx.is_model(
+            call.func.value
+        ):
+            ctx.edits.on(
+                call,
+                lambda u: u.with_changes(
+                    func=u.func.with_changes(attr=cst.Name("to")),
+                    args=[cst.Arg(ctx.attribute("device"))],
+                ),
+            )
+            ctx.use(call, "device")
+
+
+def _device_scopes(ctx: Context) -> dict[str, Scope]:
+    found = {}
+    for name in ctx.roles.devices:
+        owner = ctx.roles.scope.lookup(name)
+        if owner is not None:
+            found[name] = owner
+    return found
+
+
+def _is_move(ctx: Context, call: cst.Call) -> bool:
+    """`x.to(device)` / `x.cuda()` (with `non_blocking=`): a move to a device and nothing else."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in _MOVES:
+        return False
+    rest = [a for a in call.args if not (a.keyword and a.keyword.value == "non_blocking")]
+    if call.func.attr.value == "cuda":
+        return len(rest) <= 1 and not any(a.star for a in rest)
+    if len(rest) != 1 or rest[0].star:
+        return False
+    arg = rest[0]
+    if arg.keyword is not None:
+        return arg.keyword.value == "device"
+    return _is_device_expression(ctx, arg.value)
+
+
+def _is_device_expression(ctx: Context, node) -> bool:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return isinstance(value, str) and value.split(":")[0] in ("cuda", "cpu", "mps", "xpu")
+    if isinstance(node, cst.Call):
+        return ctx.index.resolves_to(node.func, "torch.device")
+    if isinstance(node, cst.Name):
+        return node.value in ctx.roles.devices or "device" in node.value
+    if isinstance(node, cst.Attribute):
+        return "device" in node.attr.value
+    return False
+
+
+def _root(node) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def created_tensors(ctx: Context) -> None:
+    """Tensors a training or evaluation loop creates (`torch.randn(n, 4)`) are made as the
+    script made them, then moved to the process's device: the same numbers, on its device."""
+    index = ctx.index
+    seen = set()
+    for loop in ctx.loops.loops:
+        if not (loop.trains or loop.loader):
+            continue
+        for call in find(loop.node.body, cst.Call):
+            if call in seen or not creates_tensor(index, call):
+                continue
+            seen.add(call)
+            if any(a.keyword and a.keyword.value in ("device", "requires_grad") for a in call.args):
+                continue
+            parent = index.parent(call)
+            if m.matches(
+                parent, m.Attribute(attr=m.Name("to") | m.Name("cuda") | m.Name("type_as"))
+            ):
+                continue
+            ctx.edits.on(
+                call,
+                lambda u: make_call(
+                    cst.Attribute(u, cst.Name("to")), [cst.Arg(ctx.attribute("device"))]
+                ),
+            )
+            ctx.use(call, "tensor")
+
+
+def outside_tensors(ctx: Context) -> None:
+    """A tensor a training loop reads from outside it (full-batch data made at module level) is
+    read as `x.to(fabric.device)`; the script's own uses of `x` elsewhere stay as they were."""
+    index = ctx.index
+    for loop in ctx.loops.loops:
+        if not loop.trains:
+            continue
+        written = {n for n in names_written(index, [loop.node])}
+        for name in find(loop.node.body, cst.Name):
+            if name.value in written or not _plain_read(index, name):
+                continue
+            scope = index.scope(name)
+            owner = scope.lookup(name.value) if scope is not None else None
+            if owner is None or not is_tensor_name(index, owner, name.value):
+                continue
+            if m.matches(index.parent(name), m.Attribute(attr=m.Name("to") | m.Name("cuda"))):
+                continue
+            ctx.edits.on(
+                name,
+                lambda u: make_call(
+                    cst.Attribute(u, cst.Name("to")), [cst.Arg(ctx.attribute("device"))]
+                ),
+            )
+            ctx.use(name, "tensor")
+
+
+def _plain_read(index: SourceIndex, name: cst.Name) -> bool:
+    """A variable read (not an attribute's name, a keyword, a target or a parameter)."""
+    parent = index.parent(name)
+    if isinstance(parent, cst.Attribute) and parent.attr is name:
+        return False
+    if isinstance(parent, cst.Arg) and parent.keyword is name:
+        return False
+    return not isinstance(
+        parent, (cst.AssignTarget, cst.AugAssign, cst.For, cst.AsName, cst.Param, cst.FunctionDef)
+    )

@@ -1,0 +1,67 @@
+"""The report of a Fabric conversion: what it found (optimizers, loops) and what it changed, each
+with the line of its first place."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.report import Report
+
+
+def describe(index, roles, reach, loops, ctx, kept, points, report: Report, distributed, precision):
+    line = index.line
+    for name, statements in roles.optimizers.items():
+        trained = ", ".join(f"`{m}`" for m in roles.trains[name])
+        report.find("optimizer", line(statements[0]), f"optimizer `{name}` trains {trained}")
+    for loop in loops.loops:
+        if loop.trains:
+            report.find("loop", line(loop.node), "training loop (kept: Lightning Fabric runs it)")
+        elif loop.loader is not None:
+            report.find("loop", line(loop.node), f"evaluation loop over `{loop.loader}`")
+    report.change("fabric", line(reach.anchor), "Lightning Fabric created and launched here")
+    for anchor, statements in points:
+        what = ", ".join(cst.Module([]).code_for_node(s).strip() for s in statements)
+        report.change("setup", line(anchor) if anchor is not None else line(reach.anchor), what)
+    for names, how in (
+        ([n for n in kept if n in loops.loaders], "each process gets its share"),
+        ([n for n in kept if n in loops.whole], "every process iterates all of it"),
+    ):
+        if names:
+            listed = ", ".join(f"`{n}`" for n in names)
+            report.change(
+                "loaders",
+                line(reach.anchor),
+                f"{listed} set up with fabric.setup_dataloaders ({how})",
+            )
+    for unsharded in loops.unsharded:
+        report.change(
+            "loaders",
+            line(reach.anchor),
+            f"`{unsharded}` not set up: the script shares out or places its batches itself",
+        )
+    if distributed:
+        report.change(
+            "distributed", line(reach.anchor), 'DDP boilerplate -> Fabric(strategy="ddp")'
+        )
+    if precision is not None:
+        value = cst.Module([]).code_for_node(precision)
+        report.change(
+            "precision", line(reach.anchor), f"autocast/GradScaler -> Fabric(precision={value})"
+        )
+    described = {
+        "backward": "loss.backward() -> fabric.backward(loss)",
+        "print": "print -> fabric.print (printed once)",
+        "batch move": "batch .to(device) removed (the set-up loader moves batches)",
+        "model move": "model .to(device) removed (fabric.setup moves the model)",
+        "device": "the device -> fabric.device",
+        "tensor": "tensors the loop creates moved to fabric.device",
+        "save": "torch.save -> fabric.save (written once)",
+        "save model": "torch.save(model) saves the unwrapped model (model.module)",
+        "sums": "evaluation sums reduced over processes",
+        "autocast": "autocast -> fabric.autocast()",
+    }
+    for key, message in described.items():
+        lines = sorted(set(ctx.counts.get(key, [])))
+        if lines:
+            count = f" ({len(lines)} places)" if len(lines) > 1 else ""
+            report.change(key.replace(" ", "-"), lines[0], message + count)

@@ -1,0 +1,2 @@
+{fabric} = {Fabric}({options})
+{fabric}.launch()

@@ -1,0 +1,1 @@
+{loaders} = {fabric}.setup_dataloaders({arguments})

@@ -1,0 +1,1 @@
+{model} = {fabric}.setup_module({model})

@@ -1,0 +1,1 @@
+{optimizer} = {fabric}.setup_optimizers({optimizer})

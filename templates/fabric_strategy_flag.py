@@ -1,0 +1,1 @@
+{parser}.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, fsdp, deepspeed...")

@@ -1,0 +1,98 @@
+import torch
+import torch.nn as nn
+import torchvision
+import torchvision.transforms as transforms
+from lightning.fabric import Fabric
+
+
+def sum_over_processes(fabric, value):
+    """`value` summed over all processes (on a single process, `value` itself)."""
+    if fabric.world_size == 1:
+        return value
+    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
+    total = fabric.all_reduce(total, reduce_op="sum")
+    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+
+
+# Device configuration
+device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+fabric = Fabric(accelerator=torch.device(device).type)
+fabric.launch()
+
+# Hyper-parameters
+input_size = 784
+hidden_size = 50
+num_classes = 10
+num_epochs = 2
+batch_size = 100
+learning_rate = 0.001
+
+train_dataset = torchvision.datasets.MNIST(root='../../data', train=True, transform=transforms.ToTensor(), download=True)
+test_dataset = torchvision.datasets.MNIST(root='../../data', train=False, transform=transforms.ToTensor())
+
+train_loader = torch.utils.data.DataLoader(dataset=train_dataset, batch_size=batch_size, shuffle=True)
+test_loader = torch.utils.data.DataLoader(dataset=test_dataset, batch_size=batch_size, shuffle=False)
+
+
+# Fully connected neural network with one hidden layer
+class NeuralNet(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super(NeuralNet, self).__init__()
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        out = self.fc1(x)
+        out = self.relu(out)
+        out = self.fc2(out)
+        return out
+
+
+model = NeuralNet(input_size, hidden_size, num_classes)
+
+# Loss and optimizer
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+model, optimizer = fabric.setup(model, optimizer)
+train_loader, test_loader = fabric.setup_dataloaders(train_loader, test_loader)
+
+# Train the model
+total_step = len(train_loader)
+for epoch in range(num_epochs):
+    for i, (images, labels) in enumerate(train_loader):
+        # Move tensors to the configured device
+        images = images.reshape(-1, 28*28)
+
+        # Forward pass
+        outputs = model(images)
+        loss = criterion(outputs, labels)
+
+        # Backward and optimize
+        optimizer.zero_grad()
+        fabric.backward(loss)
+        optimizer.step()
+
+        if (i+1) % 100 == 0:
+            fabric.print ('Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}'
+                   .format(epoch+1, num_epochs, i+1, total_step, loss.item()))
+
+# Test the model
+# In test phase, we don't need to compute gradients (for memory efficiency)
+with torch.no_grad():
+    correct = 0
+    total = 0
+    for images, labels in test_loader:
+        images = images.reshape(-1, 28*28)
+        outputs = model(images)
+        _, predicted = torch.max(outputs.data, 1)
+        total += labels.size(0)
+        correct += (predicted == labels).sum().item()
+    total = sum_over_processes(fabric, total)
+    correct = sum_over_processes(fabric, correct)
+
+    fabric.print('Accuracy of the network on the 10000 test images: {} %'.format(100 * correct / total))
+
+# Save the model checkpoint
+fabric.save('model.ckpt', model.state_dict())

@@ -1,0 +1,13 @@
+# declines: `optimizer` is created anew inside the training loop
+import torch
+from torch import nn
+
+model = nn.Linear(4, 1)
+loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+for epoch in range(2):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # fresh momentum every epoch
+    for x in loader:
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
