@@ -10,7 +10,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.fabric import checks, devices, training
 from converter.fabric.context import Context
-from converter.fabric.edits import ApplyFabricEdits, FabricEdits, insert_imports
+from converter.fabric.edits import ApplyFabricEdits, FabricEdits
 from converter.fabric.loops import find_loops
 from converter.fabric.metrics import helper_function, reduce_sums
 from converter.fabric.parameters import pass_fabric
@@ -27,6 +27,7 @@ from converter.fabric.setup import (
 )
 from converter.report import Report
 from converter.rewrite.lightning_module import BLANK
+from converter.rewrite.script import insert_imports
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 _NEEDS_PROCESS_GROUP = (

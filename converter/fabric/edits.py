@@ -97,22 +97,3 @@ def _names(node: cst.BaseExpression) -> list[str]:
     if isinstance(node, cst.Name):
         return [node.value]
     return [e.value.value for e in node.elements]
-
-
-def insert_imports(module: cst.Module, lines: list[str]) -> cst.Module:
-    """`lines` (import statements) after the script's own leading imports."""
-    if not lines:
-        return module
-    body = list(module.body)
-    last_import = None
-    for position, item in enumerate(body):
-        if m.matches(item, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
-            last_import = position
-        elif not (
-            position == 0
-            and m.matches(item, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())]))
-        ):
-            break
-    at = 0 if last_import is None else last_import + 1
-    statements = [cst.parse_statement(line) for line in lines]
-    return module.with_changes(body=body[:at] + statements + body[at:])

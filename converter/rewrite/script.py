@@ -360,7 +360,12 @@ def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -
         else [f"import {names.package} as {names.alias}"]
     )
     wanted = [f"import {name}" for name in modules] + wanted
-    if not wanted:
+    return insert_imports(module, wanted)
+
+
+def insert_imports(module: cst.Module, lines: list[str]) -> cst.Module:
+    """`lines` (import statements) after the script's own leading imports (and docstring)."""
+    if not lines:
         return module
     body = list(module.body)
     last_import = None
@@ -373,7 +378,7 @@ def add_imports(module: cst.Module, names: GeneratedNames, modules: list[str]) -
         ):
             break
     at = 0 if last_import is None else last_import + 1
-    statements = [cst.parse_statement(line) for line in wanted]
+    statements = [cst.parse_statement(line) for line in lines]
     return module.with_changes(body=body[:at] + statements + body[at:])
 
 
