@@ -50,6 +50,34 @@ def test_stopped_runs_compare_the_common_prefix_only():
     assert not printed.compare_lines(a, ["epoch 1: 0.6"], 0, prefix_only=True).equivalent
 
 
+@pytest.mark.parametrize(
+    ("original", "converted"),
+    [
+        (
+            "Namespace(epochs=2, lr=0.1)",
+            "Namespace(epochs=2, lr=0.1, accelerator='auto', devices='auto', num_nodes=1, "
+            "precision='32-true')",
+        ),
+        ("{'lr': 0.1}", "{'lr': 0.1, 'accelerator': 'auto', 'strategy': 'auto'}"),
+        ("Namespace(lr=0.1, devices=2)", "Namespace(lr=0.1, devices=2)"),  # the script's own
+    ],
+)
+def test_printed_arguments_agree_but_for_the_conversions_scaling_flags(original, converted):
+    assert printed.lines_agree(original, converted, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("original", "converted"),
+    [
+        ("Namespace(lr=0.1)", "Namespace(lr=0.2, devices='auto')"),  # another value
+        ("Namespace(lr=0.1)", "Namespace(lr=0.1, seed=1, devices='auto')"),  # another entry
+        ("Namespace(lr=0.1, devices=2)", "Namespace(lr=0.1)"),  # lost from the original
+    ],
+)
+def test_printed_arguments_still_differ_otherwise(original, converted):
+    assert not printed.lines_agree(original, converted, 0.0)
+
+
 def test_capture_keeps_the_scripts_writes_and_not_lightnings_loggers_nor_progress_bars():
     tqdm = pytest.importorskip("tqdm")
     real = io.StringIO()

@@ -10,6 +10,11 @@ outside numbers is identical and their numbers agree: equal as written, or, with
 values (``|a - b| <= tolerance * max(1, |a|, |b|)``, as for losses) or, for numbers written with
 decimals, within one unit of the last decimal shown (a value rounded on either side of a printed
 digit). Integers are never given that unit: counts must match.
+
+The conversion gives an argparse script the Trainer's (or Fabric's) scaling flags
+(`--accelerator`, `--devices`, `--num-nodes`, `--precision`, `--strategy`); a script that prints
+its parsed arguments (`print(args)`, `print(vars(args))`) then prints them too. A converted line
+that differs only by those entries agrees: they are the conversion's, not the script's output.
 """
 
 from __future__ import annotations
@@ -56,8 +61,24 @@ def numbers_agree(x: str, y: str, tolerance: float) -> bool:
     return abs(a - b) <= unit * (1 + 1e-9)
 
 
+# `, devices='auto'` in a Namespace repr, `, 'devices': 'auto'` in a dict's
+_VALUE = "(?:'[^']*'|\"[^\"]*\"|[^,)}]*)"
+_FLAGS = "(?:accelerator|devices|num_nodes|precision|strategy)"
+_FLAG_ENTRY = re.compile(f"(?:, )?\\b{_FLAGS}={_VALUE}|(?:, )?'{_FLAGS}': {_VALUE}")
+
+
+def without_scaling_flags(line: str) -> str:
+    """`line` without the entries of the conversion's scaling flags (see the module's doc)."""
+    if "Namespace(" not in line and "{" not in line:
+        return line
+    return _FLAG_ENTRY.sub("", line).replace("(, ", "(").replace("{, ", "{")
+
+
 def lines_agree(x: str, y: str, tolerance: float) -> bool:
     if x == y:
+        return True
+    stripped = without_scaling_flags(y)
+    if stripped != y and lines_agree(x, stripped, tolerance):
         return True
     if NUMBER.sub("#", x) != NUMBER.sub("#", y):
         return False
