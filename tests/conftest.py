@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +15,15 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 from tests.support.mnist import make_mnist_root  # noqa: E402
+
+# A test run started in the background (`nohup`, `cmd &` in a script) inherits SIGINT and SIGHUP
+# ignored, and so would every process the tests start: an ignored signal stays ignored across
+# exec, and Python installs no KeyboardInterrupt handler then. The signal tests need them as a
+# terminal gives them.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

@@ -219,7 +219,7 @@ def test_signal_stops_the_runs_and_removes_the_temporary_folder(tmp_path, sig, c
             logs = [p.read_text() for p in tmp.glob("*/*.stdout.log")]
         assert len(logs) == 2 and all("started" in t for t in logs), "the runs did not start"
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=180)  # stopping two runs mid-import can take a while
+        out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == code, out + err
