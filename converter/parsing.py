@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import ast
 import atexit
-import contextlib
 import os
 import queue
 import re
-import signal
 import threading
 import warnings
-from collections.abc import Iterator
 
 import libcst as cst
+
+from converter.writing import signals_deferred
 
 #: The size budget: larger files are not converted (LibCST's parse and the analysis cost about
 #: 30-70 s and 0.6-1.2 GB of memory per MB; real training scripts are a few to tens of KiB).
@@ -196,7 +195,10 @@ class _ParseThread:
         return value  # type: ignore[return-value]
 
     def _start(self) -> bool:
-        with _stack_size_lock, _signals_blocked():  # the thread inherits the blocked signals
+        # The thread inherits the blocked signals and keeps them blocked for good, so the kernel
+        # delivers them to the thread that handles or defers them (a SIGTERM taken by the parse
+        # thread would kill the process in the middle of a write the main thread holds them for).
+        with _stack_size_lock, signals_deferred():
             previous = threading.stack_size()
             try:
                 threading.stack_size(_PARSE_STACK_BYTES)
@@ -230,23 +232,6 @@ class _ParseThread:
                 continue
 
 
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Block the signals that stop a process: a thread started meanwhile keeps them blocked for
-    good, so the kernel delivers them to the thread that handles or defers them (a SIGTERM taken
-    by the parse thread would kill the process in the middle of a write the main thread holds
-    signals for)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-_STOP_SIGNALS = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
 _PARSER = _ParseThread()
 
 

@@ -251,3 +251,23 @@ def epoch_range(index: SourceIndex, loop: cst.For):
     if m.matches(start, m.Integer()) and m.matches(stop, m.Integer()):
         return start, cst.Integer(str(int(stop.value) - int(start.value)))
     return start, cst.BinaryOperation(stop, cst.Subtract(), start)
+
+
+def functions_called(index: SourceIndex, nodes: list[cst.CSTNode]) -> list[cst.FunctionDef]:
+    """The module-level functions of the script that `nodes` call by name, directly or through
+    each other, in source order."""
+    functions = {s.name.value: s for s in index.module.body if isinstance(s, cst.FunctionDef)}
+    found: dict[str, cst.FunctionDef] = {}
+    pending = [
+        c.func.value for n in nodes for c in find(n, cst.Call) if isinstance(c.func, cst.Name)
+    ]
+    while pending:
+        name = pending.pop()
+        function = functions.get(name)
+        if function is None or name in found:
+            continue
+        found[name] = function
+        pending += [
+            c.func.value for c in find(function.body, cst.Call) if isinstance(c.func, cst.Name)
+        ]
+    return sorted(found.values(), key=index.line)

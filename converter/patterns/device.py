@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.bindings import functions_called
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import read_before_written
 from converter.analysis.site import Hook, Moved, Role, TrainingSite
@@ -97,42 +98,27 @@ class DeviceSafeHooks(Pattern):
 def _cpu_bound_functions(site: TrainingSite, index: SourceIndex) -> list[cst.FunctionDef]:
     """The script's functions the hooks call (directly or through each other) that read the
     script's tensors or make tensors without a device."""
-    functions = {s.name.value: s for s in index.module.body if isinstance(s, cst.FunctionDef)}
     module_scope = index.body_scope(None)
-    found: list[cst.FunctionDef] = []
-    seen: set[str] = set()
-    pending = [
-        call.func.value
+    nodes = [
+        item.node
         for (_, hook), moved in site.hooks().items()
         if hook is not Hook.CONFIGURE_OPTIMIZERS
         for item in moved
-        for call in find(item.node, cst.Call)
-        if isinstance(call.func, cst.Name)
     ]
-    while pending:
-        name = pending.pop()
-        function = functions.get(name)
-        if function is None or name in seen:
-            continue
-        seen.add(name)
-        reads = read_before_written(index, [function.body])
+
+    def uses_cpu_tensors(function: cst.FunctionDef) -> bool:
         own = {p.name.value for p in function.params.params + function.params.kwonly_params}
-        makes = any(
+        reads = read_before_written(index, [function.body]) - own
+        return any(
             creates_tensor(index, c)
             and not _has_device(c)
             and not m.matches(index.parent(c), _MOVED_ALREADY)
             for c in find(function.body, cst.Call)
+        ) or any(
+            is_tensor_name(index, module_scope, n) for n in reads if module_scope.assignments[n]
         )
-        if makes or any(
-            is_tensor_name(index, module_scope, n)
-            for n in reads - own
-            if module_scope.assignments[n]
-        ):
-            found.append(function)
-        pending += [
-            c.func.value for c in find(function.body, cst.Call) if isinstance(c.func, cst.Name)
-        ]
-    return sorted(found, key=index.line)
+
+    return [f for f in functions_called(index, nodes) if uses_cpu_tensors(f)]
 
 
 # Reads that need no tensor on the device: its shape, its length, or a move already there.

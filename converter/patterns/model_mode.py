@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from converter.analysis.bindings import functions_called
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import calls_model
 from converter.analysis.models import is_mode_sensitive
@@ -54,15 +55,16 @@ class ModelMode(Pattern):
     def _train_evaluates(self, ctx: ClaimContext) -> bool:
         state = ctx.site.state(self)
         if state.train_evaluates is None:
-            functions = {
-                s.name.value: s for s in ctx.index.module.body if isinstance(s, cst.FunctionDef)
-            }
+            nodes = [item.node for moved in ctx.site.train.hooks().values() for item in moved]
             state.train_evaluates = any(
                 _is_model_eval(call, item.origin, ctx.site.model_vars)
-                or _calls_eval(call, functions, set())
                 for moved in ctx.site.train.hooks().values()
                 for item in moved
                 for call in find(item.node, cst.Call)
+            ) or any(
+                _switches_to_eval(call)
+                for function in functions_called(ctx.index, nodes)
+                for call in find(function.body, cst.Call)
             )
         return state.train_evaluates
 
@@ -107,22 +109,10 @@ def _is_model_eval(call: cst.Call, origin, model_vars) -> bool:
     )
 
 
-def _calls_eval(call: cst.Call, functions: dict, seen: set[str]) -> bool:
-    """A function of the script that switches something to eval mode, itself or through the
-    functions it calls (`test(model, ...)` starting with `model.eval()`)."""
-    if not isinstance(call.func, cst.Name) or call.func.value not in functions:
-        return False
-    name = call.func.value
-    if name in seen:
-        return False
-    seen.add(name)
-    for inner in find(functions[name], cst.Call):
-        func = inner.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "eval" and not inner.args:
-            return True
-        if _calls_eval(inner, functions, seen):
-            return True
-    return False
+def _switches_to_eval(call: cst.Call) -> bool:
+    """`something.eval()`: in a function of the script, whatever it switches is the model's."""
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value == "eval" and not call.args
 
 
 PATTERN = ModelMode()
