@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +240,34 @@ def test_gpu_mode_without_a_gpu_says_so_and_exits_2(tmp_path):
     found = json.loads(result.stdout)
     assert found["verdict"] == "no-gpu" and found["tolerance"] == 1e-5
     assert "Traceback" not in result.stderr
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PINNED = """\
+from converter.verify import trainer_hooks
+trainer_hooks.install(trainer_hooks.Plan(trainer={"accelerator": "gpu", "devices": 1}))
+import pytorch_lightning as pl
+pinned = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False)
+print("pinned:", type(pinned.accelerator).__name__)
+try:
+    pl.Trainer(logger=False, enable_checkpointing=False)
+except Exception as error:
+    print("forced:", type(error).__name__)
+"""
+
+
+@needs_lightning
+def test_gpu_mode_leaves_a_trainer_pinned_to_the_cpu_there(tmp_path):
+    """The converter writes accelerator="cpu" where the hooks call the script's functions on CPU
+    tensors; GPU mode forces the GPU on every other Trainer (here: none, so that one fails)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PINNED],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pinned: CPUAccelerator" in result.stdout
+    assert "forced: MisconfigurationException" in result.stdout

@@ -11,10 +11,11 @@ the tensors the loop makes or reads from outside.
 
 On the CPU each `.to(self.device)` returns the tensor itself: nothing changes there.
 
-A function of the script that the hooks call, and that reads the script's tensors or makes new
-ones without a device (`def test(model, mask): ... model(features)`), would put CPU tensors next
-to a model Lightning moved to the GPU; it is the script's own code and stays as it is. Where the
-script chose no device (it ran on the CPU), the Trainer then keeps to the CPU too:
+A function of the script that the hooks call, and that reads the script's tensors, makes new
+ones without a device (`def test(model, mask): ... model(features)`) or passes on the batches of
+a loader it iterates without moving them (`for x, y in loader: model(x)`), would put CPU tensors
+next to a model Lightning moved to the GPU; it is the script's own code and stays as it is.
+Where the script chose no device (it ran on the CPU), the Trainer then keeps to the CPU too:
 `accelerator="cpu"`, and the report names the function.
 """
 
@@ -109,16 +110,39 @@ def _cpu_bound_functions(site: TrainingSite, index: SourceIndex) -> list[cst.Fun
     def uses_cpu_tensors(function: cst.FunctionDef) -> bool:
         own = {p.name.value for p in function.params.params + function.params.kwonly_params}
         reads = read_before_written(index, [function.body]) - own
-        return any(
-            creates_tensor(index, c)
-            and not _has_device(c)
-            and not m.matches(index.parent(c), _MOVED_ALREADY)
-            for c in find(function.body, cst.Call)
-        ) or any(
-            is_tensor_name(index, module_scope, n) for n in reads if module_scope.assignments[n]
+        return (
+            any(
+                creates_tensor(index, c)
+                and not _has_device(c)
+                and not m.matches(index.parent(c), _MOVED_ALREADY)
+                for c in find(function.body, cst.Call)
+            )
+            or any(
+                is_tensor_name(index, module_scope, n) for n in reads if module_scope.assignments[n]
+            )
+            or any(
+                _passes_unmoved_batches(index, loop, own | site.model_vars)
+                for loop in find(function.body, cst.For)
+            )
         )
 
     return [f for f in functions_called(index, nodes) if uses_cpu_tensors(f)]
+
+
+def _passes_unmoved_batches(index: SourceIndex, loop: cst.For, models: set[str]) -> bool:
+    """`for x, y in loader: ... model(x)`: what the loop takes from its iterable (a loader's
+    batches, made on the CPU) is passed, never moved, to a model: a call on one of the
+    function's parameters or the script's models (`model(x)`, `criterion(out, y)`)."""
+    taken = {n.value for n in find(loop.target, cst.Name)}
+    uses = [n for n in find(loop.body, cst.Name) if n.value in taken]
+    if any(m.matches(index.parent(n), _MOVED_ALREADY) for n in uses):
+        return False
+    for name in uses:
+        arg = index.parent(name)
+        call = index.parent(arg) if isinstance(arg, cst.Arg) else None
+        if isinstance(call, cst.Call) and _rooted_in(call.func, models):
+            return True
+    return False
 
 
 # Reads that need no tensor on the device: its shape, its length, or a move already there.

@@ -106,7 +106,8 @@ matching lines (timings), --ignore-output skips the comparison.
 gloo) and requires the same printed lines, once, and the same logged metrics.
 
 --accelerator gpu runs both scripts with the GPU visible (the original picks its device itself;
-the conversion's Trainer gets accelerator="gpu", devices=1), TF32 off, deterministic kernels
+the conversion's Trainer gets accelerator="gpu", devices=1 unless the conversion pins it to
+accelerator="cpu"), TF32 off, deterministic kernels
 where they exist, and a default tolerance of {GPU_TOLERANCE:g}.
 
 The scripts' output is kept in log files: shown with -v, and its tail when a script fails.

@@ -7,7 +7,9 @@ its ``Trainer`` when it loads. What is patched depends on the run (:class:`Plan`
 
 * ``trainer`` overrides: keyword arguments forced on every ``Trainer(...)`` (``accelerator="gpu",
   devices=1`` in GPU mode; ``accelerator="cpu", devices=N, strategy="ddp"`` for the evaluation on N
-  processes);
+  processes), except that GPU mode leaves a ``Trainer(accelerator="cpu")`` on the CPU: the
+  converter pins a conversion there when its hooks call the script's own functions on CPU tensors,
+  and forcing the GPU would test a run the conversion says it cannot do;
 * ``save_weights``: after ``Trainer.fit`` returns or is stopped, the fitted module's
   ``state_dict`` is saved there (the training run of ``--devices``), and beside it the plain
   values its hooks left on it (`self.best_acc`, the last `self.loss`), which the script may read
@@ -103,7 +105,8 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
 
         @functools.wraps(original_init)
         def __init__(self, *args, **kwargs):
-            kwargs.update(plan.trainer)
+            pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
+            kwargs.update({} if pinned else plan.trainer)
             original_init(self, *args, **kwargs)
 
         trainer_cls.__init__ = __init__

@@ -80,7 +80,7 @@ def main():
     model = nn.Linear(4, 1)
     best = float("inf")
     lit_model = LitLinear(model)
-    trainer = pl.Trainer(max_epochs=3)
+    trainer = pl.Trainer(max_epochs=3, accelerator="cpu")
     trainer.fit(lit_model, train_dataloaders=loader)
     best = lit_model.best
     print("best", best)

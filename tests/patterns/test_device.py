@@ -50,3 +50,31 @@ def test_a_called_function_without_cpu_tensors_leaves_the_accelerator(helper):
     result = convert(source)
     assert not declined(result), result.report.text()
     assert "accelerator" not in trainer_options(result)
+
+
+EVALUATE = """\
+def evaluate(model, loader):
+    total = 0.0
+    with torch.no_grad():
+        for x in loader:
+            total += model({x}).sum().item()
+    return total
+
+
+"""
+
+
+@pytest.mark.parametrize(
+    "batch, pinned",
+    [("x", True), ("x.to(next(model.parameters()).device)", False)],
+    ids=["batches passed as they come", "batches moved"],
+)
+def test_an_evaluation_function_over_a_loader_keeps_the_trainer_on_the_cpu(batch, pinned):
+    """Lightning moves the model, not the batches of a loader the script's own function iterates."""
+    source = script(epoch_end="print(evaluate(model, loader))\n").replace(
+        "loader = ", EVALUATE.format(x=batch) + "loader = ", 1
+    )
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert "evaluate(self.model, " in hook(result, "on_train_epoch_end")
+    assert (trainer_options(result).get("accelerator") == '"cpu"') is pinned
