@@ -3,6 +3,8 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 
 from __future__ import annotations
 
+import libcst as cst
+
 from converter import FALLBACKS, TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
@@ -55,11 +57,12 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     try:
         index = SourceIndex(module, source)
         if target == "fabric":
-            code = convert_to_fabric(index, report)
+            converted = convert_to_fabric(index, report)
         else:
-            code = _convert(index, target, report)
+            converted = _convert(index, target, report)
+        code = converted.code
         if check:
-            _check_output(index, code, filename, target)
+            _check_output(index, converted, code, filename, target)
     except Declined as declined:
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
@@ -67,7 +70,7 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     return ConversionResult(source=source, code=code, report=report)
 
 
-def _convert(index: SourceIndex, target: str, report: Report) -> str:
+def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
     loops = find_backward_loops(index)
     if not loops:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
@@ -98,19 +101,23 @@ def _convert(index: SourceIndex, target: str, report: Report) -> str:
         needed |= emission.imports
         _report(index, site, report)
     override_inherited_hooks(models, edits)
-    converted = index.module.visit(ApplyEdits(edits))
+    converted = index.module.visit(ApplyEdits(index, edits))
     unbound = sorted(n for n in needed if not index.body_scope(None).assignments[n])
-    return add_imports(converted, names, unbound).code
+    return add_imports(converted, names, unbound)
 
 
-def _check_output(index: SourceIndex, code: str, filename: str, target: str) -> None:
-    def convert_again(converted: SourceIndex) -> str:
+def _check_output(
+    index: SourceIndex, converted: cst.Module, code: str, filename: str, target: str
+) -> None:
+    def convert_again(again: SourceIndex) -> str:
         try:
-            return _convert(converted, target, Report(filename=filename))
+            if target == "fabric":
+                return convert_to_fabric(again, Report(filename=filename)).code
+            return _convert(again, target, Report(filename=filename)).code
         except Declined:
             return code  # left as it is
 
-    found = output_check.problem(index, code, filename, convert_again)
+    found = output_check.problem(index, code, filename, convert_again, converted)
     if found is not None:
         raise Declined(
             1,  # the file as a whole

@@ -8,7 +8,7 @@ the top-level statements that hold a node asked about. Nothing here changes the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -67,6 +67,16 @@ class SourceIndex:
         while current is not None:
             yield current
             current = self._parents.get(current)
+
+    def paths_to(self, nodes: Iterable[cst.CSTNode]) -> set[cst.CSTNode]:
+        """`nodes` and every ancestor of each: what a transform must visit to reach them."""
+        found: set[cst.CSTNode] = set()
+        parents = self._parents
+        for node in nodes:
+            while node is not None and node not in found:
+                found.add(node)
+                node = parents.get(node)
+        return found
 
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         for ancestor in self.ancestors(node):

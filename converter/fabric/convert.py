@@ -37,7 +37,7 @@ _NEEDS_PROCESS_GROUP = (
 )
 
 
-def convert_to_fabric(index: SourceIndex, report: Report) -> str:
+def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     checks.refuse_lightning(index)
     checks.refuse_uncompilable(index)
     backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
@@ -108,14 +108,14 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> str:
     needs_helper = reduce_sums(ctx, names.helper)
     pass_fabric(index, reach, ctx)
 
-    module = index.module.visit(ApplyFabricEdits(edits))
+    module = index.module.visit(ApplyFabricEdits(index, edits))
     if needs_helper:
         module = _add_helper(module, ctx, names.helper)
     module = insert_imports(
         module, _imports(index, names, options.imports | _helper_imports(needs_helper))
     )
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
-    return module.code
+    return module
 
 
 def _sets_up(anchor, model, roles: Roles, together: bool) -> bool:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.matchers as m
 
+from converter.analysis.index import SourceIndex
+from converter.rewrite.transform import EditingTransformer
+
 Change = Callable[[cst.CSTNode], cst.CSTNode]
 
 
@@ -35,8 +38,9 @@ class FabricEdits:
         self.before.setdefault(node, []).extend(statements)
 
 
-class ApplyFabricEdits(cst.CSTTransformer):
-    def __init__(self, edits: FabricEdits) -> None:
+class ApplyFabricEdits(EditingTransformer):
+    def __init__(self, index: SourceIndex, edits: FabricEdits) -> None:
+        super().__init__(index, [*edits.change, *edits.remove, *edits.before, *edits.after])
         self.edits = edits
         self._out: dict[cst.CSTNode, list] = {}  # each original statement -> what replaces it
 

@@ -3,6 +3,7 @@ statements that moved into hooks go away, and the Lightning import comes in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -16,6 +17,7 @@ from converter.patterns import Emission
 from converter.rewrite.constructor import extend_init, new_init
 from converter.rewrite.hook_code import HookCode
 from converter.rewrite.lightning_module import BLANK, add_methods, build_methods, wrapper_class
+from converter.rewrite.transform import EditingTransformer
 from converter.templating import expr, fill
 
 TARGET_IMPORTS = {"pytorch_lightning": ("pytorch_lightning", "pl"), "lightning": ("lightning", "L")}
@@ -67,6 +69,11 @@ class Edits:
     inits: dict[cst.FunctionDef, cst.FunctionDef] = field(default_factory=dict)  # changed
     new_inits: dict[cst.ClassDef, cst.FunctionDef] = field(default_factory=dict)  # added
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
+
+    def keys(self) -> Iterator[cst.CSTNode]:
+        """Every node some edit is keyed by."""
+        for edits in vars(self).values():
+            yield from edits
 
 
 def module_variable(index: SourceIndex, plan: TrainingSite) -> str:
@@ -287,8 +294,9 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value=value, keyword=cst.Name(name), equal=tight)
 
 
-class ApplyEdits(cst.CSTTransformer):
-    def __init__(self, edits: Edits) -> None:
+class ApplyEdits(EditingTransformer):
+    def __init__(self, index: SourceIndex, edits: Edits) -> None:
+        super().__init__(index, edits.keys())
         self.edits = edits
 
     def on_leave(self, original, updated):
