@@ -4,8 +4,8 @@ moves, the epoch range. Small read-only helpers of the planner and the patterns.
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.analysis.walk import find

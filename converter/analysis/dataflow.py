@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
 from converter.analysis.site import Declined, Hook, Role, StageName, TrainingSite

@@ -4,8 +4,8 @@ called once whose parameters bind to the call's arguments."""
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName

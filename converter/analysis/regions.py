@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import split_around
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import (

@@ -14,9 +14,9 @@ import dataclasses
 from enum import Enum
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
+from converter.analysis import match as m
 from converter.analysis.scopes import (
     ClassScope,
     ComprehensionScope,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import warnings
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.fabric.roles import Roles

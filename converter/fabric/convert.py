@@ -4,8 +4,8 @@ one transform of the tree, the report."""
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.fabric import checks, devices, training

@@ -7,8 +7,8 @@ process's device. On one CPU process every one of these is the tensor itself."""
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value, strip_device_moves
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_call, bindings
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import without_progress_bar

@@ -13,8 +13,8 @@ repeated items; the sums then count those twice, as Lightning's do.)
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.walk import find
 from converter.fabric.context import Context
 from converter.templating import expr, fill

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined

@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import functions_called
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import read_before_written

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
+from converter.analysis import match as m
 from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Role, TrainingSite

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value, code, single_binding
 from converter.analysis.dataflow import RESERVED
 from converter.analysis.index import SourceIndex

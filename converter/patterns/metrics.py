@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Hook, StageName, TrainingSite
 from converter.analysis.walk import find

@@ -9,8 +9,8 @@ differently; anything else is manual optimization (`manual_optimization`).
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import bound_names, optimizer_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Moved, Place, Role, TrainingSite

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_call, scope_names, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written

@@ -6,8 +6,8 @@ body then moving into the hooks with its parameters bound to the call's argument
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_locally, calls_of
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, result_assignment

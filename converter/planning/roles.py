@@ -5,8 +5,8 @@ samplers, ranks)."""
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import (
     assigned_call,
     assigned_value,

@@ -5,8 +5,8 @@ validation stage and one after training the test stage; then the patterns reshap
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import (
     block_of,
     epoch_range,

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.templating import fill
 
 _SUPER_INIT = m.SimpleStatementLine(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.fstring_quotes import enclosing_quote, requoted

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
