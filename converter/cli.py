@@ -6,6 +6,7 @@ process pool and LibCST are imported inside the ``convert`` command, not here.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -14,7 +15,6 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, TARGETS, __version__
-from converter.verify.command import verify
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -43,7 +43,21 @@ Examples:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """`verify` is imported only when it runs or help lists it: `convert` never loads it."""
+
+    _LAZY = {"verify": "converter.verify.command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self._LAZY:
+            return getattr(importlib.import_module(self._LAZY[name]), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="torch2lightning")
 def main() -> None:
     """Rewrite plain PyTorch training scripts into PyTorch Lightning."""
@@ -431,8 +445,6 @@ class _Run:
         lines += ["", self.summary(), ""]
         return "\n".join(lines)
 
-
-main.add_command(verify)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -9,7 +9,6 @@ from converter import FALLBACKS, TARGETS, output_check
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
-from converter.fabric import convert_to_fabric
 from converter.fallback import fall_back
 from converter.parsing import parse_module
 from converter.patterns import PATTERNS, Emission
@@ -57,7 +56,7 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     try:
         index = SourceIndex(module, source)
         if target == "fabric":
-            converted = convert_to_fabric(index, report)
+            converted = _fabric(index, report)
         else:
             converted = _convert(index, target, report)
         code = converted.code
@@ -68,6 +67,12 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
         report.decline(declined.kind, declined.line, str(declined))
         code = source
     return ConversionResult(source=source, code=code, report=report)
+
+
+def _fabric(index: SourceIndex, report: Report) -> cst.Module:
+    from converter.fabric import convert_to_fabric  # here: a Trainer conversion never loads it
+
+    return convert_to_fabric(index, report)
 
 
 def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
@@ -112,7 +117,7 @@ def _check_output(
     def convert_again(again: SourceIndex) -> str:
         try:
             if target == "fabric":
-                return convert_to_fabric(again, Report(filename=filename)).code
+                return _fabric(again, Report(filename=filename)).code
             return _convert(again, target, Report(filename=filename)).code
         except Declined:
             return code  # left as it is
