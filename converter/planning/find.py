@@ -170,6 +170,12 @@ def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):
     if batch_loop not in function.body.body:
         raise Declined(index.line(batch_loop), "the batch loop is nested inside other statements")
     calls = calls_of(index, function)
+    if not calls:
+        raise Declined(
+            index.line(function),
+            f"{name}() is never called in this file: convert the script that calls it "
+            "(a training function imported from another file is not converted)",
+        )
     if len(calls) != 1:
         raise Declined(index.line(function), f"{name}() must be called exactly once")
     call_stmt, call = calls[0]
