@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import libcst as cst
 from libcst.helpers import parse_template_module
@@ -30,7 +31,11 @@ def expr(code: str) -> cst.BaseExpression:
 
 @cache
 def _text(name: str) -> str:
-    return resources.files("converter.templates").joinpath(f"{name}.py").read_text("utf-8")
+    try:
+        folder = resources.files("converter.templates")  # installed: the package's data
+    except ModuleNotFoundError:  # a source checkout on PYTHONPATH: templates/ beside converter/
+        folder = Path(__file__).resolve().parents[1] / "templates"
+    return folder.joinpath(f"{name}.py").read_text("utf-8")
 
 
 def fill(template: str, /, **values) -> list[cst.BaseStatement]:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from converter import convert_source
@@ -596,3 +597,26 @@ def test_files_without_training_words_are_not_parsed(tmp_path):
     except Exception:  # noqa: BLE001 - the converter parses: the CLI must report the error
         assert proc.returncode == 123, text_of(proc)
         assert re.search(r"^d\.py:\d+:\d+: cannot parse: ", text_of(proc), re.M)
+
+
+def test_a_source_checkout_on_pythonpath_converts_without_being_installed(tmp_path):
+    """Tools run the converter from a checkout with PYTHONPATH (benchmarks on a bare machine):
+    the templates are then read from templates/ beside converter/, not from the installed
+    package's data."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "converter", checkout / "converter")
+    shutil.copytree(ROOT / "templates", checkout / "templates")
+    script = tmp_path / "train.py"
+    shutil.copy(ROOT / "tests" / "golden" / "flat_script.in.py", script)
+    # -S: no site processing, so no .pth file installs this project (an editable install's
+    # finder would serve converter.templates); LibCST and click still come from site-packages.
+    site_packages = Path(click.__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "converter", "convert", "--check", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), str(site_packages)])},
+    )
+    assert result.returncode == 1, result.stderr  # would change: it converted
+    assert "would convert" in result.stderr + result.stdout
