@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import libcst as cst
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
+from converter.analysis.walk import find
 
 _MODULE_NAMES = {
     "__file__",
@@ -56,6 +58,10 @@ def problem(
     if missing:
         names = ", ".join(f"`{name}`" for name in sorted(missing))
         return f"it reads {names}, which nothing binds"
+    unsaved = unsaved_hyperparameters(converted) - unsaved_hyperparameters(source_index)
+    if unsaved:
+        names = ", ".join(f"`self.hparams.{name}`" for name in sorted(unsaved))
+        return f"it reads {names}, which the module's __init__ does not save"
     if convert_again(converted) != code:
         return "converting it again changes it"
     return None
@@ -72,3 +78,56 @@ def unbound(index: SourceIndex) -> set[str]:
             if name not in _BOUND_ANYWAY and scope.lookup(name) is None:
                 missing.add(name)
     return missing
+
+
+def unsaved_hyperparameters(index: SourceIndex) -> set[str]:
+    """`self.hparams.x` read in a class whose `__init__` calls `self.save_hyperparameters(...)`
+    but has no parameter `x` it saves (an AttributeError when the hook runs)."""
+    missing = set()
+    for cls in index.nodes(cst.ClassDef):
+        init = next(
+            (
+                s
+                for s in cls.body.body
+                if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"
+            ),
+            None,
+        )
+        saved = _saved(init) if init is not None else None
+        if saved is None:
+            continue
+        for attribute in find(cls, cst.Attribute):
+            if m.matches(attribute.value, _HPARAMS) and attribute.attr.value not in saved:
+                missing.add(attribute.attr.value)
+    return missing
+
+
+_HPARAMS = m.Attribute(value=m.Name("self"), attr=m.Name("hparams"))
+_SAVE = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("save_hyperparameters")))
+
+
+def _saved(init: cst.FunctionDef) -> set[str] | None:
+    """The names `save_hyperparameters` saves in this `__init__`; None when it is not called,
+    or when what it saves cannot be told (`**kwargs`, names not written as strings)."""
+    calls = [c for c in find(init.body, cst.Call) if m.matches(c, _SAVE)]
+    if len(calls) != 1 or init.params.star_kwarg is not None:
+        return None
+    params = init.params
+    names = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
+    names.discard("self")
+    ignored: set[str] = set()
+    chosen: set[str] = set()
+    for arg in calls[0].args:
+        strings = [arg.value] if isinstance(arg.value, cst.SimpleString) else []
+        if isinstance(arg.value, (cst.List, cst.Tuple)):
+            strings = [e.value for e in arg.value.elements]
+        if not all(isinstance(v, cst.SimpleString) for v in strings) or not strings:
+            if arg.keyword is not None and arg.keyword.value == "ignore":
+                return None
+            continue
+        values = {v.evaluated_value for v in strings}
+        if arg.keyword is not None and arg.keyword.value == "ignore":
+            ignored |= values
+        elif arg.keyword is None:
+            chosen |= values
+    return (chosen or names) - ignored

@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from converter.analysis.index import SourceIndex
-from converter.output_check import problem, unbound
+from converter.output_check import problem, unbound, unsaved_hyperparameters
 
 ORIGINAL = """\
 import torch
@@ -71,3 +71,37 @@ def test_builtins_module_names_and_star_imports_count_as_bound():
     assert unbound(_index("from os.path import *\nprint(join)\n")) == set()
     assert unbound(_index("def f():\n    global g\n    g = 1\nprint(g)\n")) == set()
     assert unbound(_index("[y for y in range(3)]\nprint(y)\n")) == {"y"}
+
+
+MODULE = """\
+import pytorch_lightning as pl
+
+
+class Net(pl.LightningModule):
+    def __init__(self, model, lr=0.1, every=2):
+        super().__init__()
+        self.save_hyperparameters({saved})
+
+    def configure_optimizers(self):
+        return self.hparams.lr * self.hparams.every
+"""
+
+
+@pytest.mark.parametrize(
+    "saved, unsaved",
+    [
+        ("", set()),
+        ('ignore=["model"]', set()),
+        ('ignore=["model", "every"]', {"every"}),
+        ('"lr"', {"every"}),
+        ("ignore=IGNORED", set()),  # cannot be told: not the check's to judge
+    ],
+)
+def test_hyperparameters_the_hooks_read_must_be_saved(saved, unsaved):
+    assert unsaved_hyperparameters(_index(MODULE.format(saved=saved))) == unsaved
+
+
+def test_a_hyperparameter_read_but_not_saved_is_caught():
+    converted = MODULE.format(saved='ignore=["model", "every"]')
+    found = problem(_index(ORIGINAL), converted, "train.py", _same)
+    assert found == "it reads `self.hparams.every`, which the module's __init__ does not save"

@@ -20,7 +20,7 @@ from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value, code, single_binding
 from converter.analysis.dataflow import RESERVED
 from converter.analysis.index import SourceIndex
-from converter.analysis.site import Declined, Role, TrainingSite
+from converter.analysis.site import Declined, Origin, Role, TrainingSite
 from converter.analysis.values import is_plain
 from converter.analysis.walk import find
 from converter.patterns.base import Emission, Pattern
@@ -148,12 +148,21 @@ def _namespace_reads(site: TrainingSite, namespace: str) -> list[str]:
     """The options the hooks read (`args.lr` -> "lr"), in the order they are first read; the
     whole namespace itself cannot be a hyper-parameter."""
     found: list[str] = []
-    for item in site.all_moved():
-        found_attributes = find(item.node, cst.Attribute)
+    # An inlined function's parameter reads its argument (`print_every` -> `args.val_every`).
+    pending = [(item.node, item.origin) for item in site.all_moved()]
+    while pending:
+        node, origin = pending.pop(0)
+        found_attributes = find(node, cst.Attribute)
         attributes = {id(a.value): a for a in found_attributes}
         names_of_attributes = {id(a.attr) for a in found_attributes}
-        for name in find(item.node, cst.Name):
-            if id(name) in names_of_attributes or item.origin.site_name(name) != namespace:
+        for name in find(node, cst.Name):
+            if id(name) in names_of_attributes:
+                continue
+            argument = origin.argument(name.value)
+            if argument is not None and not isinstance(argument, cst.Name):
+                pending.append((argument, Origin(site.site_scope)))
+                continue
+            if origin.site_name(name) != namespace:
                 continue
             attribute = attributes.get(id(name))
             if attribute is None:
