@@ -1,5 +1,5 @@
 class {name}({base}):
-    """Trains models defined outside this script together; each keeps its own state-dict keys."""
+    """Trains these nn.Modules together, their classes as they are: each keeps its own state-dict keys."""
 
     def __init__({params}):
         super().__init__()

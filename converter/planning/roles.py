@@ -4,6 +4,8 @@ samplers, ranks)."""
 
 from __future__ import annotations
 
+import builtins
+
 import libcst as cst
 
 from converter.analysis import match as m
@@ -146,12 +148,39 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
         raise Declined(index.line(optimizer_statement), f"`{var}` is not created once by a call")
     call = strip_device_moves(assigned_call(created[0], var))
     cls = None
-    if isinstance(call.func, cst.Name) and call.func.value in models:
+    if _handed_to_other_code(site, index, var, created[0]):
+        pass  # the wrapper shape: `model` stays the plain nn.Module that code was given
+    elif isinstance(call.func, cst.Name) and call.func.value in models:
         cls = models[call.func.value]
         for method in _LIGHTNING_METHODS:
             if any(c.method(method) for c in cls.lineage()):
                 raise Declined(index.line(cls.node), f"{cls.name} already defines {method}")
     return ModelRef(var=var, binding=created[0], call=call, cls=cls)
+
+
+def _handed_to_other_code(site, index: SourceIndex, var: str, created) -> bool:
+    """`writer.add_graph(model, x)`, `summary(model, ...)` between the model's creation and
+    training: code that inspects or traces an nn.Module there. A LightningModule not yet
+    attached to a Trainer raises when such code reads `.trainer` (`torch.jit.trace` does), so
+    the model's class stays as it is and a LightningModule wraps it. Builtins (`print(model)`)
+    and the wrappers the patterns take apart (`DataParallel(model)`) are no such code."""
+    start, before = index.line(created), index.line(site.train_part)
+    for access in site.site_scope.accesses[var]:
+        arg = index.parent(access.node)
+        call = index.parent(arg) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or not start < index.line(call) < before:
+            continue
+        if isinstance(call.func, cst.Name) and call.func.value in _BUILTINS:
+            continue
+        statement = index.enclosing_statement(call)
+        if not any(p.wraps_model(call, index) for p in PATTERNS) and not _wraps_model(
+            index, statement, var
+        ):
+            return True
+    return False
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 def _wraps_model(index: SourceIndex, statement, var: str) -> bool:

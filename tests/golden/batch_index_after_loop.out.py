@@ -8,7 +8,7 @@ loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
 
 
 class LitLinear(pl.LightningModule):
-    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+    """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
     def __init__(self, model):
         super().__init__()

@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 
 
 class LitResnet18(pl.LightningModule):
-    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+    """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
     def __init__(self, model, lr=0.01, criterion=None):
         super().__init__()

@@ -20,7 +20,7 @@ def test(model, mask):
 
 
 class LitSequential(pl.LightningModule):
-    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+    """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
     def __init__(self, model):
         super().__init__()

@@ -11,7 +11,7 @@ loader = torch.utils.data.DataLoader(real, batch_size=16)
 
 
 class LitGeneratorDiscriminator(pl.LightningModule):
-    """Trains models defined outside this script together; each keeps its own state-dict keys."""
+    """Trains these nn.Modules together, their classes as they are: each keeps its own state-dict keys."""
 
     def __init__(self, generator, discriminator):
         super().__init__()

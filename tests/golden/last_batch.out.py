@@ -9,7 +9,7 @@ model = nn.Sequential(nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 8), nn.Sigmoid())
 
 
 class LitSequential(pl.LightningModule):
-    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+    """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
     def __init__(self, model):
         super().__init__()

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 
 
 class LitSequential(pl.LightningModule):
-    """Trains a model defined outside this script; `model` keeps its own state-dict keys."""
+    """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
     def __init__(self, model):
         super().__init__()

@@ -8,7 +8,7 @@ loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
 
 
 class LitGD(pl.LightningModule):
-    """Trains models defined outside this script together; each keeps its own state-dict keys."""
+    """Trains these nn.Modules together, their classes as they are: each keeps its own state-dict keys."""
 
     def __init__(self, G, D):
         super().__init__()
