@@ -60,6 +60,21 @@ def _is_scaler(ctx: Context, node) -> bool:
 def scalers(ctx: Context, regions) -> None:
     """The GradScaler goes: Fabric's precision scales the loss and steps through its own."""
     index = ctx.index
+    if len(ctx.roles.scalers) > 1:
+        # Fabric has one loss scale for every optimizer. Separate scalers skip an overflowing
+        # step and shrink their scale each for itself: in float16 the runs would differ.
+        names = " and ".join(f"`{n}`" for n in sorted(ctx.roles.scalers))
+        created = [
+            n
+            for n in index.nodes(cst.Name)
+            if n.value in ctx.roles.scalers and isinstance(index.parent(n), cst.AssignTarget)
+        ]
+        first = created[0] if created else index.module
+        raise Declined(
+            index.line(first),
+            f"a GradScaler per optimizer ({names}): Fabric keeps one loss scale for all of "
+            "them, and separate scalers skip overflowing steps separately",
+        )
     for name in index.nodes(cst.Name):
         if not _is_scaler(ctx, name) or not isinstance(name, cst.Name):
             continue
