@@ -8,9 +8,11 @@ declarative spec, so the original script and its conversion read the same bytes:
   ``[width, height]``, ``mode`` (``RGB``/``L``), ``format`` (``png``/``jpg``).
 - ``csv``: ``rows`` rows of ``columns``; a column is a name (floats in [0, 1)) or a table with
   ``name`` and ``kind``: ``float`` (``low``, ``high``, ``decimals``), ``int`` (``low``, ``high``
-  inclusive), ``category`` (``values``) or ``index`` (the row number, from ``low``), and
-  ``repeat`` (that many such columns, named ``name0``, ``name1``...); ``header`` (default true),
-  ``delimiter`` (default ``,``); a path ending in ``.gz`` is gzipped.
+  inclusive), ``category`` (``values``) or ``index`` (the row number, from ``low``, written
+  through ``format``, e.g. ``"{:04d}.jpg"`` to name an ``image_folder``'s files), and ``repeat``
+  (that many such columns, named ``name0``, ``name1``...); ``header`` (default true),
+  ``delimiter`` (default ``,``), ``preamble`` (lines written first, ``{rows}`` in them the row
+  count: CelebA's attribute list starts with it); a path ending in ``.gz`` is gzipped.
 - ``text``: ``lines`` lines of ``words`` words drawn from ``vocabulary`` (a list), or literally
   ``content``; ``.gz`` gzipped.
 - ``copy``: a file or folder of the repository (``source``, relative to its root).
@@ -179,11 +181,14 @@ def _csv(spec: dict, seed: int) -> str:
             values = list(col["values"])
             cells.append([str(values[i]) for i in rng.randint(0, len(values), rows)])
         elif kind == "index":
-            cells.append([str(col.get("low", 0) + i) for i in range(rows)])
+            fmt = str(col.get("format", "{}"))
+            cells.append([fmt.format(col.get("low", 0) + i) for i in range(rows)])
         else:
             raise StandInError(f"csv column {col.get('name')!r}: unknown kind {kind!r}")
     sep = spec.get("delimiter", ",")
     out = io.StringIO()
+    for line in spec.get("preamble", []):
+        out.write(str(line).format(rows=rows) + "\n")
     if spec.get("header", True):
         out.write(sep.join(str(c.get("name", "")) for c in columns) + "\n")
     for r in range(rows):

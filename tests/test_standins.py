@@ -159,3 +159,24 @@ def test_a_generator_that_fails_or_writes_nothing_is_a_stand_in_error(tmp_path):
         spec = {"kind": "script", "source": source, "path": "traindata.pt"}
         with pytest.raises(standins.StandInError, match=message):
             standins.build(spec, run, run, tmp_path / "repo", run)
+
+
+def test_a_csv_can_start_with_a_preamble_and_name_image_files_in_its_index_column(tmp_path):
+    standins = _standins()
+    spec = {
+        "kind": "csv",
+        "path": "list_attr.txt",
+        "rows": 3,
+        "delimiter": " ",
+        "preamble": ["{rows}"],
+        "columns": [
+            {"name": "", "kind": "index", "format": "{:04d}.jpg"},
+            {"name": "Male", "kind": "category", "values": ["1", "-1"]},
+        ],
+    }
+    standins.check("attrs", spec)
+    standins.build(spec, tmp_path, tmp_path, tmp_path, tmp_path)
+    lines = (tmp_path / "list_attr.txt").read_text().splitlines()
+    assert lines[:2] == ["3", " Male"]  # CelebA's layout: a count, then the attribute names
+    assert [ln.split()[0] for ln in lines[2:]] == ["0000.jpg", "0001.jpg", "0002.jpg"]
+    assert {ln.split()[1] for ln in lines[2:]} <= {"1", "-1"}
