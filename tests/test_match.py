@@ -75,3 +75,19 @@ def test_the_converter_does_not_load_libcst_matchers():
     code = "import sys, converter.pipeline; print('libcst.matchers' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_find_in_a_walked_tree_lists_what_a_walk_of_the_subtree_finds():
+    """`find` slices a walked tree's source order; the same as walking the subtree itself."""
+    from converter.analysis import walk
+
+    compared = 0
+    for path in sorted(GOLDEN.glob("*.in.py")):
+        module = cst.parse_module(path.read_text())
+        order = Walk(module).order
+        for node in order:
+            if isinstance(node, (cst.BaseStatement, cst.Call)):
+                expected = walk._find_by_walking(node, cst.CSTNode)
+                assert walk.find(node, cst.CSTNode) == expected, cst.Module([]).code_for_node(node)
+                compared += 1
+    assert compared > 1000

@@ -11,6 +11,7 @@ node types whose fields are not declared in source order.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from enum import Enum
 
 import libcst as cst
@@ -131,7 +132,23 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 def find(node: cst.CSTNode, kind: type | tuple[type, ...], matcher=None) -> list:
     """The nodes of `kind` (matching `matcher`, if given) in `node`'s subtree, `node` included,
-    in source order: `libcst.matchers.findall` without LibCST's visitor machinery."""
+    in source order: `libcst.matchers.findall` without LibCST's visitor machinery.
+
+    A node of a recently walked tree (the script's, the conversion's) has its subtree listed
+    there already, in the same order: a slice instead of a walk."""
+    for recent in _RECENT:
+        walk = recent()
+        start = walk.position.get(node) if walk is not None else None
+        if start is not None:
+            return [
+                n
+                for n in walk.order[start : walk.end[node]]
+                if isinstance(n, kind) and (matcher is None or m.matches(n, matcher))
+            ]
+    return _find_by_walking(node, kind, matcher)
+
+
+def _find_by_walking(node: cst.CSTNode, kind: type | tuple[type, ...], matcher=None) -> list:
     found, stack = [], [node]
     while stack:
         current = stack.pop()
@@ -139,6 +156,10 @@ def find(node: cst.CSTNode, kind: type | tuple[type, ...], matcher=None) -> list
             found.append(current)
         stack.extend(reversed(children(current)))
     return found
+
+
+#: The last two walks (a conversion's script and its output), for `find`.
+_RECENT: list[weakref.ref[Walk]] = []
 
 
 class Walk:
@@ -152,6 +173,8 @@ class Walk:
         self.scopes: dict[cst.CSTNode, Scope] = {}
         self.module_scope = ModuleScope(module, None)
         self._run(module)
+        _RECENT.insert(0, weakref.ref(self))
+        del _RECENT[2:]
 
     def descendants(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         start = self.position[node]
