@@ -27,6 +27,7 @@ import warnings
 
 import libcst as cst
 
+from converter.analysis.lines import remember_tree
 from converter.writing import signals_deferred
 
 #: The size budget: larger files are not converted (LibCST's parse and the analysis cost about
@@ -72,6 +73,7 @@ def parse_module(source: str) -> cst.Module:
         )
     tree = _python_parse(source)
     _check_depth(tree, source)
+    remember_tree(source, tree)  # the report's line numbers come from it
     module = _libcst_parse(source)
     if not module.has_trailing_newline and source.endswith(("\n", "\r")):
         # LibCST misses a final line ending that is a lone "\r" (old Mac line endings).

@@ -49,6 +49,15 @@ class _LineCountingState(CodegenState):
             self.starts[node] = self.starts[start_node] if start_node is not None else start
 
 
+_parsed: tuple[str | None, ast.Module | None] = (None, None)
+
+
+def remember_tree(source: str, tree: ast.Module) -> None:
+    """Python's tree of `source`, parsed already (by the guarded parse): not parsed again here."""
+    global _parsed
+    _parsed = (source, tree)
+
+
 class Lines:
     """Each statement's first line from Python's own parser (`ast`, written in C), matched to the
     LibCST statements block by block; any other node's line from the code of the innermost
@@ -99,8 +108,9 @@ class Lines:
         syntactic position does, after its decorators)."""
         if self.source is None:
             return None
+        tree = _parsed[1] if _parsed[0] is self.source else None
         try:
-            tree = ast.parse(self.source)
+            tree = tree or ast.parse(self.source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         found: dict[cst.CSTNode, int] = {}

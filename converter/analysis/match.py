@@ -114,18 +114,20 @@ def _sequence(values: list, i: int, wants: list, j: int) -> bool:
 def _factory(name: str):
     kind = getattr(cst, name)
     order = [f.name for f in dataclasses.fields(kind)]
+    known = frozenset(order)
 
     def pattern(*args: object, **fields: object) -> NodePattern:
+        if not fields.keys() <= known:
+            raise TypeError(f"m.{name}() has no field {sorted(fields.keys() - known)[0]!r}")
+        if not args:  # the usual spelling, by keyword only
+            return NodePattern(kind, fields)
         if len(args) > len(order):
             raise TypeError(f"m.{name}() takes at most {len(order)} positional patterns")
         given = dict(zip(order, args))
-        for key, value in fields.items():
-            if key not in order:
-                raise TypeError(f"m.{name}() has no field {key!r}")
-            if key in given:
-                raise TypeError(f"m.{name}() got {key!r} twice")
-            given[key] = value
-        return NodePattern(kind, given)
+        twice = given.keys() & fields.keys()
+        if twice:
+            raise TypeError(f"m.{name}() got {sorted(twice)[0]!r} twice")
+        return NodePattern(kind, {**given, **fields})
 
     pattern.__name__ = name
     return pattern
