@@ -9,6 +9,7 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.bindings import (
     block_of,
+    code,
     epoch_range,
     is_main_guard,
     method_call,
@@ -105,6 +106,18 @@ def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:
     if epoch_loop.orelse is not None:
         raise Declined(index.line(epoch_loop), "the epoch loop has an else: block")
     if not isinstance(epoch_loop.target, cst.Name):
+        batch_loop = site.batch_loop
+        if isinstance(batch_loop, cst.For) and m.matches(
+            batch_loop.iter, m.Call(func=m.Name("range"))
+        ):
+            # `for _ in range(n_critic):` inside the loop over the data: the innermost loop
+            # with backward() is not the batch loop here.
+            raise Declined(
+                index.line(batch_loop),
+                f"backward() is in a loop over {code(batch_loop.iter)} inside the loop over "
+                f"{code(epoch_loop.iter)}: several optimizer steps per batch (like a WGAN "
+                "critic's) are not converted to training_step",
+            )
         raise Declined(index.line(epoch_loop), "the epoch loop's variable is not a plain name")
     start, max_epochs = epoch_range(index, epoch_loop)
     site.epoch = EpochLoop(epoch_loop.target.value, start, max_epochs, epoch_loop)
