@@ -122,8 +122,8 @@ def _saved(init: cst.FunctionDef) -> set[str] | None:
         if isinstance(arg.value, (cst.List, cst.Tuple)):
             strings = [e.value for e in arg.value.elements]
         if not all(isinstance(v, cst.SimpleString) for v in strings) or not strings:
-            if arg.keyword is not None and arg.keyword.value == "ignore":
-                return None
+            if arg.keyword is None or arg.keyword.value == "ignore":
+                return None  # `save_hyperparameters(args)`, `ignore=IGNORED`: not for us to tell
             continue
         values = {v.evaluated_value for v in strings}
         if arg.keyword is not None and arg.keyword.value == "ignore":

@@ -105,3 +105,9 @@ def test_a_hyperparameter_read_but_not_saved_is_caught():
     converted = MODULE.format(saved='ignore=["model", "every"]')
     found = problem(_index(ORIGINAL), converted, "train.py", _same)
     assert found == "it reads `self.hparams.every`, which the module's __init__ does not save"
+
+
+def test_hyperparameters_saved_from_a_namespace_are_not_judged():
+    """`save_hyperparameters(args)` saves what the namespace holds, whatever `__init__` takes."""
+    module = MODULE.format(saved="args").replace("self.hparams.every", "self.hparams.batch_size")
+    assert unsaved_hyperparameters(_index(module)) == set()
