@@ -172,10 +172,7 @@ def _handed_to_other_code(site, index: SourceIndex, var: str, created) -> bool:
             continue
         if isinstance(call.func, cst.Name) and call.func.value in _BUILTINS:
             continue
-        statement = index.enclosing_statement(call)
-        if not any(p.wraps_model(call, index) for p in PATTERNS) and not _wraps_model(
-            index, statement, var
-        ):
+        if not any(p.wraps_model(call, index) for p in PATTERNS):
             return True
     return False
 
