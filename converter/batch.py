@@ -107,12 +107,16 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     except files.DecodeProblem as err:
         return _error(display, f"cannot decode: {err}")
 
-    if not files.might_contain_training(text):
+    # The script's own modules (beside it) may hold its training functions: see converter.siblings.
+    modules = files.own_modules(path) if path is not None else None
+    if not files.might_contain_training(text) and not (
+        path is not None and files.imports_training(text, path)
+    ):
         outcome = Outcome(display, UNCHANGED, message=NO_TRAINING, skipped=True, encoding=encoding)
         return _deliver(source, options, outcome, data, data)
 
     try:
-        result = _convert(text, options.target, display, options.fallback)
+        result = _convert(text, options.target, display, options.fallback, modules)
     except _ParseFailed as err:
         return Outcome(display, ERROR, message=err.message)
     except MemoryError:
@@ -217,7 +221,7 @@ class _ParseFailed(Exception):
         self.message = message
 
 
-def _convert(text: str, target: str, display: str, fallback: str | None = None):
+def _convert(text: str, target: str, display: str, fallback: str | None = None, modules=None):
     # Imported here: a run over files the pre-filter skips never loads LibCST.
     import libcst
 
@@ -225,7 +229,9 @@ def _convert(text: str, target: str, display: str, fallback: str | None = None):
     from converter.parsing import SourceRejected
 
     try:
-        return convert_source(text, target=target, filename=display, fallback=fallback)
+        return convert_source(
+            text, target=target, filename=display, fallback=fallback, modules=modules
+        )
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(syntax_error_message(display, err)) from None
     except SourceRejected as err:

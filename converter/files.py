@@ -468,3 +468,70 @@ def might_contain_training(text: str) -> bool:
     a false True only costs a parse).
     """
     return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
+
+
+#: `from a.b import c, d as e` / `import a.b as c, d` at the start of a line (in a string too:
+#: a false match only costs a parse).
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t(]+([\w ,\t]+)|import[ \t]+([\w .,\t]+))",
+    re.M,
+)
+
+
+def own_modules(script: Path):
+    """The modules `python script` imports from the script's own folder (it is first on
+    `sys.path`): a dotted name -> (the path relative to that folder, the text, whether it is a
+    package's `__init__.py`), or None for anything else (installed, absent, unreadable)."""
+    folder = script.parent
+
+    def read(dotted: str) -> tuple[str, str, bool] | None:
+        parts = dotted.split(".")
+        if not all(part.isidentifier() for part in parts):
+            return None
+        for path, package in (
+            (folder.joinpath(*parts[:-1], parts[-1] + ".py"), False),
+            (folder.joinpath(*parts, "__init__.py"), True),
+        ):
+            try:
+                if path.resolve() == script.resolve() or not path.is_file():
+                    continue
+                text, _ = decode_source(read_regular(path))
+            except (OSError, ReadProblem, DecodeProblem):
+                continue
+            return path.relative_to(folder).as_posix(), text, package
+        return None
+
+    return read
+
+
+def imports_training(text: str, script: Path) -> bool:
+    """Cheap pre-filter for a script without a loop of its own (no parse): whether a module of
+    its own that it imports, or any module of such a package, might hold one."""
+    modules = own_modules(script)
+    seen: set[str] = set()
+    for found in _IMPORT_LINE.finditer(text):
+        parent, names, plain = found.groups()
+        if parent:
+            dotted = [parent] + [f"{parent}.{n.split()[0]}" for n in names.split(",") if n.strip()]
+        else:
+            dotted = [piece.split()[0] for piece in plain.split(",") if piece.strip()]
+        for name in dotted:
+            module = None if name in seen else modules(name)
+            seen.add(name)
+            if module is None:
+                continue
+            display, source, package = module
+            if might_contain_training(source):
+                return True
+            if package and any(
+                _might_train(path) for path in (script.parent / display).parent.glob("*.py")
+            ):
+                return True
+    return False
+
+
+def _might_train(path: Path) -> bool:
+    try:
+        return might_contain_training(decode_source(read_regular(path))[0])
+    except (OSError, ReadProblem, DecodeProblem):
+        return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter import FALLBACKS, TARGETS, output_check
+from converter import FALLBACKS, TARGETS, output_check, siblings
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
@@ -23,6 +23,7 @@ from converter.rewrite.script import (
     override_inherited_hooks,
     plan_edits,
 )
+from converter.siblings import Modules
 
 
 def convert_source(
@@ -30,6 +31,7 @@ def convert_source(
     target: str = "pytorch_lightning",
     filename: str = "<string>",
     fallback: str | None = None,
+    modules: Modules | None = None,
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
 
@@ -37,15 +39,30 @@ def convert_source(
     instead (the report says why, with the Trainer's reason); when that declines too, the report
     gives both reasons.
 
+    ``modules``: reads the script's own modules (those beside it); the training functions the
+    script imports from them are copied in and converted with it (:mod:`converter.siblings`).
+
     Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
     ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
-    result = _convert_source(source, target, filename, check=True)
+    try:
+        brought = siblings.bring_in(source, modules) if modules is not None else None
+    except Declined as declined:
+        report = Report(filename=filename)
+        report.decline(declined.kind, declined.line, str(declined))
+        return ConversionResult(source=source, code=source, report=report)
+
+    def convert(to: str) -> ConversionResult:
+        if brought is None:
+            return _convert_source(source, to, filename, check=True)
+        return brought.restore(_convert_source(brought.text, to, filename, check=True), source)
+
+    result = convert(target)
     if fallback is None or fallback == target or result.changed or not result.report.declined:
         return result
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown fallback {fallback!r}; choose one of {', '.join(FALLBACKS)}")
-    return fall_back(result, _convert_source(source, fallback, filename, check=True))
+    return fall_back(result, convert(fallback))
 
 
 def _convert_source(source: str, target: str, filename: str, check: bool) -> ConversionResult:

@@ -1,0 +1,1 @@
+from .engine import train_one_epoch

@@ -1,0 +1,264 @@
+"""Training functions a script imports from its own modules (converter/siblings.py).
+
+Golden cases (tests/golden_siblings/<case>/): a `train.py` whose batch loop lives in a module
+beside it, converted in place by the command line in a copy of the folder; the result must equal
+`train.out.py` exactly, the modules must keep their bytes, and converting again changes nothing.
+`verify` then trains both (marked `training`). The rest calls `convert_source` with the modules
+given as text: what is copied, what is not, and the declines."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from converter import convert_source
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden_siblings"
+#: case -> the target its train.out.py was converted to
+CASES = {"from_import": "pytorch_lightning", "package_module": "fabric"}
+
+
+def cli(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "converter", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def explain(run: subprocess.CompletedProcess) -> str:
+    return f"exit {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+
+
+def modules_of(files: dict[str, str]):
+    """`convert_source`'s reader over module texts, keyed by their path beside the script."""
+
+    def read(dotted: str):
+        for path, package in (
+            (dotted.replace(".", "/") + ".py", False),
+            (dotted.replace(".", "/") + "/__init__.py", True),
+        ):
+            if path in files:
+                return path, textwrap.dedent(files[path]), package
+        return None
+
+    return read
+
+
+def convert(script: str, files: dict[str, str], **options):
+    return convert_source(
+        textwrap.dedent(script), filename="train.py", modules=modules_of(files), **options
+    )
+
+
+# -- golden cases, through the command line ---------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_case_converts_exactly_and_leaves_the_modules_alone(case, tmp_path):
+    folder = tmp_path / case
+    shutil.copytree(GOLDEN / case, folder)
+    (folder / "train.out.py").unlink()
+    modules = {p: p.read_bytes() for p in folder.rglob("*.py") if p.name != "train.py"}
+    run = cli("convert", "--target", CASES[case], "train.py", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    assert (folder / "train.py").read_text() == (GOLDEN / case / "train.out.py").read_text()
+    assert {p: p.read_bytes() for p in modules} == modules
+    again = cli("convert", "--check", "--target", CASES[case], "train.py", cwd=folder)
+    assert again.returncode == 0, explain(again)
+
+
+def test_the_report_points_at_the_import_and_names_the_module_line(tmp_path):
+    folder = tmp_path / "case"
+    shutil.copytree(GOLDEN / "from_import", folder)
+    run = cli("convert", "--diff", "-v", "train.py", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    said = run.stdout + run.stderr
+    assert (
+        "train.py:9: changed copied-in: train_one_epoch() of engine.py (line 9) is copied in "
+        "here to be converted with the script; engine.py stays as it is"
+    ) in said
+    assert "(engine.py:24, in the copied evaluate())" in said
+
+
+def test_a_folder_run_converts_the_script_and_says_why_the_module_is_left(tmp_path):
+    folder = tmp_path / "case"
+    shutil.copytree(GOLDEN / "from_import", folder)
+    (folder / "train.out.py").unlink()
+    run = cli("convert", "--check", ".", cwd=folder)
+    assert run.returncode == 1, explain(run)  # --check: something would change
+    said = run.stdout + run.stderr
+    assert "would convert train.py" in said
+    assert "engine.py: line 9: train_one_epoch() is never called in this file" in said
+
+
+@pytest.mark.training
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_case_trains_identically(case, tmp_path):
+    folder = tmp_path / case
+    shutil.copytree(GOLDEN / case, folder)
+    run = cli(
+        "verify", "--target", CASES[case], "train.py", "--work-dir", tmp_path / "w", cwd=folder
+    )
+    assert run.returncode == 0, explain(run)
+    assert "largest loss difference: 0\n" in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("EQUIVALENT"), run.stdout
+
+
+# -- what is copied ---------------------------------------------------------------------------
+
+ENGINE = textwrap.dedent("""
+    import torch
+
+    def train_one_epoch(model, loader, optimizer):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+
+    def describe(model):
+        return sum(p.numel() for p in model.parameters())
+""")
+
+SCRIPT = """
+    import torch
+    {imports}
+
+    def main():
+        model = torch.nn.Linear(2, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loader = [(torch.randn(4, 2), torch.randn(4, 1)) for _ in range(3)]
+        for epoch in range(2):
+            {call}
+        print({describe})
+
+    main()
+"""
+
+
+def script(imports: str, call: str, describe: str = "1") -> str:
+    return SCRIPT.format(imports=imports, call=call, describe=describe)
+
+
+def test_a_module_attribute_call_becomes_a_call_of_the_copy():
+    result = convert(
+        script(
+            "import engine",
+            "engine.train_one_epoch(model, loader, optimizer)",
+            "engine.describe(model)",
+        ),
+        {"engine.py": ENGINE},
+        target="fabric",
+    )
+    assert result.changed, result.report.text()
+    assert "def train_one_epoch(model, loader, optimizer, fabric):" in result.code
+    assert "        train_one_epoch(model, loader, optimizer, fabric)" in result.code
+    assert "print(engine.describe(model))" in result.code  # not training: stays imported
+    assert "def describe" not in result.code
+
+
+def test_a_script_with_a_loop_of_its_own_converts_as_without_its_modules():
+    own = script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)")
+    own = own.replace(
+        "        print(1)",
+        "        print(1)\n        loss = model(loader[0][0]).sum()\n        loss.backward()",
+    )
+    alone = convert_source(textwrap.dedent(own), filename="train.py")
+    beside = convert(own, {"engine.py": ENGINE})
+    assert beside.code == alone.code
+    assert beside.report.to_dict() == alone.report.to_dict()
+
+
+@pytest.mark.parametrize(
+    "imports, call",
+    [
+        ("import engine", "engine.describe(model)"),  # nothing that trains is called
+        ("from engine import describe", "describe(model)"),
+        ("from engine import train_one_epoch", "pass"),  # imported, never called
+        ("from torch.optim import SGD", "SGD"),  # not a module of the script's own
+    ],
+)
+def test_nothing_is_copied_where_the_script_calls_no_training_function(imports, call):
+    result = convert(script(imports, call), {"engine.py": ENGINE})
+    assert not result.changed
+    assert [e.message for e in result.report.declined] == [
+        "no training loop: nothing calls .backward()"
+    ]
+
+
+# -- what cannot be copied --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "engine, reason",
+    [
+        (
+            ENGINE.replace("    for x, y in loader:", "    global STEPS\n    for x, y in loader:"),
+            "train_one_epoch() of engine.py declares a global: a copy would change the "
+            "script's variables instead of its module's",
+        ),
+        (
+            ENGINE.replace(
+                "    for x, y in loader:", "    print(__file__)\n    for x, y in loader:"
+            ),
+            "train_one_epoch() of engine.py (line 5) reads `__file__`, which would mean "
+            "something else in this script",
+        ),
+    ],
+)
+def test_a_function_whose_copy_would_behave_otherwise_is_declined(engine, reason):
+    result = convert(
+        script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)"),
+        {"engine.py": engine},
+    )
+    assert not result.changed
+    assert [(e.line, e.message) for e in result.report.declined] == [(3, reason)]
+
+
+def test_a_name_the_script_binds_otherwise_is_imported_under_a_fresh_one():
+    engine = ENGINE.replace("import torch\n", "import torch\nimport numpy as np\n").replace(
+        "loss.backward()", "loss.backward()\n        np.zeros(1)"
+    )
+    result = convert(
+        script(
+            "from engine import train_one_epoch\n    np = 3",
+            "train_one_epoch(model, loader, optimizer)",
+        ),
+        {"engine.py": engine},
+        target="fabric",
+    )
+    assert result.changed, result.report.text()
+    assert "import numpy as np_2" in result.code
+    assert "        np_2.zeros(1)" in result.code
+
+
+def test_a_module_attribute_the_script_also_binds_is_declined():
+    result = convert(
+        script(
+            "import engine\n    from other import train_one_epoch",
+            "engine.train_one_epoch(model, loader, optimizer)",
+        ),
+        {"engine.py": ENGINE},
+    )
+    assert not result.changed
+    assert "engine.train_one_epoch() trains, but this script binds `train_one_epoch` too" in (
+        result.report.text()
+    )
+
+
+def test_a_decline_inside_the_copy_names_the_module_line():
+    engine = ENGINE.replace(
+        "    for x, y in loader:", "    loader = list(loader)\n    for x, y in loader:"
+    )
+    result = convert(
+        script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)"),
+        {"engine.py": engine},
+    )
+    assert not result.changed
+    (entry,) = result.report.declined
+    assert entry.line == 3
+    assert entry.message.endswith("(engine.py:5, in the copied train_one_epoch())"), entry.message
