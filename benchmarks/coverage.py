@@ -64,15 +64,27 @@ DIVERGES = "diverges"
 BROKEN = "broken"
 UNVERIFIABLE = "unverifiable"
 DECLINED = "declined"
+WITH_SCRIPT = "with-script"
 CRASHED = "crashed"
 UNPARSED = "unparsed"
 NO_LOOP = "no-loop"
-CATEGORIES = (VERIFIED, DIVERGES, BROKEN, UNVERIFIABLE, DECLINED, CRASHED, UNPARSED, NO_LOOP)
+CATEGORIES = (
+    VERIFIED,
+    DIVERGES,
+    BROKEN,
+    UNVERIFIABLE,
+    WITH_SCRIPT,
+    DECLINED,
+    CRASHED,
+    UNPARSED,
+    NO_LOOP,
+)
 LABELS = {
     VERIFIED: "converted and verified",
     DIVERGES: "converted but diverges",
     BROKEN: "converted, the conversion fails to run (the original runs)",
     UNVERIFIABLE: "converted, unverifiable",
+    WITH_SCRIPT: "a module: its training function is converted with the script that imports it",
     DECLINED: "declined",
     CRASHED: "crashed (converter exception)",
     UNPARSED: "cannot parse (not Python 3 syntax, or not text)",
@@ -83,6 +95,7 @@ SHORT = {
     DIVERGES: "diverges",
     BROKEN: "conversion fails to run",
     UNVERIFIABLE: "unverifiable",
+    WITH_SCRIPT: "converted with their scripts",
     DECLINED: "declined",
     CRASHED: "crashed",
     UNPARSED: "cannot parse",
@@ -107,6 +120,7 @@ class FileResult:
     settings: dict = field(default_factory=dict)  # what --config applied (args, env, stand-ins)
     original: str = ""  # --originals, declined files: "runs" or why it does not
     fabric: bool = False  # converted to Lightning Fabric (--target fabric, or the fallback)
+    copied_from: list[str] = field(default_factory=list)  # modules whose functions it copied in
     seconds: float = 0.0
     log: str = ""  # verify's / convert's own output, kept for the bug categories and --json
 
@@ -226,6 +240,7 @@ def _convert(res: FileResult, script: Path, tmp: Path, job_opts: argparse.Namesp
         return False
     if status == "converted":
         res.partial = len(res.declined)
+        res.copied_from = _copied_from(entry["changed"], script)
         res.fabric = getattr(job_opts, "target", None) == "fabric" or any(
             c["kind"] == "fallback" for c in entry["changed"]
         )
@@ -242,6 +257,34 @@ def _convert(res: FileResult, script: Path, tmp: Path, job_opts: argparse.Namesp
     else:
         res.detail = message or "nothing to convert (no reason given)"
     return False
+
+
+_COPIED_IN = re.compile(r"^\w+\(\) of (.+?) \(line \d+\) is copied in")
+
+
+def _copied_from(changed: list[dict], script: Path) -> list[str]:
+    """The modules (paths as the script's folder sees them) whose functions the conversion
+    copied in (converter/siblings.py)."""
+    found = (_COPIED_IN.match(c["message"]) for c in changed if c["kind"] == "copied-in")
+    return [str((script.parent / m.group(1)).resolve()) for m in found if m]
+
+
+def with_their_scripts(results: list[FileResult], root: Path) -> None:
+    """A module declined on its own ("never called in this file") whose training functions a
+    converted script of the same run copied in is converted with that script: say so."""
+    users: dict[str, list[FileResult]] = {}
+    for res in results:
+        for module in map(Path, dict.fromkeys(res.copied_from)):
+            if module.is_relative_to(root.resolve()):
+                users.setdefault(module.relative_to(root.resolve()).as_posix(), []).append(res)
+    for res in results:
+        if res.category == DECLINED and res.path in users:
+            first = users[res.path][0]
+            res.category = WITH_SCRIPT
+            more = len(users[res.path]) - 1
+            res.detail = f"converted with {first.path} ({SHORT[first.category]})" + (
+                f" and {more} more" if more else ""
+            )
 
 
 def _no_loop(declined: list[dict]) -> bool:
@@ -907,6 +950,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     pool.shutdown()
+    with_their_scripts(results, root)
     if opts.keep:
         print(f"work folders kept in {base}", file=sys.stderr)
     else:

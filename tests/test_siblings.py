@@ -8,6 +8,7 @@ given as text: what is copied, what is not, and the declines."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -262,3 +263,24 @@ def test_a_decline_inside_the_copy_names_the_module_line():
     (entry,) = result.report.declined
     assert entry.line == 3
     assert entry.message.endswith("(engine.py:5, in the copied train_one_epoch())"), entry.message
+
+
+@pytest.mark.training
+def test_coverage_counts_a_module_as_converted_with_the_script_that_imports_it(tmp_path):
+    folder = tmp_path / "collection"
+    shutil.copytree(GOLDEN / "from_import", folder)
+    (folder / "train.out.py").unlink()
+    bench = HERE.parent / "benchmarks" / "coverage.py"
+    out = tmp_path / "coverage.json"
+    run = subprocess.run(
+        [sys.executable, str(bench), str(folder), "--jobs", "1", "--max-steps", "5"]
+        + ["--json", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    files = {f["path"]: f for f in json.loads(out.read_text())["files"]}
+    assert files["train.py"]["category"] == "verified", files["train.py"]
+    assert files["engine.py"]["category"] == "with-script", files["engine.py"]
+    assert files["engine.py"]["detail"] == "converted with train.py (verified)"
