@@ -109,11 +109,10 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
 
     # The script's own modules (beside it) may hold its training functions: see converter.siblings.
     modules = files.own_modules(path) if path is not None else None
-    if not files.might_contain_training(text) and not (
-        path is not None and files.imports_training(text, path)
-    ):
-        outcome = Outcome(display, UNCHANGED, message=NO_TRAINING, skipped=True, encoding=encoding)
-        return _deliver(source, options, outcome, data, data)
+    skipped = Outcome(display, UNCHANGED, message=NO_TRAINING, skipped=True, encoding=encoding)
+    own_loop = files.might_contain_training(text)
+    if not own_loop and not (path is not None and files.imports_training(text, path)):
+        return _deliver(source, options, skipped, data, data)
 
     try:
         result = _convert(text, options.target, display, options.fallback, modules)
@@ -132,6 +131,8 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
             traceback=traceback.format_exc(),
         )
 
+    if not own_loop and not result.changed and _no_loop(result.report):
+        return _deliver(source, options, skipped, data, data)  # its modules' loops are not its
     report = result.report.to_dict()
     outcome = Outcome(
         display,
@@ -211,6 +212,10 @@ def _deliver(
             message=f"{outcome.display}: cannot write {target}: {err.strerror or err}",
         )
     return outcome
+
+
+def _no_loop(report) -> bool:
+    return all(e.kind == "file" and "no training loop" in e.message for e in report.declined)
 
 
 class _ParseFailed(Exception):

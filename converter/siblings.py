@@ -434,6 +434,18 @@ def _module_reads(copy: _Copy) -> dict[str, list[cst.Name]]:
             line = copy.source.positions[node].start.line if node in copy.source.positions else 0
             if owner is module:
                 found.setdefault(access.name, []).append(node)
+            elif (
+                owner is None
+                and not hasattr(builtins, access.name)
+                and access.name not in _MODULE_OWN
+                and _star_import(index)
+            ):
+                raise Declined(
+                    copy.at,
+                    f"{copy.name}() of {copy.source.module.display} (line {line}) reads "
+                    f"`{access.name}`, which may come from its module's `import *`: it cannot be "
+                    "copied in",
+                )
             elif owner is None and (
                 access.name in _MODULE_OWN or not hasattr(builtins, access.name)
             ):
@@ -443,6 +455,10 @@ def _module_reads(copy: _Copy) -> dict[str, list[cst.Name]]:
                     f"`{access.name}`, which would mean something else in this script",
                 )
     return found
+
+
+def _star_import(index: SourceIndex) -> bool:
+    return any(isinstance(n.names, cst.ImportStar) for n in index.nodes(cst.ImportFrom))
 
 
 def _binding_in(source: _Source, name: str, alias: str) -> tuple[str, str]:

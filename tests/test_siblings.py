@@ -284,3 +284,28 @@ def test_coverage_counts_a_module_as_converted_with_the_script_that_imports_it(t
     assert files["train.py"]["category"] == "verified", files["train.py"]
     assert files["engine.py"]["category"] == "with-script", files["engine.py"]
     assert files["engine.py"]["detail"] == "converted with train.py (verified)"
+
+
+def test_a_name_that_may_come_from_a_star_import_is_declined():
+    engine = "from helpers import *\n" + ENGINE.replace(
+        "loss.backward()", "loss.backward()\n        log(loss)"
+    )
+    result = convert(
+        script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)"),
+        {"engine.py": engine},
+    )
+    assert not result.changed
+    assert [e.message for e in result.report.declined] == [
+        "train_one_epoch() of engine.py (line 10) reads `log`, which may come from its module's "
+        "`import *`: it cannot be copied in"
+    ]
+
+
+def test_a_folder_run_still_skips_a_script_whose_modules_train_but_which_calls_none(tmp_path):
+    folder = tmp_path / "case"
+    shutil.copytree(GOLDEN / "from_import", folder)
+    (folder / "train.out.py").unlink()
+    (folder / "predict.py").write_text("from engine import evaluate\n\nprint(evaluate)\n")
+    run = cli("convert", "--check", "predict.py", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    assert "predict.py: no training loop" in run.stdout + run.stderr
