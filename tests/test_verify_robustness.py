@@ -242,4 +242,4 @@ def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
         timeout=600,
     )
     assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
-    assert "printed output: 3 lines compared" in shimmed.stdout
+    assert "printed output: 4 lines compared" in shimmed.stdout

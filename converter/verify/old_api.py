@@ -1,9 +1,13 @@
-"""`verify --old-torch-api`: two spellings of PyTorch before 0.4 that many tutorials still use,
-restored in both runs, so that such a script and its conversion can be compared at all:
+"""`verify --old-torch-api`: spellings and defaults of older PyTorch that many tutorials still
+use, restored in both runs, so that such a script and its conversion can be compared at all:
 
 - `loss.data[0]` (and `loss[0]`) on a 0-dimensional tensor: the value, as a Python number, as it
-  was when a loss was a one-element tensor;
-- `iter(loader).next()`: Python 2's name for `next(iterator)`.
+  was when a loss was a one-element tensor (before 0.4);
+- `iter(loader).next()`: Python 2's name for `next(iterator)`;
+- `torch.load(path)` of any pickled object (a saved numpy array): `weights_only=False`, the
+  default before 2.6;
+- `verbose=` of the learning-rate schedulers (`ReduceLROnPlateau(..., verbose=True)`), removed
+  in 2.7: accepted and ignored (the schedulers no longer print their changes).
 
 Nothing else changes; the conversion runs under the same shim as the original, so what verify
 compares is still the conversion against the original.
@@ -25,4 +29,39 @@ def install() -> list[str]:
 
     torch.Tensor.__getitem__ = getitem
     _BaseDataLoaderIter.next = _BaseDataLoaderIter.__next__
-    return ["loss.data[0] on a 0-dim tensor", "iterator.next()"]
+    _load_any_pickle(torch)
+    _schedulers_accept_verbose(torch)
+    return [
+        "loss.data[0] on a 0-dim tensor",
+        "iterator.next()",
+        "torch.load(weights_only=False)",
+        "schedulers' verbose=",
+    ]
+
+
+def _load_any_pickle(torch) -> None:
+    load = torch.load
+
+    def load_as_before(*args, **kwargs):
+        kwargs.setdefault("weights_only", False)
+        return load(*args, **kwargs)
+
+    torch.load = load_as_before
+
+
+def _schedulers_accept_verbose(torch) -> None:
+    import inspect
+
+    from torch.optim import lr_scheduler
+
+    for scheduler in vars(lr_scheduler).values():
+        if not (inspect.isclass(scheduler) and scheduler.__module__ == lr_scheduler.__name__):
+            continue
+        init = scheduler.__dict__.get("__init__")
+        if init is None or "verbose" in inspect.signature(init).parameters:
+            continue
+
+        def without_verbose(self, *args, _original=init, verbose=None, **kwargs):
+            _original(self, *args, **kwargs)
+
+        scheduler.__init__ = without_verbose

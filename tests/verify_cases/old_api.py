@@ -1,4 +1,6 @@
-"""A PyTorch 0.3-era loop: `loss.data[0]` and `iter(loader).next()` (see verify --old-torch-api)."""
+"""An old loop: `loss.data[0]` and `iter(loader).next()` (PyTorch 0.3), `torch.load` of a
+pickled array (before 2.6), a scheduler's `verbose=` (before 2.7); see verify --old-torch-api."""
+import numpy as np
 import torch
 from torch import nn
 
@@ -9,10 +11,14 @@ model = nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 sample, _ = iter(loader).next()
 print("sample", sample.shape[0])
+torch.save(np.arange(4.0), "data.pt")
+print("loaded", torch.load("data.pt").sum())
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5, verbose=True)
 for epoch in range(2):
     for x, y in loader:
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(model(x), y)
         loss.backward()
         optimizer.step()
+    scheduler.step()
     print("epoch", epoch, "loss %.4f" % loss.data[0])
