@@ -292,50 +292,44 @@ class _Plan:
         return name in self.dropped.get(node, set())  # type: ignore[arg-type]
 
     def merged(self) -> BroughtIn:
+        """The script's lines, the dropped imports rewritten, the module attributes renamed, and
+        the copies (with the imports they need) after the run of imports that brought them in,
+        in the script's own line endings."""
         index, positions = self.script.index, self.script.positions
+        newline = index.module.default_newline
         lines = self.script.module.text.splitlines(keepends=True)
-        origins: list[tuple[_Copy | None, int]] = [(None, i + 1) for i in range(len(lines))]
-        for attribute in self.renamed:  # one line each, never two on a line: right to left
+        for attribute in self.renamed:  # one line each, never two on a line
             start, end = positions[attribute].start, positions[attribute].end
             text = lines[start.line - 1]
             lines[start.line - 1] = text[: start.column] + attribute.attr.value + text[end.column :]
-        after = 0
         replaced: dict[int, tuple[int, str]] = {}
         for statement, names in self.dropped.items():
-            line_node = index.parent(statement)
-            span = positions[line_node]
+            span = positions[index.parent(statement)]
             kept = [a for a in statement.names if _bound_name(a) not in names]
-            code = "" if not kept else _import_from_code(statement, kept)
+            code = _import_from_code(statement, kept, newline) if kept else ""
             replaced[span.start.line] = (span.end.line, code)
-        for statement in {c.at for c in self.copies}:
-            after = max(after, _end_of_import_run(self.script, statement))
+        after = max(_end_of_import_run(self.script, c.at) for c in self.copies)
         out: list[str] = []
         where: list[tuple[_Copy | None, int]] = []
         number = 1
         while number <= len(lines):
-            if number in replaced:
-                end, code = replaced[number]
-                for text in code.splitlines(keepends=True):
-                    out.append(text)
-                    where.append((None, number))
-                last = end
-            else:
-                out.append(lines[number - 1])
-                where.append(origins[number - 1])
-                last = number
+            last, code = replaced.get(number, (number, lines[number - 1]))
+            for text in code.splitlines(keepends=True):
+                out.append(text)
+                where.append((None, number))
             if number <= after <= last:
-                if out and not out[-1].endswith("\n"):
-                    out[-1] += "\n"
-                self._insert(out, where, number)
+                if out and not out[-1].endswith(("\n", "\r")):
+                    out[-1] += newline
+                self._insert(out, where, number, newline)
             number = last + 1
         return BroughtIn("".join(out), self.copies, where)
 
-    def _insert(self, out: list[str], where: list, at: int) -> None:
+    def _insert(self, out: list[str], where: list, at: int, newline: str) -> None:
         for text in self.imports:
-            out.append(text + "\n")
+            out.append(text + newline)
             where.append((None, at))
         for copy in self.copies:
-            out.extend(["\n", "\n"])
+            out.extend([newline, newline])
             where.extend([(None, at), (None, at)])
             last = copy.source.positions[copy.function].end.line
             body = copy.source.module.text.splitlines(keepends=True)
@@ -347,8 +341,7 @@ class _Plan:
                     text[: start.column] + copy.renamed[node] + text[end.column :]
                 )
             for line in range(copy.line, last + 1):
-                text = body[line - 1]
-                out.append(text if text.endswith("\n") else text + "\n")
+                out.append(body[line - 1].rstrip("\r\n") + newline)
                 where.append((copy, line))
 
 
@@ -487,11 +480,10 @@ def _bound_name(alias: cst.ImportAlias) -> str:
     return cst.Module([]).code_for_node(alias.name)
 
 
-def _import_from_code(statement: cst.ImportFrom, kept: list[cst.ImportAlias]) -> str:
+def _import_from_code(statement: cst.ImportFrom, kept: list, newline: str) -> str:
     last = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    names = [*kept[:-1], last]
-    line = cst.SimpleStatementLine([statement.with_changes(names=names)])
-    return cst.Module([line]).code
+    line = cst.SimpleStatementLine([statement.with_changes(names=[*kept[:-1], last])])
+    return cst.Module([line], default_newline=newline).code
 
 
 def _end_of_import_run(script: _Source, line: int) -> int:

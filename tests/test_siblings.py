@@ -309,3 +309,15 @@ def test_a_folder_run_still_skips_a_script_whose_modules_train_but_which_calls_n
     run = cli("convert", "--check", "predict.py", cwd=folder)
     assert run.returncode == 0, explain(run)
     assert "predict.py: no training loop" in run.stdout + run.stderr
+
+
+def test_the_copy_takes_the_script_s_line_endings():
+    source = textwrap.dedent(
+        script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)")
+    ).replace("\n", "\r\n")
+    result = convert_source(
+        source, filename="train.py", target="fabric", modules=modules_of({"engine.py": ENGINE})
+    )
+    assert result.changed, result.report.text()
+    assert "def train_one_epoch(" in result.code
+    assert "\n" not in result.code.replace("\r\n", "")
