@@ -349,22 +349,26 @@ def _trains(function: cst.FunctionDef) -> bool:
     return any(m.matches(c, _BACKWARD) for c in find(function, cst.Call))
 
 
+#: What an evaluation's loop wraps its loader in: `enumerate(loader)`, `tqdm(loader)`.
+_LOOP_WRAPPERS = frozenset({"enumerate", "zip", "tqdm", "iter"})
+
+
 def _loops_over_a_parameter(function: cst.FunctionDef) -> bool:
     """An evaluation's shape (`for x, y in loader:`, `enumerate(loader)`, `tqdm(loader)`): copied
     along with a training function, so that the conversion sees it as the script's own (a
     validation or test loop)."""
     params = {p.name.value for p in function.params.params}
 
-    def is_param(node) -> bool:
-        return isinstance(node, cst.Name) and node.value in params
+    def over_a_parameter(node) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in params
+        if not isinstance(node, cst.Call) or not node.args:
+            return False
+        func = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
+        wrapper = isinstance(func, cst.Name) and func.value in _LOOP_WRAPPERS
+        return wrapper and over_a_parameter(node.args[0].value)
 
-    for loop in find(function, (cst.For, cst.CompFor)):
-        over = loop.iter
-        if is_param(over) or (
-            isinstance(over, cst.Call) and any(is_param(a.value) for a in over.args)
-        ):
-            return True
-    return False
+    return any(over_a_parameter(loop.iter) for loop in find(function, (cst.For, cst.CompFor)))
 
 
 def _import_statement(index: SourceIndex, bindings) -> cst.Import | cst.ImportFrom | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import assigned_value, single_binding
+from converter.analysis.bindings import assigned_value, bindings, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
 from converter.analysis.tensors import is_tensor_name
@@ -67,7 +67,21 @@ def is_progress_bar_call(index: SourceIndex, value) -> bool:
 
 
 def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression | None:
-    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)`."""
+    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)`, or
+    when it is a parameter rebound once, in the function's own body, to a bar over itself
+    (`data_loader = tqdm(data_loader, file=sys.stdout)`): then the parameter."""
+    statements = bindings(index, scope, name)
+    if len(statements) == 2 and isinstance(statements[0], cst.FunctionDef):
+        function, statement = statements
+        value = assigned_value(statement, name)
+        if (
+            isinstance(scope.node, cst.FunctionDef | cst.IndentedBlock)
+            and statement in function.body.body
+            and is_progress_bar_call(index, value)
+            and m.matches(value.args[0].value, m.Name(name))
+        ):
+            return value.args[0].value
+        return None
     value = assigned_value(single_binding(index, scope, name), name)
     return value.args[0].value if is_progress_bar_call(index, value) else None
 

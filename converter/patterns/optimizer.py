@@ -23,10 +23,17 @@ class ZeroGrad(Pattern):
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)
-        if found is None or found[1] != "zero_grad" or ctx.place is not Place.BATCH:
+        if found is None or found[1] != "zero_grad":
             return False
         receiver, _, call = found
         if not (ctx.is_optimizer(receiver) or ctx.is_model(receiver)):
+            return False
+        if ctx.hook is Hook.ON_TRAIN_EPOCH_START and not call.args:
+            # Zeroing before the epoch's batch loop, which zeroes before each backward itself
+            # (the step checks require it): nothing is left to zero then, Lightning neither.
+            ctx.record(Claim.ZERO_GRAD, statement)
+            return True
+        if ctx.place is not Place.BATCH:
             return False
         for arg in call.args:
             # Lightning zeroes with set_to_none=True, torch's default since 2.0.

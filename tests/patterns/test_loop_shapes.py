@@ -111,3 +111,50 @@ def test_a_range_loop_inside_another_loop_is_a_loader_of_its_steps():
 )
 def test_no_training_loop_is_declined(shape):
     assert "no training loop" in declined(convert("import torch\n" + shape))
+
+
+PARAMETER_BAR = """\
+import sys
+import torch
+from torch import nn
+from tqdm import tqdm
+
+
+def train_one_epoch(model, optimizer, data_loader, epoch):
+    data_loader = tqdm(data_loader, file=sys.stdout)
+    for step, x in enumerate(data_loader):
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        data_loader.desc = "[epoch {}] loss {:.3f}".format(epoch, loss.item())
+
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+for epoch in range(2):
+    train_one_epoch(model, optimizer, loader, epoch)
+"""
+
+
+def test_a_parameter_rebound_to_a_progress_bar_over_itself_is_the_loader():
+    result = convert(PARAMETER_BAR)
+    assert not declined(result), result.report.text()
+    assert "tqdm(" not in result.code and ".desc" not in result.code
+    assert "train_dataloaders=loader" in result.code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (
+            "    data_loader = tqdm(data_loader, file=sys.stdout)\n",
+            "    if epoch:\n        data_loader = tqdm(data_loader, file=sys.stdout)\n",
+        ),
+        ("tqdm(data_loader, file=sys.stdout)", "tqdm(list(data_loader))"),
+    ],
+    ids=["under an if", "over something else"],
+)
+def test_other_rebindings_of_a_parameter_still_decline(change):
+    assert "assigns to parameter 'data_loader'" in declined(convert(PARAMETER_BAR.replace(*change)))

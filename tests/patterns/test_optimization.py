@@ -170,3 +170,23 @@ def test_plateau_stepped_other_than_on_one_value_is_declined(step):
     assert "once per epoch on a metric" in declined(
         convert(script(setup=PLATEAU_SETUP, epoch_end=step + "\n"))
     )
+
+
+def test_zeroing_before_the_batch_loop_is_redundant_when_the_loop_zeroes_itself():
+    """`optimizer.zero_grad()` at the epoch's start, then zero/backward/step per batch (the
+    train_one_epoch of many repositories): the gradients are zero then anyway."""
+    result = convert(script(epoch_start="optimizer.zero_grad()"))
+    assert not declined(result), result.report.text()
+    assert "zero_grad" not in result.code
+
+
+@pytest.mark.parametrize(
+    "epoch_start, batch, reason",
+    [
+        ("optimizer.zero_grad()", lines(FORWARD, BACKWARD, OPT_STEP), "never zeroed"),
+        ("optimizer.zero_grad(set_to_none=False)", STEP, "zero_grad() inside other statements"),
+    ],
+    ids=["the loop never zeroes", "an argument"],
+)
+def test_zeroing_before_the_batch_loop_alone_still_declines(epoch_start, batch, reason):
+    assert reason in declined(convert(script(batch, epoch_start=epoch_start)))
