@@ -29,7 +29,7 @@ from converter.analysis.bindings import code, method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.fabric.context import Context, make_call
-from converter.fabric.roles import Roles, resolve
+from converter.fabric.roles import Roles, resolve_all
 from converter.patterns.mixed_precision import AUTOCAST, SCALERS, precision_option
 
 #: Fabric's own precision where the script's mixed precision is kept.
@@ -110,8 +110,8 @@ def _scaler_uses(index: SourceIndex, roles: Roles, created: list[cst.Call], amp:
         names = " and ".join(f"`{n}`" for n in sorted(roles.scalers))
         raise _NotExact(
             index.line(created[0]),
-            f"a GradScaler per optimizer ({names}): Fabric keeps one loss scale for all of them, "
-            "and separate scalers skip overflowing steps separately",
+            f"several GradScalers ({names}): Fabric keeps one loss scale for all of them, and "
+            "separate scalers skip overflowing steps separately",
         )
     for call in created:
         if not m.matches(
@@ -167,8 +167,9 @@ def _is_scaled_backward(index: SourceIndex, call) -> bool:
 
 
 def _is_scaler(index: SourceIndex, roles: Roles, node) -> bool:
-    found = resolve(index, node)
-    return found is not None and found[1] in roles.scalers
+    """`node` names a GradScaler, or a parameter that receives one (or several)."""
+    found = resolve_all(index, node)
+    return bool(found) and any(name in roles.scalers for _, name in found)
 
 
 def _optimizer_step(updated: cst.Call) -> cst.Call:
