@@ -47,15 +47,17 @@ class Amp:
     kept: str | None = None  # why the script's own mixed precision stays (None: mapped)
     kept_line: int = 0
     scalers: list[str] = field(default_factory=list)
+    autocasts: bool = False  # the script autocasts
 
     @property
     def comment(self) -> str | None:
         """The comment above `Fabric(...)` where its precision is pinned."""
         if self.kept is None:
             return None
-        scalers = "GradScalers" if len(self.scalers) > 1 else "GradScaler"
-        own = f"{scalers} and autocast do" if self.scalers else "autocast does"
-        return f"# 32-true: the script's own {own} the mixed precision"
+        own = ["GradScalers" if len(self.scalers) > 1 else "GradScaler"] if self.scalers else []
+        own += ["autocast"] if self.autocasts else []
+        verb = "do" if len(own) > 1 or len(self.scalers) > 1 else "does"
+        return f"# 32-true: the script's own {' and '.join(own)} {verb} the mixed precision"
 
 
 class _NotExact(Exception):
@@ -77,6 +79,7 @@ def find_amp(index: SourceIndex, roles: Roles) -> Amp:
             kept=why.reason,
             kept_line=why.line,
             scalers=sorted(roles.scalers),
+            autocasts=bool(calls),
         )
 
 
