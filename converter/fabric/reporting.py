@@ -46,11 +46,8 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         )
     if amp.kept is not None:
         scalers = ", ".join(f"`{n}`" for n in amp.scalers)
-        own = (
-            f"GradScaler{'s' if len(amp.scalers) > 1 else ''} {scalers} and autocast"
-            if scalers
-            else "autocast"
-        )
+        parts = [f"GradScaler{'s' if len(amp.scalers) > 1 else ''} {scalers}"] if scalers else []
+        own = " and ".join(parts + (["autocast"] if amp.autocasts else []))
         report.change(
             "precision",
             amp.kept_line or line(reach.anchor),
