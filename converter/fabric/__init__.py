@@ -4,15 +4,17 @@ Where the Trainer conversion moves a loop into a LightningModule's hooks (and de
 move faithfully), this conversion leaves the loop where it is and changes only what Fabric takes
 over: `fabric = Fabric(...)` and `fabric.launch()` early in the script, `fabric.setup(model,
 optimizer)` and `fabric.setup_dataloaders(loader)` after they are created, `fabric.backward(loss)`,
-`fabric.print`, no `.to(device)` where Fabric moves things, the DDP boilerplate and the GradScaler
-gone, evaluation sums reduced over the processes, `fabric.save`. The modules:
+`fabric.print`, no `.to(device)` where Fabric moves things, the DDP boilerplate gone, the
+GradScaler gone or kept (amp.py), evaluation sums reduced over the processes, `fabric.save`. The
+modules:
 
     roles.py    optimizers, the models they train, where both are created, device, argparse
     reach.py    where Fabric is created and which code can use it
     loops.py    the loaders the loops iterate, batches, evaluation sums
     setup.py    Fabric(...), launch, the setup calls, the scaling flags
-    checks.py   what is declined up front; the DDP boilerplate; the precision
-    training.py backward, GradScaler and autocast, print, save (in place)
+    checks.py   what is declined up front; the DDP boilerplate
+    amp.py      autocast and GradScaler: mapped onto Fabric's precision, or the script's own kept
+    training.py backward, print, save (in place)
     devices.py  device moves dropped or pointed at fabric.device, tensors moved
     metrics.py  evaluation totals over the processes
     context.py  what those rewrites share

@@ -1,6 +1,6 @@
 """What a Fabric conversion looks at before anything else: a script that uses Lightning already,
 starts its own processes or shards its model by itself is declined; the DDP boilerplate Fabric
-takes over; Fabric's precision for the script's autocast regions."""
+takes over."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
-from converter.fabric.roles import Roles
-from converter.patterns.mixed_precision import AUTOCAST, precision_option
 
 _PROCESS_GROUP = (
     "torch.distributed.init_process_group",
@@ -96,24 +94,3 @@ def process_group_statements(index: SourceIndex) -> list[cst.SimpleStatementLine
         ):
             found.append(statement)
     return found
-
-
-def find_precision(index: SourceIndex, roles: Roles) -> tuple[cst.BaseExpression | None, list]:
-    """Fabric's precision for the script's autocast regions (all must agree), and the
-    `with` statements that autocast."""
-    regions, values = [], {}
-    for call in index.nodes(cst.Call):
-        if not index.resolves_to(call.func, *AUTOCAST):
-            continue
-        item = index.parent(call)
-        statement = index.parent(item)
-        if not (isinstance(item, cst.WithItem) and item.asname is None):
-            raise Declined(index.line(call), "autocast used other than as `with autocast(...):`")
-        value = precision_option(index, call)
-        values.setdefault(cst.Module([]).code_for_node(value), value)
-        regions.append((statement, item))
-    if len(values) > 1:
-        raise Declined(index.line(regions[-1][0]), "autocast regions with different settings")
-    if roles.scalers and not values:
-        raise Declined(0, "a GradScaler without autocast")
-    return (next(iter(values.values())) if values else None), regions

@@ -9,6 +9,8 @@ from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.fabric import checks, devices, training
+from converter.fabric.amp import find_amp
+from converter.fabric.amp import rewrite as rewrite_amp
 from converter.fabric.context import Context
 from converter.fabric.edits import ApplyFabricEdits, FabricEdits
 from converter.fabric.loops import find_loops
@@ -50,9 +52,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         index.resolves_to(s.body[0].value.func, "torch.distributed.init_process_group")
         for s in group
     )
-    precision, regions = checks.find_precision(index, roles)
+    amp = find_amp(index, roles)
     names = Names.choose(index)
-    options = fabric_options(index, roles, distributed, precision)
+    options = fabric_options(index, roles, distributed, amp.precision, amp.comment)
     points, together = setup_points(index, roles, names.fabric)
     required = [anchor for anchor, _ in points if anchor is not None]
     required += _training_in_scope(index, roles, backward_calls)
@@ -96,8 +98,8 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     for model in roles.models:  # after its setup, the name holds Fabric's wrapper
         after = [a for a, _ in points if a is not None and _sets_up(a, model, roles, together)]
         ctx.wrapped_after[model.name] = min((index.order(a) for a in after), default=-1)
-    training.backward(ctx)
-    training.scalers(ctx, regions)
+    training.backward(ctx, amp.unscaled)
+    rewrite_amp(ctx, amp)
     training.prints(ctx)
     devices.model_moves(ctx, group)
     devices.devices(ctx)
@@ -114,7 +116,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     module = insert_imports(
         module, _imports(index, names, options.imports | _helper_imports(needs_helper))
     )
-    describe(index, roles, reach, loops, ctx, kept, points, report, distributed, precision)
+    describe(index, roles, reach, loops, ctx, kept, points, report, distributed, amp)
     return module
 
 
@@ -130,7 +132,9 @@ def _space(anchor: cst.BaseStatement, launched: list, edits: FabricEdits) -> Non
     while blank < len(lines) and lines[blank].comment is None:
         blank += 1
     if blank:
-        launched[0] = launched[0].with_changes(leading_lines=lines[:blank])
+        launched[0] = launched[0].with_changes(
+            leading_lines=[*lines[:blank], *launched[0].leading_lines]
+        )
         edits.on(anchor, lambda u: u.with_changes(leading_lines=[BLANK, *lines[blank:]]))
 
 

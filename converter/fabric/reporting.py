@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from converter.fabric.amp import PINNED
 from converter.report import Report
 
 
-def describe(index, roles, reach, loops, ctx, kept, points, report: Report, distributed, precision):
+def describe(index, roles, reach, loops, ctx, kept, points, report: Report, distributed, amp):
     line = index.line
     for name, statements in roles.optimizers.items():
         trained = ", ".join(f"`{m}`" for m in roles.trains[name])
@@ -43,8 +44,17 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         report.change(
             "distributed", line(reach.anchor), 'DDP boilerplate -> Fabric(strategy="ddp")'
         )
-    if precision is not None:
-        value = cst.Module([]).code_for_node(precision)
+    if amp.kept is not None:
+        scalers = ", ".join(f"`{n}`" for n in amp.scalers)
+        parts = [f"GradScaler{'s' if len(amp.scalers) > 1 else ''} {scalers}"] if scalers else []
+        own = " and ".join(parts + (["autocast"] if amp.autocasts else []))
+        report.change(
+            "precision",
+            amp.kept_line or line(reach.anchor),
+            f"the script's own {own} kept, Fabric(precision={PINNED}): {amp.kept}",
+        )
+    elif amp.precision is not None:
+        value = cst.Module([]).code_for_node(amp.precision)
         report.change(
             "precision", line(reach.anchor), f"autocast/GradScaler -> Fabric(precision={value})"
         )

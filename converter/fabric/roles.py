@@ -71,16 +71,20 @@ class Roles:
 def find_roles(index: SourceIndex) -> Roles:
     scalers = _scalers(index)
     stepped: dict[tuple[Scope, str], cst.Call] = {}
+    through: list[cst.Call] = []  # `x.step(optimizer)` through something else than a GradScaler
     for call in index.nodes(cst.Call):
         if not m.matches(call, STEP_CALL):
             continue
         receiver = call.func.value
-        if _names_scaler(index, receiver, scalers) and call.args:
+        if _names_scaler(index, receiver) and call.args:
             receiver = call.args[0].value  # scaler.step(optimizer)
         found = resolve(index, receiver)
         if found is not None and _is_optimizer_name(index, *found):
             stepped.setdefault(found, call)
+        elif len(call.args) == 1 and _is_optimizer(index, call.args[0].value):
+            through.append(call)
     if not stepped:
+        _why_not_stepped(index, through)
         _why_no_optimizer(index)
         raise Declined(1, "no optimizer created by torch.optim is stepped", kind="file")
     scopes = {scope for scope, _ in stepped}
@@ -191,6 +195,11 @@ def _first_line(index: SourceIndex, scope: Scope, name: str) -> int:
     return min(index.order(s) for s in bindings(index, scope, name))
 
 
+def _is_optimizer(index: SourceIndex, expr) -> bool:
+    found = resolve(index, expr)
+    return found is not None and _is_optimizer_name(index, *found)
+
+
 def _is_optimizer_name(index: SourceIndex, scope: Scope, name: str) -> bool:
     found = bindings(index, scope, name)
     return bool(found) and all(
@@ -290,12 +299,26 @@ def _scalers(index: SourceIndex) -> list[str]:
     return found
 
 
-def _names_scaler(index: SourceIndex, expr, scalers: list[str]) -> bool:
-    found = resolve(index, expr)
-    if found is None:
-        return False
-    call = assigned_call(single_binding(index, found[0], found[1]))
-    return call is not None and index.resolves_to(call.func, *SCALERS)
+def _names_scaler(index: SourceIndex, expr) -> bool:
+    """`expr` is a GradScaler, one created once by an assignment, or a parameter every call
+    passes one of those (`train(model, optimizer, scaler)`)."""
+    found = resolve_all(index, expr)
+    return bool(found) and all(
+        (call := assigned_call(single_binding(index, *where))) is not None
+        and index.resolves_to(call.func, *SCALERS)
+        for where in found
+    )
+
+
+def _why_not_stepped(index: SourceIndex, through: list[cst.Call]) -> None:
+    """`scaler.step(optimizer)` through a scaler that cannot be followed to its creation."""
+    for call in through:
+        receiver = cst.Module([]).code_for_node(call.func.value)
+        raise Declined(
+            index.line(call),
+            f"`{receiver}.step(...)` steps the optimizer through `{receiver}`, which is not a "
+            "GradScaler created once by an assignment (nor a parameter every call passes one)",
+        )
 
 
 def _devices(index: SourceIndex, scope: Scope) -> list[str]:

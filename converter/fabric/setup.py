@@ -45,11 +45,19 @@ class Options:
     needs: list[cst.CSTNode]  # statements binding what the values read
     flags: list[cst.BaseStatement]  # `parser.add_argument(...)` before `parse_args()`
     imports: set[str]
+    comment: str | None = None  # above `fabric = Fabric(...)`: why an option is what it is
 
 
 def fabric_options(
-    index: SourceIndex, roles: Roles, distributed: bool, precision: cst.BaseExpression | None
+    index: SourceIndex,
+    roles: Roles,
+    distributed: bool,
+    precision: cst.BaseExpression | None,
+    comment: str | None = None,
 ) -> Options:
+    """Fabric's options: what the script decides itself (its device choice, DDP, its precision,
+    pinned where it keeps its own mixed precision: see amp.py) as values, the rest as flags of
+    an argparse script (a value present is no flag)."""
     values: dict[str, cst.BaseExpression] = {}
     needs: list[cst.CSTNode] = []
     imports: set[str] = set()
@@ -78,7 +86,7 @@ def fabric_options(
         if arguments:
             needs.append(binding)
     ordered = {name: values[name] for name in OPTIONS if name in values}
-    return Options(ordered, needs, flags, imports)
+    return Options(ordered, needs, flags, imports, comment)
 
 
 def _device_choice(index: SourceIndex, roles: Roles) -> str | None:
@@ -111,6 +119,9 @@ def launch(names: Names, options: Options) -> list[cst.BaseStatement]:
     )
     if len(arguments) > 3 or len(cst.Module([]).code_for_node(statements[0])) > 88:
         statements[0] = one_argument_per_line(statements[0])
+    if options.comment is not None:
+        line = cst.EmptyLine(comment=cst.Comment(options.comment))
+        statements[0] = statements[0].with_changes(leading_lines=[line])
     return statements
 
 

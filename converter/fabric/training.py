@@ -1,8 +1,7 @@
 """The training side of a Fabric conversion, in place:
 
-- `loss.backward()` -> `fabric.backward(loss)` (`scaler.scale(loss).backward()` too), the
-  GradScaler gone (`scaler.step(optimizer)` -> `optimizer.step()`), `with fabric.autocast():`
-  where the script autocast by hand;
+- `loss.backward()` -> `fabric.backward(loss)` (the GradScaler's and autocast's side is in
+  amp.py);
 - `print(...)` -> `fabric.print(...)`: printed once, by the first process;
 - `torch.save(model.state_dict(), path)` -> `fabric.save(path, model.state_dict())`: written once,
   with the same keys, where every process gets there.
@@ -13,17 +12,18 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.analysis.walk import find
 from converter.fabric.context import Context, make_call
-from converter.fabric.roles import resolve
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
 
-def backward(ctx: Context) -> None:
+def backward(ctx: Context, unscaled: set[cst.Call]) -> None:
+    """`loss.backward()` -> `fabric.backward(loss)`; `scaler.scale(loss).backward()` ->
+    `fabric.backward(loss)` where Fabric's precision takes the scaler's place (`unscaled`), and
+    `fabric.backward(scaler.scale(loss))` where the script keeps its own."""
     index = ctx.index
     for call in index.nodes(cst.Call):
         if not m.matches(call, _BACKWARD):
@@ -32,7 +32,7 @@ def backward(ctx: Context) -> None:
             if ctx.reach.never_called(call):
                 continue  # a function of the script nothing calls: it stays as it is
             raise Declined(index.line(call), ctx.reach.why_not(call))
-        scaled = _scaled(ctx, call.func.value)
+        scaled = call.func.value in unscaled
 
         def change(updated, scaled=scaled):
             loss = updated.func.value.args[0].value if scaled else updated.func.value
@@ -40,74 +40,6 @@ def backward(ctx: Context) -> None:
 
         ctx.edits.on(call, change)
         ctx.use(call, "backward")
-
-
-def _scaled(ctx: Context, receiver) -> bool:
-    """`scaler.scale(loss)`."""
-    return (
-        isinstance(receiver, cst.Call)
-        and m.matches(receiver.func, m.Attribute(attr=m.Name("scale")))
-        and len(receiver.args) == 1
-        and _is_scaler(ctx, receiver.func.value)
-    )
-
-
-def _is_scaler(ctx: Context, node) -> bool:
-    found = resolve(ctx.index, node)
-    return found is not None and found[1] in ctx.roles.scalers
-
-
-def scalers(ctx: Context, regions) -> None:
-    """The GradScaler goes: Fabric's precision scales the loss and steps through its own."""
-    index = ctx.index
-    if len(ctx.roles.scalers) > 1:
-        # Fabric has one loss scale for every optimizer. Separate scalers skip an overflowing
-        # step and shrink their scale each for itself: in float16 the runs would differ.
-        names = " and ".join(f"`{n}`" for n in sorted(ctx.roles.scalers))
-        created = [
-            n
-            for n in index.nodes(cst.Name)
-            if n.value in ctx.roles.scalers and isinstance(index.parent(n), cst.AssignTarget)
-        ]
-        first = created[0] if created else index.module
-        raise Declined(
-            index.line(first),
-            f"a GradScaler per optimizer ({names}): Fabric keeps one loss scale for all of "
-            "them, and separate scalers skip overflowing steps separately",
-        )
-    for name in index.nodes(cst.Name):
-        if not _is_scaler(ctx, name) or not isinstance(name, cst.Name):
-            continue
-        parent = index.parent(name)
-        statement = index.enclosing_statement(name)
-        if isinstance(parent, cst.AssignTarget):
-            ctx.edits.remove.add(statement)  # scaler = GradScaler(...)
-            continue
-        if not (isinstance(parent, cst.Attribute) and parent.value is name):
-            raise Declined(index.line(name), f"the GradScaler `{name.value}` is used directly")
-        found = method_call(statement)
-        method = parent.attr.value
-        if method == "scale" and _scaled(ctx, index.parent(parent)):
-            continue  # inside `scaler.scale(loss).backward()`
-        if found is None or found[0] is not name:
-            raise Declined(index.line(name), f"GradScaler.{method}() has no Fabric equivalent here")
-        if method == "update" and not found[2].args:
-            ctx.edits.remove.add(statement)
-        elif method == "step" and len(found[2].args) == 1:
-            call = found[2]
-            ctx.edits.on(
-                call,
-                lambda u: u.with_changes(
-                    func=cst.Attribute(u.args[0].value, cst.Name("step")), args=[]
-                ),
-            )
-        else:
-            raise Declined(index.line(name), f"GradScaler.{method}() has no Fabric equivalent here")
-    for _statement, item in regions:
-        if not ctx.reach.has_fabric(item):
-            raise Declined(ctx.index.line(item), "autocast where Fabric cannot be set up")
-        ctx.edits.on(item.item, lambda u: make_call(ctx.attribute("autocast"), []))
-        ctx.use(item, "autocast")
 
 
 def prints(ctx: Context) -> None:
