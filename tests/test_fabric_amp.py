@@ -209,3 +209,41 @@ def test_on_2_processes_every_scaler_skips_the_same_steps_and_ends_with_the_same
     first, second = (tmp_path / "rank0.txt").read_text(), (tmp_path / "rank1.txt").read_text()
     assert first == second
     assert float(first.split()[0]) < 2.0**127  # overflowing steps were skipped
+
+
+_SETTING_OF_ANOTHER_FUNCTION = """\
+import torch
+from torch import nn
+
+
+def train_one_epoch(model, optimizer, loader, use_amp=False):
+    enable_amp = use_amp and torch.cuda.is_available()
+    scaler = torch.cuda.amp.GradScaler(enabled=enable_amp)
+    for x in loader:
+        with torch.cuda.amp.autocast(enabled=enable_amp):
+            loss = model(x).pow(2).mean()
+        optimizer.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+
+def main():
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(2):
+        train_one_epoch(model, optimizer, torch.randn(3, 8, 4))
+
+
+main()
+"""
+
+
+def test_an_autocast_setting_read_from_the_training_function_keeps_the_script_s_amp():
+    """Fabric is created in main(), where `enable_amp` does not exist: the setting cannot become
+    Fabric's precision (this was an internal error: the output read an unbound name)."""
+    result = _convert(_SETTING_OF_ANOTHER_FUNCTION)
+    assert "with torch.cuda.amp.autocast(enabled=enable_amp):" in result.code
+    assert "fabric.backward(scaler.scale(loss))" in result.code
+    assert _fabric_call(result.code).keywords[-1].value.value == "32-true"
+    assert "a variable of another function" in result.report.text()

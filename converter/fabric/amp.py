@@ -28,6 +28,7 @@ from converter.analysis import match as m
 from converter.analysis.bindings import code, method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
+from converter.analysis.walk import find
 from converter.fabric.context import Context, make_call
 from converter.fabric.roles import Roles, resolve_all
 from converter.patterns.mixed_precision import AUTOCAST, SCALERS, precision_option
@@ -94,6 +95,7 @@ def _mapped(index: SourceIndex, roles: Roles, calls, created) -> Amp:
             value = precision_option(index, call)
         except Declined as declined:  # what the Trainer's precision option cannot say
             raise _NotExact(declined.line, str(declined)) from None
+        _readable_where_fabric_is(index, roles, call, value)
         values.setdefault(code(value), value)
         amp.regions.append(item)
     if len(values) > 1:
@@ -103,6 +105,20 @@ def _mapped(index: SourceIndex, roles: Roles, calls, created) -> Amp:
     amp.precision = next(iter(values.values()), None)
     _scaler_uses(index, roles, created, amp)
     return amp
+
+
+def _readable_where_fabric_is(index: SourceIndex, roles: Roles, call, value) -> None:
+    """Fabric's precision is chosen where Fabric is created (where the models are): a setting
+    that reads a variable of another function (`autocast(enabled=use_amp)` inside the training
+    function) cannot be said there."""
+    scope = index.scope(call)
+    for name in find(value, cst.Name):
+        owner = scope.lookup(name.value) if scope is not None else None
+        if owner is not None and owner is not roles.scope and owner is not owner.module:
+            raise _NotExact(
+                index.line(call),
+                f"autocast's setting reads `{name.value}`, a variable of another function",
+            )
 
 
 def _scaler_uses(index: SourceIndex, roles: Roles, created: list[cst.Call], amp: Amp) -> None:
