@@ -175,7 +175,7 @@ def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set
     or from an earlier round of a loop.
 
     A write counts once it certainly happened: after both branches of an `if` set a name, not
-    after a loop body or one branch alone.
+    after a loop body or one branch alone; a `for` loop's own target counts after the loop.
     """
     found: set[str] = set()
 
@@ -212,6 +212,10 @@ def read_before_written(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set
             block(statement.body.body, inner)
             if statement.orelse is not None:
                 block(statement.orelse.body.body, set(assigned))
+            elif isinstance(statement, cst.For):
+                # `for j, data in enumerate(valid_loader): ...` then `print(j + 1)`: the loop is
+                # taken to have run (after an empty one the read fails, or reads a stale value).
+                return assigned | {n.value for n in find(statement.target, cst.Name)}
             return assigned
         if isinstance(statement, cst.With):
             for item in statement.items:

@@ -158,3 +158,18 @@ def test_a_parameter_rebound_to_a_progress_bar_over_itself_is_the_loader():
 )
 def test_other_rebindings_of_a_parameter_still_decline(change):
     assert "assigns to parameter 'data_loader'" in declined(convert(PARAMETER_BAR.replace(*change)))
+
+
+def test_an_evaluation_loop_s_index_read_after_it_under_an_if_is_that_loop_s():
+    """`for j, data in enumerate(valid_loader)` under `if (epoch + 1) % k == 0:`, then
+    `print(j + 1)`: the evaluation stays in on_train_epoch_end with its own `j`."""
+    evaluation = (
+        "if (epoch + 1) % 2 == 0:\n"
+        "    with torch.no_grad():\n"
+        "        for j, v in enumerate(loader):\n"
+        "            model(v)\n"
+        "        print('validated', j + 1)\n"
+    )
+    result = convert(script(epoch_end=evaluation))
+    assert not declined(result), result.report.text()
+    assert "self.print('validated', j + 1)" in hook(result, "on_train_epoch_end")
