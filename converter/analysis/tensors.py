@@ -1,8 +1,8 @@
 """Which expressions are tensors, as far as the code shows without running it.
 
 A name is a tensor when every binding of it is: a call of one of torch's tensor functions
-(`torch.randn`, `torch.tensor`, `torch.linspace`...), `Variable(t)`, arithmetic or indexing on a
-tensor, or a tensor method that returns a tensor (`x.pow(2)`, `x.float()`). Anything else
+(`torch.randn`, `torch.tensor`, `torch.linspace`...), `Variable(t)`, arithmetic, comparison or indexing
+on a tensor, or a tensor method that returns a tensor (`x.pow(2)`, `x.float()`). Anything else
 (a call of the script's own function, `torch.load`, a loop variable) is not known to be one, and
 the conversion then leaves it alone.
 """
@@ -60,6 +60,9 @@ def is_tensor(index: SourceIndex, scope, value: cst.BaseExpression, seen=frozens
         )
     if isinstance(value, cst.UnaryOperation):
         return is_tensor(index, scope, value.expression, seen)
+    if isinstance(value, cst.Comparison):  # `x[:, 0] > 0`: a tensor of booleans
+        sides = [value.left, *(c.comparator for c in value.comparisons)]
+        return any(is_tensor(index, scope, side, seen) for side in sides)
     if isinstance(value, cst.Subscript):
         return is_tensor(index, scope, value.value, seen)
     if not isinstance(value, cst.Call):

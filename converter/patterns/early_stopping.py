@@ -1,6 +1,8 @@
 """Early stopping by hand: a `break` out of the epoch loop as the very last thing an epoch does
 (a patience check after evaluation) becomes `self.trainer.should_stop = True`, which Lightning
-reads at the same point: after the epoch's validation and its `on_train_epoch_end`."""
+reads at the same point: after the epoch's validation and its `on_train_epoch_end`. In a
+full-batch loop (one step a round) the same `break` at the end of a round stops after that
+round's step, as Lightning does after the one-batch epoch."""
 
 from __future__ import annotations
 
@@ -25,10 +27,12 @@ class EarlyStopping(Pattern):
     State = EarlyStoppingState
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
-        epoch = site.epoch.loop if site.epoch else None
+        epoch = _epoch_body(site)
         if epoch is None:
             return
-        last = [item for item in site.train.end if item.node is epoch.body.body[-1]]
+        train = site.train
+        moved = [*train.end, *train.step, *train.batch_end]
+        last = [item for item in moved if item.node is epoch.body.body[-1]]
         for item in last:
             if item.origin.params:
                 continue  # the break of an inlined function's loop
@@ -45,6 +49,18 @@ class EarlyStopping(Pattern):
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         for node in site.state(self).breaks:
             report.change("early stopping", index.line(node), "break -> trainer.should_stop")
+
+
+def _epoch_body(site: TrainingSite) -> cst.For | None:
+    """The loop whose round is an epoch: the epoch loop, or a full-batch loop (`for t in
+    range(N):`, one step a round), whose last statement Lightning runs at the epoch's end too."""
+    if site.epoch is None:
+        return None
+    if site.epoch.loop is not None:
+        return site.epoch.loop
+    loop = site.batch_loop
+    full_batch = isinstance(loop.target, cst.Name) and loop.target.value == site.epoch.var
+    return loop if full_batch else None
 
 
 def _ends_the_epoch(index: SourceIndex, item: Moved, node: cst.Break) -> bool:

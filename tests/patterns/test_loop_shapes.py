@@ -173,3 +173,36 @@ def test_an_evaluation_loop_s_index_read_after_it_under_an_if_is_that_loop_s():
     result = convert(script(epoch_end=evaluation))
     assert not declined(result), result.report.text()
     assert "self.print('validated', j + 1)" in hook(result, "on_train_epoch_end")
+
+
+FULL_BATCH_STOP = """\
+import torch
+from torch import nn
+
+x = torch.randn(16, 2)
+y = (x[:, 0] > 0).float()
+model = nn.Linear(2, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+for t in range(100):
+    loss = nn.functional.binary_cross_entropy_with_logits(model(x).squeeze(), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if loss.item() < 0.3:
+        break
+"""
+
+
+def test_a_break_ending_a_full_batch_round_stops_the_trainer():
+    result = convert(FULL_BATCH_STOP)
+    assert not declined(result), result.report.text()
+    assert "self.trainer.should_stop = True" in hook(result, "training_step")
+    assert "y.to(self.device)" in hook(result, "training_step")  # a comparison is a tensor
+
+
+def test_a_break_in_the_middle_of_a_full_batch_round_is_declined():
+    source = FULL_BATCH_STOP.replace(
+        "    if loss.item() < 0.3:\n        break\n",
+        "    if loss.item() < 0.3:\n        break\n    print(t)\n",
+    )
+    assert "break" in declined(convert(source))
