@@ -1,10 +1,10 @@
 """Which expressions are tensors, as far as the code shows without running it.
 
 A name is a tensor when every binding of it is: a call of one of torch's tensor functions
-(`torch.randn`, `torch.tensor`, `torch.linspace`...), `Variable(t)`, arithmetic, comparison or indexing
-on a tensor, or a tensor method that returns a tensor (`x.pow(2)`, `x.float()`). Anything else
-(a call of the script's own function, `torch.load`, a loop variable) is not known to be one, and
-the conversion then leaves it alone.
+(`torch.randn`, `torch.tensor`, `torch.linspace`...), `Variable(t)`, arithmetic, comparison or
+indexing on a tensor, or a tensor method that returns a tensor (`x.pow(2)`, `x.float()`).
+Anything else (a call of the script's own function, `torch.load`, a loop variable) is not known
+to be one, and the conversion then leaves it alone.
 """
 
 from __future__ import annotations
