@@ -373,3 +373,37 @@ def test_devices_2_fails_a_fabric_script_whose_processes_print_their_own_shard(t
     assert "! evaluation: what rank 0 printed differs from 1 process" in out
     assert "! evaluation: rank 1 printed too" in out and "print once (fabric.print" in out
     assert "DIVERGED on 2 processes: evaluation: what rank 0 printed differs" in out
+
+
+def test_fabric_joins_a_parameter_list_laid_out_one_per_line():
+    source = textwrap.dedent(
+        """\
+        import torch
+
+
+        def train_fn(
+            model,
+            optimizer,
+        ):
+            for x in torch.randn(3, 2, 4):
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+
+
+        def main():
+            model = torch.nn.Linear(4, 1)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(2):
+                train_fn(
+                    model,
+                    optimizer,
+                )
+
+
+        main()
+        """
+    )
+    code = convert_source(source, target="fabric").code
+    assert "    optimizer,\n    fabric,\n):" in code
+    assert "            optimizer,\n            fabric,\n        )" in code

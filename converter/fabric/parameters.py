@@ -55,11 +55,15 @@ def _add_parameter(function: cst.FunctionDef, name: str, keyword: bool) -> cst.F
         star = params.star_arg
         if isinstance(star, cst.MaybeSentinel):
             star = cst.ParamStar()
-        kwonly = _appended(list(params.kwonly_params), cst.Param(cst.Name(name)))
+        kwonly = _appended(
+            list(params.kwonly_params), cst.Param(cst.Name(name)), function.whitespace_before_params
+        )
         params = params.with_changes(star_arg=star, kwonly_params=kwonly)
     else:
         params = params.with_changes(
-            params=_appended(list(params.params), cst.Param(cst.Name(name)))
+            params=_appended(
+                list(params.params), cst.Param(cst.Name(name)), function.whitespace_before_params
+            )
         )
     return function.with_changes(params=params)
 
@@ -70,7 +74,7 @@ def _add_argument(call: cst.Call, name: str, keyword: bool) -> cst.Call:
         if keyword
         else cst.Arg(cst.Name(name))
     )
-    return call.with_changes(args=_appended(list(call.args), arg))
+    return call.with_changes(args=_appended(list(call.args), arg, call.whitespace_before_args))
 
 
 _TIGHT = cst.AssignEqual(
@@ -78,10 +82,13 @@ _TIGHT = cst.AssignEqual(
 )
 
 
-def _appended(items: list, item):
-    """`item` after `items`, keeping the layout of a trailing comma (one item per line)."""
+def _appended(items: list, item, opening):
+    """`item` after `items`, keeping the layout of a trailing comma (one item per line): the
+    new item is separated like the others (or as the first is from the opening bracket)."""
     if items and isinstance(items[-1].comma, cst.Comma):
         item = item.with_changes(comma=items[-1].comma)
+        between = items[-2].comma if len(items) > 1 else cst.Comma(whitespace_after=opening)
+        items[-1] = items[-1].with_changes(comma=between)
     elif items:
         items[-1] = items[-1].with_changes(
             comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
