@@ -28,6 +28,7 @@ from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.analysis.walk import find
+from converter.parsing import SourceRejected, parse_module
 from converter.report import ConversionResult, Entry, Report
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
@@ -116,10 +117,9 @@ def bring_in(source: str, modules: Modules) -> BroughtIn | None:
     """The script with the training functions it imports copied in; None when there are none.
 
     Raises ``Declined`` when a function that trains cannot be copied faithfully."""
-    try:
-        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-    except cst.ParserSyntaxError:
-        return None  # the conversion itself says where
+    wrapper = _parsed(source)
+    if wrapper is None:
+        return None  # the conversion itself says why
     index = SourceIndex(wrapper.module, source)
     if any(m.matches(c, _BACKWARD) for c in index.nodes(cst.Call)):
         return None
@@ -133,6 +133,14 @@ def bring_in(source: str, modules: Modules) -> BroughtIn | None:
     return plan.merged()
 
 
+def _parsed(source: str) -> MetadataWrapper | None:
+    """The guarded parse (size, nesting: LibCST's parser must never see what could crash it)."""
+    try:
+        return MetadataWrapper(parse_module(source), unsafe_skip_copy=True)
+    except (cst.ParserSyntaxError, SourceRejected, RecursionError):
+        return None
+
+
 class _Cache:
     def __init__(self, modules: Modules) -> None:
         self._modules = modules
@@ -143,13 +151,11 @@ class _Cache:
             found = self._modules(dotted)
             parsed = None
             if found is not None:
-                try:
-                    module = Module(dotted, *found)
-                    wrapper = MetadataWrapper(cst.parse_module(module.text), unsafe_skip_copy=True)
+                module = Module(dotted, *found)
+                wrapper = _parsed(module.text)  # None: nothing to copy from it
+                if wrapper is not None:
                     index = SourceIndex(wrapper.module, module.text)
                     parsed = _Source(module, index, wrapper.resolve(PositionProvider))
-                except (cst.ParserSyntaxError, RecursionError):
-                    parsed = None  # python would fail importing it too: nothing to copy
             self._parsed[dotted] = parsed
         return self._parsed[dotted]
 

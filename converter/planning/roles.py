@@ -102,6 +102,8 @@ def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
                 if root is not None and root not in roots:
                     roots.append(root)
     if not roots:
+        roots = _models_handed_to_group_builders(site, index, optimizer_statements)
+    if not roots:
         raise Declined(
             index.line(optimizer_statements[0]), "cannot tell which model the optimizer trains"
         )
@@ -131,6 +133,38 @@ def _parameter_lists(site, index: SourceIndex, statement) -> list[cst.BaseStatem
     for binding in found:
         site.setup.append(Moved(binding, site.origin))
     return found
+
+
+def _models_handed_to_group_builders(site, index: SourceIndex, optimizer_statements) -> list[str]:
+    """`pg = get_params_groups(model, weight_decay=wd)` then `AdamW(pg, ...)`: a function of
+    the script's (or its modules') that builds the parameter groups from the model. The model
+    is the argument the batch loop calls (`model(images)`); the binding moves into
+    configure_optimizers (the builder may print: it runs once, there)."""
+    called = {
+        site.loop_origin.site_name(call.func)
+        for call in find(site.batch_loop, cst.Call)
+        if isinstance(call.func, cst.Name)
+    }
+    roots: list[str] = []
+    for statement in optimizer_statements:
+        created = assigned_call(statement, bound_names(statement)[0])
+        for arg in created.args if created is not None else []:
+            if not isinstance(arg.value, cst.Name):
+                continue
+            binding = single_binding(index, site.site_scope, arg.value.value)
+            builder = assigned_call(binding, arg.value.value)
+            if builder is None or not isinstance(builder.func, cst.Name):
+                continue
+            handed = [
+                a.value.value
+                for a in builder.args
+                if isinstance(a.value, cst.Name) and a.value.value in called
+            ]
+            if len(handed) == 1 and handed[0] not in roots:
+                roots.append(handed[0])
+                site.setup.append(Moved(binding, site.origin))
+                site.removed.append(binding)  # it runs once, in configure_optimizers
+    return roots
 
 
 def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> ModelRef:

@@ -190,3 +190,41 @@ def test_zeroing_before_the_batch_loop_is_redundant_when_the_loop_zeroes_itself(
 )
 def test_zeroing_before_the_batch_loop_alone_still_declines(epoch_start, batch, reason):
     assert reason in declined(convert(script(batch, epoch_start=epoch_start)))
+
+
+GROUPS = """\
+import torch
+from torch import nn
+
+
+def param_groups(model, weight_decay):
+    decay = [p for n, p in model.named_parameters() if not n.endswith("bias")]
+    rest = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    print("groups", len(decay), len(rest))
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest}]
+
+
+model = nn.Linear(4, 1)
+loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+groups = param_groups(model, 0.01)
+optimizer = torch.optim.AdamW(groups, lr=0.1)
+for epoch in range(2):
+    for x in loader:
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_parameter_groups_built_by_a_function_of_the_model_move_with_the_optimizer():
+    result = convert(GROUPS)
+    assert not declined(result), result.report.text()
+    assert hook(result, "configure_optimizers").startswith(
+        "groups = param_groups(self.model, 0.01)\noptimizer = torch.optim.AdamW(groups, lr=0.1)"
+    )
+    assert result.code.count("param_groups(") == 2  # its def, and one call: it prints
+
+
+def test_parameter_groups_read_again_after_training_are_declined():
+    assert "`groups`" in declined(convert(GROUPS + "print(len(groups))\n"))
