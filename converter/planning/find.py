@@ -174,7 +174,7 @@ def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):
         raise Declined(
             index.line(function),
             f"{name}() is never called in this file: convert the script that calls it "
-            "(a training function imported from another file is not converted)",
+            "(there, it is copied in and converted with the script)",
         )
     if len(calls) != 1:
         raise Declined(index.line(function), f"{name}() must be called exactly once")
