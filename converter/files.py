@@ -481,27 +481,36 @@ _IMPORT_LINE = re.compile(
 def own_modules(script: Path):
     """The modules `python script` imports from the script's own folder (it is first on
     `sys.path`): a dotted name -> (the path relative to that folder, the text, whether it is a
-    package's `__init__.py`), or None for anything else (installed, absent, unreadable)."""
+    package's `__init__.py`), or None for anything else (installed, absent, unreadable). Each
+    name is looked up once."""
+    script = script.absolute()
     folder = script.parent
+    found: dict[str, tuple[str, str, bool] | None] = {}
 
     def read(dotted: str) -> tuple[str, str, bool] | None:
-        parts = dotted.split(".")
-        if not all(part.isidentifier() for part in parts):
-            return None
-        for path, package in (
-            (folder.joinpath(*parts[:-1], parts[-1] + ".py"), False),
-            (folder.joinpath(*parts, "__init__.py"), True),
-        ):
-            try:
-                if path.resolve() == script.resolve() or not path.is_file():
-                    continue
-                text, _ = decode_source(read_regular(path))
-            except (OSError, ReadProblem, DecodeProblem):
-                continue
-            return path.relative_to(folder).as_posix(), text, package
-        return None
+        if dotted not in found:
+            found[dotted] = _own_module(folder, script, dotted)
+        return found[dotted]
 
     return read
+
+
+def _own_module(folder: Path, script: Path, dotted: str) -> tuple[str, str, bool] | None:
+    parts = dotted.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    for path, package in (
+        (folder.joinpath(*parts[:-1], parts[-1] + ".py"), False),
+        (folder.joinpath(*parts, "__init__.py"), True),
+    ):
+        try:
+            if path == script or not path.is_file():
+                continue
+            text, _ = decode_source(read_regular(path))
+        except (OSError, ReadProblem, DecodeProblem):
+            continue
+        return path.relative_to(folder).as_posix(), text, package
+    return None
 
 
 def imports_training(text: str, script: Path) -> bool:

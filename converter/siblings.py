@@ -18,6 +18,7 @@ copied function's code points at the import that brought it in and names the mod
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from converter.parsing import SourceRejected, parse_module
 from converter.report import ConversionResult, Entry, Report
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
+_BACKWARD_CALL = re.compile(r"\.\s*backward\s*\(")
 #: Names a module binds for itself: a copy would read the script's.
 _MODULE_OWN = {"__file__", "__name__", "__spec__", "__package__", "__loader__", "__path__"}
 _DEPTH = 4  # re-exports followed (`utils/__init__.py`: `from .train import train_one_epoch`)
@@ -52,13 +54,21 @@ class Module:
 Modules = Callable[[str], "tuple[str, str, bool] | None"]
 
 
-@dataclass
 class _Source:
-    """A module parsed once: its tree, what the analysis reads, and positions."""
+    """A module parsed once: its tree, what the analysis reads, and (when first asked for, as
+    LibCST computes them for the whole tree) the nodes' positions."""
 
-    module: Module
-    index: SourceIndex
-    positions: dict
+    def __init__(self, module: Module, wrapper: MetadataWrapper) -> None:
+        self.module = module
+        self.wrapper = wrapper
+        self.index = SourceIndex(wrapper.module, module.text)
+        self._positions: dict | None = None
+
+    @property
+    def positions(self) -> dict:
+        if self._positions is None:
+            self._positions = self.wrapper.resolve(PositionProvider)
+        return self._positions
 
 
 @dataclass
@@ -117,15 +127,14 @@ def bring_in(source: str, modules: Modules) -> BroughtIn | None:
     """The script with the training functions it imports copied in; None when there are none.
 
     Raises ``Declined`` when a function that trains cannot be copied faithfully."""
+    if _BACKWARD_CALL.search(source):
+        return None  # a loop of its own (or its mention: no parse spent on it either way)
     wrapper = _parsed(source)
     if wrapper is None:
         return None  # the conversion itself says why
-    index = SourceIndex(wrapper.module, source)
-    if any(m.matches(c, _BACKWARD) for c in index.nodes(cst.Call)):
+    script = _Source(Module("__main__", "", source, False), wrapper)
+    if any(m.matches(c, _BACKWARD) for c in script.index.nodes(cst.Call)):
         return None
-    script = _Source(
-        Module("__main__", "", source, False), index, wrapper.resolve(PositionProvider)
-    )
     plan = _Plan(script, _Cache(modules))
     plan.collect()
     if not plan.copies:
@@ -150,12 +159,11 @@ class _Cache:
         if dotted not in self._parsed:
             found = self._modules(dotted)
             parsed = None
-            if found is not None:
-                module = Module(dotted, *found)
+            module = Module(dotted, *found) if found is not None else None
+            # Only a module that might train, or a package's `__init__` (re-exports), is parsed.
+            if module is not None and (module.package or "backward" in module.text):
                 wrapper = _parsed(module.text)  # None: nothing to copy from it
-                if wrapper is not None:
-                    index = SourceIndex(wrapper.module, module.text)
-                    parsed = _Source(module, index, wrapper.resolve(PositionProvider))
+                parsed = _Source(module, wrapper) if wrapper is not None else None
             self._parsed[dotted] = parsed
         return self._parsed[dotted]
 
