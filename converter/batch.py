@@ -111,7 +111,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     modules = files.own_modules(path) if path is not None else None
     skipped = Outcome(display, UNCHANGED, message=NO_TRAINING, skipped=True, encoding=encoding)
     own_loop = files.might_contain_training(text)
-    if not own_loop and not (path is not None and files.imports_training(text, path)):
+    if not own_loop and not (path is not None and files.imports_training(text, path, modules)):
         return _deliver(source, options, skipped, data, data)
 
     try:

@@ -513,10 +513,11 @@ def _own_module(folder: Path, script: Path, dotted: str) -> tuple[str, str, bool
     return None
 
 
-def imports_training(text: str, script: Path) -> bool:
+def imports_training(text: str, script: Path, modules=None) -> bool:
     """Cheap pre-filter for a script without a loop of its own (no parse): whether a module of
-    its own that it imports, or any module of such a package, might hold one."""
-    modules = own_modules(script)
+    its own that it imports, or any module of such a package, might hold one. ``modules``: the
+    script's `own_modules` reader, so that the conversion reads no module a second time."""
+    modules = modules or own_modules(script)
     seen: set[str] = set()
     for found in _IMPORT_LINE.finditer(text):
         parent, names, plain = found.groups()
