@@ -445,6 +445,8 @@ def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[
         args += ["--ignore-line", pattern]
     if opts.old_torch_api:
         args.append("--old-torch-api")
+    if opts.cuda_on_cpu:
+        args.append("--cuda-on-cpu")
     script_args = job.args(cwd)
     return args + (["--", *script_args] if script_args else [])
 
@@ -859,6 +861,11 @@ def main(argv: list[str] | None = None) -> int:
         "--old-torch-api",
         action="store_true",
         help="verify --old-torch-api: run PyTorch 0.3-era spellings (loss.data[0], .next())",
+    )
+    parser.add_argument(
+        "--cuda-on-cpu",
+        action="store_true",
+        help="verify --cuda-on-cpu: run scripts that hard-code .cuda() on the CPU",
     )
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds for each verify's runs (300)"

@@ -242,4 +242,29 @@ def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
         timeout=600,
     )
     assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
-    assert "printed output: 4 lines compared" in shimmed.stdout
+    assert "printed output: 7 lines compared" in shimmed.stdout
+
+
+def test_cuda_on_cpu_lets_a_script_that_hard_codes_cuda_verify(tmp_path):
+    script = Path(__file__).parent / "verify_cases" / "hard_coded_cuda.py"
+    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
+    plain = subprocess.run(
+        [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
+    )
+    assert plain.returncode == 2, plain.stdout + plain.stderr  # no GPU for the original here
+    shimmed = subprocess.run(
+        [*command, str(tmp_path / "shim"), "--cuda-on-cpu"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
+    assert "losses compared: 8" in shimmed.stdout
+    assert "printed output: 2 lines compared" in shimmed.stdout
+    gpu = subprocess.run(
+        [*command, str(tmp_path / "gpu"), "--cuda-on-cpu", "--accelerator", "gpu"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert gpu.returncode == 2 and "--cuda-on-cpu" in gpu.stderr, gpu.stdout + gpu.stderr

@@ -159,6 +159,12 @@ Arguments for both scripts go after `--`:
     "in both runs, so that old tutorials run.",
 )
 @click.option(
+    "--cuda-on-cpu",
+    is_flag=True,
+    help="Run a script that hard-codes CUDA (`.cuda()`, `torch.cuda.FloatTensor`) on the CPU, "
+    "in both runs: `.cuda()` copies to the CPU.",
+)
+@click.option(
     "--tolerance",
     type=click.FloatRange(min=0),
     help="Allowed difference, absolute below 1 and relative above; 0 means bit-identical. "
@@ -213,6 +219,8 @@ def verify(ctx: click.Context, script: Path, script_args: tuple[str, ...], **opt
     result: dict = {"script": str(script), "against": opts["against"] and str(opts["against"])}
     if opts["devices"] and opts["accelerator"] != "cpu":
         raise click.UsageError("--devices N runs N CPU processes: use it with --accelerator cpu")
+    if opts["cuda_on_cpu"] and opts["accelerator"] != "cpu":
+        raise click.UsageError("--cuda-on-cpu runs CUDA code on the CPU: use it without --accelerator gpu")
     for pattern in opts["ignore_lines"]:
         try:
             re.compile(pattern)
@@ -336,6 +344,8 @@ def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
         options.append("--fake-data")
     if opts["old_torch_api"]:
         options.append("--old-torch-api")
+    if opts["cuda_on_cpu"]:
+        options.append("--cuda-on-cpu")
     return options
 
 

@@ -7,7 +7,13 @@ use, restored in both runs, so that such a script and its conversion can be comp
 - `torch.load(path)` of any pickled object (a saved numpy array): `weights_only=False`, the
   default before 2.6;
 - `verbose=` of the learning-rate schedulers (`ReduceLROnPlateau(..., verbose=True)`), removed
-  in 2.7: accepted and ignored (the schedulers no longer print their changes).
+  in 2.7: accepted and ignored (the schedulers no longer print their changes);
+- `binary_cross_entropy` (`nn.BCELoss`) of a target whose shape differs from the input's but
+  whose size does not (`[128]` against `[128, 1]`): a warning before 1.5, element by element in
+  memory order; now it raises;
+- torchvision's `transforms.Scale`, `Resize`'s name before 0.2.1 (removed in 0.13);
+- `Normalize` with more means than the image has channels (`(0.5, 0.5, 0.5)` on 1-channel MNIST):
+  torchvision before 0.2.2 paired them with `zip`, so the extra ones were not used; now it raises.
 
 Nothing else changes; the conversion runs under the same shim as the original, so what verify
 compares is still the conversion against the original.
@@ -31,12 +37,49 @@ def install() -> list[str]:
     _BaseDataLoaderIter.next = _BaseDataLoaderIter.__next__
     _load_any_pickle(torch)
     _schedulers_accept_verbose(torch)
+    _bce_of_any_shape(torch)
+    old_vision = _old_torchvision()
     return [
         "loss.data[0] on a 0-dim tensor",
         "iterator.next()",
         "torch.load(weights_only=False)",
         "schedulers' verbose=",
+        "binary_cross_entropy of a reshaped target",
+        *old_vision,
     ]
+
+
+def _bce_of_any_shape(torch) -> None:
+    from torch.nn import functional
+
+    bce = functional.binary_cross_entropy
+
+    def bce_as_before(input, target, *args, **kwargs):
+        if target.shape != input.shape and target.numel() == input.numel():
+            target = target.reshape(input.shape)
+        return bce(input, target, *args, **kwargs)
+
+    functional.binary_cross_entropy = bce_as_before
+
+
+def _old_torchvision() -> list[str]:
+    try:
+        from torchvision import transforms
+        from torchvision.transforms import functional
+    except ImportError:
+        return []
+    transforms.Scale = transforms.Resize
+    normalize = functional.normalize
+
+    def normalize_as_zip(tensor, mean, std, inplace=False):
+        channels = tensor.shape[-3] if tensor.dim() >= 3 else None
+        many = isinstance(mean, (list, tuple)) and isinstance(std, (list, tuple))
+        if many and channels is not None and len(mean) > channels:  # zip stopped at the image's channels
+            mean, std = list(mean)[:channels], list(std)[:channels]
+        return normalize(tensor, mean, std, inplace)
+
+    functional.normalize = normalize_as_zip
+    return ["transforms.Scale", "Normalize(zip of channels)"]
 
 
 def _load_any_pickle(torch) -> None:

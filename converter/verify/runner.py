@@ -1,7 +1,7 @@
 """Run one training script under the tracer: the child process of ``torch2lightning verify``.
 
     python -m converter.verify.runner --trace OUT.json [--max-steps N] [--fake-data] [--seed S]
-        [--accelerator cpu|gpu] [--trainer KEY=JSON ...] [--save-weights F | --evaluate-weights F]
+        [--old-torch-api] [--cuda-on-cpu] [--accelerator cpu|gpu] [--trainer KEY=JSON ...] [--save-weights F | --evaluate-weights F]
         [--path DIR ...] [--own-path DIR] -- script.py [args...]
 
 Before the script runs: one CPU thread (``torch.set_num_threads(1)``; the parent also sets
@@ -47,6 +47,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--fake-data", action="store_true")
     parser.add_argument("--old-torch-api", action="store_true")
+    parser.add_argument("--cuda-on-cpu", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--trainer", action="append", default=[], metavar="KEY=JSON")
@@ -146,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         from converter.verify import old_api
 
         old_api.install()
+    if args.cuda_on_cpu:
+        from converter.verify import cuda_on_cpu
+
+        cuda_on_cpu.install()
     if args.fake_data:
         from converter.verify import fakedata
 

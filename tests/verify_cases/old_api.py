@@ -1,8 +1,14 @@
 """An old loop: `loss.data[0]` and `iter(loader).next()` (PyTorch 0.3), `torch.load` of a
-pickled array (before 2.6), a scheduler's `verbose=` (before 2.7); see verify --old-torch-api."""
+pickled array (before 2.6), a scheduler's `verbose=` (before 2.7), BCE of a target shaped
+`[8]` for an input `[8, 1]` (before 1.5), torchvision's `Scale` and a 3-channel `Normalize` of a
+1-channel image (before 0.2.2); see verify --old-torch-api."""
 import numpy as np
 import torch
 from torch import nn
+from torchvision import transforms
+
+image = transforms.Compose([transforms.Scale(4), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+print("image", image(torch.ones(1, 8, 8)).sum().item())
 
 torch.manual_seed(0)
 data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1))
@@ -22,3 +28,5 @@ for epoch in range(2):
         optimizer.step()
     scheduler.step()
     print("epoch", epoch, "loss %.4f" % loss.data[0])
+    side = nn.functional.binary_cross_entropy(torch.sigmoid(model(x)), torch.ones(8))
+    print("bce %.4f" % side.data[0])
