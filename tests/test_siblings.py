@@ -3,7 +3,7 @@
 Golden cases (tests/golden_siblings/<case>/): a `train.py` whose batch loop lives in a module
 beside it, converted in place by the command line in a copy of the folder; the result must equal
 `train.out.py` exactly, the modules must keep their bytes, and converting again changes nothing.
-`verify` then trains both (marked `training`). The rest calls `convert_source` with the modules
+`verify` then trains both (marked `training`). `notebook/` is the same for a notebook. The rest calls `convert_source` with the modules
 given as text: what is copied, what is not, and the declines."""
 
 from __future__ import annotations
@@ -106,6 +106,49 @@ def test_golden_case_trains_identically(case, tmp_path):
     )
     assert run.returncode == 0, explain(run)
     assert "largest loss difference: 0\n" in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("EQUIVALENT"), run.stdout
+
+
+# -- a notebook beside its module (tests/golden_siblings/notebook/) ----------------------------
+
+NOTEBOOK = GOLDEN / "notebook"
+
+
+def test_a_notebook_gets_its_module_s_training_functions_and_says_where_they_are(tmp_path):
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK, folder)
+    (folder / "train.out.ipynb").unlink()
+    engine = (folder / "engine.py").read_bytes()
+    run = cli("convert", "-v", "train.ipynb", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    assert (folder / "train.ipynb").read_bytes() == (NOTEBOOK / "train.out.ipynb").read_bytes()
+    assert (folder / "engine.py").read_bytes() == engine
+    said = run.stdout + run.stderr
+    # the module's line stays a line of engine.py (not a cell of the notebook)
+    assert "cell 2, line 6: changed copied-in: train_one_epoch() of engine.py (line 9)" in said
+    again = cli("convert", "--check", "train.ipynb", cwd=folder)
+    assert again.returncode == 0, explain(again)
+
+
+def test_a_notebook_that_calls_no_training_function_of_its_module_is_skipped(tmp_path):
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK, folder)
+    notebook = folder / "train.ipynb"
+    data = json.loads(notebook.read_text())
+    data["cells"] = [c for c in data["cells"] if "train_one_epoch(model" not in "".join(c["source"])]
+    notebook.write_text(json.dumps(data, indent=1))
+    run = cli("convert", "--check", "train.ipynb", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    assert "no training loop" in run.stdout + run.stderr
+
+
+@pytest.mark.training
+def test_a_notebook_and_its_conversion_train_identically(tmp_path):
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK, folder)
+    run = cli("verify", "train.ipynb", "--work-dir", tmp_path / "w", cwd=folder)
+    assert run.returncode == 0, explain(run)
+    assert "losses compared: 16" in run.stdout and "largest loss difference: 0\n" in run.stdout
     assert run.stdout.splitlines()[-1].startswith("EQUIVALENT"), run.stdout
 
 

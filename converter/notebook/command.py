@@ -6,20 +6,23 @@ from __future__ import annotations
 import traceback
 
 from converter import batch, files
-from converter.notebook.conversion import convert_notebook
+from converter.notebook.conversion import convert_notebook, runnable_script
 from converter.notebook.format import NotebookProblem
 
 
 def process(source: files.Source, options: batch.Options, data: bytes) -> batch.Outcome:
     display = source.display
     text = data.decode("utf-8", "replace")
-    if not files.might_contain_training(text):
-        outcome = batch.Outcome(
-            display, batch.UNCHANGED, message=batch.NO_TRAINING, skipped=True, encoding="utf-8"
-        )
-        return batch._deliver(source, options, outcome, data, data)
+    # The notebook's own modules (beside it) may hold its training functions, as for a script.
+    modules = files.own_modules(source.path) if source.path is not None else None
+    own_loop = files.might_contain_training(text)
+    skipped = batch.Outcome(
+        display, batch.UNCHANGED, message=batch.NO_TRAINING, skipped=True, encoding="utf-8"
+    )
+    if not own_loop and not _imports_training(data, source.path, modules):
+        return batch._deliver(source, options, skipped, data, data)
     try:
-        result = convert_notebook(data, options.target, display, options.fallback)
+        result = convert_notebook(data, options.target, display, options.fallback, modules)
     except NotebookProblem as problem:
         place = problem.where()
         return batch.Outcome(
@@ -40,6 +43,8 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
             traceback=traceback.format_exc(),
         )
     report = result.report
+    if not own_loop and not result.changed and _no_loop(report):
+        return batch._deliver(source, options, skipped, data, data)  # its modules' loops only
     outcome = batch.Outcome(
         display,
         batch.CONVERTED if result.changed else batch.UNCHANGED,
@@ -55,6 +60,23 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
     if options.diff:
         outcome.diff = result.diff(display)
     return batch._deliver(source, options, outcome, data, result.data)
+
+
+def _imports_training(data: bytes, path, modules) -> bool:
+    """`files.imports_training` on the code cells (the import lines are inside JSON strings)."""
+    if path is None:
+        return False
+    try:
+        code = runnable_script(data)
+    except NotebookProblem:
+        return False  # nothing to convert: the file is skipped, as one without a loop
+    return files.imports_training(code, path, modules)
+
+
+def _no_loop(report: dict) -> bool:
+    return all(
+        e["kind"] == "file" and "no training loop" in e["message"] for e in report["declined"]
+    )
 
 
 def _cells_line(result) -> str:

@@ -81,8 +81,10 @@ def convert_notebook(
     target: str = "pytorch_lightning",
     filename: str = "<notebook>",
     fallback: str | None = None,
+    modules=None,
 ) -> NotebookResult:
-    """Convert a notebook's bytes (``target`` and ``fallback`` as for ``convert_source``). Raises
+    """Convert a notebook's bytes (``target``, ``fallback`` and ``modules``, the notebook's own
+    modules, as for ``convert_source``). Raises
     :class:`NotebookProblem` for a file that is not a notebook this tool takes (not JSON, not
     nbformat 4, a code cell that does not parse)."""
     notebook = read(data)
@@ -97,7 +99,7 @@ def convert_notebook(
         unchanged.reason = "no code cells"
         return unchanged
     joined = joining.join(taken)
-    result = _convert(joined, target, filename, fallback)
+    result = _convert(joined, target, filename, fallback, modules)
     report = _located(result.report.to_dict(), joined)
     unchanged.report = report
     if not result.changed:
@@ -174,14 +176,16 @@ def _check_syntax(number: int, text: str) -> None:
         raise NotebookProblem(f"cannot parse: {err}", cell=number) from None
 
 
-def _convert(joined: joining.Joined, target: str, filename: str, fallback: str | None):
+def _convert(joined: joining.Joined, target: str, filename: str, fallback: str | None, modules):
     import libcst
 
     from converter import convert_source
     from converter.parsing import SourceRejected
 
     try:
-        return convert_source(joined.text, target=target, filename=filename, fallback=fallback)
+        return convert_source(
+            joined.text, target=target, filename=filename, fallback=fallback, modules=modules
+        )
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)
         message = f"cannot parse: {getattr(err, 'message', str(err)).splitlines()[0]}"
@@ -207,7 +211,8 @@ def _located(report: dict, joined: joining.Joined) -> dict:
     return out
 
 
-_LINE = re.compile(r"\bline (\d+)\b")
+#: "line N" of the joined code; not "engine.py (line N)", a line of a module copied from.
+_LINE = re.compile(r"(?<!\.py \()\bline (\d+)\b")
 
 
 def _cell_line(joined: joining.Joined, found: re.Match) -> str:
