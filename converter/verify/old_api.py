@@ -26,14 +26,7 @@ def install() -> list[str]:
     import torch
     from torch.utils.data.dataloader import _BaseDataLoaderIter
 
-    index = torch.Tensor.__getitem__
-
-    def getitem(self, key):
-        if type(key) is int and key in (0, -1) and self.dim() == 0:
-            return self.item()
-        return index(self, key)
-
-    torch.Tensor.__getitem__ = getitem
+    _index_0_dim_as_before(torch)
     _BaseDataLoaderIter.next = _BaseDataLoaderIter.__next__
     _load_any_pickle(torch)
     _schedulers_accept_verbose(torch)
@@ -80,6 +73,24 @@ def _old_torchvision() -> list[str]:
 
     functional.normalize = normalize_as_zip
     return ["transforms.Scale", "Normalize(zip of channels)"]
+
+
+def _index_0_dim_as_before(torch) -> None:
+    """`t[0]` of a 0-dim tensor is its value, through a torch function mode: assigning
+    `Tensor.__getitem__` instead would make every tensor a Python sequence, and
+    `torch.tensor([loss])` would then take the 0-dim `loss` apart (`len() of a 0-d tensor`)."""
+    from torch.overrides import TorchFunctionMode
+
+    index = torch.Tensor.__getitem__
+
+    class ZeroDimIndex(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is index and len(args) == 2 and type(args[1]) is int and args[1] in (0, -1):
+                if isinstance(args[0], torch.Tensor) and args[0].dim() == 0:
+                    return args[0].item()
+            return func(*args, **(kwargs or {}))
+
+    ZeroDimIndex().__enter__()  # for the rest of the run
 
 
 def _load_any_pickle(torch) -> None:

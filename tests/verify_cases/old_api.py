@@ -29,4 +29,4 @@ for epoch in range(2):
     scheduler.step()
     print("epoch", epoch, "loss %.4f" % loss.data[0])
     side = nn.functional.binary_cross_entropy(torch.sigmoid(model(x)), torch.ones(8))
-    print("bce %.4f" % side.data[0])
+    print("bce %.4f" % side.data[0], torch.tensor([side]).shape)  # still a 0-dim tensor
