@@ -235,6 +235,7 @@ def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
         [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
     )
     assert plain.returncode == 2, plain.stdout + plain.stderr  # the original cannot run as is
+    assert "hint: --old-torch-api restores" in plain.stderr
     shimmed = subprocess.run(
         [*command, str(tmp_path / "shim"), "--old-torch-api"],
         capture_output=True,
@@ -252,6 +253,7 @@ def test_cuda_on_cpu_lets_a_script_that_hard_codes_cuda_verify(tmp_path):
         [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
     )
     assert plain.returncode == 2, plain.stdout + plain.stderr  # no GPU for the original here
+    assert "hint: --cuda-on-cpu runs" in plain.stderr
     shimmed = subprocess.run(
         [*command, str(tmp_path / "shim"), "--cuda-on-cpu"],
         capture_output=True,

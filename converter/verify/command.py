@@ -399,7 +399,7 @@ def _verify(
     if _no_gpu(pair, console):
         result["verdict"] = "no-gpu"
         return EXIT_NOTHING_TO_COMPARE
-    if _report_failures(pair, shared is not None, console):
+    if _report_failures(pair, shared is not None, console, opts):
         result["verdict"] = "failed"
         return EXIT_NOTHING_TO_COMPARE
     timing = ", ".join(f"{run.name} {run.seconds:.1f} s" for run in pair)
@@ -501,7 +501,7 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
     if opts["verbose"]:
         for run in every:
             _show_logs(run, console)
-    if _report_failures(every, shared is not None, console):
+    if _report_failures(every, shared is not None, console, opts):
         message = f"{title}: an evaluation run failed, nothing to check"
         console.warn(message)
         return {"verdict": "failed", "message": message}
@@ -585,7 +585,21 @@ def _no_gpu(pair: list[Run], console: Console) -> bool:
     return False
 
 
-def _report_failures(group: list[Run], shared: bool, console: Console) -> bool:
+#: An error of the original's that one of verify's shims removes -> (the option, what it does).
+_SHIMS = {
+    "Found no NVIDIA driver": ("cuda_on_cpu", "--cuda-on-cpu runs a script's .cuda() on the CPU"),
+    "Torch not compiled with CUDA": ("cuda_on_cpu", "--cuda-on-cpu runs .cuda() on the CPU"),
+    "No CUDA GPUs are available": ("cuda_on_cpu", "--cuda-on-cpu runs .cuda() on the CPU"),
+    "object has no attribute 'next'": ("old_torch_api", "--old-torch-api restores .next()"),
+    "invalid index of a 0-dim tensor": ("old_torch_api", "--old-torch-api restores loss.data[0]"),
+    "Weights only load failed": ("old_torch_api", "--old-torch-api loads any pickle"),
+    "unexpected keyword argument 'verbose'": ("old_torch_api", "--old-torch-api takes verbose="),
+    "has no attribute 'Scale'": ("old_torch_api", "--old-torch-api restores transforms.Scale"),
+    "Using a target size": ("old_torch_api", "--old-torch-api restores BCE's old target shapes"),
+}
+
+
+def _report_failures(group: list[Run], shared: bool, console: Console, opts: dict) -> bool:
     """Say which runs could not run and why (their stderr's tail); True if any."""
     failed = [(run, run.error()) for run in group if not run.cancelled and run.error()]
     for run, why in failed:
@@ -598,6 +612,10 @@ def _report_failures(group: list[Run], shared: bool, console: Console) -> bool:
                 "hint: each script runs in its own fresh working directory; pass absolute "
                 "paths after --, or use --cwd DIR."
             )
+        for error, (option, does) in _SHIMS.items():
+            if error in text and not opts[option]:
+                console.warn(f"hint: {does}, in both runs (see verify --help).")
+                break
     if failed:
         for run in group:
             if run.cancelled:
