@@ -3,7 +3,7 @@
 Golden cases (tests/golden_siblings/<case>/): a `train.py` whose batch loop lives in a module
 beside it, converted in place by the command line in a copy of the folder; the result must equal
 `train.out.py` exactly, the modules must keep their bytes, and converting again changes nothing.
-`verify` then trains both (marked `training`). `notebook/` is the same for a notebook. The rest calls `convert_source` with the modules
+`verify` then trains both (marked `training`). `notebook/` is the same for a notebook (beside from_import's engine.py). The rest calls `convert_source` with the modules
 given as text: what is copied, what is not, and the declines."""
 
 from __future__ import annotations
@@ -114,9 +114,15 @@ def test_golden_case_trains_identically(case, tmp_path):
 NOTEBOOK = GOLDEN / "notebook"
 
 
+def notebook_folder(tmp_path: Path) -> Path:
+    """The notebook case, with from_import's engine.py beside it (the module it imports)."""
+    folder = notebook_folder(tmp_path)
+    shutil.copyfile(GOLDEN / "from_import" / "engine.py", folder / "engine.py")
+    return folder
+
+
 def test_a_notebook_gets_its_module_s_training_functions_and_says_where_they_are(tmp_path):
-    folder = tmp_path / "nb"
-    shutil.copytree(NOTEBOOK, folder)
+    folder = notebook_folder(tmp_path)
     (folder / "train.out.ipynb").unlink()
     engine = (folder / "engine.py").read_bytes()
     run = cli("convert", "-v", "train.ipynb", cwd=folder)
@@ -131,8 +137,7 @@ def test_a_notebook_gets_its_module_s_training_functions_and_says_where_they_are
 
 
 def test_a_notebook_that_calls_no_training_function_of_its_module_is_skipped(tmp_path):
-    folder = tmp_path / "nb"
-    shutil.copytree(NOTEBOOK, folder)
+    folder = notebook_folder(tmp_path)
     notebook = folder / "train.ipynb"
     data = json.loads(notebook.read_text())
     data["cells"] = [c for c in data["cells"] if "train_one_epoch(model" not in "".join(c["source"])]
@@ -144,8 +149,7 @@ def test_a_notebook_that_calls_no_training_function_of_its_module_is_skipped(tmp
 
 @pytest.mark.training
 def test_a_notebook_and_its_conversion_train_identically(tmp_path):
-    folder = tmp_path / "nb"
-    shutil.copytree(NOTEBOOK, folder)
+    folder = notebook_folder(tmp_path)
     run = cli("verify", "train.ipynb", "--work-dir", tmp_path / "w", cwd=folder)
     assert run.returncode == 0, explain(run)
     assert "losses compared: 16" in run.stdout and "largest loss difference: 0\n" in run.stdout

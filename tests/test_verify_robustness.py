@@ -228,41 +228,40 @@ def test_signal_stops_the_runs_and_removes_the_temporary_folder(tmp_path, sig, c
     assert _processes_running(str(script)) == []
 
 
-def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
-    script = Path(__file__).parent / "verify_cases" / "old_api.py"
+def _without_and_with(option: str, case: str, tmp_path: Path):
+    """verify of a verify case as it is, then with a shim's option."""
+    script = Path(__file__).parent / "verify_cases" / case
     command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
-    plain = subprocess.run(
-        [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
-    )
+    runs = []
+    for name, extra in (("plain", []), ("shim", [option])):
+        runs.append(
+            subprocess.run(
+                [*command, str(tmp_path / name), *extra],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        )
+    return runs
+
+
+def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
+    plain, shimmed = _without_and_with("--old-torch-api", "old_api.py", tmp_path)
     assert plain.returncode == 2, plain.stdout + plain.stderr  # the original cannot run as is
     assert "hint: --old-torch-api restores" in plain.stderr
-    shimmed = subprocess.run(
-        [*command, str(tmp_path / "shim"), "--old-torch-api"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
     assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
     assert "printed output: 7 lines compared" in shimmed.stdout
 
 
 def test_cuda_on_cpu_lets_a_script_that_hard_codes_cuda_verify(tmp_path):
-    script = Path(__file__).parent / "verify_cases" / "hard_coded_cuda.py"
-    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
-    plain = subprocess.run(
-        [*command, str(tmp_path / "plain")], capture_output=True, text=True, timeout=600
-    )
+    plain, shimmed = _without_and_with("--cuda-on-cpu", "hard_coded_cuda.py", tmp_path)
     assert plain.returncode == 2, plain.stdout + plain.stderr  # no GPU for the original here
     assert "hint: --cuda-on-cpu runs" in plain.stderr
-    shimmed = subprocess.run(
-        [*command, str(tmp_path / "shim"), "--cuda-on-cpu"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
     assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
     assert "losses compared: 8" in shimmed.stdout
     assert "printed output: 2 lines compared" in shimmed.stdout
+    script = Path(__file__).parent / "verify_cases" / "hard_coded_cuda.py"
+    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
     gpu = subprocess.run(
         [*command, str(tmp_path / "gpu"), "--cuda-on-cpu", "--accelerator", "gpu"],
         capture_output=True,
