@@ -116,7 +116,8 @@ NOTEBOOK = GOLDEN / "notebook"
 
 def notebook_folder(tmp_path: Path) -> Path:
     """The notebook case, with from_import's engine.py beside it (the module it imports)."""
-    folder = notebook_folder(tmp_path)
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK, folder)
     shutil.copyfile(GOLDEN / "from_import" / "engine.py", folder / "engine.py")
     return folder
 
