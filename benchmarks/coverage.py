@@ -617,11 +617,14 @@ def check(script: Path, root: Path, base: Path, index: int, opts) -> FileResult:
     return res
 
 
-def discover(root: Path) -> list[Path]:
+def discover(root: Path, notebooks: bool = False) -> list[Path]:
+    """The `.py` files under ``root`` (and the `.ipynb` ones with ``notebooks``: convert and verify
+    take them as they take scripts; hidden folders such as `.ipynb_checkpoints` are skipped)."""
+    suffixes = (".py", ".ipynb") if notebooks else (".py",)
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        found += [Path(folder) / f for f in files if f.endswith(".py")]
+        found += [Path(folder) / f for f in files if f.endswith(suffixes)]
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -873,6 +876,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, metavar="OUT", help="also write Markdown here")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write every result here")
     parser.add_argument(
+        "--notebooks",
+        action="store_true",
+        help="measure the Jupyter notebooks (.ipynb) under PATH too",
+    )
+    parser.add_argument(
         "--at",
         metavar="REV",
         help="measure the converter as committed at REV (e.g. HEAD), not the working tree",
@@ -921,7 +929,7 @@ def main(argv: list[str] | None = None) -> int:
         opts.config = corpus_config.load(opts.config) if opts.config else corpus_config.Config()
     except corpus_config.ConfigError as exc:
         parser.error(str(exc))
-    scripts = discover(root)
+    scripts = discover(root, opts.notebooks)
     if opts.check_config:
         return check_config(opts, root, scripts)
     base = Path(tempfile.mkdtemp(prefix="torch2lightning-coverage-"))

@@ -334,6 +334,25 @@ def test_coverage_counts_a_module_as_converted_with_the_script_that_imports_it(t
     assert files["engine.py"]["detail"] == "converted with train.py (verified)"
 
 
+@pytest.mark.training
+def test_coverage_measures_notebooks_with_notebooks(tmp_path):
+    folder = notebook_folder(tmp_path)
+    (folder / "train.out.ipynb").unlink()
+    bench = HERE.parent / "benchmarks" / "coverage.py"
+    out = tmp_path / "coverage.json"
+    run = subprocess.run(
+        [sys.executable, str(bench), str(folder), "--notebooks", "--jobs", "1"]
+        + ["--max-steps", "5", "--json", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    files = {f["path"]: f for f in json.loads(out.read_text())["files"]}
+    assert files["train.ipynb"]["category"] == "verified", files["train.ipynb"]
+    assert files["engine.py"]["detail"] == "converted with train.ipynb (verified)"
+
+
 def test_a_name_that_may_come_from_a_star_import_is_declined():
     engine = "from helpers import *\n" + ENGINE.replace(
         "loss.backward()", "loss.backward()\n        log(loss)"
