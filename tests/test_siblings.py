@@ -3,8 +3,9 @@
 Golden cases (tests/golden_siblings/<case>/): a `train.py` whose batch loop lives in a module
 beside it, converted in place by the command line in a copy of the folder; the result must equal
 `train.out.py` exactly, the modules must keep their bytes, and converting again changes nothing.
-`verify` then trains both (marked `training`). `notebook/` is the same for a notebook (beside from_import's engine.py). The rest calls `convert_source` with the modules
-given as text: what is copied, what is not, and the declines."""
+`verify` then trains both (marked `training`). `notebook/` is the same for a notebook (beside
+from_import's engine.py). The rest calls `convert_source` with the modules given as text: what is
+copied, what is not, and the declines."""
 
 from __future__ import annotations
 
@@ -141,7 +142,8 @@ def test_a_notebook_that_calls_no_training_function_of_its_module_is_skipped(tmp
     folder = notebook_folder(tmp_path)
     notebook = folder / "train.ipynb"
     data = json.loads(notebook.read_text())
-    data["cells"] = [c for c in data["cells"] if "train_one_epoch(model" not in "".join(c["source"])]
+    calls = "train_one_epoch(model"
+    data["cells"] = [c for c in data["cells"] if calls not in "".join(c["source"])]
     notebook.write_text(json.dumps(data, indent=1))
     run = cli("convert", "--check", "train.ipynb", cwd=folder)
     assert run.returncode == 0, explain(run)

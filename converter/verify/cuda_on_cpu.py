@@ -48,7 +48,7 @@ def install() -> list[str]:
             setattr(torch.cuda, name, getattr(torch, name))
     torch.cuda.set_device = lambda device: None
     _cuda_devices_are_the_cpu(torch)
-    return ["tensor.cuda()", "module.cuda()", "torch.cuda.FloatTensor", "CUDA devices", "set_device"]
+    return ["tensor.cuda()", "module.cuda()", "torch.cuda.*Tensor", "CUDA devices", "set_device"]
 
 
 def _cuda_devices_are_the_cpu(torch) -> None:

@@ -67,7 +67,7 @@ def _old_torchvision() -> list[str]:
     def normalize_as_zip(tensor, mean, std, inplace=False):
         channels = tensor.shape[-3] if tensor.dim() >= 3 else None
         many = isinstance(mean, (list, tuple)) and isinstance(std, (list, tuple))
-        if many and channels is not None and len(mean) > channels:  # zip stopped at the image's channels
+        if many and channels is not None and len(mean) > channels:  # zip stopped at the channels
             mean, std = list(mean)[:channels], list(std)[:channels]
         return normalize(tensor, mean, std, inplace)
 

@@ -2,7 +2,8 @@
 
     python -m converter.verify.runner --trace OUT.json [--max-steps N] [--fake-data] [--seed S]
         [--old-torch-api] [--cuda-on-cpu] [--accelerator cpu|gpu] [--trainer KEY=JSON ...]
-        [--save-weights F | --evaluate-weights F] [--path DIR ...] [--own-path DIR] -- script.py [args...]
+        [--save-weights F | --evaluate-weights F] [--path DIR ...] [--own-path DIR]
+        -- script.py [args...]
 
 Before the script runs: one CPU thread (``torch.set_num_threads(1)``; the parent also sets
 ``OMP_NUM_THREADS=1`` and ``PYTHONHASHSEED``), ``torch.use_deterministic_algorithms(True,
