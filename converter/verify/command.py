@@ -220,7 +220,7 @@ def verify(ctx: click.Context, script: Path, script_args: tuple[str, ...], **opt
     if opts["devices"] and opts["accelerator"] != "cpu":
         raise click.UsageError("--devices N runs N CPU processes: use it with --accelerator cpu")
     if opts["cuda_on_cpu"] and opts["accelerator"] != "cpu":
-        raise click.UsageError("--cuda-on-cpu runs CUDA code on the CPU: not with --accelerator gpu")
+        raise click.UsageError("--cuda-on-cpu runs CUDA code on the CPU: drop --accelerator gpu")
     for pattern in opts["ignore_lines"]:
         try:
             re.compile(pattern)
