@@ -44,6 +44,13 @@ def test_numbers_exact_by_default_and_within_tolerance_or_last_digit():
     assert printed.lines_agree("lr 1e-05", "lr 1.0000001e-05", 1e-5)
 
 
+def test_object_addresses_agree_whatever_they_are_and_nothing_else_does():
+    a, b = "<PowBackward0 object at 0x7fa0d8deb790>", "<PowBackward0 object at 0x7fa5e75ff850>"
+    assert printed.lines_agree(a, b, 0)
+    assert not printed.lines_agree(a, b.replace("Pow", "Mul"), 0)
+    assert not printed.lines_agree("id 0x7fa0d8deb790", "id 0x7fa5e75ff850", 0)  # no repr
+
+
 def test_stopped_runs_compare_the_common_prefix_only():
     a, b = ["epoch 1: 0.5", "epoch 2: 0.4"], ["epoch 1: 0.5"]
     assert not printed.compare_lines(a, b, 0).equivalent  # a missing line is a difference

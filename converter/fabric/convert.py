@@ -101,6 +101,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     training.backward(ctx, amp.unscaled)
     rewrite_amp(ctx, amp)
     training.prints(ctx)
+    training.containers(ctx)
     devices.model_moves(ctx, group)
     devices.devices(ctx)
     if roles.models:

@@ -45,6 +45,8 @@ def devices(ctx: Context) -> None:
         if loop.loader is None:
             continue
         for call in find(loop.node.body, cst.Call):
+            if call in batch_moves:  # an inner loop's move, found again from the outer loop
+                continue
             if _is_move(ctx, call) and _root(call.func.value) in loop.batch:
                 batch_moves.add(call)
                 ctx.edits.on(call, lambda u: u.func.value)  # `x.to(device)` -> `x`

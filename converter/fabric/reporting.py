@@ -67,6 +67,7 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         "tensor": "tensors the loop creates moved to fabric.device",
         "save": "torch.save -> fabric.save (written once)",
         "save model": "torch.save(model) saves the unwrapped model (model.module)",
+        "unwrapped model": "model[i], len(model), iterating the model: on model.module",
         "sums": "evaluation sums reduced over processes",
         "autocast": "autocast -> fabric.autocast()",
     }

@@ -240,9 +240,11 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
             raise Declined(line, f"`{name}` is not created in the same function as `{trainer}`")
         found = bindings(index, scope, name)
         wraps = [s for s in found if is_device_move_of(s, name) or _wraps(index, s, name)]
-        first = min(index.order(o) for o in optimizers[trainer])
-        # rebound after the optimizer exists (reloading the best model after training): left be
-        created = [s for s in found if s not in wraps and index.order(s) < first]
+        # created before an optimizer over it is (a notebook's cells may make the model and its
+        # optimizer anew); rebound after the last one (reloading the best model after
+        # training): left be
+        last = max(index.order(o) for o in optimizers[trainer])
+        created = [s for s in found if s not in wraps and index.order(s) < last]
         params = [a for a in scope.assignments[name] if isinstance(a.node, cst.Param)]
         if params and created or not (params or created):
             raise Declined(line, f"`{name}` is not created once by an assignment")

@@ -4,7 +4,8 @@
   amp.py);
 - `print(...)` -> `fabric.print(...)`: printed once, by the first process;
 - `torch.save(model.state_dict(), path)` -> `fabric.save(path, model.state_dict())`: written once,
-  with the same keys, where every process gets there.
+  with the same keys, where every process gets there;
+- `model[0]`, `len(model)`, `for layer in model` -> the same of `model.module`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,28 @@ def _print_the_model_itself(ctx: Context, call: cst.Call) -> None:
     for node in shown:
         if ctx.is_wrapped_model(node):
             ctx.edits.on(node, lambda u: cst.Attribute(u, cst.Name("module")))
+
+
+#: Builtins that take a container apart: Fabric's wrapper passes attributes on to the model, not
+#: `len()` or iteration.
+_TAKE_APART = ("len", "iter", "list", "tuple", "enumerate", "reversed", "zip")
+
+
+def containers(ctx: Context) -> None:
+    """`model[0]`, `len(model)`, `for layer in model` of an `nn.Sequential` once it is set up:
+    Fabric's `_FabricModule` has no `__getitem__`, `__len__` or `__iter__`, so they read
+    `model.module`, the script's own module (whose layers and parameters Fabric trains)."""
+    index = ctx.index
+    parts = [s.value for s in index.nodes(cst.Subscript)]
+    parts += [f.iter for f in index.nodes(cst.For)] + [f.iter for f in index.nodes(cst.CompFor)]
+    for call in index.nodes(cst.Call):
+        if m.matches(call.func, m.Name()) and call.func.value in _TAKE_APART:
+            if index.resolves_to(call.func, f"builtins.{call.func.value}"):
+                parts += [a.value for a in call.args if a.keyword is None and not a.star]
+    for node in parts:
+        if ctx.is_wrapped_model(node):
+            ctx.edits.on(node, lambda u: cst.Attribute(u, cst.Name("module")))
+            ctx.count(node, "unwrapped model")
 
 
 def saves(ctx: Context) -> None:
