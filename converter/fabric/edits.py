@@ -16,6 +16,7 @@ import libcst as cst
 
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
+from converter.analysis.walk import find
 from converter.rewrite.transform import EditingTransformer
 
 Change = Callable[[cst.CSTNode], cst.CSTNode]
@@ -52,6 +53,8 @@ class ApplyFabricEdits(EditingTransformer):
             return self._block(original, updated)
         if isinstance(updated, cst.SimpleStatementLine) and _is_self_assignment(updated):
             edits.remove.add(original)  # `x = x.to(device)` once the move went
+        if isinstance(original, cst.If) and self._emptied(original):
+            edits.remove.add(original)  # `if use_cuda: model.cuda()` once the move went
         if not isinstance(original, cst.BaseStatement):
             return updated
         middle = [] if original in edits.remove else [updated]
@@ -60,6 +63,16 @@ class ApplyFabricEdits(EditingTransformer):
         if len(statements) == 1 and statements[0] is updated:
             return updated
         return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
+
+    def _emptied(self, branch: cst.If) -> bool:
+        """An `if` without `else` whose statements all went, and whose test calls nothing."""
+        body = branch.body
+        return (
+            branch.orelse is None
+            and isinstance(body, cst.IndentedBlock)
+            and all(self._out.get(s) == [] for s in body.body)
+            and not find(branch.test, cst.Call)
+        )
 
     def _block(self, original, updated):
         """The block's statements again, a removed statement's comments kept above the next one,

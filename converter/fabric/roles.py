@@ -244,8 +244,11 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
         # optimizer anew); rebound after the last one (reloading the best model after
         # training): left be
         last = max(index.order(o) for o in optimizers[trainer])
-        created = [s for s in found if s not in wraps and index.order(s) < last]
         params = [a for a in scope.assignments[name] if isinstance(a.node, cst.Param)]
+        signature = {index.enclosing_statement(a.node) for a in params}  # the function itself
+        created = [
+            s for s in found if s not in wraps and s not in signature and index.order(s) < last
+        ]
         if params and created or not (params or created):
             raise Declined(line, f"`{name}` is not created once by an assignment")
         for statement in created:

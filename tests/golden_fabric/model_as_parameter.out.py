@@ -1,0 +1,33 @@
+"""The model is made by the caller and handed to the training function, which creates the
+optimizer over it (Udacity's char-RNN notebook): Fabric sets both up there."""
+import torch
+from torch import nn
+from lightning.fabric import Fabric
+
+train_on_gpu = torch.cuda.is_available()
+
+
+def train(net, data, epochs=2, lr=0.01, clip=5):
+    fabric = Fabric()
+    fabric.launch()
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net, opt = fabric.setup(net, opt)
+    for e in range(epochs):
+        for x, y in data:
+            if train_on_gpu:
+                x, y = x.to(fabric.device), y.to(fabric.device)
+            net.zero_grad()
+            loss = nn.functional.mse_loss(net(x), y)
+            fabric.backward(loss)
+            nn.utils.clip_grad_norm_(net.parameters(), clip)
+            opt.step()
+        fabric.print(f"epoch {e}: loss {loss.item():.4f}")
+
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+print(net)
+data = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(4)]
+train(net, data)
+print("trained weights seen by the caller:", round(net[0].weight.sum().item(), 4))
