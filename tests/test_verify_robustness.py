@@ -250,7 +250,7 @@ def test_old_torch_api_lets_a_pytorch_0_3_script_verify(tmp_path):
     assert plain.returncode == 2, plain.stdout + plain.stderr  # the original cannot run as is
     assert "hint: --old-torch-api restores" in plain.stderr
     assert shimmed.returncode == 0, shimmed.stdout + shimmed.stderr
-    assert "printed output: 7 lines compared" in shimmed.stdout
+    assert "printed output: 8 lines compared" in shimmed.stdout
 
 
 def test_cuda_on_cpu_lets_a_script_that_hard_codes_cuda_verify(tmp_path):

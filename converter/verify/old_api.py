@@ -1,5 +1,6 @@
-"""`verify --old-torch-api`: spellings and defaults of older PyTorch that many tutorials still
-use, restored in both runs, so that such a script and its conversion can be compared at all:
+"""`verify --old-torch-api`: spellings and defaults of older PyTorch (and of the NumPy and
+matplotlib of its day) that many tutorials still use, restored in both runs, so that such a
+script and its conversion can be compared at all:
 
 - `loss.data[0]` (and `loss[0]`) on a 0-dimensional tensor: the value, as a Python number, as it
   was when a loss was a one-element tensor (before 0.4);
@@ -13,7 +14,11 @@ use, restored in both runs, so that such a script and its conversion can be comp
   memory order; now it raises;
 - torchvision's `transforms.Scale`, `Resize`'s name before 0.2.1 (removed in 0.13);
 - `Normalize` with more means than the image has channels (`(0.5, 0.5, 0.5)` on 1-channel MNIST):
-  torchvision before 0.2.2 paired them with `zip`, so the extra ones were not used; now it raises.
+  torchvision before 0.2.2 paired them with `zip`, so the extra ones were not used; now it raises;
+- NumPy's aliases `np.Inf`, `np.NaN` (removed in 2.0) and `np.float`, `np.int`, `np.bool`,
+  `np.object` (removed in 1.24): the same values and builtins as then;
+- matplotlib's `fig.add_subplot(2, 20/2, i)`: a grid size given as a whole float, taken as the
+  integer until matplotlib 3.3.
 
 Nothing else changes; the conversion runs under the same shim as the original, so what verify
 compares is still the conversion against the original.
@@ -31,7 +36,7 @@ def install() -> list[str]:
     _load_any_pickle(torch)
     _schedulers_accept_verbose(torch)
     _bce_of_any_shape(torch)
-    old_vision = _old_torchvision()
+    old_vision = _old_torchvision() + _old_numpy() + _old_matplotlib()
     return [
         "loss.data[0] on a 0-dim tensor",
         "iterator.next()",
@@ -53,6 +58,34 @@ def _bce_of_any_shape(torch) -> None:
         return bce(input, target, *args, **kwargs)
 
     functional.binary_cross_entropy = bce_as_before
+
+
+def _old_numpy() -> list[str]:
+    try:
+        import numpy
+    except ImportError:
+        return []
+    aliases = {"Inf": numpy.inf, "NaN": numpy.nan, "float": float, "int": int, "bool": bool}
+    aliases["object"] = object
+    for name, value in aliases.items():
+        if name not in vars(numpy):  # `numpy.float` raises its own AttributeError message
+            setattr(numpy, name, value)
+    return ["numpy's removed aliases"]
+
+
+def _old_matplotlib() -> list[str]:
+    try:
+        from matplotlib import figure
+    except ImportError:
+        return []
+    add_subplot = figure.Figure.add_subplot
+
+    def add_subplot_of_whole_floats(self, *args, **kwargs):
+        args = tuple(int(a) if isinstance(a, float) and a.is_integer() else a for a in args)
+        return add_subplot(self, *args, **kwargs)
+
+    figure.Figure.add_subplot = add_subplot_of_whole_floats
+    return ["add_subplot of whole floats"]
 
 
 def _old_torchvision() -> list[str]:

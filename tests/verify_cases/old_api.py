@@ -1,7 +1,9 @@
 """An old loop: `loss.data[0]` and `iter(loader).next()` (PyTorch 0.3), `torch.load` of a
 pickled array (before 2.6), a scheduler's `verbose=` (before 2.7), BCE of a target shaped
 `[8]` for an input `[8, 1]` (before 1.5), torchvision's `Scale` and a 3-channel `Normalize` of a
-1-channel image (before 0.2.2); see verify --old-torch-api."""
+1-channel image (before 0.2.2), NumPy's `np.Inf` (before 2.0) and matplotlib's grid of whole
+floats (before 3.3); see verify --old-torch-api."""
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
@@ -9,6 +11,9 @@ from torchvision import transforms
 
 image = transforms.Compose([transforms.Scale(4), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 print("image", image(torch.ones(1, 8, 8)).sum().item())
+plt.figure().add_subplot(2, 20 / 2, 1)
+best = np.Inf
+print("best", best)
 
 torch.manual_seed(0)
 data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1))
