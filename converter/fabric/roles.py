@@ -251,6 +251,13 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
         ]
         if params and created or not (params or created):
             raise Declined(line, f"`{name}` is not created once by an assignment")
+        if params and not calls_of(index, scope.node):  # a module's function: its script's
+            raise Declined(
+                line,
+                f"`{name}` is a parameter of {scope.node.name.value}(), which this file never "
+                "calls: convert the script that calls it",
+                kind="file",
+            )
         for statement in created:
             if assigned_value(statement) is None:
                 where = index.line(statement)
