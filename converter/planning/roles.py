@@ -76,6 +76,7 @@ def _optimizers(
 ) -> list[tuple[str, cst.BaseStatement]]:
     """The optimizers the loop steps, in the order the site creates them."""
     found: dict[str, cst.BaseStatement] = {}
+    rebound = []
     for call, origin in steps:
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
         name = (origin or site.loop_origin).site_name(receiver)
@@ -83,6 +84,15 @@ def _optimizers(
         created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
             found[name] = statement
+        elif name and statement is None and bindings(index, site.site_scope, name):
+            rebound.append(name)
+    if not found and rebound:
+        lines = [index.line(s) for s in bindings(index, site.site_scope, rebound[0])]
+        raise Declined(
+            index.line(site.batch_loop),
+            f"`{rebound[0]}` is bound more than once (lines {', '.join(map(str, lines))}): the "
+            "Trainer creates the optimizer once, in configure_optimizers",
+        )
     if not found:
         raise Declined(
             index.line(site.batch_loop), "the batch loop steps no optimizer created by torch.optim"
