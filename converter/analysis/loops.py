@@ -86,6 +86,15 @@ def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression 
     return value.args[0].value if is_progress_bar_call(index, value) else None
 
 
+def breaks_out(index: SourceIndex, loop: cst.For) -> bool:
+    """A `break` of `loop` itself (not of a loop inside it) is in its body."""
+    for node in find(loop.body, cst.Break):
+        owner = next(a for a in index.ancestors(node) if isinstance(a, (cst.For, cst.While)))
+        if owner is loop:
+            return True
+    return False
+
+
 def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Origin) -> Stage:
     """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
     without a tqdm progress bar around either."""
@@ -103,7 +112,9 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
         index_start = args[1].value if len(args) == 2 else None
         if m.matches(index_start, m.Integer("0")):
             index_start = None  # enumerate(loader, 0) counts like batch_idx
-    if loop.orelse is not None:
+    if loop.orelse is not None and (name is not StageName.TRAIN or breaks_out(index, loop)):
+        # a training loop's `else:` without a `break` runs after every epoch's batches: it
+        # joins the epoch's wrap-up (see planning/stages.py)
         raise Declined(index.line(loop), f"the {name.value} loop has an else: block")
     items = iterable if iterates_items(index, iterable, origin) else None
     if items is not None:

@@ -35,6 +35,8 @@ class FullBatch(Pattern):
             )
         if not isinstance(loop.target, cst.Name):
             raise Declined(index.line(loop), "the step loop's variable is not a plain name")
+        if loop.orelse is not None:
+            raise Declined(index.line(loop), "the step loop has an else: block")
         start, max_epochs = epoch_range(index, loop)
         site.epoch = EpochLoop(loop.target.value, start, max_epochs)
         site.bind(loop.target.value, Role.EPOCH)

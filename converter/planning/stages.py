@@ -62,6 +62,8 @@ def _train_stage(site: TrainingSite, index: SourceIndex) -> None:
     loop = site.batch_loop
     train = stage_of_loop(index, StageName.TRAIN, loop, site.loop_origin)
     train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
+    if loop.orelse is not None:  # no break (see stage_of_loop): it runs right after the batches
+        train.end += [Moved(s, site.loop_origin) for s in loop.orelse.body.body]
     if site.inlined:
         (function,) = site.inlined.values()
         before, after = split_around(function.body.body, loop)
