@@ -84,7 +84,7 @@ def _optimizers(
         created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
             found[name] = statement
-        elif name and statement is None and bindings(index, site.site_scope, name):
+        elif name and statement is None and _optimizers_only(index, site, name):
             rebound.append(name)
     if not found and rebound:
         lines = [index.line(s) for s in bindings(index, site.site_scope, rebound[0])]
@@ -98,6 +98,14 @@ def _optimizers(
             index.line(site.batch_loop), "the batch loop steps no optimizer created by torch.optim"
         )
     return sorted(found.items(), key=lambda item: index.line(item[1]))
+
+
+def _optimizers_only(index: SourceIndex, site: TrainingSite, name: str) -> bool:
+    """`name` is bound several times, each time to a new torch.optim optimizer."""
+    found = bindings(index, site.site_scope, name)
+    return len(found) > 1 and all(
+        (call := assigned_call(s, name)) is not None and is_optimizer(index, call) for s in found
+    )
 
 
 def _models(site, index, models, optimizer_statements) -> list[ModelRef]:
