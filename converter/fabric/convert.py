@@ -102,6 +102,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     rewrite_amp(ctx, amp)
     training.prints(ctx)
     training.containers(ctx)
+    devices.batches_of_received_models(ctx)
     devices.model_moves(ctx, group)
     devices.devices(ctx)
     if roles.models:

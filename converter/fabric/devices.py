@@ -13,6 +13,7 @@ from converter.analysis.bindings import assigned_value, strip_device_moves
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
 from converter.analysis.scopes import Scope
+from converter.analysis.site import Declined
 from converter.analysis.tensors import creates_tensor, is_tensor_name
 from converter.analysis.walk import find
 from converter.fabric.context import Context, make_call
@@ -33,6 +34,39 @@ def model_moves(ctx: Context, distributed: list) -> None:
     if ctx.roles.model_moves:
         for statement in ctx.roles.model_moves:
             ctx.count(statement, "model move")
+
+
+def batches_of_received_models(ctx: Context) -> None:
+    """A model the training function receives is set up there, with Fabric created there too;
+    the loaders come from the caller, where Fabric does not exist, so none is set up and Fabric
+    moves no batch. The script must move every batch itself (`x.to(device)`, `x.cuda()`, which
+    become `.to(fabric.device)`): a batch left on the CPU would meet the model on the GPU."""
+    if all(model.bindings for model in ctx.roles.models):
+        return
+    for loop in ctx.loops.loops:
+        if not loop.trains or loop.loader is not None:
+            continue
+        calls = find(loop.node.body, cst.Call)
+        moved = {_root(c.func.value) for c in calls if _is_move(ctx, c)}
+        unmoved = sorted(_batch_names(loop.node) - moved)
+        if unmoved:
+            name = ctx.roles.function.name.value if ctx.roles.function else "the function"
+            raise Declined(
+                ctx.index.line(loop.node),
+                f"the batches (`{unmoved[0]}`) come from a loader {name}() receives, which "
+                "Fabric cannot set up there, and the loop does not move them to the device",
+            )
+
+
+def _batch_names(loop: cst.For) -> set[str]:
+    """The names `for x, y in data` binds to the batch (not `range()`'s counter, nor
+    `enumerate()`'s index)."""
+    target, iterable = loop.target, loop.iter
+    if m.matches(iterable, m.Call(func=m.Name("range"))):
+        return set()
+    if m.matches(iterable, m.Call(func=m.Name("enumerate"))) and isinstance(target, cst.Tuple):
+        target = cst.Tuple([e for e in target.elements[1:]])
+    return {n.value for n in find(target, cst.Name)}
 
 
 def devices(ctx: Context) -> None:

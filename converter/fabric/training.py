@@ -5,7 +5,8 @@
 - `print(...)` -> `fabric.print(...)`: printed once, by the first process;
 - `torch.save(model.state_dict(), path)` -> `fabric.save(path, model.state_dict())`: written once,
   with the same keys, where every process gets there;
-- `model[0]`, `len(model)`, `for layer in model` -> the same of `model.module`.
+- `model[0]`, `len(model)`, `for layer in model` -> the same of `model.module`; so is
+  `return model` of a model the function received and set up.
 """
 
 from __future__ import annotations
@@ -74,10 +75,20 @@ _TAKE_APART = ("len", "iter", "list", "tuple", "enumerate", "reversed", "zip")
 def containers(ctx: Context) -> None:
     """`model[0]`, `len(model)`, `for layer in model` of an `nn.Sequential` once it is set up:
     Fabric's `_FabricModule` has no `__getitem__`, `__len__` or `__iter__`, so they read
-    `model.module`, the script's own module (whose layers and parameters Fabric trains)."""
+    `model.module`, the script's own module (whose layers and parameters Fabric trains). A
+    function that sets up a model it received returns that module too: the caller gets back
+    the very module it handed in, as before."""
     index = ctx.index
     parts = [s.value for s in index.nodes(cst.Subscript)]
     parts += [f.iter for f in index.nodes(cst.For)] + [f.iter for f in index.nodes(cst.CompFor)]
+    received = {model.name for model in ctx.roles.models if not model.bindings}
+    parts += [  # a model the function received and set up goes back as the caller's module
+        r.value
+        for r in index.nodes(cst.Return)
+        if m.matches(r.value, m.Name())
+        and r.value.value in received
+        and index.enclosing_function(r) is ctx.roles.function
+    ]
     for call in index.nodes(cst.Call):
         if m.matches(call.func, m.Name()) and call.func.value in _TAKE_APART:
             if index.resolves_to(call.func, f"builtins.{call.func.value}"):

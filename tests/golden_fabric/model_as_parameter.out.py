@@ -1,5 +1,6 @@
 """The model is made by the caller and handed to the training function, which creates the
-optimizer over it (Udacity's char-RNN notebook): Fabric sets both up there."""
+optimizer over it (Udacity's char-RNN notebook): Fabric sets both up there, and the function
+still hands back the very module it received."""
 import torch
 from torch import nn
 from lightning.fabric import Fabric
@@ -23,11 +24,12 @@ def train(net, data, epochs=2, lr=0.01, clip=5):
             nn.utils.clip_grad_norm_(net.parameters(), clip)
             opt.step()
         fabric.print(f"epoch {e}: loss {loss.item():.4f}")
+    return net.module
 
 
 torch.manual_seed(0)
 net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
 print(net)
 data = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(4)]
-train(net, data)
-print("trained weights seen by the caller:", round(net[0].weight.sum().item(), 4))
+trained = train(net, data)
+print("the same module back:", trained is net, round(trained[0].weight.sum().item(), 4))
