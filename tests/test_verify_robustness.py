@@ -268,4 +268,4 @@ def test_cuda_on_cpu_lets_a_script_that_hard_codes_cuda_verify(tmp_path):
         text=True,
         timeout=600,
     )
-    assert gpu.returncode == 2 and "--cuda-on-cpu" in gpu.stderr, gpu.stdout + gpu.stderr
+    assert gpu.returncode == 2 and "use one or the other" in gpu.stderr, gpu.stdout + gpu.stderr

@@ -155,8 +155,9 @@ Arguments for both scripts go after `--`:
 @click.option(
     "--old-torch-api",
     is_flag=True,
-    help="Restore `loss.data[0]` on a 0-dim tensor and `iterator.next()` (PyTorch before 0.4) "
-    "in both runs, so that old tutorials run.",
+    help="Restore, in both runs, what old tutorials rely on: `loss.data[0]`, `iterator.next()`, "
+    "torch.load of any pickle, schedulers' verbose=, BCE of [N] vs [N, 1], transforms.Scale, "
+    "NumPy's np.Inf/np.float, add_subplot(2, 20/2, i).",
 )
 @click.option(
     "--cuda-on-cpu",
@@ -220,7 +221,7 @@ def verify(ctx: click.Context, script: Path, script_args: tuple[str, ...], **opt
     if opts["devices"] and opts["accelerator"] != "cpu":
         raise click.UsageError("--devices N runs N CPU processes: use it with --accelerator cpu")
     if opts["cuda_on_cpu"] and opts["accelerator"] != "cpu":
-        raise click.UsageError("--cuda-on-cpu runs CUDA code on the CPU: drop --accelerator gpu")
+        raise click.UsageError("--cuda-on-cpu and --accelerator gpu: use one or the other")
     for pattern in opts["ignore_lines"]:
         try:
             re.compile(pattern)
@@ -596,6 +597,9 @@ _SHIMS = {
     "unexpected keyword argument 'verbose'": ("old_torch_api", "--old-torch-api takes verbose="),
     "has no attribute 'Scale'": ("old_torch_api", "--old-torch-api restores transforms.Scale"),
     "Using a target size": ("old_torch_api", "--old-torch-api restores BCE's old target shapes"),
+    "removed in the NumPy 2.0 release": ("old_torch_api", "--old-torch-api restores np.Inf & co"),
+    "was a deprecated alias for the builtin": ("old_torch_api", "--old-torch-api restores it"),
+    "must be a positive integer, not": ("old_torch_api", "--old-torch-api takes a 10.0 grid"),
 }
 
 
