@@ -38,9 +38,10 @@ def model_moves(ctx: Context, distributed: list) -> None:
 
 def batches_of_received_models(ctx: Context) -> None:
     """A model the training function receives is set up there, with Fabric created there too;
-    the loaders come from the caller, where Fabric does not exist, so none is set up and Fabric
-    moves no batch. The script must move every batch itself (`x.to(device)`, `x.cuda()`, which
-    become `.to(fabric.device)`): a batch left on the CPU would meet the model on the GPU."""
+    the loaders come from outside it (the caller, the module), where Fabric does not exist, so
+    none is set up and Fabric moves no batch. The script must move every batch itself
+    (`x.to(device)`, `x.cuda()`, which become `.to(fabric.device)`): a batch left on the CPU
+    would meet the model on the GPU."""
     if all(model.bindings for model in ctx.roles.models):
         return
     for loop in ctx.loops.loops:
@@ -53,8 +54,9 @@ def batches_of_received_models(ctx: Context) -> None:
             name = ctx.roles.function.name.value if ctx.roles.function else "the function"
             raise Declined(
                 ctx.index.line(loop.node),
-                f"the batches (`{unmoved[0]}`) come from a loader {name}() receives, which "
-                "Fabric cannot set up there, and the loop does not move them to the device",
+                f"the batches (`{unmoved[0]}`) come from a loader made outside {name}(), where "
+                "Fabric is created to set up the model it receives, so Fabric cannot set the "
+                "loader up, and the loop does not move them to the device",
             )
 
 

@@ -1,4 +1,4 @@
-# fabric declines: the batches (`xb`) come from a loader train() receives
+# fabric declines: the batches (`xb`) come from a loader made outside train()
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
