@@ -44,7 +44,7 @@ class Context:
     def is_wrapped_model(self, node: cst.CSTNode) -> bool:
         """`node` reads a model where it is already Fabric's wrapper (`_FabricModule`)."""
         found = resolve(self.index, node) if isinstance(node, cst.Name) else None
-        if found is not None and found[0] is not self.roles.scope and isinstance(node, cst.Name):
+        if isinstance(node, cst.Name) and (found is None or found[0] is not self.roles.scope):
             scope = self.index.scope(node)  # a model the setup scope receives: its parameter
             if scope is not None and scope.lookup(node.value) is self.roles.scope:
                 found = (self.roles.scope, node.value)
