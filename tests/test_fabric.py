@@ -199,6 +199,31 @@ def test_a_model_printed_after_its_setup_prints_the_scripts_module_not_fabrics_w
     assert 'fabric.print("model:", model.module, f"({model.module})")' in code
 
 
+def test_a_received_model_is_unwrapped_where_indexed_and_returned_whatever_the_call_hands_in():
+    code = _fabric(
+        """\
+        import torch
+        from torch import nn
+
+        def train(net, data):
+            opt = torch.optim.SGD(net.parameters(), lr=0.1)
+            for x, y in data:
+                x, y = x.to(DEVICE), y.to(DEVICE)
+                opt.zero_grad()
+                nn.functional.mse_loss(net(x), y).backward()
+                opt.step()
+            print(net[0].weight.sum().item())
+            return net
+
+        DEVICE = torch.device("cpu")
+        trained = train(nn.Sequential(nn.Linear(4, 1)), [(torch.randn(8, 4), torch.randn(8, 1))])
+        """
+    )
+    assert "    net, opt = fabric.setup(net, opt)\n" in code
+    assert "fabric.print(net.module[0].weight.sum().item())" in code
+    assert "    return net.module\n" in code  # the caller gets its own module back, as before
+
+
 def test_names_the_script_uses_are_not_taken():
     code = _fabric(
         """\
