@@ -131,9 +131,9 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
             traceback=traceback.format_exc(),
         )
 
-    if not own_loop and not result.changed and _no_loop(result.report):
-        return _deliver(source, options, skipped, data, data)  # its modules' loops are not its
     report = result.report.to_dict()
+    if not own_loop and not result.changed and no_loop(report):
+        return _deliver(source, options, skipped, data, data)  # its modules' loops are not its
     outcome = Outcome(
         display,
         CONVERTED if result.changed else UNCHANGED,
@@ -214,8 +214,11 @@ def _deliver(
     return outcome
 
 
-def _no_loop(report) -> bool:
-    return all(e.kind == "file" and "no training loop" in e.message for e in report.declined)
+def no_loop(report: dict) -> bool:
+    """A report (as `Report.to_dict()` gives it) that found no training loop at all."""
+    return all(
+        e["kind"] == "file" and "no training loop" in e["message"] for e in report["declined"]
+    )
 
 
 class _ParseFailed(Exception):

@@ -43,7 +43,7 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
             traceback=traceback.format_exc(),
         )
     report = result.report
-    if not own_loop and not result.changed and _no_loop(report):
+    if not own_loop and not result.changed and batch.no_loop(report):
         return batch._deliver(source, options, skipped, data, data)  # its modules' loops only
     outcome = batch.Outcome(
         display,
@@ -71,12 +71,6 @@ def _imports_training(data: bytes, path, modules) -> bool:
     except NotebookProblem:
         return False  # nothing to convert: the file is skipped, as one without a loop
     return files.imports_training(code, path, modules)
-
-
-def _no_loop(report: dict) -> bool:
-    return all(
-        e["kind"] == "file" and "no training loop" in e["message"] for e in report["declined"]
-    )
 
 
 def _cells_line(result) -> str:
