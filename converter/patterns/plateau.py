@@ -96,6 +96,14 @@ class PlateauStep(Pattern):
             raise ctx.decline(
                 statement, "ReduceLROnPlateau stepped other than once per epoch on a metric"
             )
+        if ctx.hook is Hook.ON_TRAIN_EPOCH_START:
+            # Lightning steps it at the end of each epoch, not on the previous epoch's metric
+            # before the next one's batches (nor on the value the script starts with).
+            raise ctx.decline(
+                statement,
+                "ReduceLROnPlateau stepped at the start of the epoch: Lightning steps it at the "
+                "end of each epoch",
+            )
         ctx.site.state(SCHEDULER).interval = "epoch"
         state.line = ctx.index.line(statement)
         ctx.record(Claim.SCHEDULER_STEP, statement)

@@ -107,14 +107,48 @@ def test_scheduler_interval_follows_where_it_steps(where, interval):
     assert "scheduler.step" not in result.code
 
 
+def test_scheduler_stepped_at_the_epochs_start_steps_there():
+    """Lightning's epoch interval steps at the end of the epoch, one epoch late: the step stays
+    in on_train_epoch_start, in its place, and Lightning's own step is off."""
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    epoch_start = "print(epoch)\nscheduler.step()\nprint(scheduler.get_last_lr())\n"
+    result = convert(script(setup=setup, epoch_start=epoch_start))
+    assert not declined(result), result.report.text()
+    assert hook(result, "on_train_epoch_start").splitlines() == [
+        "self.print(self.current_epoch)",
+        "self.lr_schedulers().step()",
+        "self.print(self.lr_schedulers().get_last_lr())",
+    ]
+    assert hook(result, "lr_scheduler_step").startswith('"""Off: ')
+    assert '"interval"' not in hook(result, "configure_optimizers")
+    assert any("stepped at the start of each epoch" in c for c in changes(result))
+
+
+def test_scheduler_stepped_at_the_start_and_the_end_of_the_epoch_is_declined():
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    step = "scheduler.step()\n"
+    result = convert(script(setup=setup, epoch_start=step, epoch_end=step))
+    assert "cannot repeat" in declined(result)
+
+
+def test_plateau_stepped_at_the_epochs_start_is_declined():
+    setup = PLATEAU_SETUP + "\nval_loss = 0.0"
+    evaluate = EVALUATE.replace("plateau.step({metric})\n", "")
+    result = convert(
+        script(setup=setup, epoch_start="plateau.step(val_loss)\n", epoch_end=evaluate)
+    )
+    assert "ReduceLROnPlateau stepped at the start of the epoch" in declined(result)
+
+
 @pytest.mark.parametrize(
     "batch, epoch_end, reason",
     [
         (STEP, "", "not stepped"),
         (STEP + "scheduler.step()\n", "scheduler.step()\n", "cannot repeat"),
+        (STEP + "scheduler.step()\nscheduler.step()\n", "", "cannot repeat"),
         (STEP, "scheduler.step(loss)\n", "monitored metric"),
     ],
-    ids=["never stepped", "stepped twice", "stepped on a metric"],
+    ids=["never stepped", "stepped twice", "twice per batch", "stepped on a metric"],
 )
 def test_schedulers_lightning_cannot_step_are_declined(batch, epoch_end, reason):
     setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
