@@ -1,17 +1,32 @@
 """Checks of the planned site that no single pattern owns: control flow that would leave a loop
-or function which no longer exists once the code moved into hooks, and optimizers that would be
-created once where the script made them every epoch. (Each pattern checks its own shape in its
-`check`.)"""
+or function which no longer exists once the code moved into hooks, optimizers that would be
+created once where the script made them every epoch, and random draws that would change places
+with a DataLoader's. (Each pattern checks its own shape in its `check`.)"""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis.bindings import bindings, bound_names
+from converter.analysis.bindings import (
+    assigned_call,
+    bindings,
+    bound_names,
+    code,
+    single_binding,
+)
 from converter.analysis.fstring_quotes import enclosing_quote, requoted
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
-from converter.analysis.site import Declined, Moved, Role, TrainingSite
+from converter.analysis.randomness import global_random_calls
+from converter.analysis.site import (
+    STAGE_HOOKS,
+    Declined,
+    Moved,
+    Role,
+    Stage,
+    StageName,
+    TrainingSite,
+)
 from converter.analysis.walk import find
 
 # Statements that act on the loop or function around them; `await` suspends the coroutine
@@ -61,6 +76,65 @@ def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:
                 f"`{name}` is created anew inside the training loop; Lightning creates the "
                 "optimizers once, in configure_optimizers",
             )
+
+
+def check_random_draws_keep_their_place(site: TrainingSite, index: SourceIndex) -> None:
+    """Code before a loop over a DataLoader ran before that loop started its iterator, which
+    draws the loader's seed from torch's global generator. Lightning starts the iterator first
+    and then runs the stage's epoch-start hook (on_train_epoch_start: for the first epoch; the
+    evaluation hooks: every time), so a draw or reseed there would get other numbers, and a
+    shuffled epoch other batches."""
+    for stage in site.stages.values():
+        if not stage.start or _own_generator(site, index, stage):
+            continue
+        calls = global_random_calls(index, [item.node for item in stage.start])
+        if calls:
+            hook = STAGE_HOOKS[stage.name][0].value
+            which = "the first epoch's" if stage.name is StageName.TRAIN else "its"
+            raise Declined(
+                index.line(calls[0]),
+                f"`{code(calls[0])}` draws from (or reseeds) torch's global random generator "
+                f"before the loop over `{code(stage.loader)}`; Lightning starts {which} "
+                f"iterator over that loader, which draws its seed from the same generator, "
+                f"before {hook}: the draws (and shuffled batches) would differ",
+            )
+
+
+def check_own_generator_runs_out(site: TrainingSite, index: SourceIndex) -> None:
+    """A shuffling DataLoader with a generator of its own: the script's loop runs the sampler to
+    its end, where RandomSampler draws one more (empty) permutation from that generator; Lightning
+    stops after the epoch's last batch, so every later epoch would shuffle differently."""
+    call = _loader_call(site, index, site.train)
+    generator, shuffle = _keyword(call, "generator"), _keyword(call, "shuffle")
+    if site.epoch.loop is None or generator is None or shuffle is None:
+        return
+    if isinstance(shuffle, cst.Name) and shuffle.value == "False":
+        return
+    raise Declined(
+        index.line(generator),
+        f"`{code(site.train.loader)}` shuffles with a generator of its own: the loop runs its "
+        "sampler to the end, which draws from that generator once more, and Lightning stops "
+        "after the epoch's last batch, so the later epochs would be shuffled differently",
+    )
+
+
+def _own_generator(site: TrainingSite, index: SourceIndex, stage: Stage) -> bool:
+    """The stage's DataLoader draws from a `generator=` of its own, not the global one (the one
+    generated for a loop over items has one)."""
+    own = _keyword(_loader_call(site, index, stage), "generator")
+    return stage.items is not None or own is not None
+
+
+def _loader_call(site: TrainingSite, index: SourceIndex, stage: Stage) -> cst.Call | None:
+    """`DataLoader(...)` where the site binds the stage's loader once (None for a generated one
+    or one bound otherwise)."""
+    name = stage.loader.value if stage.items is None else None
+    return assigned_call(single_binding(index, site.site_scope, name), name) if name else None
+
+
+def _keyword(call: cst.Call | None, keyword: str) -> cst.BaseExpression | None:
+    args = call.args if call is not None else ()
+    return next((a.value for a in args if a.keyword and a.keyword.value == keyword), None)
 
 
 def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
