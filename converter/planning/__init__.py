@@ -11,6 +11,7 @@
     claim_statements each moved statement offered to the patterns
     check_removed_names_unread  what the site loses, nothing that stays still reads
     (dataflow)       which names the hooks share, hyper-parameters, readers after training
+    check_repeated_training  training repeated by a loop around it, exact or declined
     check_site       each pattern's own checks
 
 Everything that declines does so here, before any code is emitted.
@@ -31,6 +32,7 @@ from converter.planning.checks import (
     check_own_generator_runs_out,
     check_random_draws_keep_their_place,
     check_removed_names_unread,
+    check_repeated_training,
     check_setup_runs_once,
     keep_functions_still_used,
 )
@@ -55,6 +57,7 @@ def plan_site(
     keep_functions_still_used(site, index)
     check_removed_names_unread(site, index)
     flow = analyse(index, site)
+    check_repeated_training(site, index, flow)
     for pattern in PATTERNS:
         pattern.check(site, index, flow)
     return site, flow

@@ -78,6 +78,53 @@ def check_setup_runs_once(site: TrainingSite, index: SourceIndex) -> None:
             )
 
 
+def check_repeated_training(site: TrainingSite, index: SourceIndex, flow) -> None:
+    """Training inside another loop (`for rep in range(2):` around the epochs) becomes a new
+    Trainer and module each time round, and configure_optimizers a new optimizer: exact only
+    where the script, too, made the optimizers (and schedulers, scalers) anew each time and
+    carries no loop state over from one round to the next."""
+    repeat = _repeating_loop(site, index)
+    if repeat is None:
+        return
+    for statement in [item.node for item in site.setup] + site.removed:
+        if assigned_call(statement) is None or not any(
+            site.role_of(name) in _MADE_BY_LIGHTNING for name in bound_names(statement)
+        ):
+            continue  # a device move, DDP's setup, the model's own wrapping
+        if not _contains(index, repeat, statement):
+            raise Declined(
+                index.line(statement),
+                f"`{', '.join(bound_names(statement))}` is created once, before the loop at "
+                f"line {index.line(repeat)} that repeats the training, and keeps its state from "
+                "round to round; Lightning would create it afresh for each round's Trainer",
+            )
+    moved = [item.node for item in site.all_moved()]
+    for name in sorted(flow.attributes):
+        for statement in bindings(index, site.site_scope, name):
+            if not any(statement is n or _contains(index, n, statement) for n in moved):
+                raise Declined(
+                    index.line(statement),
+                    f"`{name}` is loop state that the module would hold, and the loop at line "
+                    f"{index.line(repeat)} repeats the training: a new module and Trainer each "
+                    "round would not carry it over (or reset it) as the script does",
+                )
+
+
+# What Lightning makes for each fit in place of the script's object: the optimizers and
+# schedulers, a GradScaler (no role of its own), a DistributedSampler.
+_MADE_BY_LIGHTNING = (None, Role.OPTIMIZER, Role.SCHEDULER, Role.OTHER)
+
+
+def _repeating_loop(site: TrainingSite, index: SourceIndex) -> cst.CSTNode | None:
+    """The loop around the training loop in the same function, if any."""
+    for ancestor in index.ancestors(site.outer_loop):
+        if isinstance(ancestor, (cst.For, cst.While)):
+            return ancestor
+        if isinstance(ancestor, _SCOPES):
+            return None
+    return None
+
+
 def check_random_draws_keep_their_place(site: TrainingSite, index: SourceIndex) -> None:
     """Code before a loop over a DataLoader ran before that loop started its iterator, which
     draws the loader's seed from torch's global generator. Lightning starts the iterator first
