@@ -67,9 +67,23 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     kept, loaders_after = loader_anchor(
         index, reach, loops.loaders + loops.whole, points[0][0] if together else None
     )
+    setup_at = loaders_after or reach.anchor  # the loaders' setup follows it, or precedes it
+
+    def set_up(node, names) -> bool:
+        """`node` iterates set-up loaders: all kept, and it runs after their setup."""
+        before = index.enclosing_function(node) is roles.function and (
+            index.order(node) < index.order(setup_at)
+            or (loaders_after is not None and any(a is setup_at for a in index.ancestors(node)))
+        )
+        if before and set(names) & set(kept):
+            loops.early.add(node)
+        return bool(names) and set(names) <= set(kept) and not before
+
     for loop in loops.loops:
-        if loop.loader is not None and not set(loop.loaders) <= set(kept):
+        if loop.loader is not None and not set_up(loop.node, loop.loaders):
             loop.loader, loop.loaders, loop.sums, loop.sharded = None, [], [], False
+    # what stays is a comprehension over loaders Fabric does not set up before it
+    loops.comprehensions = [(n, names) for n, names in loops.comprehensions if not set_up(n, names)]
 
     edits = FabricEdits()
     launched = launch(names, options)
@@ -102,7 +116,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     rewrite_amp(ctx, amp)
     training.prints(ctx)
     training.containers(ctx)
-    devices.batches_of_received_models(ctx)
+    devices.unmoved_batches(ctx)
     devices.model_moves(ctx, group)
     devices.devices(ctx)
     if roles.models:

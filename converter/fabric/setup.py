@@ -220,7 +220,7 @@ def loader_anchor(
         statements = bindings(index, reach.roles.scope, name)
         lifted = [lift(index, s, block) for s in statements]
         if any(
-            (found is None and index.order(s) > index.order(start))
+            (found is None and index.order(s) > index.order(start)) or _in_a_loop(index, s, found)
             for found, s in zip(lifted, statements)
         ):
             continue
@@ -231,3 +231,16 @@ def loader_anchor(
     if last is not None and index.order(last) < index.order(reach.anchor):
         last = None
     return kept, last
+
+
+def _in_a_loop(index: SourceIndex, statement, lifted) -> bool:
+    """`statement` is made anew in a loop inside `lifted` (a setup after the loop would come
+    after the loop has iterated it)."""
+    if lifted is None:
+        return False
+    for node in (statement, *index.ancestors(statement)):
+        if isinstance(node, (cst.For, cst.While)):
+            return True
+        if node is lifted:
+            return False
+    return False
