@@ -8,7 +8,7 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
-from converter.fabric import checks, devices, training
+from converter.fabric import checks, clipping, devices, training
 from converter.fabric.amp import find_amp
 from converter.fabric.amp import rewrite as rewrite_amp
 from converter.fabric.context import Context
@@ -54,7 +54,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     )
     amp = find_amp(index, roles)
     names = Names.choose(index)
-    options = fabric_options(index, roles, distributed, amp.precision, amp.comment)
+    clips = clipping.find_clips(index, roles, amp.precision is not None)
+    precision, comment = amp.precision or clips.precision, amp.comment or clips.comment
+    options = fabric_options(index, roles, distributed, precision, comment)
     points, together = setup_points(index, roles, names.fabric)
     required = [anchor for anchor, _ in points if anchor is not None]
     required += _training_in_scope(index, roles, backward_calls)
@@ -114,6 +116,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         ctx.wrapped_after[model.name] = min((index.order(a) for a in after), default=-1)
     training.backward(ctx, amp.unscaled)
     rewrite_amp(ctx, amp)
+    clipping.rewrite(ctx, clips)
     training.prints(ctx)
     training.containers(ctx)
     devices.unmoved_batches(ctx)
@@ -133,6 +136,13 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         module, _imports(index, names, options.imports | _helper_imports(needs_helper))
     )
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, amp)
+    if clips.pinned:
+        report.change(
+            "precision",
+            clips.line,
+            f"Fabric(precision={clipping.PINNED}): the script's {clips.pinned} would clip the "
+            "gradients a mixed precision scales",
+        )
     return module
 
 

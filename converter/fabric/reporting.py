@@ -70,6 +70,7 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         "unwrapped model": "model[i], len(model), iterating the model: on model.module",
         "sums": "evaluation sums reduced over processes",
         "autocast": "autocast -> fabric.autocast()",
+        "clip": "gradient clipping -> fabric.clip_gradients (unscaled under a mixed precision)",
     }
     for key, message in described.items():
         lines = sorted(set(ctx.counts.get(key, [])))
