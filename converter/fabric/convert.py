@@ -118,6 +118,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     rewrite_amp(ctx, amp)
     clipping.rewrite(ctx, clips)
     training.prints(ctx)
+    rank_zero = training.prints_after_launch(ctx, names.rank_zero)
     training.containers(ctx)
     devices.unmoved_batches(ctx)
     devices.model_moves(ctx, group)
@@ -132,9 +133,11 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     module = index.module.visit(ApplyFabricEdits(index, edits))
     if needs_helper:
         module = _add_helper(module, ctx, names.helper)
-    module = insert_imports(
-        module, _imports(index, names, options.imports | _helper_imports(needs_helper))
-    )
+    imports = _imports(index, names, options.imports | _helper_imports(needs_helper))
+    if rank_zero:
+        alias = "" if names.rank_zero == "rank_zero_only" else f" as {names.rank_zero}"
+        imports.append(f"from lightning.fabric.utilities import rank_zero_only{alias}")
+    module = insert_imports(module, imports)
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, amp)
     if clips.pinned:
         report.change(

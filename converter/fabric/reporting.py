@@ -34,6 +34,19 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
                 line(reach.anchor),
                 f"{listed} set up with fabric.setup_dataloaders ({how})",
             )
+    training = [loop for loop in loops.loops if loop.trains]
+    for loop in training:
+        inner = any(o is not loop and _within(index, o.node, loop.node) for o in training)
+        if loop.loader is None and not inner and not loops.unsharded and not distributed:
+            iterated = cst.Module([]).code_for_node(loop.node.iter)
+            report.change(
+                "data",
+                line(loop.node),
+                f"not shared out: the training loop iterates `{iterated}`, not a DataLoader "
+                "Fabric sets up, so on several processes each one trains on all of the data "
+                "(the work repeated, not shared); share it out by fabric.global_rank "
+                "and fabric.world_size",
+            )
     for unsharded in loops.unsharded:
         report.change(
             "loaders",
@@ -61,6 +74,7 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
     described = {
         "backward": "loss.backward() -> fabric.backward(loss)",
         "print": "print -> fabric.print (printed once)",
+        "print once": "print after the call that launches Fabric: on the first process only",
         "batch move": "batch .to(device) removed (the set-up loader moves batches)",
         "model move": "model .to(device) removed (fabric.setup moves the model)",
         "device": "the device -> fabric.device",
@@ -77,3 +91,7 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         if lines:
             count = f" ({len(lines)} places)" if len(lines) > 1 else ""
             report.change(key.replace(" ", "-"), lines[0], message + count)
+
+
+def _within(index, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    return any(a is outer for a in index.ancestors(node))

@@ -29,6 +29,7 @@ class Names:
     fabric: str
     cls: str  # Fabric, or an alias where the script has a `Fabric` of its own
     helper: str  # the function that sums a metric over the processes
+    rank_zero: str  # Fabric's rank_zero_only, which knows the process's rank without `fabric`
 
     @staticmethod
     def choose(index: SourceIndex) -> Names:
@@ -36,6 +37,7 @@ class Names:
             index.fresh_name("fabric"),
             index.fresh_name("Fabric"),
             index.fresh_name("sum_over_processes"),
+            index.fresh_name("rank_zero_only"),
         )
 
 
