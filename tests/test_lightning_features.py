@@ -239,3 +239,49 @@ def test_a_resumed_run_goes_on_with_the_loops_own_state(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     states = [line for line in resumed.stdout.splitlines() if line.startswith("state")]
     assert states == expected[4:], (states, expected)
+
+
+# -- the Lightning uses of a conversion beyond the script's own fit (issue 19) ------------------
+
+GOLDEN = ROOT / "tests" / "golden"
+USES = ("every2", "validate")
+# Conversions whose epoch summary reads the training's state and the validation's results.
+SUMMARIES = {
+    "returned_metrics": ["--epochs", "2"],  # the wrap-up (train loss) before evaluating
+    "progress_bar_variable": [],  # the evaluation's own report reads the training loss
+    "early_stopping": [],  # a patience check after evaluating
+}
+
+
+def _use(mode, script, args, cwd):
+    command = [sys.executable, "-m", "tests.support.lightning_use", mode, str(script), *args]
+    return _run(command, cwd, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+
+
+@pytest.mark.parametrize("mode", USES)
+@pytest.mark.parametrize("case", sorted(SUMMARIES))
+def test_a_conversion_runs_in_each_lightning_use(case, mode, tmp_path):
+    """The default sanity check with check_val_every_n_epoch=2, and trainer.validate alone (fresh
+    and after fit) run: each hook reads only its own loop's state."""
+    run = _use(mode, GOLDEN / f"{case}.out.py", SUMMARIES[case], tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    if mode == "validate":
+        assert run.stdout.count("VALIDATE [") == 2, run.stdout
+
+
+def test_the_default_sanity_check_prints_nothing_of_its_own(tmp_path):
+    """Where validation only computes, the conversion keeps Lightning's sanity check, and prints
+    exactly the original's lines: the epoch's summary runs in fit's validations only."""
+    converted = GOLDEN / "returned_metrics.out.py"
+    assert "num_sanity_val_steps" not in converted.read_text()
+    args = SUMMARIES["returned_metrics"]
+    original = _run([sys.executable, str(GOLDEN / "returned_metrics.in.py"), *args], tmp_path)
+    assert original.returncode == 0, original.stderr[-3000:]
+    lightning = _use("sanity", converted, args, tmp_path)
+    assert lightning.returncode == 0, lightning.stderr[-3000:]
+
+    def summaries(out):
+        return [line for line in out.splitlines() if line.startswith("epoch")]
+
+    assert len(summaries(original.stdout)) == 2, original.stdout
+    assert summaries(lightning.stdout) == summaries(original.stdout)

@@ -14,7 +14,20 @@ from converter.templating import expr, fill
 
 BLANK = cst.EmptyLine(indent=False)
 _CONFIG_ORDER = ["scheduler", "interval", "frequency", "monitor"]  # as Lightning's docs write it
-_WRAP_UP = "# the training epoch's wrap-up: Lightning validates right after the last batch"
+# Statements of the training epoch that Lightning's hooks would otherwise run out of place.
+_GUARDS = {
+    # the epoch's wrap-up before its evaluation: Lightning validates right after the last batch
+    Hook.ON_TRAIN_BATCH_END: (
+        "self.trainer.is_last_batch",
+        "# the training epoch's wrap-up: Lightning validates right after the last batch",
+    ),
+    # the epoch's code after its evaluation, which reads the results: not in the sanity check
+    # or trainer.validate(...), which run validation alone
+    Hook.ON_VALIDATION_EPOCH_END: (
+        'self.trainer.state.fn == "fit" and not self.trainer.sanity_checking',
+        "# the rest of the training epoch, which reads this validation's results",
+    ),
+}
 
 
 def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emission):
@@ -24,8 +37,12 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
         if stage is None:
             continue
         for hook, moved in stage.hooks().items():
-            body = code.statements(moved, stage, hook)
+            apart = plan.before_validation if hook is Hook.ON_TRAIN_BATCH_END else []
+            apart = apart or (plan.after_validation if hook is Hook.ON_VALIDATION_EPOCH_END else [])
+            body = code.statements([m for m in moved if m not in apart], stage, hook)
+            guarded = _guarded(hook, code.statements([m for m in moved if m in apart], stage, hook))
             if hook.sees_batch:
+                body += guarded
                 if hook is Hook.ON_TRAIN_BATCH_END and not body:
                     continue
                 param, unpack = _batch_parameter(stage, flow)
@@ -50,11 +67,7 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
                     out.hook_openings.get(hook, []),
                     out.hook_closings.get(hook, []),
                 )
-                body = _trim_blank_start(openings + body + closings)
-                if hook is Hook.ON_VALIDATION_EPOCH_START and plan.before_validation and body:
-                    body[0] = body[0].with_changes(
-                        leading_lines=[_comment(_WRAP_UP), *body[0].leading_lines]
-                    )
+                body = _trim_blank_start(openings + body + closings + guarded)
                 if body and hook is Hook.LR_SCHEDULER_STEP:
                     methods += fill("scheduler_step_hook", body=body)
                 elif body:
@@ -62,6 +75,18 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
     methods += _configure_optimizers(plan, code, out)
     methods += out.methods
     return [m.with_changes(leading_lines=[BLANK]) for m in methods]
+
+
+def _guarded(hook: Hook, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """`statements` of the training epoch under the condition that they run there."""
+    if not statements:
+        return []
+    test, comment = _GUARDS[hook]
+    statements = _trim_blank_start(statements)
+    first = statements[0]
+    statements[0] = first.with_changes(leading_lines=[_comment(comment), *first.leading_lines])
+    block = cst.IndentedBlock(body=statements)
+    return [cst.If(test=expr(test), body=block, leading_lines=[BLANK])]
 
 
 def _configure_optimizers(plan: TrainingSite, code: HookCode, out: Emission):

@@ -137,10 +137,6 @@ def plan_edits(
         prelude.append(cst.SimpleStatementLine([cst.Assign([target], value)]))
     prelude += out.prelude
     options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
-    if StageName.VALIDATION in plan.stages:
-        # The original evaluates only after training batches; Lightning's sanity check would
-        # print an extra, partial evaluation first.
-        options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, value in out.trainer_options.items():
         options.append(
             _kwarg(option, value.origin.at_site(value.value) if value.origin else value.value)
