@@ -285,3 +285,41 @@ def test_the_default_sanity_check_prints_nothing_of_its_own(tmp_path):
 
     assert len(summaries(original.stdout)) == 2, original.stdout
     assert summaries(lightning.stdout) == summaries(original.stdout)
+
+
+# -- what the conversion writes never captures the script's own names (issue 19) ---------------
+
+CASES = ROOT / "tests" / "verify_cases"
+
+
+def _verify(script, tmp_path, *args):
+    command = [sys.executable, "-m", "converter", "verify", str(script), "--work-dir"]
+    return _run([*command, str(tmp_path), *args], ROOT)
+
+
+@pytest.mark.parametrize(
+    ("case", "generated"),
+    [
+        # a global `batch` in the loss, `batch_idx` in the loop, `outputs` after the step
+        (
+            "global_names",
+            [
+                "def training_step(self, batch_2, batch_idx_2):",
+                "/ batch\n",
+                "if batch_idx_2 < batch_idx:",
+                "def on_train_batch_end(self, outputs_2, batch, batch_idx):",
+            ],
+        ),
+        # a global `batch` in a full-batch loop, where the batch is the one-batch loader's item
+        ("full_batch_global", ["def training_step(self, batch_2, batch_idx):", ") * batch\n"]),
+        # a global `metric` printed after ReduceLROnPlateau's step
+        ("scheduler_hook_names", ["def lr_scheduler_step(self, scheduler, metric_2):"]),
+    ],
+)
+def test_generated_parameters_leave_the_scripts_names_alone(case, generated, tmp_path):
+    code = convert_source((CASES / f"{case}.py").read_text(), filename=f"{case}.py").code
+    for line in generated:
+        assert line in code, code
+    run = _verify(CASES / f"{case}.py", tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "EQUIVALENT" in run.stdout

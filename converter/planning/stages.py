@@ -163,7 +163,11 @@ def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:
         index, [item.node for moved in validation.hooks().values() for item in moved]
     )
     evaluated |= names_written(index, [item.node for item in reporting])
-    reading = reporting + _reading_results(index, following, evaluated)
+    # (not past a ReduceLROnPlateau step on a metric: what follows it stays after it, where
+    # the plateau pattern puts it)
+    stepped = [i for i, item in enumerate(following) if _steps_on_metric(site, item)]
+    before_step = following[: stepped[0]] if stepped else following
+    reading = reporting + _reading_results(index, before_step, evaluated)
     site.after_validation = [item for item in reading if not _steps_scheduler(site, item)]
     validation.end += site.after_validation
     train.end = steps + [item for item in following if item not in site.after_validation]
@@ -195,6 +199,10 @@ def _reading_results(index: SourceIndex, following: list[Moved], evaluated: set[
             last = position
             needed |= names_written(index, [item.node])
     return following[: last + 1]
+
+
+def _steps_on_metric(site: TrainingSite, item: Moved) -> bool:
+    return _steps_scheduler(site, item) and bool(method_call(item.node)[2].args)
 
 
 def _steps_scheduler(site: TrainingSite, item: Moved) -> bool:

@@ -45,23 +45,27 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
                 body += guarded
                 if hook is Hook.ON_TRAIN_BATCH_END and not body:
                     continue
-                param, unpack = _batch_parameter(stage, flow)
+                batch = cst.Name(code.parameter(stage, hook, "batch"))
+                index = cst.Name(code.parameter(stage, hook, "batch_idx"))
+                param, unpack = _batch_parameter(stage, flow, batch, index)
                 if hook is Hook.ON_TRAIN_BATCH_END and not _reads_any(body, unpack):
-                    param, unpack = cst.Name("batch"), []
+                    param, unpack = batch, []
                 if hook.is_step and stage.index_name in flow.attributes:
                     # the batch index read after its loop (`running_loss / (step + 1)`)
                     index_attribute = expr(f"self.{flow.attr(stage.index_name)}")
-                    batch_index = code.batch_index(stage, None)
+                    batch_index = code.batch_index(stage, hook, None)
                     unpack = [*unpack, _assign(index_attribute, batch_index)]
                 body = unpack + (body if unpack else _trim_blank_start(body))
                 body = out.hook_openings.get(hook, []) + body
                 if hook is Hook.TRAINING_STEP and not plan.manual:
                     loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
                     body += fill("training_step_return", loss=loss)
-                template = "batch_hook" if hook.is_step else "batch_end_hook"
-                methods += fill(
-                    template, hook=cst.Name(hook.value), batch=param, body=body or [_pass()]
-                )
+                names = {"hook": cst.Name(hook.value), "batch": param, "index": index}
+                if hook.is_step:
+                    methods += fill("batch_hook", **names, body=body or [_pass()])
+                else:
+                    outputs = cst.Name(code.parameter(stage, hook, "outputs"))
+                    methods += fill("batch_end_hook", **names, outputs=outputs, body=body)
             else:
                 openings, closings = (
                     out.hook_openings.get(hook, []),
@@ -69,7 +73,11 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
                 )
                 body = _trim_blank_start(openings + body + closings + guarded)
                 if body and hook is Hook.LR_SCHEDULER_STEP:
-                    methods += fill("scheduler_step_hook", body=body)
+                    scheduler = cst.Name(code.parameter(stage, hook, "scheduler"))
+                    metric = cst.Name(code.parameter(stage, hook, "metric"))
+                    methods += fill(
+                        "scheduler_step_hook", scheduler=scheduler, metric=metric, body=body
+                    )
                 elif body:
                     methods += fill("epoch_hook", hook=cst.Name(hook.value), body=body)
     methods += _configure_optimizers(plan, code, out)
@@ -148,18 +156,18 @@ def _names_list(names: list[str]) -> cst.BaseExpression:
     return cst.List([cst.Element(cst.Name(n)) for n in names])
 
 
-def _batch_parameter(stage: Stage, flow: Dataflow):
+def _batch_parameter(stage: Stage, flow: Dataflow, batch: cst.Name, index: cst.Name):
     """The batch parameter, and the statement unpacking it into the loop's own names (attributes
     for the names other hooks read, such as the last batch kept for an epoch-end sample)."""
     target = stage.batch_target
-    if isinstance(target, cst.Name) and target.value not in ("self", "batch_idx", *flow.attributes):
+    if isinstance(target, cst.Name) and target.value not in ("self", index.value, *flow.attributes):
         return cst.Name(target.value), []
     bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
     bare = bare.visit(_AsAttributes(flow))
     unpack = cst.SimpleStatementLine(
-        body=[cst.Assign(targets=[cst.AssignTarget(bare)], value=cst.Name("batch"))]
+        body=[cst.Assign(targets=[cst.AssignTarget(bare)], value=batch)]
     )
-    return cst.Name("batch"), [unpack]
+    return batch, [unpack]
 
 
 class _AsAttributes(cst.CSTTransformer):
