@@ -336,3 +336,18 @@ def test_model_members_named_like_lightnings_train_identically(tmp_path):
     run = _verify(script, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
     assert "EQUIVALENT" in run.stdout
+
+
+def test_devices_named_literally_in_the_loop_follow_the_module(tmp_path):
+    """`x.to("cuda")`, `device="cuda"`, `torch.device("cuda:0")` in the loop: the conversion
+    runs on this CPU machine as it is, and trains like the original run on the CPU."""
+    script = CASES / "cuda_strings_in_loop.py"
+    converted = tmp_path / "converted.py"
+    converted.write_text(convert_source(script.read_text(), filename=script.name).code)
+    assert "cuda" not in converted.read_text().split("class Lit")[1]
+    plain = _run([sys.executable, str(converted)], tmp_path)
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    assert "epoch 1 loss" in plain.stdout
+    run = _verify(script, tmp_path / "verify", "--against", str(converted), "--cuda-on-cpu")
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "EQUIVALENT" in run.stdout

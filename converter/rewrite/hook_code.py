@@ -28,6 +28,7 @@ from converter.analysis.site import (
 )
 from converter.analysis.walk import find
 from converter.patterns import Emission
+from converter.patterns.device import is_cuda_literal
 from converter.templating import expr
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
@@ -237,7 +238,11 @@ class HookCode:
         method = call.func.attr.value
         if method == "cuda":
             first = call.args[0].value if call.args and call.args[0].keyword is None else None
-            return first is None or self.plan.role_of(origin.site_name(first)) is Role.RANK
+            return (
+                first is None
+                or isinstance(first, cst.Integer)
+                or self.plan.role_of(origin.site_name(first)) is Role.RANK
+            )
         if method != "to" or not call.args or call.args[0].keyword is not None:
             return False
         if any(a.keyword and a.keyword.value not in ("non_blocking",) for a in call.args[1:]):
@@ -248,6 +253,7 @@ class HookCode:
         name = origin.site_name(target)
         return (
             self.plan.role_of(name) in (Role.DEVICE, Role.RANK)
+            or is_cuda_literal(self.index, target)
             or self.index.resolves_to(target, "torch.device")
             or (
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")
