@@ -351,3 +351,19 @@ def test_devices_named_literally_in_the_loop_follow_the_module(tmp_path):
     run = _verify(script, tmp_path / "verify", "--against", str(converted), "--cuda-on-cpu")
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
     assert "EQUIVALENT" in run.stdout
+
+
+def test_an_evaluation_that_needs_gradients_runs_outside_inference_mode(tmp_path):
+    """A saliency map by torch.autograd.grad each epoch, and torch.enable_grad() inside the test's
+    no_grad: the conversion trains, validates and tests like the original (it crashed under
+    Lightning's inference mode), and validates alone too."""
+    script = CASES / "saliency_evaluation.py"
+    converted = tmp_path / "converted.py"
+    converted.write_text(convert_source(script.read_text(), filename=script.name).code)
+    assert "inference_mode=False" in converted.read_text()
+    run = _verify(script, tmp_path / "verify", "--against", str(converted))
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "EQUIVALENT" in run.stdout
+    alone = _use("validate", converted, [], tmp_path)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert alone.stdout.count("VALIDATE [") == 2, alone.stdout

@@ -54,7 +54,11 @@ def main() -> None:
         if mode == "validate" and val_dataloaders is not None:
             fresh = copy.deepcopy(model)
             with isolate_rng():
-                alone = trainer_class(enable_progress_bar=False, logger=False)
+                # a Trainer of its own, with the script's evaluation setting
+                inference_mode = self.validate_loop.inference_mode
+                alone = trainer_class(
+                    enable_progress_bar=False, logger=False, inference_mode=inference_mode
+                )
                 print("VALIDATE", alone.validate(fresh, val_dataloaders))
         result = original_fit(self, model, train_dataloaders, val_dataloaders, *a, **kw)
         if mode == "validate" and val_dataloaders is not None:
