@@ -367,3 +367,14 @@ def test_an_evaluation_that_needs_gradients_runs_outside_inference_mode(tmp_path
     alone = _use("validate", converted, [], tmp_path)
     assert alone.returncode == 0, alone.stderr[-3000:]
     assert alone.stdout.count("VALIDATE [") == 2, alone.stdout
+
+
+def test_a_scheduler_stepped_by_hand_under_manual_optimization_trains_identically(tmp_path):
+    """A StepLR stepped with each optimizer step of a hand-made accumulation: configure_optimizers
+    returns two lists (a tuple of an optimizer and a scheduler is a MisconfigurationException)."""
+    script = CASES / "manual_scheduler_every_k.py"
+    code = convert_source(script.read_text(), filename=script.name).code
+    assert "return [optimizer], [scheduler]" in code
+    run = _verify(script, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "EQUIVALENT" in run.stdout

@@ -103,7 +103,17 @@ def _configure_optimizers(plan: TrainingSite, code: HookCode, out: Emission):
     if plan.manual:
         returned = _names_list(plan.optimizer_vars)
         if schedulers:
-            returned = cst.Tuple([cst.Element(returned), cst.Element(_names_list(schedulers))])
+            # two lists, as Lightning reads them; the hooks step the schedulers themselves
+            # (`self.lr_schedulers()`), where the loop did: Lightning does not under manual
+            # optimization
+            returned = cst.Tuple(
+                [
+                    cst.Element(_names_list(plan.optimizer_vars, always=True)),
+                    cst.Element(_names_list(schedulers, always=True)),
+                ],
+                lpar=[],
+                rpar=[],
+            )
         return fill("configure_optimizers", setup=setup, optimizer=returned)
     optimizer = cst.Name(plan.optimizer_var)
     if not out.scheduler_config:
@@ -150,8 +160,8 @@ def add_methods(cls: cst.ClassDef, methods) -> cst.ClassDef:
     return cls.with_changes(body=cls.body.with_changes(body=list(cls.body.body) + methods))
 
 
-def _names_list(names: list[str]) -> cst.BaseExpression:
-    if len(names) == 1:
+def _names_list(names: list[str], always: bool = False) -> cst.BaseExpression:
+    if len(names) == 1 and not always:
         return cst.Name(names[0])
     return cst.List([cst.Element(cst.Name(n)) for n in names])
 
