@@ -10,7 +10,8 @@ validation hooks around them), then trains. It is kept wherever it leaves the re
 What it can change is what the validation hooks do beyond computing their results: a print
 would appear once more than in the original (a partial evaluation, before training), a file or
 an outside object (a list, a writer) would be written, and state that one validation leaves for
-the next (a best value) or for the first training epoch would start from the partial one. A
+the next (a best value) or for the first training epoch would start from the partial one, and a
+validation loader with a random generator of its own would draw from it once more. A
 validation that reads the training's state cannot run before training at all. In those cases
 `num_sanity_val_steps=0` keeps the printed output and the results identical to the original's.
 """
@@ -87,7 +88,21 @@ def why_not(site: TrainingSite, index: SourceIndex) -> str | None:
     needed = sorted(names_read(index, nodes) & read_first & trained)
     if needed:
         return f"validation reads `{needed[0]}`, which training sets"
+    if _draws_from_own_generator(site, index, validation.loader):
+        return "the validation loader draws from a generator of its own"
     return None
+
+
+def _draws_from_own_generator(site: TrainingSite, index: SourceIndex, loader) -> bool:
+    """`DataLoader(..., generator=g)`: isolate_rng restores the global random state only, and
+    a sanity check would move this one on."""
+    if not isinstance(loader, cst.Name):
+        return True
+    for scope in (site.site_scope, index.body_scope(None)):
+        call = assigned_call(single_binding(index, scope, loader.value), loader.value)
+        if call is not None:
+            return any(a.keyword is not None and a.keyword.value == "generator" for a in call.args)
+    return True
 
 
 def _batch_names(stage: Stage) -> set[str]:

@@ -72,3 +72,11 @@ def test_the_wrap_up_before_evaluating_runs_after_the_last_batch():
     assert "self.last = self.loss.item()" in batch_end
     assert "last" not in (hook(result, "on_validation_epoch_start") or "")
     assert "num_sanity_val_steps" not in trainer_options(result)
+
+
+def test_a_validation_loader_with_a_generator_of_its_own_turns_the_sanity_check_off():
+    setup = "val_loader = torch.utils.data.DataLoader(torch.randn(16, 4), batch_size=8, "
+    setup += "shuffle=True, generator=torch.Generator())"
+    result = convert(script(setup=setup, epoch_end=EVALUATION))
+    assert not declined(result), result.report.text()
+    assert trainer_options(result)["num_sanity_val_steps"] == "0"
