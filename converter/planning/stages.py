@@ -19,14 +19,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import stage_of_loop
 from converter.analysis.names import names_read, names_written
 from converter.analysis.regions import RegionFinder
-from converter.analysis.site import (
-    Declined,
-    EpochLoop,
-    Moved,
-    Role,
-    StageName,
-    TrainingSite,
-)
+from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns import PATTERNS
 

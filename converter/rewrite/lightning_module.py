@@ -37,8 +37,10 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
         if stage is None:
             continue
         for hook, moved in stage.hooks().items():
-            apart = plan.before_validation if hook is Hook.ON_TRAIN_BATCH_END else []
-            apart = apart or (plan.after_validation if hook is Hook.ON_VALIDATION_EPOCH_END else [])
+            apart = {
+                Hook.ON_TRAIN_BATCH_END: plan.before_validation,
+                Hook.ON_VALIDATION_EPOCH_END: plan.after_validation,
+            }.get(hook, [])
             body = code.statements([m for m in moved if m not in apart], stage, hook)
             guarded = _guarded(hook, code.statements([m for m in moved if m in apart], stage, hook))
             if hook.sees_batch:
