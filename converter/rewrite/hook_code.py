@@ -53,17 +53,14 @@ class HookCode:
         self.used_namespace = False  # whether any hook reads the argparse namespace
         self._parameters: dict[tuple[StageName, Hook], dict[str, str]] = {}
 
-    # -- the hooks' own names ----------------------------------------------------------------------
+    # -- the hooks' own names --------------------------------------------------------------------
 
     def parameter(self, stage: Stage, hook: Hook, wanted: str) -> str:
         """The name of a parameter Lightning hands the hook (`batch`, `batch_idx`, `outputs`,
         `scheduler`, `metric`): Lightning's own, unless the hook's code uses that name for one of
         the script's own variables (a global `batch = 16`), which the parameter would hide; then
         a name the script does not use. (Lightning passes these arguments by position.)"""
-        key = (stage.name, hook)
-        if key not in self._parameters:
-            self._parameters[key] = {}
-        names = self._parameters[key]
+        names = self._parameters.setdefault((stage.name, hook), {})
         if wanted not in names:
             taken = self._names_used(stage.hooks()[hook])
             if hook.sees_batch:
