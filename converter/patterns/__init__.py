@@ -6,7 +6,8 @@ The order matters where two patterns could take the same statement or build on e
 - the GradScaler's `scaler.scale(loss).backward()` and `scaler.step(opt)` before the plain
   backward and optimizer-step patterns, which would take them for a loss and a step;
 - ReduceLROnPlateau before the general scheduler pattern, which takes any `scheduler.step()`;
-- Trainer options come out in this order too (strategy, precision, val_check_interval, clipping).
+- Trainer options come out in this order too (num_sanity_val_steps, strategy, precision,
+  val_check_interval, clipping).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from converter.patterns import (
     device_choice,
     distributed,
     early_stopping,
+    evaluation_gradients,
     every_k_validation,
     full_batch,
     hyperparameters,
@@ -29,9 +31,11 @@ from converter.patterns import (
     metrics,
     mixed_precision,
     model_mode,
+    module_members,
     optimizer,
     plateau,
     progress_bar,
+    sanity_check,
     scheduler,
     trained_optimizers,
     values_after_fit,
@@ -40,6 +44,7 @@ from converter.patterns.base import ClaimContext, Emission, Pattern
 
 PATTERNS: tuple[Pattern, ...] = (
     manual_optimization.PATTERN,
+    sanity_check.PATTERN,
     model_mode.PATTERN,
     progress_bar.PATTERN,
     optimizer.ZERO_GRAD,
@@ -59,7 +64,9 @@ PATTERNS: tuple[Pattern, ...] = (
     item_loader.PATTERN,
     metrics.PATTERN,
     device.PATTERN,
+    evaluation_gradients.PATTERN,
     hyperparameters.PATTERN,
+    module_members.PATTERN,
     loop_state.PATTERN,
     trained_optimizers.PATTERN,
     values_after_fit.PATTERN,

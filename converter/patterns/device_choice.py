@@ -32,9 +32,18 @@ def _visible_device(site: TrainingSite, index: SourceIndex, out: Emission) -> st
                 for a in scope.assignments[name]
                 if a.scope is scope
             ]
-            if statements and not any(id(s) in removed for s in statements):
+            if statements and not any(
+                id(s) in removed or _in_training_loop(site, index, s) for s in statements
+            ):
                 return name
     return None
+
+
+def _in_training_loop(site: TrainingSite, index: SourceIndex, statement) -> bool:
+    """Bound inside the loop the Trainer replaces (`gpu = torch.device("cuda:0")` in a hook)."""
+    return statement is site.outer_loop or any(
+        a is site.outer_loop for a in index.ancestors(statement)
+    )
 
 
 PATTERN = DeviceChoice()

@@ -1,6 +1,7 @@
 """Early stopping by hand: a `break` out of the epoch loop as the very last thing an epoch does
 (a patience check after evaluation) becomes `self.trainer.should_stop = True`, which Lightning
-reads at the same point: after the epoch's validation and its `on_train_epoch_end`. In a
+reads at the same point: after the epoch's validation and its `on_train_epoch_end` (the check
+itself ends on_validation_epoch_end where it reads the evaluation's results). In a
 full-batch loop (one step a round) the same `break` at the end of a round stops after that
 round's step, as Lightning does after the one-batch epoch."""
 
@@ -31,7 +32,7 @@ class EarlyStopping(Pattern):
         if epoch is None:
             return
         train = site.train
-        moved = [*train.end, *train.step, *train.batch_end]
+        moved = [*train.end, *train.step, *train.batch_end, *site.after_validation]
         last = [item for item in moved if item.node is epoch.body.body[-1]]
         for item in last:
             if item.origin.params:

@@ -41,7 +41,8 @@ class FullBatch(Pattern):
         site.epoch = EpochLoop(loop.target.value, start, max_epochs)
         site.bind(loop.target.value, Role.EPOCH)
         loader = site.state(self).loader = index.fresh_name("step_loader")
-        train = Stage(StageName.TRAIN, loop, site.loop_origin, cst.Name(loader), cst.Name("batch"))
+        batch = cst.Name(index.fresh_name("batch"))  # the loop never reads it
+        train = Stage(StageName.TRAIN, loop, site.loop_origin, cst.Name(loader), batch)
         train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
         site.stages[StageName.TRAIN] = train
         return True

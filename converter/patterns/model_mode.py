@@ -80,10 +80,7 @@ class ModelMode(Pattern):
                 )
         if StageName.VALIDATION not in site.stages:
             return
-        if any(
-            calls_model(item.node, site.model_vars, item.origin)
-            for item in site.train.end + site.before_validation
-        ):
+        if any(calls_model(item.node, site.model_vars, item.origin) for item in site.train.end):
             raise Declined(
                 index.line(site.batch_loop),
                 "the epoch's own code runs the model after evaluation, in eval mode; in Lightning "

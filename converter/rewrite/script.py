@@ -66,7 +66,10 @@ class Edits:
     insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
-    inits: dict[cst.FunctionDef, cst.FunctionDef] = field(default_factory=dict)  # changed
+    # an `__init__`'s new parameters and statements (added to it as edited inside)
+    inits: dict[cst.FunctionDef, tuple[list[cst.Param], list[cst.BaseStatement]]] = field(
+        default_factory=dict
+    )
     new_inits: dict[cst.ClassDef, cst.FunctionDef] = field(default_factory=dict)  # added
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
@@ -104,7 +107,7 @@ def plan_edits(
         edits.methods.setdefault(model.cls.node, []).extend(methods)
         init = model.cls.method("__init__")
         if init is not None and (out.init_parameters or out.init_statements):
-            edits.inits[init] = extend_init(init, out.init_parameters, out.init_statements)
+            edits.inits[init] = (out.init_parameters, out.init_statements)
         elif out.init_parameters or out.init_statements:
             edits.new_inits[model.cls.node] = new_init(out.init_parameters, out.init_statements)
         prelude = []
@@ -137,10 +140,6 @@ def plan_edits(
         prelude.append(cst.SimpleStatementLine([cst.Assign([target], value)]))
     prelude += out.prelude
     options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
-    if StageName.VALIDATION in plan.stages:
-        # The original evaluates only after training batches; Lightning's sanity check would
-        # print an extra, partial evaluation first.
-        options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, value in out.trainer_options.items():
         options.append(
             _kwarg(option, value.origin.at_site(value.value) if value.origin else value.value)
@@ -309,8 +308,7 @@ class ApplyEdits(EditingTransformer):
         if original in edits.bases:
             return edits.bases[original]
         if original in edits.inits:
-            changed = edits.inits[original]
-            updated = updated.with_changes(params=changed.params, body=changed.body)
+            updated = extend_init(updated, *edits.inits[original])
         if original in edits.new_inits:
             first = next(
                 (i for i, s in enumerate(updated.body.body) if isinstance(s, cst.FunctionDef)),

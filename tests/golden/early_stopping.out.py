@@ -35,17 +35,6 @@ class LitSequential(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def on_train_epoch_end(self):
-        if self.val_loss < self.best_val:
-            self.best_val = self.val_loss
-            self.bad_epochs = 0
-            torch.save(self.model.state_dict(), "best.pt")
-        else:
-            self.bad_epochs += 1
-            if self.bad_epochs >= patience:
-                self.print("early stopping at epoch", self.current_epoch)
-                self.trainer.should_stop = True
-
     def on_validation_epoch_start(self):
         self.val_loss = 0.0
 
@@ -59,6 +48,18 @@ class LitSequential(pl.LightningModule):
         self.val_loss /= self._sum_over_processes(len(self.trainer.val_dataloaders))
         self.print(f"epoch {self.current_epoch}: validation loss {self.val_loss:.4f}")
         self.log("val_loss", self.val_loss, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            if self.val_loss < self.best_val:
+                self.best_val = self.val_loss
+                self.bad_epochs = 0
+                torch.save(self.model.state_dict(), "best.pt")
+            else:
+                self.bad_epochs += 1
+                if self.bad_epochs >= patience:
+                    self.print("early stopping at epoch", self.current_epoch)
+                    self.trainer.should_stop = True
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)

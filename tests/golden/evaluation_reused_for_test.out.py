@@ -25,10 +25,6 @@ class LitLinear(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def on_train_epoch_end(self):
-        if self.val < self.best:
-            self.best = self.val
-
     def on_validation_epoch_start(self):
         self.total = 0.0
 
@@ -39,8 +35,13 @@ class LitLinear(pl.LightningModule):
     def on_validation_epoch_end(self):
         # the totals over all processes
         self.total = self._sum_over_processes(self.total)
-        self.val = self.total / len(self.trainer.val_dataloaders.dataset)
+        val = self.total / len(self.trainer.val_dataloaders.dataset)
         self.log("total", self.total, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            if val < self.best:
+                self.best = val
 
     def on_test_epoch_start(self):
         self.total = 0.0
@@ -80,7 +81,7 @@ def main():
     model = nn.Linear(4, 1)
     best = float("inf")
     lit_model = LitLinear(model)
-    trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+    trainer = pl.Trainer(max_epochs=3)
     trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
     best = lit_model.best
     print("best", best)

@@ -66,5 +66,5 @@ class LitSequential(pl.LightningModule):
 
 
 lit_net = LitSequential(net)
-trainer = pl.Trainer(max_epochs=8, num_sanity_val_steps=0)
+trainer = pl.Trainer(max_epochs=8)
 trainer.fit(lit_net, train_dataloaders=train_loader, val_dataloaders=val_loader)

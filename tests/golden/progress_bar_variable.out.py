@@ -43,8 +43,11 @@ class LitLinear(pl.LightningModule):
     def on_validation_epoch_end(self):
         # the totals over all processes
         self.acc = self._sum_over_processes(self.acc)
-        self.print("[epoch %d] train_loss: %.3f  val_accuracy: %.3f" % (self.current_epoch + 1, self.running_loss / (self.step + 1), self.acc / 32))
         self.log("acc", self.acc, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            self.print("[epoch %d] train_loss: %.3f  val_accuracy: %.3f" % (self.current_epoch + 1, self.running_loss / (self.step + 1), self.acc / 32))
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
@@ -60,5 +63,5 @@ class LitLinear(pl.LightningModule):
 
 
 lit_model = LitLinear(model)
-trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+trainer = pl.Trainer(max_epochs=3)
 trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)

@@ -28,12 +28,12 @@ class MLP(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def on_train_epoch_end(self):
-        self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        if self.trainer.is_last_batch:
+            # the training epoch's wrap-up: Lightning validates right after the last batch
+            self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
 
     def on_validation_epoch_start(self):
-        # the training epoch's wrap-up: Lightning validates right after the last batch
-        self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
         self.total_loss, self.correct = 0.0, 0
 
     def validation_step(self, batch, batch_idx):
@@ -46,7 +46,11 @@ class MLP(pl.LightningModule):
         # the totals over all processes
         self.total_loss = self._sum_over_processes(self.total_loss)
         self.correct = self._sum_over_processes(self.correct)
-        self.val_loss, self.val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+        val_loss, val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {val_loss:.4f}  acc {val_acc:.3f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
@@ -87,7 +91,6 @@ def main() -> None:
     model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
-        num_sanity_val_steps=0,
         accelerator=torch.device(device).type,
         devices=args.devices,
         num_nodes=args.num_nodes,

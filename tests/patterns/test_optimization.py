@@ -95,6 +95,36 @@ def test_two_optimizers_become_manual_optimization():
 
 
 @pytest.mark.parametrize(
+    ("setup", "step", "returned"),
+    [
+        ("", "scheduler.step()", "return [optimizer], [scheduler]"),
+        (
+            "critic = nn.Linear(1, 1)\nopt_c = torch.optim.SGD(critic.parameters(), lr=0.1)\n"
+            "sched_c = torch.optim.lr_scheduler.StepLR(opt_c, 1)",
+            "scheduler.step()\n    sched_c.step()",
+            "return [optimizer, opt_c], [sched_c, scheduler]",  # self.lr_schedulers()'s order
+        ),
+    ],
+)
+def test_schedulers_under_manual_optimization_are_stepped_where_the_loop_did(setup, step, returned):
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n" + setup
+    batch = lines(
+        FORWARD,
+        "(loss / 2).backward()",
+        "if (i + 1) % 2 == 0:",
+        "    optimizer.step()",
+        "    optimizer.zero_grad()",
+        "    " + step,
+    )
+    if "opt_c" in setup:
+        batch += lines("opt_c.zero_grad()", "critic(model(x)).mean().backward()", "opt_c.step()")
+    result = convert(script(batch, setup=setup))
+    assert not declined(result), result.report.text()
+    assert hook(result, "configure_optimizers").endswith(returned)
+    assert "self.lr_schedulers()" in hook(result, "training_step").split("if (batch_idx + 1)")[1]
+
+
+@pytest.mark.parametrize(
     "where, interval",
     [("batch", "step"), ("epoch", "epoch")],
 )
