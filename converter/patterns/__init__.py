@@ -29,6 +29,7 @@ from converter.patterns import (
     metrics,
     mixed_precision,
     model_mode,
+    module_after_fit,
     optimizer,
     plateau,
     progress_bar,
@@ -62,6 +63,7 @@ PATTERNS: tuple[Pattern, ...] = (
     hyperparameters.PATTERN,
     loop_state.PATTERN,
     trained_optimizers.PATTERN,
+    module_after_fit.PATTERN,
     values_after_fit.PATTERN,
 )
 

@@ -154,6 +154,7 @@ class Emission:
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
     after_fit: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.fit(...)
+    before_test: list[cst.BaseStatement] = field(default_factory=list)  # before trainer.test
     after_test: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.test(...)
     imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
     methods: list[cst.BaseStatement] = field(default_factory=list)  # helpers on the module

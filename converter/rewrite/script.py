@@ -170,6 +170,7 @@ def plan_edits(
             loader=plan.stages[StageName.TEST].loader,
         )
         first = plan.test_region[0]
+        test = out.before_test + test
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
         edits.replace[first] = test + out.after_test
         edits.remove.update(plan.test_region[1:])

@@ -80,9 +80,13 @@ class LitSequential(pl.LightningModule):
         self.bad_epochs = checkpoint["loop_state"]["bad_epochs"]
         self.best_val = checkpoint["loop_state"]["best_val"]
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=30, num_sanity_val_steps=0)
 trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 torch.save(model.state_dict(), "last.pt")

@@ -75,6 +75,9 @@ class LitLinear(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint):
         self.best = checkpoint["loop_state"]["best"]
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 def main():
     model = nn.Linear(4, 1)
@@ -82,9 +85,13 @@ def main():
     lit_model = LitLinear(model)
     trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
     trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
     best = lit_model.best
     print("best", best)
+    grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
     trainer.test(lit_model, dataloaders=val_loader)
+    for parameter, grad in zip(lit_model.parameters(), grads):
+        parameter.grad = grad  # as the loop's test left them
 
 
 main()

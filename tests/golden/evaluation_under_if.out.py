@@ -84,7 +84,11 @@ def main():
     trainer.fit(lit_model, train_dataloaders=loader)
     best = lit_model.best
     print("best", best)
+    grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
     trainer.test(lit_model, dataloaders=test_loader)
+    model.eval()  # as the test left it (Lightning restores the mode after testing)
+    for parameter, grad in zip(lit_model.parameters(), grads):
+        parameter.grad = grad  # as the loop's test left them
 
 
 main()

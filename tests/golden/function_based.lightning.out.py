@@ -76,6 +76,9 @@ class Net(L.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 def main():
     # Training settings
@@ -122,6 +125,8 @@ def main():
         precision=args.precision,
     )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
+    model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     if args.save_model:
         torch.save(model.state_dict(), "mnist_cnn.pt")

@@ -64,7 +64,11 @@ class LitSequential(pl.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 lit_net = LitSequential(net)
 trainer = pl.Trainer(max_epochs=8, num_sanity_val_steps=0)
 trainer.fit(lit_net, train_dataloaders=train_loader, val_dataloaders=val_loader)
+net.eval()  # as the loop left it (Lightning restores the mode after evaluating)

@@ -58,7 +58,11 @@ class LitLinear(pl.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 lit_model = LitLinear(model)
 trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
 trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+model.eval()  # as the loop left it (Lightning restores the mode after evaluating)

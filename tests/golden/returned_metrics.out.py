@@ -64,6 +64,9 @@ class MLP(pl.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -94,6 +97,8 @@ def main() -> None:
         precision=args.precision,
     )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
+    model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     torch.save(model.state_dict(), "mlp.pt")
 

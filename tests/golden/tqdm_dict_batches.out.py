@@ -65,6 +65,9 @@ class Classifier(pl.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 def main():
     torch.manual_seed(3)
@@ -75,6 +78,7 @@ def main():
     model.hparams.epochs = epochs
     trainer = pl.Trainer(max_epochs=epochs, num_sanity_val_steps=0, gradient_clip_val=1.0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":
