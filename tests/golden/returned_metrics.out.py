@@ -9,10 +9,10 @@ import pytorch_lightning as pl
 
 
 class MLP(pl.LightningModule):
-    def __init__(self, width: int = 64, lr=3e-3, epochs=3, criterion=None) -> None:
+    def __init__(self, width: int = 64, lr=3e-3, epochs=3) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["criterion"])
-        self.criterion = criterion
+        self.save_hyperparameters()
+        self.criterion = nn.CrossEntropyLoss()
         self.net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,9 +85,7 @@ def main() -> None:
     val_loader = DataLoader(val_set, batch_size=64)
 
     model = MLP(lr=args.lr, epochs=args.epochs)
-    criterion = nn.CrossEntropyLoss()
 
-    model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         num_sanity_val_steps=0,

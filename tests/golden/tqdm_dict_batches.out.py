@@ -73,9 +73,8 @@ def main():
     torch.manual_seed(3)
     train_loader = DataLoader(Pairs(256), batch_size=32, shuffle=True)
     val_loader = DataLoader(Pairs(64), batch_size=32)
-    model = Classifier()
     epochs = 3
-    model.hparams.epochs = epochs
+    model = Classifier(epochs=epochs)
     trainer = pl.Trainer(max_epochs=epochs, num_sanity_val_steps=0, gradient_clip_val=1.0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
     model.eval()  # as the loop left it (Lightning restores the mode after evaluating)

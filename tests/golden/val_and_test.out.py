@@ -7,10 +7,10 @@ import pytorch_lightning as pl
 
 
 class Regressor(pl.LightningModule):
-    def __init__(self, hidden=32, log_every=4, criterion=None):
+    def __init__(self, hidden=32, log_every=4):
         super().__init__()
-        self.save_hyperparameters(ignore=["criterion"])
-        self.criterion = criterion
+        self.save_hyperparameters()
+        self.criterion = nn.MSELoss()
         self.net = nn.Sequential(nn.Linear(8, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def forward(self, x):
@@ -83,12 +83,9 @@ def main():
     val_loader = DataLoader(val_set, batch_size=25)
     test_loader = DataLoader(test_set, batch_size=25)
 
-    model = Regressor(hidden=16)
-    criterion = nn.MSELoss()
     log_every = 4  # batches between progress lines
+    model = Regressor(hidden=16, log_every=log_every)
 
-    model.hparams.log_every = log_every
-    model.criterion = criterion
     trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
     model.eval()  # as the loop left it (Lightning restores the mode after evaluating)

@@ -62,6 +62,9 @@ class LitSequential(pl.LightningModule):
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -86,6 +89,7 @@ def main():
         precision=args.precision,
     )
     trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":
