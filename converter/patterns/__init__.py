@@ -32,6 +32,7 @@ from converter.patterns import (
     module_after_fit,
     optimizer,
     plateau,
+    predict_step,
     progress_bar,
     scheduler,
     trained_optimizers,
@@ -58,12 +59,13 @@ PATTERNS: tuple[Pattern, ...] = (
     early_stopping.PATTERN,
     full_batch.PATTERN,
     item_loader.PATTERN,
+    predict_step.PATTERN,
+    module_after_fit.PATTERN,
     metrics.PATTERN,
     device.PATTERN,
     hyperparameters.PATTERN,
     loop_state.PATTERN,
     trained_optimizers.PATTERN,
-    module_after_fit.PATTERN,
     values_after_fit.PATTERN,
 )
 

@@ -64,6 +64,13 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -79,9 +86,6 @@ class LitSequential(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint):
         self.bad_epochs = checkpoint["loop_state"]["bad_epochs"]
         self.best_val = checkpoint["loop_state"]["best_val"]
-
-    def on_validation_model_zero_grad(self):
-        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 lit_model = LitSequential(model)

@@ -60,6 +60,13 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -74,9 +81,6 @@ class LitLinear(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint):
         self.best = checkpoint["loop_state"]["best"]
-
-    def on_validation_model_zero_grad(self):
-        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main():

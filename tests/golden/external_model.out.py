@@ -37,6 +37,10 @@ class LitResnet18(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=0.9)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return self(inputs)
+
 
 def main():
     parser = argparse.ArgumentParser(description="ResNet-18 on random data")

@@ -50,6 +50,13 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        val_x, val_y = batch
+        return self(val_x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -57,9 +64,6 @@ class LitLinear(pl.LightningModule):
         total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
         total = total.sum(0)
         return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
-
-    def on_validation_model_zero_grad(self):
-        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 lit_model = LitLinear(model)

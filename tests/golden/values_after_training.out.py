@@ -52,6 +52,10 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
