@@ -96,6 +96,9 @@ class ModelMode(Pattern):
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
         sensitive = any(is_mode_sensitive(m.cls, index, m.call) for m in site.models)
+        state = site.state(self)
+        if state.at_start is None:
+            state.at_start = _at_start(site, index)
         if sensitive:
             self._check_evaluations(site, index)
         self._plan_after_training(site, index, sensitive)
@@ -132,8 +135,6 @@ class ModelMode(Pattern):
 
     def _plan_after_training(self, site: TrainingSite, index: SourceIndex, sensitive: bool):
         state = site.state(self)
-        if state.at_start is None:
-            state.at_start = _at_start(site, index)
         modes = ModeFlow(index, site.model_vars)
         original = modes.run([_trained(site)], state.at_start, site.origin.site_name)
         converted = _lightning_fit(modes, site, state.at_start)

@@ -1,5 +1,6 @@
 """Trains with dropout, evaluates each epoch in eval mode, tests once after training, and then
 uses the model: its mode, gradients and predictions after fit and after test go to after.json."""
+
 import json
 
 import torch
@@ -69,7 +70,7 @@ def main():
         with torch.no_grad():
             for x, y in val_loader:
                 total += criterion(model(x), y).item()
-        print("val", round(total, 6))
+        print("val", epoch, round(total, 6))
     after = state(model, "fit")
     test(model, test_loader, criterion)
     after.update(state(model, "test"))

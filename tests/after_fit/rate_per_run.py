@@ -1,4 +1,5 @@
 """Trains the same model with two learning rates, one run per call of a function."""
+
 import torch
 from torch import nn
 
@@ -18,7 +19,7 @@ def run(lr):
     loader = torch.utils.data.DataLoader(data, batch_size=8)
     model = Net()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for epoch in range(2):
+    for _ in range(2):
         for x, y in loader:
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)

@@ -1,5 +1,6 @@
 """Calls model.eval() before training for a forward pass that sizes a lazy layer, and
 model.train() at the start of each epoch: training runs in train mode (dropout on)."""
+
 import torch
 from torch import nn
 
@@ -31,7 +32,7 @@ for epoch in range(3):
         loss = nn.functional.mse_loss(model(xb), yb)
         loss.backward()
         optimizer.step()
-    print("loss", round(loss.item(), 5))
+    print("epoch", epoch, "loss", round(loss.item(), 5))
     model.eval()
     total = 0.0
     with torch.no_grad():

@@ -1,4 +1,5 @@
 """Zeroes the gradients after each step and never evaluates: none are left after training."""
+
 import json
 
 import torch
