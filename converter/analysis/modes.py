@@ -46,6 +46,7 @@ class ModeFlow:
             s.name.value: s for s in index.module.body if isinstance(s, cst.FunctionDef)
         }
         self._active: set[str] = set()
+        self._switching: dict[int, bool] = {}
 
     def run(self, statements: Iterable[cst.CSTNode], modes: Modes, resolve: Resolve) -> Modes:
         """The modes after `statements`, which start in `modes`."""
@@ -60,16 +61,22 @@ class ModeFlow:
         twice = body(once)
         return {v: once[v] if same(once[v], twice[v]) else Unknown(node) for v in twice}
 
-    def switches(self, statements: Iterable[cst.CSTNode], resolve: Resolve) -> bool:
-        """Whether the statements may change some model's mode."""
-        start = {v: Unknown(cst.Pass()) for v in self.model_vars}
-        after = self.run(statements, start, resolve)
-        return any(after[v] is not start[v] for v in self.model_vars)
+    def _may_switch(self, node: cst.CSTNode) -> bool:
+        """Whether `node` has a `.train(...)`/`.eval()` call or calls a function of the script
+        (the quick test that keeps nested loops from being followed twice over for nothing)."""
+        key = id(node)
+        if key not in self._switching:
+            self._switching[key] = any(
+                (isinstance(c.func, cst.Attribute) and c.func.attr.value in (TRAIN, EVAL))
+                or (isinstance(c.func, cst.Name) and c.func.value in self.functions)
+                for c in find(node, cst.Call)
+            )
+        return self._switching[key]
 
     # -- one statement ---------------------------------------------------------------------
 
     def _statement(self, node: cst.CSTNode, modes: Modes, resolve: Resolve) -> Modes:
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) or not self._may_switch(node):
             return modes
         if isinstance(node, cst.SimpleStatementLine):
             for small in node.body:
