@@ -141,8 +141,10 @@ class ModelMode(Pattern):
         state.after_fit = _switches(site, index, original, converted, sensitive, "fit")
         if not site.test_region:
             return
-        block = block_of(index, site.outer_loop)
-        between = block[block.index(site.outer_loop) + 1 : block.index(site.test_region[0])]
+        trained, tested = index.order(_trained(site)), index.order(site.test_region[0])
+        between = [
+            s for s in block_of(index, site.test_region[0]) if trained < index.order(s) < tested
+        ]
         before_test = modes.run(between, original, site.origin.site_name)
         tested = modes.run(site.test_region, before_test, site.origin.site_name)
         state.after_test = _switches(site, index, tested, before_test, sensitive, "test")

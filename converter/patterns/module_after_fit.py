@@ -70,7 +70,7 @@ class ModuleAfterFit(Pattern):
         module = cst.Name(out.module)
         if state.keeps_through_validation:
             out.methods += fill("keep_gradients_through_validation")
-        if state.zeroes_after_step is not None and "val_check_interval" not in out.trainer_options:
+        if state.zeroes_after_step is not None:
             out.methods += fill("zero_gradients_at_train_end", receiver=state.zeroes_after_step)
         moves = [move for move, reads in state.moves if _visible(index, site, out, reads)]
         if state.moved_after_fit:
