@@ -123,10 +123,7 @@ class Hyperparameters(Pattern):
         ]
         out.site_removals += state.unused
         out.created_after = state.created_after
-        ignore = state.ignored + state.objects
-        if site.model.cls is None:
-            ignore = [model.var if len(site.models) > 1 else "model" for model in site.models]
-            ignore += state.objects
+        ignore = _not_saved(site, state)
         if new or (site.model.cls is not None and _constructor_parameters(site)):
             arguments = f"ignore={ignore!r}".replace("'", '"') if ignore else ""
             out.init_statements.append(
@@ -155,11 +152,19 @@ class Hyperparameters(Pattern):
                 "hyperparameters", line, f"{listed} built in {site.module_class}.__init__"
             )
         if state.objects:
-            listed = ", ".join(f"{n}=..." for n in state.objects)
+            listed = ", ".join(state.objects)
             report.change(
                 "hyperparameters",
                 line,
-                f"{site.module_class}({listed}) as attributes, not hyper-parameters: "
+                f"{site.module_class}({listed}) as attributes, not hyper-parameters",
+            )
+        not_saved = _not_saved(site, state)
+        if not_saved:
+            listed = ", ".join(f"{n}=..." for n in not_saved)
+            report.change(
+                "hyperparameters",
+                line,
+                f"a checkpoint holds no {', '.join(not_saved)} (objects): "
                 f"{site.module_class}.load_from_checkpoint(path, {listed}) needs them again",
             )
         if state.created_after is not None:
@@ -169,6 +174,14 @@ class Hyperparameters(Pattern):
                 f"the model is created after line {index.line(state.created_after)}, which "
                 "binds what it is now given",
             )
+
+
+def _not_saved(site: TrainingSite, state) -> list[str]:
+    """The constructor's arguments that save_hyperparameters leaves out: objects."""
+    if site.model.cls is None:
+        wrapped = [model.var if len(site.models) > 1 else "model" for model in site.models]
+        return wrapped + state.objects
+    return state.ignored + state.objects
 
 
 def _arrange_creation(index: SourceIndex, site: TrainingSite, state) -> None:

@@ -99,6 +99,7 @@ def test_an_object_made_from_the_scripts_data_stays_an_argument_and_the_report_s
     assert "criterion=None" in result.code
     said = " ".join(e.message for e in result.report.changed)
     assert "Net.load_from_checkpoint(path, criterion=...) needs them again" in said
+    assert "Net(log_every) with save_hyperparameters(): a checkpoint records them" in said
 
 
 def test_the_model_is_not_created_later_past_code_that_draws_random_numbers():
