@@ -137,8 +137,9 @@ def _zeroed_after_step(site: TrainingSite) -> cst.BaseExpression | None:
 
 def _device_moves(site: TrainingSite, index: SourceIndex):
     """The statements that moved the models to their device before training, as the site can
-    run them again: `model.to(device)` for `model = Net().to(device)`, and each later
-    `model.to(device)` / `model = model.cuda()` of the site's own block (not under an `if`)."""
+    run them again: `model.to(device)` for `model = Net().to(device)`, and each later move of
+    the model's own block (`model.to(device)`, `model = model.cuda()`), or the `if` around it
+    that holds only such moves (`if use_gpu: model = model.cuda()`)."""
     moves = []
     before = index.line(site.train_part)
     for model in site.models:
@@ -153,19 +154,33 @@ def _device_moves(site: TrainingSite, index: SourceIndex):
             move = call.with_changes(func=call.func.with_changes(value=move))
         if chain:
             moves.append((_commented(cst.SimpleStatementLine([cst.Expr(move)])), chain))
+        block = index.parent(model.binding)
         for statement in site.removed:
-            if (
-                is_device_move_of(statement, model.var)
-                and index.line(statement) < before
-                and index.parent(statement) is index.parent(model.binding)
-            ):
+            if not is_device_move_of(statement, model.var) or index.line(statement) >= before:
+                continue
+            if index.parent(statement) is block:
                 again = _commented(statement.deep_clone().with_changes(leading_lines=[]))
                 moves.append((again, [statement]))
+                continue
+            holder = index.parent(index.parent(statement))
+            if (
+                isinstance(holder, cst.If)
+                and holder.orelse is None
+                and index.parent(holder) is block
+                and all(s in site.removed for s in holder.body.body)
+                and not any(holder is original for _, (original, *_) in moves)
+            ):
+                comment = cst.EmptyLine(comment=cst.Comment(_WHERE))
+                again = holder.deep_clone().with_changes(leading_lines=[comment])
+                moves.append((again, [holder]))
     return moves
 
 
+_WHERE = "# where the loop left it (Lightning's teardown moved it to the CPU)"
+
+
 def _commented(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
-    comment = cst.Comment("# where the loop left it (Lightning's teardown moved it to the CPU)")
+    comment = cst.Comment(_WHERE)
     return statement.with_changes(
         trailing_whitespace=cst.TrailingWhitespace(cst.SimpleWhitespace("  "), comment)
     )

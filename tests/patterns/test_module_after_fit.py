@@ -73,3 +73,15 @@ def test_after_test_the_model_goes_back_to_its_device_too():
     after_test = result.code.split("trainer.test(lit_model, dataloaders=loader)\n")[1]
     assert after_test.startswith("model.to(device)  # where the loop left it")
     assert "model.to(device)" not in result.code.split("trainer.test(")[0].split("trainer.fit(")[1]
+
+
+def test_a_conditional_move_runs_again_as_it_was():
+    setup = "use_gpu = torch.cuda.is_available()\nif use_gpu:\n    model = model.cuda()"
+    result = convert(script(setup=setup) + "torch.save(model.state_dict(), 'model.pt')\n")
+    assert not declined(result), result.report.text()
+    after = result.code.split("trainer.fit(lit_model, train_dataloaders=loader)\n")[1]
+    assert after.startswith(
+        "# where the loop left it (Lightning's teardown moved it to the CPU)\n"
+        "if use_gpu:\n    model = model.cuda()\n"
+    )
+    assert result.code.count("if use_gpu:") == 1  # gone from where it was
