@@ -147,6 +147,9 @@ class Emission:
     # attributes of the module set before training, where the site binds them only after
     # creating the model: (`hparams.epochs`, `epochs`)
     late_settings: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)
+    # the model's creation moves down to just after this site statement, which binds what its
+    # constructor is now given
+    created_after: cst.BaseStatement | None = None
     hook_openings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     hook_closings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code
@@ -154,6 +157,7 @@ class Emission:
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
     after_fit: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.fit(...)
+    before_test: list[cst.BaseStatement] = field(default_factory=list)  # before trainer.test
     after_test: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.test(...)
     imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
     methods: list[cst.BaseStatement] = field(default_factory=list)  # helpers on the module

@@ -125,7 +125,10 @@ def plan_edits(
         call = each.call
         if model.cls is not None and each is model and out.constructor_arguments:
             call = call.with_changes(args=[*call.args, *out.constructor_arguments])
-        if call is not created:
+        if each is model and out.created_after is not None:
+            leaving = {*plan.removed, *out.site_removals}
+            _create_after(index, each.binding, call, out.created_after, leaving, edits)
+        elif call is not created:
             edits.values[created] = call  # Net().to(device) -> Net(lr=args.lr)
     for statement in plan.removed + out.site_removals:
         edits.remove.add(statement)
@@ -169,9 +172,24 @@ def plan_edits(
             loader=plan.stages[StageName.TEST].loader,
         )
         first = plan.test_region[0]
+        test = out.before_test + test
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
         edits.replace[first] = test + out.after_test
         edits.remove.update(plan.test_region[1:])
+
+
+def _create_after(index: SourceIndex, binding, call, after, leaving, edits: Edits) -> None:
+    """`model = Net(...)` moves down to just after `after`; the lines before it (a comment, a
+    blank line) stay where they were, on the statement that now comes first there."""
+    assign = binding.body[0]
+    moved = binding.with_changes(body=[assign.with_changes(value=call)], leading_lines=[])
+    edits.remove.add(binding)
+    edits.insert_after.setdefault(after, []).insert(0, moved)
+    block = list(index.parent(binding).body)
+    following = [s for s in block[block.index(binding) + 1 :] if s not in leaving]
+    if following and following[0] not in edits.replace_leading:
+        first = following[0]
+        edits.replace_leading[first] = [*binding.leading_lines, *first.leading_lines]
 
 
 def override_inherited_hooks(models, edits: Edits) -> None:

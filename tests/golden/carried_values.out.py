@@ -41,6 +41,10 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it
         checkpoint["loop_state"] = {"global_step": self.global_step_}

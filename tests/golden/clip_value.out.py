@@ -42,6 +42,10 @@ class SequenceRegressor(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 model = SequenceRegressor()
 criterion = nn.SmoothL1Loss()

@@ -37,6 +37,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 def main():
     torch.manual_seed(0)

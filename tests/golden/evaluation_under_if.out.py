@@ -60,6 +60,10 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -84,7 +88,11 @@ def main():
     trainer.fit(lit_model, train_dataloaders=loader)
     best = lit_model.best
     print("best", best)
+    grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
     trainer.test(lit_model, dataloaders=test_loader)
+    model.eval()  # as the test left it (Lightning restores the mode after testing)
+    for parameter, grad in zip(lit_model.parameters(), grads):
+        parameter.grad = grad  # as the loop's test left them
 
 
 main()

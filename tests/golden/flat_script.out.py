@@ -98,7 +98,11 @@ trainer.fit(model, train_dataloaders=train_loader)
 
 # Test the model
 # In test phase, we don't need to compute gradients (for memory efficiency)
+grads = [p.grad for p in model.parameters()]  # trainer.test clears them as it starts
 trainer.test(model, dataloaders=test_loader)
+model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
+for parameter, grad in zip(model.parameters(), grads):
+    parameter.grad = grad  # as the loop's test left them
 
 # Save the model checkpoint
 torch.save(model.state_dict(), 'model.ckpt')

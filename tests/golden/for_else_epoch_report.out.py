@@ -41,6 +41,10 @@ class LitSequential(pl.LightningModule):
         optimizer = optim.SGD(self.model.parameters(), lr=0.003)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        images, labels = batch
+        return self(images)
+
 
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=epochs)

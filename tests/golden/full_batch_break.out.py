@@ -37,6 +37,9 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.5)
         return optimizer
 
+    def on_train_end(self):
+        self.optimizers().zero_grad()  # the loop zeroed the gradients after each step
+
 
 lit_model = LitLinear(model)
 step_loader = torch.utils.data.DataLoader([0], generator=torch.Generator())

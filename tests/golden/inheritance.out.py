@@ -32,6 +32,10 @@ class Classifier(pl.LightningModule):
         optimizer = optim.SGD(self.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        features, target = batch
+        return self(features)
+
 
 class Reconstructor(Classifier):
     """Keeps the classifier's layers and learns to reconstruct the input from its features."""
@@ -52,6 +56,10 @@ class Reconstructor(Classifier):
     def configure_optimizers(self):
         recon_optimizer = optim.Adam(self.parameters(), lr=1e-3)
         return recon_optimizer
+
+    def predict_step(self, batch, batch_idx):
+        features, _ = batch
+        return self(features)
 
     def on_train_epoch_end(self):
         pass

@@ -30,6 +30,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        inputs, labels = batch
+        return self(inputs)
+
 
 def main():
     parser = argparse.ArgumentParser()

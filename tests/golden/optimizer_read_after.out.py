@@ -33,6 +33,10 @@ class LitLinear(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 lit_model = LitLinear(model)
 trainer = pl.Trainer(max_epochs=2)

@@ -36,6 +36,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.Adam(params, lr=0.01)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 lit_net = LitSequential(net)
 trainer = pl.Trainer(max_epochs=3)

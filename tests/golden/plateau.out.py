@@ -56,6 +56,13 @@ class LitSequential(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
         }
 
+    def predict_step(self, batch, batch_idx):
+        xb, yb = batch
+        return self(xb)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -68,3 +75,4 @@ class LitSequential(pl.LightningModule):
 lit_net = LitSequential(net)
 trainer = pl.Trainer(max_epochs=8)
 trainer.fit(lit_net, train_dataloaders=train_loader, val_dataloaders=val_loader)
+net.eval()  # as the loop left it (Lightning restores the mode after evaluating)

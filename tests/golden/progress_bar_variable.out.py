@@ -53,6 +53,13 @@ class LitLinear(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        val_x, val_y = batch
+        return self(val_x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -65,3 +72,4 @@ class LitLinear(pl.LightningModule):
 lit_model = LitLinear(model)
 trainer = pl.Trainer(max_epochs=3)
 trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+model.eval()  # as the loop left it (Lightning restores the mode after evaluating)

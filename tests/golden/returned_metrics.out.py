@@ -9,10 +9,10 @@ import pytorch_lightning as pl
 
 
 class MLP(pl.LightningModule):
-    def __init__(self, width: int = 64, lr=3e-3, epochs=3, criterion=None) -> None:
+    def __init__(self, width: int = 64, lr=3e-3, epochs=3) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["criterion"])
-        self.criterion = criterion
+        self.save_hyperparameters()
+        self.criterion = nn.CrossEntropyLoss()
         self.net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,6 +60,13 @@ class MLP(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
+    def predict_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return self(inputs)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -86,9 +93,7 @@ def main() -> None:
     val_loader = DataLoader(val_set, batch_size=64)
 
     model = MLP(lr=args.lr, epochs=args.epochs)
-    criterion = nn.CrossEntropyLoss()
 
-    model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator=torch.device(device).type,
@@ -97,6 +102,8 @@ def main() -> None:
         precision=args.precision,
     )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
+    model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     torch.save(model.state_dict(), "mlp.pt")
 

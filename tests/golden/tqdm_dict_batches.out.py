@@ -57,6 +57,12 @@ class Classifier(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def predict_step(self, batch, batch_idx):
+        return self(batch["features"])
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -70,11 +76,11 @@ def main():
     torch.manual_seed(3)
     train_loader = DataLoader(Pairs(256), batch_size=32, shuffle=True)
     val_loader = DataLoader(Pairs(64), batch_size=32)
-    model = Classifier()
     epochs = 3
-    model.hparams.epochs = epochs
+    model = Classifier(epochs=epochs)
     trainer = pl.Trainer(max_epochs=epochs, num_sanity_val_steps=0, gradient_clip_val=1.0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,13 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+
     def _sum_over_processes(self, value):
         """`value` summed over all processes (on a single process, `value` itself)."""
         if self.trainer.world_size == 1:
@@ -86,6 +93,7 @@ def main():
         precision=args.precision,
     )
     trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":
