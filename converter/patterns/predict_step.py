@@ -48,7 +48,8 @@ class PredictStep(Pattern):
                 batch = cst.Name("batch")
                 body = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(bare)], batch)])]
             body.append(cst.SimpleStatementLine([cst.Return(output)]))
-            out.methods += fill("batch_hook", hook=cst.Name("predict_step"), batch=batch, body=body)
+            hook, index = cst.Name("predict_step"), cst.Name("batch_idx")
+            out.methods += fill("batch_hook", hook=hook, batch=batch, index=index, body=body)
             state = site.state(self)
             state.stage, state.line = stage, index.line(call)
             return

@@ -34,6 +34,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 for lr in (0.1, 0.01):
     model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))

@@ -48,6 +48,10 @@ class LitSequential(pl.LightningModule):
     def lr_scheduler_step(self, scheduler, metric):
         """Off: the scheduler steps at the start of each epoch, in on_train_epoch_start."""
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=4)
