@@ -28,14 +28,12 @@ class Names:
 
     fabric: str
     cls: str  # Fabric, or an alias where the script has a `Fabric` of its own
-    helper: str  # the function that sums a metric over the processes
 
     @staticmethod
     def choose(index: SourceIndex) -> Names:
         return Names(
             index.fresh_name("fabric"),
             index.fresh_name("Fabric"),
-            index.fresh_name("sum_over_processes"),
         )
 
 

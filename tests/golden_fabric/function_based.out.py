@@ -9,15 +9,6 @@ from torchvision import datasets, transforms
 from lightning.fabric import Fabric
 
 
-def sum_over_processes(fabric, value):
-    """`value` summed over all processes (on a single process, `value` itself)."""
-    if fabric.world_size == 1:
-        return value
-    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
-    total = fabric.all_reduce(total, reduce_op="sum")
-    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
-
-
 class Net(nn.Module):
     def __init__(self):
         super(Net, self).__init__()
@@ -57,8 +48,9 @@ def test(model, device, test_loader, fabric):
             test_loss += F.nll_loss(output, target, reduction='sum').item()  # sum up batch loss
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
-        test_loss = sum_over_processes(fabric, test_loss)
-        correct = sum_over_processes(fabric, correct)
+        if fabric.world_size > 1:  # the totals over all processes' batches
+            test_loss = fabric.all_reduce(test_loss, reduce_op="sum").item()
+            correct = fabric.all_reduce(correct, reduce_op="sum").item()
 
     test_loss /= len(test_loader.dataset)
 

@@ -9,15 +9,6 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning.fabric import Fabric
 
 
-def sum_over_processes(fabric, value):
-    """`value` summed over all processes (on a single process, `value` itself)."""
-    if fabric.world_size == 1:
-        return value
-    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
-    total = fabric.all_reduce(total, reduce_op="sum")
-    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
-
-
 def evaluate(model, loader, step, fabric):
     model.eval()
     total_loss, correct = 0.0, 0
@@ -26,8 +17,9 @@ def evaluate(model, loader, step, fabric):
             out = model(x)
             total_loss += nn.functional.cross_entropy(out, y, reduction="sum").item()
             correct += (out.argmax(1) == y).sum().item()
-        total_loss = sum_over_processes(fabric, total_loss)
-        correct = sum_over_processes(fabric, correct)
+        if fabric.world_size > 1:  # the totals over all processes' batches
+            total_loss = fabric.all_reduce(total_loss, reduce_op="sum").item()
+            correct = fabric.all_reduce(correct, reduce_op="sum").item()
     n = len(loader.dataset)
     fabric.print(f"step {step}: validation loss {total_loss / n:.4f}, {correct}/{n} correct")
     model.train()
