@@ -27,11 +27,13 @@ class LitResnet18(pl.LightningModule):
         inputs, targets = batch
         loss = self.criterion(self.model(inputs), targets)
         self.running_loss += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
-        self.print(f"epoch {self.current_epoch}: loss {self.running_loss / self.trainer.num_training_batches:.4f}")
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.running_loss = self.all_gather(self.running_loss).sum().item()
+        self.print(f"epoch {self.current_epoch}: loss {self.running_loss / (self.trainer.num_training_batches * self.trainer.world_size):.4f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=0.9)

@@ -32,7 +32,7 @@ class Net(pl.LightningModule):
             self.print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
                 self.current_epoch + 1, batch_idx * len(data), len(self.trainer.train_dataloader.dataset),
                 100. * batch_idx / self.trainer.num_training_batches, loss.item()))
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -47,17 +47,17 @@ class Net(pl.LightningModule):
         self.correct += pred.eq(target.view_as(pred)).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.test_loss = self._sum_over_processes(self.test_loss)
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.test_loss = self.all_gather(self.test_loss).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
 
         self.test_loss /= len(self.trainer.val_dataloaders.dataset)
 
         self.print('\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n'.format(
             self.test_loss, self.correct, len(self.trainer.val_dataloaders.dataset),
             100. * self.correct / len(self.trainer.val_dataloaders.dataset)))
-        self.log("test_loss", self.test_loss, sync_dist=True)
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", 100. * self.correct / len(self.trainer.val_dataloaders.dataset), sync_dist=True)
+        self.log("val_loss", self.test_loss, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = optim.Adadelta(self.parameters(), lr=self.hparams.lr)
@@ -67,14 +67,6 @@ class Net(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
-
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def main():

@@ -20,7 +20,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         inputs, labels = batch
         self.loss = nn.functional.cross_entropy(self.model(inputs), labels)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):

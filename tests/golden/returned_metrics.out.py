@@ -25,7 +25,7 @@ class MLP(pl.LightningModule):
         inputs, targets = batch
         loss = self.criterion(self(inputs), targets)
         self.running_loss += loss.item() * inputs.size(0)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
@@ -33,6 +33,8 @@ class MLP(pl.LightningModule):
 
     def on_validation_epoch_start(self):
         # the training epoch's wrap-up: Lightning validates right after the last batch
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.running_loss = self.all_gather(self.running_loss).sum().item()
         self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
         self.total_loss, self.correct = 0.0, 0
 
@@ -43,10 +45,12 @@ class MLP(pl.LightningModule):
         self.correct += (outputs.argmax(dim=1) == targets).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.total_loss = self._sum_over_processes(self.total_loss)
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total_loss = self.all_gather(self.total_loss).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
         self.val_loss, self.val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+        self.log("val_loss", self.val_loss, sync_dist=True)
+        self.log("val_acc", self.val_acc, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
@@ -55,14 +59,6 @@ class MLP(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
-
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def main() -> None:

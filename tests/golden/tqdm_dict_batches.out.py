@@ -31,7 +31,7 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = nn.functional.cross_entropy(self(batch["features"]), batch["label"])
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -42,10 +42,10 @@ class Classifier(pl.LightningModule):
         self.correct += (logits.argmax(dim=1) == batch["label"]).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.correct = self.all_gather(self.correct).sum().item()
         self.print(f"accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", self.correct / len(self.trainer.val_dataloaders.dataset), sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=0.01)
@@ -56,14 +56,6 @@ class Classifier(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
-
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def main():
