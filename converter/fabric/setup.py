@@ -14,7 +14,13 @@ from converter.analysis.walk import find
 from converter.fabric.reach import Reach
 from converter.fabric.roles import Roles
 from converter.patterns.distributed import _DEVICES, _NUM_NODES
-from converter.rewrite.script import SCALING, kwarg, one_argument_per_line, scaling_flags
+from converter.rewrite.script import (
+    SCALING,
+    flag_imports,
+    kwarg,
+    one_argument_per_line,
+    scaling_flags,
+)
 from converter.templating import expr, fill
 
 #: Fabric's options, in the order the call lists them.
@@ -79,6 +85,7 @@ def fabric_options(
     if binding is not None:
         templates = ("trainer_flags", "fabric_strategy_flag")
         flags, arguments = scaling_flags(index, binding, roles.namespace, values, FLAGS, templates)
+        imports |= flag_imports(flags)
         for argument in arguments:
             values[argument.keyword.value] = argument.value
         if arguments:
