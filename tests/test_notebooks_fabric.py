@@ -23,13 +23,13 @@ DECLINED = ROOT / "tests" / "golden_fabric" / "break_in_batch_loop.in.py"
 
 
 def comparable(code: str) -> list[str]:
-    """Code lines without blank lines and the Fabric import: the conversion adds that after the
-    script's leading imports, and a marker between two cells ends those, so in a notebook it
-    comes before the imports of the next cells."""
+    """Code lines without blank lines and the imports the conversion adds (Fabric's, `os` for
+    the flags' defaults): it adds them after the script's leading imports, and a marker between
+    two cells ends those, so in a notebook they come before the imports of the next cells."""
     return [
         line
         for line in code.splitlines()
-        if line.strip() and line != "from lightning.fabric import Fabric"
+        if line.strip() and line not in ("from lightning.fabric import Fabric", "import os")
     ]
 
 
