@@ -109,6 +109,7 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         devices.created_tensors(ctx)
         devices.outside_tensors(ctx)
     training.saves(ctx)
+    training.files_once(ctx)
     reduce_sums(ctx)
     pass_fabric(index, reach, ctx)
 

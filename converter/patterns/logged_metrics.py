@@ -93,7 +93,8 @@ class _Logged:
         self.sums = list(sums.names)
         self.scalar = set(sums.numbers)  # names known to hold one number
         self.derived: set[str] = set(sums.names)
-        self.assigned: dict[str, str] = {}  # a mean -> the sum it is of, in the order set
+        # a mean -> the sum it is of, in the order set (a sum of per-batch means is one)
+        self.assigned: dict[str, str] = {n: n for n in sums.names if n in sums.means & self.scalar}
         self.keys: list[str] = []
         self.taken = set(taken)
         self._pending: dict[str, str] = {}  # name -> key

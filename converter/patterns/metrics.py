@@ -48,6 +48,7 @@ _TIGHT = (cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript,
 class Sums:
     names: list[str]  # the script's names, in the order the batches add to them
     numbers: set[str]  # those that hold a Python number
+    means: set[str] = field(default_factory=set)  # added per-batch means: `x / len(loader)`
 
 
 @dataclass
@@ -102,7 +103,17 @@ class EvaluationMetrics(Pattern):
                 _starting_values(starts, n) + _fit_start(flow, n),
             )
         }
-        state.sums[stage_name] = Sums(names, numbers)
+        loader = stage.loader.value
+        means = {
+            n
+            for n in names
+            if all(
+                _per_batch_mean(aug.value, item, loader)
+                for item in steps
+                for aug in increments([item.node], n)
+            )
+        }
+        state.sums[stage_name] = Sums(names, numbers, means)
         block = fill(
             "sum_over_processes",
             sums=[
@@ -120,7 +131,6 @@ class EvaluationMetrics(Pattern):
             _insert_before(out, read_after[0].node, block)
         else:  # read only after fit
             out.hook_openings.setdefault(Hook.ON_TRAIN_EPOCH_END, [])[:0] = block
-        loader = stage.loader.value
         counted = [(aug, item) for item in steps for aug in _increments_of(item, names)]
         counted += [(item.node, item) for item in after]
         for node, item in counted:
@@ -182,6 +192,15 @@ def _starting_values(starts: list[Moved], name: str) -> list[cst.BaseExpression]
 
 def _fit_start(flow, name: str) -> list[cst.BaseExpression]:
     return [value for n, value in flow.fit_start if n == name]
+
+
+def _per_batch_mean(value: cst.BaseExpression, item: Moved, loader: str) -> bool:
+    """`loss.item() / len(loader)`: one batch's share of the mean over the batches."""
+    return any(
+        m.matches(division.right, _LEN)
+        and item.origin.site_name(division.right.args[0].value) == loader
+        for division in find(value, cst.BinaryOperation, m.BinaryOperation(operator=m.Divide()))
+    )
 
 
 def _increments_of(item: Moved, names: list[str]) -> list[cst.AugAssign]:
