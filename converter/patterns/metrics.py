@@ -40,6 +40,11 @@ END_HOOKS = {
     StageName.TEST: Hook.ON_TEST_EPOCH_END,
 }
 _LEN = m.Call(func=m.Name("len"), args=[m.Arg(m.Name())])
+UNEVEN = (
+    " (not exact where the data does not divide evenly among the processes: the"
+    " DistributedSampler repeats up to processes - 1 samples, which the sums count)"
+)
+_STAGE = {StageName.TRAIN: "training", StageName.VALIDATION: "validation", StageName.TEST: "test"}
 # Parents under which `len(...) * world_size` needs parentheses.
 _TIGHT = (cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript, cst.Comparison)
 
@@ -143,23 +148,16 @@ class EvaluationMetrics(Pattern):
         for stage_name, sums in state.sums.items():
             stage = site.stages[stage_name]
             listed = ", ".join(f"`{n}`" for n in sums.names)
-            padded = (
-                "; an evaluation set that does not divide evenly among the processes has up to "
-                "(processes - 1) samples repeated by Lightning's DistributedSampler, counted in "
-                "them"
-                if stage_name is not StageName.TRAIN
-                else ""
-            )
             report.change(
                 "metrics",
                 index.line(stage.loop),
-                f"{stage_name.value} totals {listed} summed over processes{padded}",
+                f"{_STAGE[stage_name]} totals {listed} summed over processes{UNEVEN}",
             )
         for stage_name, why in state.per_process.items():
             report.change(
                 "metrics",
                 index.line(site.stages[stage_name].loop),
-                f"{stage_name.value} sums kept per process: {why}",
+                f"{_STAGE[stage_name]} sums kept per process: {why}",
             )
 
 
