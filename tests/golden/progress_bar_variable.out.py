@@ -1,9 +1,7 @@
 """A tqdm bar held in a variable and updated by hand, and the batch index read after its loop: the loop iterates the loader, the bar statements go (Lightning draws its own)."""
-import sys
 
 import torch
 from torch import nn
-from tqdm import tqdm
 import pytorch_lightning as pl
 
 model = nn.Linear(4, 3)

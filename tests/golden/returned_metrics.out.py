@@ -4,7 +4,6 @@ import argparse
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
 import os
 import pytorch_lightning as pl
 

@@ -3,7 +3,6 @@ function decorated with @torch.no_grad()."""
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 import pytorch_lightning as pl
 
 
