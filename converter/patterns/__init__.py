@@ -6,6 +6,8 @@ The order matters where two patterns could take the same statement or build on e
 - the GradScaler's `scaler.scale(loss).backward()` and `scaler.step(opt)` before the plain
   backward and optimizer-step patterns, which would take them for a loss and a step;
 - ReduceLROnPlateau before the general scheduler pattern, which takes any `scheduler.step()`;
+- the guard on files hooks write before the sums' reductions, which go before a statement
+  (a save that reads a sum: the reduction before its guard);
 - Trainer options come out in this order too (strategy, precision, val_check_interval, clipping).
 """
 
@@ -59,9 +61,9 @@ PATTERNS: tuple[Pattern, ...] = (
     early_stopping.PATTERN,
     full_batch.PATTERN,
     item_loader.PATTERN,
+    rank_zero.PATTERN,
     metrics.PATTERN,
     logged_metrics.PATTERN,
-    rank_zero.PATTERN,
     device.PATTERN,
     hyperparameters.PATTERN,
     loop_state.PATTERN,

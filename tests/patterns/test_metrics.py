@@ -147,3 +147,11 @@ def test_a_file_a_hook_reads_is_read_by_every_process():
     reads = "with open(__file__) as f:\n    print(len(f.read()))"
     end = hook(convert(script(epoch_end=reads)), "on_train_epoch_end")
     assert "is_global_zero" not in end
+
+
+def test_a_save_that_reads_a_sum_saves_the_total_on_process_0():
+    saves = 'torch.save({"loss": running / len(loader)}, "loss.pt")'
+    source = script(SUMMED, epoch_start="running = 0.0", epoch_end=saves)
+    end = hook(convert(source), "on_train_epoch_end")
+    assert end.startswith(REDUCED), end
+    assert "\nif self.trainer.is_global_zero:\n    torch.save(" in end, end
