@@ -3,7 +3,8 @@
 - `print(...)` in a hook becomes `self.print(...)`: printed once (by process 0) and without
   tearing Lightning's progress bar. On one process the line is the same.
 - A sum the batches build (`correct += ...` in validation_step, `running_loss += ...` in
-  training_step), set anew each epoch and read once the batches are done, holds on each process
+  training_step), set anew each epoch (or a single pass's) and read once the batches are done
+  (or after fit), holds on each process
   the sum over that process's share of the batches (Lightning's DistributedSampler). It becomes
   the total over all processes (`self.all_gather`) right before the code that reads it after the
   batches: the epoch-end hook of an evaluation, the training epoch's wrap-up. There, and in the
@@ -81,6 +82,8 @@ class EvaluationMetrics(Pattern):
         steps, starts, after, during = _parts(site, stage_name)
         step_nodes = [item.node for item in steps]
         fresh = names_written(index, [item.node for item in starts])
+        if site.epoch is None or site.epoch.loop is None:  # one pass: each sum is added up once
+            fresh |= set(flow.attributes)
         names = [
             n
             for n in summed_names(step_nodes)

@@ -155,3 +155,26 @@ def test_a_save_that_reads_a_sum_saves_the_total_on_process_0():
     end = hook(convert(source), "on_train_epoch_end")
     assert end.startswith(REDUCED), end
     assert "\nif self.trainer.is_global_zero:\n    torch.save(" in end, end
+
+
+def test_a_single_pass_s_sum_read_after_fit_is_the_total():
+    source = textwrap.dedent(
+        """\
+        import torch
+        from torch import nn
+
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
+        running = 0.0
+        for x in loader:
+            optimizer.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+            running += loss.item()
+        print(running / len(loader))
+        """
+    )
+    end = hook(convert(source), "on_train_epoch_end")
+    assert end == REDUCED + "\n    self.running = self.all_gather(self.running).sum().item()"
