@@ -80,27 +80,14 @@ class EvaluationMetrics(Pattern):
     def _reduce(self, site, index, flow, out: Emission, stage_name, state) -> None:
         stage = site.stages[stage_name]
         steps, starts, after, during = _parts(site, stage_name)
-        step_nodes = [item.node for item in steps]
-        fresh = names_written(index, [item.node for item in starts])
-        if site.epoch is None or site.epoch.loop is None:  # one pass: each sum is added up once
-            fresh |= set(flow.attributes)
-        names = [
-            n
-            for n in summed_names(step_nodes)
-            if n in flow.attributes and n in fresh and only_added_to(index, step_nodes, n)
-        ]
+        names = _sums_of(site, index, flow, steps, starts)
         if not names:
             return
-        if names_read(index, [item.node for item in during]) & set(names):
-            state.per_process[stage_name] = "read while validating, batch by batch"
+        why = _left_per_process(index, stage, names, after, during)
+        if why is not None:
+            state.per_process[stage_name] = why
             return
-        read_after = [item for item in after if names_read(index, [item.node]) & set(names)]
-        counter = stage.index_name
-        if counter and any(counter in names_read(index, [item.node]) for item in read_after):
-            state.per_process[stage_name] = (
-                f"divided by the batch index `{counter}`, this process's own count of batches"
-            )
-            return
+        step_nodes = [item.node for item in steps]
         numbers = {
             n
             for n in names
@@ -132,9 +119,9 @@ class EvaluationMetrics(Pattern):
                 for n in names
             ],
         )
+        read_after = [item for item in after if names_read(index, [item.node]) & set(names)]
         if stage_name in END_HOOKS:
-            hook = END_HOOKS[stage_name]
-            out.hook_openings.setdefault(hook, [])[:0] = block
+            out.hook_openings.setdefault(END_HOOKS[stage_name], [])[:0] = block
         elif read_after:  # right before the training epoch's wrap-up reads them
             _insert_before(out, read_after[0].node, block)
         else:  # read only after fit
@@ -179,6 +166,30 @@ def _parts(site: TrainingSite, stage_name: StageName):
         after += validation.end
     after += stage.end + stage.after_lr_step
     return stage.step + stage.batch_end, stage.start, after, during
+
+
+def _sums_of(site, index, flow, steps: list[Moved], starts: list[Moved]) -> list[str]:
+    """Names the batches only add to (`x += ...`), kept on the module, set anew each epoch."""
+    step_nodes = [item.node for item in steps]
+    fresh = names_written(index, [item.node for item in starts])
+    if site.epoch is None or site.epoch.loop is None:  # one pass: each sum is added up once
+        fresh |= set(flow.attributes)
+    return [
+        n
+        for n in summed_names(step_nodes)
+        if n in flow.attributes and n in fresh and only_added_to(index, step_nodes, n)
+    ]
+
+
+def _left_per_process(index, stage, names, after, during) -> str | None:
+    """Why the sums stay each process's own, if they do."""
+    if names_read(index, [item.node for item in during]) & set(names):
+        return "read while validating, batch by batch"
+    counter = stage.index_name
+    readers = [item.node for item in after if names_read(index, [item.node]) & set(names)]
+    if counter and counter in names_read(index, readers):
+        return f"divided by the batch index `{counter}`, this process's own count of batches"
+    return None
 
 
 def _starting_values(starts: list[Moved], name: str) -> list[cst.BaseExpression]:
