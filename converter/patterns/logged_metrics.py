@@ -30,7 +30,7 @@ from converter.analysis.names import READ, name_events, names_written
 from converter.analysis.site import StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns.base import Emission, Pattern
-from converter.patterns.metrics import END_HOOKS
+from converter.patterns.metrics import END_HOOKS, is_print
 from converter.patterns.metrics import PATTERN as METRICS
 from converter.templating import expr
 
@@ -97,7 +97,6 @@ class _Logged:
         self.assigned: dict[str, str] = {n: n for n in sums.names if n in sums.means & self.scalar}
         self.keys: list[str] = []
         self.taken = set(taken)
-        self._pending: dict[str, str] = {}  # name -> key
 
     def follow(self, statement: cst.BaseStatement, out: Emission) -> None:
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -113,8 +112,9 @@ class _Logged:
             name = small.target.value
             if name in self.derived and isinstance(small.operator, cst.DivideAssign):
                 self._mark(name, small.value, self._scalar(small.value) and name in self.scalar)
-        elif isinstance(small, cst.Expr) and m.matches(small.value, m.Call(func=m.Name("print"))):
-            self._printed(statement, small.value, out)
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            if is_print(self.index, small.value):
+                self._printed(statement, small.value, out)
 
     def _set(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         names = [n.value for n in find(target, cst.Name)] if target is not None else []

@@ -70,7 +70,7 @@ class EvaluationMetrics(Pattern):
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
         for item in site.all_moved():
             for call in find(item.node, cst.Call):
-                if _is_print(index, call):
+                if is_print(index, call):
                     out.replacements[call] = lambda u: u.with_changes(func=expr("self.print"))
         state = site.state(self)
         for name in StageName:
@@ -250,7 +250,7 @@ def _insert_before(out: Emission, statement: cst.BaseStatement, block) -> None:
     out.replacements[statement] = change
 
 
-def _is_print(index: SourceIndex, call: cst.Call) -> bool:
+def is_print(index: SourceIndex, call: cst.Call) -> bool:
     return (
         m.matches(call.func, m.Name("print"))
         and index.resolves_to(call.func, "builtins.print")
