@@ -4,6 +4,8 @@ Under DDP every process runs every hook, so a `torch.save(...)`, `save_image(...
 `plt.savefig(...)` in a hook would write its file once per process (each with its own share's
 values: the last one to write wins). The statement that writes runs on process 0 only, under
 Lightning's own test for it (`if self.trainer.is_global_zero:`); on one process it always runs.
+A write that names its process (its rank, the environment torchrun sets) is left to every
+process: each writes a file of its own.
 """
 
 from __future__ import annotations
@@ -66,12 +68,24 @@ def writing_statements(index: SourceIndex, root: cst.CSTNode) -> list[cst.BaseSt
         statement = index.enclosing_statement(call)
         if statement is None:
             continue
+        if _per_process(index, call):
+            continue
         if _writes(index, call) and _is_the_statement(statement, call):
             found.append(statement)
         elif _opens_for_writing(index, call) and isinstance(statement, cst.With):
             if all(_opens_for_writing(index, item.item) for item in statement.items):
                 found.append(statement)
     return list(dict.fromkeys(found))
+
+
+def _per_process(index: SourceIndex, call: cst.Call) -> bool:
+    """A write that names the process it runs in (`f"rank{os.environ['LOCAL_RANK']}.txt"`,
+    `dist.get_rank()`): each process writes its own file, as it meant to."""
+    for node in find(call, (cst.Name, cst.Attribute)):
+        name = node.value if isinstance(node, cst.Name) else node.attr.value
+        if "rank" in name.lower() or index.resolves_to(node, "os.environ", "os.getenv"):
+            return True
+    return False
 
 
 def _writes(index: SourceIndex, call: cst.Call) -> bool:

@@ -178,3 +178,11 @@ def test_a_single_pass_s_sum_read_after_fit_is_the_total():
     )
     end = hook(convert(source), "on_train_epoch_end")
     assert end == REDUCED + "\n    self.running = self.all_gather(self.running).sum().item()"
+
+
+def test_a_file_named_after_its_process_is_written_by_every_process():
+    writes = (
+        'with open(f"rank{os.environ.get(\'LOCAL_RANK\', 0)}.txt", "w") as f:\n    f.write("x")'
+    )
+    end = hook(convert("import os\n" + script(epoch_end=writes)), "on_train_epoch_end")
+    assert "is_global_zero" not in end, end
