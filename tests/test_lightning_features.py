@@ -107,9 +107,9 @@ def test_a_checkpoint_reloads_with_its_hyperparameters_and_validates(trained, mn
     out, logs = _validate(trained, mnist_root, tmp_path, devices=1)
     assert "hyper-parameters {'lr': 1.0, 'gamma': 0.7, 'log_interval': 10}" in out
     assert "Test set: Average loss:" in out
-    assert "validate returned ['correct', 'test_loss']" in out
+    assert "validate returned ['val_accuracy', 'val_loss']" in out
     metrics = list(csv.DictReader((logs / "lightning_logs" / "version_0" / "metrics.csv").open()))
-    assert metrics and {"test_loss", "correct"} <= set(metrics[0]), metrics
+    assert metrics and {"val_loss", "val_accuracy"} <= set(metrics[0]), metrics
 
 
 def test_validating_on_two_processes_prints_the_same_accuracy_once(trained, mnist_root, tmp_path):

@@ -14,7 +14,7 @@ from converter.fabric.amp import rewrite as rewrite_amp
 from converter.fabric.context import Context
 from converter.fabric.edits import ApplyFabricEdits, FabricEdits
 from converter.fabric.loops import find_loops
-from converter.fabric.metrics import helper_function, reduce_sums
+from converter.fabric.metrics import reduce_sums
 from converter.fabric.parameters import pass_fabric
 from converter.fabric.reach import place, references
 from converter.fabric.reporting import describe
@@ -127,13 +127,12 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         devices.created_tensors(ctx)
         devices.outside_tensors(ctx)
     training.saves(ctx)
-    needs_helper = reduce_sums(ctx, names.helper)
+    training.files_once(ctx)
+    reduce_sums(ctx)
     pass_fabric(index, reach, ctx)
 
     module = index.module.visit(ApplyFabricEdits(index, edits))
-    if needs_helper:
-        module = _add_helper(module, ctx, names.helper)
-    imports = _imports(index, names, options.imports | _helper_imports(needs_helper))
+    imports = _imports(index, names, options.imports)
     if rank_zero:
         alias = "" if names.rank_zero == "rank_zero_only" else f" as {names.rank_zero}"
         imports.append(f"from lightning.fabric.utilities import rank_zero_only{alias}")
@@ -215,38 +214,6 @@ def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list
             continue
         pending += [call for call in references(index, function) if call is not None]
     return found
-
-
-def _add_helper(module: cst.Module, ctx: Context, helper: str) -> cst.Module:
-    """The helper, after the script's leading imports."""
-    body = list(module.body)
-    position = next(
-        (
-            i
-            for i, statement in enumerate(body)
-            if not m.matches(statement, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
-            and not (
-                i == 0 and m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString())]))
-            )
-        ),
-        len(body),
-    )
-    function = helper_function(helper).with_changes(leading_lines=[BLANK, BLANK])
-    if position == len(body):
-        return module.with_changes(body=[*body, function])
-    following = body[position]
-    lines = list(following.leading_lines)
-    blank = 0
-    while blank < len(lines) and lines[blank].comment is None:
-        blank += 1
-    following = following.with_changes(leading_lines=[BLANK] * max(0, 2 - blank) + lines)
-    if position == 0:
-        function = function.with_changes(leading_lines=[])
-    return module.with_changes(body=[*body[:position], function, following, *body[position + 1 :]])
-
-
-def _helper_imports(needed: bool) -> set[str]:
-    return {"torch"} if needed else set()
 
 
 def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:

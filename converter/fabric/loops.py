@@ -30,7 +30,7 @@ class Loop:
     loaders: list[str] = field(default_factory=list)  # all it may iterate (a parameter's calls)
     batch: set[str] = field(default_factory=set)  # names bound to (parts of) the batch
     trains: bool = False  # calls backward()
-    sums: list[str] = field(default_factory=list)  # evaluation accumulators (`correct += ...`)
+    sums: list[str] = field(default_factory=list)  # `correct += ...`, `running_loss += ...`
     sharded: bool = False  # each process iterates its share of the data
     iterates: list[str] = field(default_factory=list)  # the loaders it iterates, set up or not
 
@@ -96,7 +96,7 @@ def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
             loop.batch = {n.value for n in find(target, cst.Name)}
     for loop in loops:
         loop.sharded = bool(loop.loaders) and not set(loop.loaders) & elsewhere
-        if loop.sharded and not loop.trains:
+        if loop.sharded:
             loop.sums = _sums(index, loop.node)
     ordered = sorted(found, key=found.get)
     sharded = [n for n in ordered if n not in elsewhere]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.fabric.amp import PINNED
+from converter.patterns.metrics import UNEVEN
 from converter.report import Report
 
 
@@ -82,7 +83,9 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         "save": "torch.save -> fabric.save (written once)",
         "save model": "torch.save(model) saves the unwrapped model (model.module)",
         "unwrapped model": "model[i], len(model), iterating the model: on model.module",
-        "sums": "evaluation sums reduced over processes",
+        "sums": "sums over the batches reduced over processes" + UNEVEN,
+        "sums per process": "sums read with the loop's batch index kept per process",
+        "file": "a file the script writes: written by process 0 only",
         "autocast": "autocast -> fabric.autocast()",
         "clip": "gradient clipping -> fabric.clip_gradients (unscaled under a mixed precision)",
     }

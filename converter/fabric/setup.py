@@ -14,7 +14,13 @@ from converter.analysis.walk import find
 from converter.fabric.reach import Reach
 from converter.fabric.roles import Roles
 from converter.patterns.distributed import _DEVICES, _NUM_NODES
-from converter.rewrite.script import SCALING, kwarg, one_argument_per_line, scaling_flags
+from converter.rewrite.script import (
+    SCALING,
+    flag_imports,
+    kwarg,
+    one_argument_per_line,
+    scaling_flags,
+)
 from converter.templating import expr, fill
 
 #: Fabric's options, in the order the call lists them.
@@ -28,7 +34,6 @@ class Names:
 
     fabric: str
     cls: str  # Fabric, or an alias where the script has a `Fabric` of its own
-    helper: str  # the function that sums a metric over the processes
     rank_zero: str  # Fabric's rank_zero_only, which knows the process's rank without `fabric`
 
     @staticmethod
@@ -36,7 +41,6 @@ class Names:
         return Names(
             index.fresh_name("fabric"),
             index.fresh_name("Fabric"),
-            index.fresh_name("sum_over_processes"),
             index.fresh_name("rank_zero_only"),
         )
 
@@ -83,6 +87,7 @@ def fabric_options(
     if binding is not None:
         templates = ("trainer_flags", "fabric_strategy_flag")
         flags, arguments = scaling_flags(index, binding, roles.namespace, values, FLAGS, templates)
+        imports |= flag_imports(flags)
         for argument in arguments:
             values[argument.keyword.value] = argument.value
         if arguments:

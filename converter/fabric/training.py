@@ -4,7 +4,8 @@
   amp.py);
 - `print(...)` -> `fabric.print(...)`: printed once, by the first process;
 - `torch.save(model.state_dict(), path)` -> `fabric.save(path, model.state_dict())`: written once,
-  with the same keys, where every process gets there;
+  with the same keys, where every process gets there; any other file the script writes (an
+  image, a log) under `if fabric.is_global_zero:`;
 - `model[0]`, `len(model)`, `for layer in model` -> the same of `model.module`; so is
   `return model` of a model the function received and set up.
 """
@@ -19,6 +20,8 @@ from converter.analysis.site import Declined
 from converter.analysis.walk import find
 from converter.fabric.context import Context, make_call
 from converter.fabric.reach import references
+from converter.patterns.rank_zero import writing_statements
+from converter.templating import fill
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
@@ -198,6 +201,32 @@ def saves(ctx: Context) -> None:
 
         ctx.edits.on(call, change)
         ctx.use(call, "save")
+        ctx.saved.append(call)
+
+
+def files_once(ctx: Context) -> None:
+    """A file the script writes itself where Fabric runs (`save_image(...)`, a `torch.save`
+    that stays one, `with open(path, "w")`) is written by the first process only, under
+    `if fabric.is_global_zero:`: every process runs the whole script, each would write it."""
+    index = ctx.index
+    guarded: list[cst.BaseStatement] = []
+    for statement in writing_statements(index, index.module):
+        if not ctx.reach.has_fabric(statement) or any(
+            call in ctx.saved for call in find(statement, cst.Call)
+        ):
+            continue
+        if any(a in guarded for a in index.ancestors(statement)):
+            continue
+        guarded.append(statement)
+
+        def change(updated):
+            lines = updated.leading_lines
+            body = [updated.with_changes(leading_lines=[])]
+            (guard,) = fill("fabric_rank_zero", fabric=ctx.name(), body=body)
+            return guard.with_changes(leading_lines=lines)
+
+        ctx.edits.on(statement, change)
+        ctx.use(statement, "file")
 
 
 def _is_state_dict(ctx: Context, node) -> bool:

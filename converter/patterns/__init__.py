@@ -6,6 +6,8 @@ The order matters where two patterns could take the same statement or build on e
 - the GradScaler's `scaler.scale(loss).backward()` and `scaler.step(opt)` before the plain
   backward and optimizer-step patterns, which would take them for a loss and a step;
 - ReduceLROnPlateau before the general scheduler pattern, which takes any `scheduler.step()`;
+- the guard on files hooks write before the sums' reductions, which go before a statement
+  (a save that reads a sum: the reduction before its guard);
 - Trainer options come out in this order too (num_sanity_val_steps, strategy, precision,
   val_check_interval, clipping).
 """
@@ -26,6 +28,7 @@ from converter.patterns import (
     full_batch,
     hyperparameters,
     item_loader,
+    logged_metrics,
     loop_state,
     manual_optimization,
     metrics,
@@ -37,6 +40,7 @@ from converter.patterns import (
     plateau,
     predict_step,
     progress_bar,
+    rank_zero,
     sanity_check,
     scheduler,
     trained_optimizers,
@@ -66,7 +70,9 @@ PATTERNS: tuple[Pattern, ...] = (
     item_loader.PATTERN,
     predict_step.PATTERN,
     module_after_fit.PATTERN,
+    rank_zero.PATTERN,
     metrics.PATTERN,
+    logged_metrics.PATTERN,
     device.PATTERN,
     evaluation_gradients.PATTERN,
     hyperparameters.PATTERN,

@@ -48,8 +48,8 @@ class PredictStep(Pattern):
                 batch = cst.Name("batch")
                 body = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(bare)], batch)])]
             body.append(cst.SimpleStatementLine([cst.Return(output)]))
-            hook, index = cst.Name("predict_step"), cst.Name("batch_idx")
-            out.methods += fill("batch_hook", hook=hook, batch=batch, index=index, body=body)
+            hook, batch_idx = cst.Name("predict_step"), cst.Name("batch_idx")
+            out.methods += fill("batch_hook", hook=hook, batch=batch, index=batch_idx, body=body)
             state = site.state(self)
             state.stage, state.line = stage, index.line(call)
             return

@@ -61,7 +61,7 @@ def build_methods(plan: TrainingSite, flow: Dataflow, code: HookCode, out: Emiss
                 body = out.hook_openings.get(hook, []) + body
                 if hook is Hook.TRAINING_STEP and not plan.manual:
                     loss = code.expression(plan.loss, plan.loss_origin, stage, hook)
-                    body += fill("training_step_return", loss=loss)
+                    body += fill("training_step_return", loss=loss, batch_size=_batch_size(stage))
                 names = {"hook": cst.Name(hook.value), "batch": param, "index": index}
                 if hook.is_step:
                     methods += fill("batch_hook", **names, body=body or [_pass()])
@@ -160,6 +160,19 @@ def wrapper_class(plan: TrainingSite, base: cst.BaseExpression, methods, out: Em
 
 def add_methods(cls: cst.ClassDef, methods) -> cst.ClassDef:
     return cls.with_changes(body=cls.body.with_changes(body=list(cls.body.body) + methods))
+
+
+def _batch_size(stage: Stage) -> list[cst.Arg]:
+    """A loop's own items (an offset, a string) hold no tensor that Lightning could take the
+    batch size of for the epoch's mean: each is one."""
+    if stage.items is None:
+        return []
+    return [cst.Arg(cst.Integer("1"), keyword=cst.Name("batch_size"), equal=_EQUAL)]
+
+
+_EQUAL = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
 
 
 def _names_list(names: list[str], always: bool = False) -> cst.BaseExpression:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import assigned_value
+from converter.analysis.bindings import assigned_value, code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import StageName, TrainingSite
@@ -236,7 +236,15 @@ def _scaling_flags(
     if flags:
         edits.insert_before[binding] = flags
         edits.replace_leading[binding] = []
+        out.imports |= flag_imports(flags)
     return arguments
+
+
+def flag_imports(flags: list[cst.BaseStatement]) -> set[str]:
+    """`os` where a flag's default reads what torchrun sets (`LOCAL_WORLD_SIZE`): started by
+    torchrun without --devices, the script then runs as one of its processes, not a world of
+    its own each (Lightning's devices="auto" is one CPU)."""
+    return {"os"} if any("os.environ" in code(f) for f in flags) else set()
 
 
 def scaling_flags(

@@ -31,7 +31,7 @@ class LitSequential(pl.LightningModule):
         x, y = batch
         loss = criterion(self.model(x), y)
         self.print(f"epoch {self.current_epoch} step {batch_idx} loss {loss.item():.4f}")
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):

@@ -31,7 +31,7 @@ class LitLinear(pl.LightningModule):
         self.global_step_ += 1
         self.elapsed = time.time() - self.prev_time
         self.prev_time = time.time()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):

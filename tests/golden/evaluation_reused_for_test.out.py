@@ -22,7 +22,7 @@ class LitLinear(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -33,10 +33,10 @@ class LitLinear(pl.LightningModule):
         self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
         val = self.total / len(self.trainer.val_dataloaders.dataset)
-        self.log("total", self.total, sync_dist=True)
+        self.log("val_total", val, sync_dist=True)
 
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
             # the rest of the training epoch, which reads this validation's results
@@ -51,11 +51,11 @@ class LitLinear(pl.LightningModule):
         self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
 
     def on_test_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
         test = self.total / len(self.trainer.test_dataloaders.dataset)
         self.print("test", test)
-        self.log("total", self.total, sync_dist=True)
+        self.log("test_total", test, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
@@ -67,14 +67,6 @@ class LitLinear(pl.LightningModule):
 
     def on_validation_model_zero_grad(self):
         """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
-
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it

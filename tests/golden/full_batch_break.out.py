@@ -30,7 +30,7 @@ class LitLinear(pl.LightningModule):
             self.print("iteration", self.current_epoch, "loss %.4f" % loss.item(), "acc %.3f" % acc)
             if acc > 0.95:
                 self.trainer.should_stop = True
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):

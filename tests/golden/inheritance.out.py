@@ -22,7 +22,7 @@ class Classifier(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         features, target = batch
         self.loss = loss_fn(self(features), target)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -50,7 +50,7 @@ class Reconstructor(Classifier):
     def training_step(self, batch, batch_idx):
         features, _ = batch
         recon_loss = nn.functional.mse_loss(self(features), features)
-        self.log("train_loss", recon_loss, prog_bar=True)
+        self.log("train_loss", recon_loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return recon_loss
 
     def configure_optimizers(self):

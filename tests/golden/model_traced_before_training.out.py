@@ -26,7 +26,7 @@ class LitNet(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):

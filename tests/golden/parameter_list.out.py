@@ -25,7 +25,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):

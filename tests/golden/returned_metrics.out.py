@@ -4,7 +4,7 @@ import argparse
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
+import os
 import pytorch_lightning as pl
 
 
@@ -25,7 +25,7 @@ class MLP(pl.LightningModule):
         inputs, targets = batch
         loss = self.criterion(self(inputs), targets)
         self.running_loss += loss.item() * inputs.size(0)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
@@ -43,10 +43,12 @@ class MLP(pl.LightningModule):
         self.correct += (outputs.argmax(dim=1) == targets).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.total_loss = self._sum_over_processes(self.total_loss)
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total_loss = self.all_gather(self.total_loss).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
         val_loss, val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+        self.log("val_loss", val_loss, sync_dist=True)
+        self.log("val_acc", val_acc, sync_dist=True)
 
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
             # the rest of the training epoch, which reads this validation's results
@@ -67,21 +69,13 @@ class MLP(pl.LightningModule):
     def on_validation_model_zero_grad(self):
         """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
 
