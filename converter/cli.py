@@ -261,7 +261,7 @@ def _copy(src: Path, dest: Path, run) -> None:
         writing.copy_file(src, dest)
     except OSError as err:
         message = f"{src}: cannot copy to {dest}: {err.strerror or err}"
-    except files.ReadProblem as err:
+    except (files.ReadProblem, writing.NotWritten) as err:
         message = f"{src}: {err}"
     else:
         return
@@ -357,6 +357,8 @@ class _Run:
             line = f"unchanged {outcome.display}: {outcome.message}"
             if outcome.output:
                 line += f" (copied to {outcome.output})"
+        if outcome.replaced:
+            line += f" ({outcome.replaced})"
         if not self.quiet:
             click.echo(line, err=True)
         if self.verbose and outcome.report:
@@ -400,6 +402,8 @@ class _Run:
                 entry[key] = outcome.report[key]
         if outcome.output:
             entry["output"] = outcome.output
+        if outcome.replaced:
+            entry["replaced"] = outcome.replaced
         if outcome.encoding:
             entry["encoding"] = outcome.encoding
         if with_diff:

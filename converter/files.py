@@ -370,6 +370,12 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
     Raises ``OSError`` when the file cannot be read, :class:`ReadProblem` when it is not a regular
     file or is larger than ``limit``.
     """
+    return read_regular_stat(path, limit)[0]
+
+
+def read_regular_stat(path: Path, limit: int = READ_LIMIT) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular`, and the file's ``fstat`` taken before reading it: what a write in
+    place checks the file against (``converter.writing.replace_if_unchanged``)."""
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
         raise ReadProblem(not_regular(mode))
@@ -381,7 +387,7 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
             raise ReadProblem(not_regular(st.st_mode))
         if st.st_size > limit:
             raise ReadProblem(_too_large(limit))
-        return read_at_most(handle, limit)
+        return read_at_most(handle, limit), st
 
 
 def read_at_most(handle: BinaryIO, limit: int = READ_LIMIT) -> bytes:
@@ -468,6 +474,26 @@ def might_contain_training(text: str) -> bool:
     a false True only costs a parse).
     """
     return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
+
+
+_LIGHTNING_IMPORT = re.compile(
+    r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b[^\r\n]*",
+    re.M,
+)
+
+
+def lightning_import(text: str) -> str | None:
+    """Where the text imports Lightning (``line 3: `import pytorch_lightning as pl```), or None:
+    a file converted already (no parse; a line inside a string counts too, which only changes
+    the words of an unchanged file's line)."""
+    found = _LIGHTNING_IMPORT.search(text)
+    if found is None:
+        return None
+    line = len(_LINE_END.findall(text, 0, found.start())) + 1
+    return f"line {line}: `{found.group(0).strip()}`"
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 #: `from a.b import c, d as e` / `import a.b as c, d` at the start of a line (in a string too:

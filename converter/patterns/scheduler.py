@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from converter.analysis.bindings import assigned_call, bound_names, scope_names, single_binding
+from converter.analysis.bindings import (
+    assigned_call,
+    bound_names,
+    code,
+    scope_names,
+    single_binding,
+)
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Moved, Place, Role, TrainingSite
 from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
@@ -45,7 +51,12 @@ class SchedulerStep(Pattern):
         if found is None or found[1] != "step" or not is_scheduler(ctx, found[0]):
             return False
         if found[2].args:
-            raise ctx.decline(statement, "scheduler.step(metric) needs a monitored metric")
+            raise ctx.decline(
+                statement,
+                f"`{code(found[2])}`: the argument of a torch scheduler's step() is the epoch "
+                "number (deprecated by torch), not a metric; Lightning steps it without one: "
+                "call step() with no argument",
+            )
         state = ctx.site.state(self)
         interval = _INTERVALS.get(ctx.place)
         if interval is None or state.interval not in (None, interval):
