@@ -329,18 +329,47 @@ def _holds(folder: Path, path: str) -> bool:
 
 
 def report_overlap(report: Path, found: Discovery) -> str:
-    """Why ``--report PATH`` may not be written (it is an input, or an output), or ''."""
+    """Why ``--report PATH`` may not be written, or '': its folder does not exist or may not be
+    written, or it is an input or an output of the run (by path, or by identity: a hard link or
+    a symlink to one). Checked before anything is converted."""
     real = os.path.realpath(report)
+    try:
+        st: os.stat_result | None = os.stat(report)
+    except OSError:
+        st = None
+    if st is None or stat.S_ISREG(st.st_mode):  # written beside, then renamed (a device: into)
+        problem = _folder_problem(report)
+        if problem:
+            return problem
+
+    def same(path: Path | str) -> bool:
+        return os.path.realpath(path) == real or (st is not None and _same(st, path))
+
     for source in found.sources:
-        if source.path is not None and os.path.realpath(source.path) == real:
+        if source.path is not None and same(source.path):
             return f"--report {report} is the input {source.display}; choose another file"
-        if source.dest is not None and os.path.realpath(source.dest) == real:
+        if source.dest is not None and same(source.dest):
             return f"--report {report} is where {source.display} would be written"
     for src, dest in found.others:
-        if os.path.realpath(src) == real:
+        if same(src):
             return f"--report {report} is the input {src}; choose another file"
-        if os.path.realpath(dest) == real:
+        if same(dest):
             return f"--report {report} is where {src} would be copied"
+    return ""
+
+
+def _folder_problem(report: Path) -> str:
+    folder = Path(os.path.dirname(report) or ".")
+    try:
+        folder_mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return f"--report {report}: the folder {folder} does not exist; create it first"
+    except OSError as err:
+        return f"--report {report}: cannot reach the folder {folder}: {err.strerror or err}"
+    if not stat.S_ISDIR(folder_mode):
+        return f"--report {report}: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"--report {report}: the folder {folder} may not be written"
     return ""
 
 

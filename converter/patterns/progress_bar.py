@@ -35,7 +35,16 @@ class HeldProgressBar(Pattern):
         call = call_statement(statement)
         if call is None or not isinstance(call.func, cst.Attribute):
             return False
-        if call.func.attr.value not in _DRAWING_ONLY or not isinstance(call.func.value, cst.Name):
+        if not isinstance(call.func.value, cst.Name):
+            return False
+        method = call.func.attr.value
+        if method == "write" and _bar(ctx, call.func.value):
+            raise ctx.decline(
+                statement,
+                f"`{call.func.value.value}.write(...)` prints through the progress bar the "
+                "conversion removes (Lightning draws its own): print with print(...) instead",
+            )
+        if method not in _DRAWING_ONLY:
             return False
         return _bar(ctx, call.func.value)  # bar.set_postfix(loss=...)
 
