@@ -17,7 +17,7 @@ from converter.analysis.bindings import (
 )
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Moved, Place, Role, TrainingSite
-from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.patterns.base import ClaimContext, Emission, Example, Pattern, method_call
 
 _INTERVALS = {Place.BATCH: "step", Place.EPOCH: "epoch"}
 
@@ -29,6 +29,37 @@ class SchedulerState:
 
 class SchedulerStep(Pattern):
     name = "scheduler"
+    example = Example(
+        shape="`scheduler.step()` once per epoch (or per batch)",
+        becomes='`configure_optimizers` returns it with `"interval": "epoch"` (or `"step"`)',
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+        """,
+        after="""
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+                scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+                return {
+                    "optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+                }
+        """,
+    )
     State = SchedulerState
     claims_under_manual = False
 
