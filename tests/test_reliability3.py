@@ -558,3 +558,30 @@ def test_verify_counts_one_printed_line_as_one_line(tmp_path):
     out = proc.stdout.decode()
     assert proc.returncode == 0, out + err_of(proc)
     assert "printed output: 1 line compared (original 1, lightning 1): the same" in out
+
+
+FABRIC_RECEIVED_MODEL = """\
+import torch
+from torch import nn
+from tqdm import tqdm
+
+
+def train(net, loader, epochs):
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in tqdm(range(epochs)):
+        for x, y in loader:
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+
+
+data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randn(8, 1))
+train(nn.Linear(4, 1), torch.utils.data.DataLoader(data, batch_size=4), 2)
+"""
+
+
+def test_a_fabric_decline_names_the_batches_not_the_epoch(tmp_path):
+    (tmp_path / "train.py").write_text(FABRIC_RECEIVED_MODEL)
+    err = err_of(cli("convert", "--check", "--target", "fabric", "train.py", cwd=tmp_path))
+    assert "unchanged train.py: line 9: the batches (`x`) come from a loader made outside" in err

@@ -44,9 +44,12 @@ def batches_of_received_models(ctx: Context) -> None:
     would meet the model on the GPU."""
     if all(model.bindings for model in ctx.roles.models):
         return
+    training = {id(loop.node) for loop in ctx.loops.loops if loop.trains}
     for loop in ctx.loops.loops:
         if not loop.trains or loop.loader is not None:
             continue
+        if any(id(inner) in training for inner in find(loop.node.body, cst.For)):
+            continue  # the epoch loop around the batch loop: its target is no batch
         calls = find(loop.node.body, cst.Call)
         moved = {_root(c.func.value) for c in calls if _is_move(ctx, c)}
         unmoved = sorted(_batch_names(loop.node) - moved)
