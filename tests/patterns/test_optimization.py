@@ -112,7 +112,7 @@ def test_scheduler_interval_follows_where_it_steps(where, interval):
     [
         (STEP, "", "not stepped"),
         (STEP + "scheduler.step()\n", "scheduler.step()\n", "cannot repeat"),
-        (STEP, "scheduler.step(loss)\n", "monitored metric"),
+        (STEP, "scheduler.step(loss)\n", "step() is the epoch number (deprecated by torch)"),
     ],
     ids=["never stepped", "stepped twice", "stepped on a metric"],
 )
