@@ -164,7 +164,8 @@ def _report(index: SourceIndex, site: TrainingSite, report: Report) -> None:
         report.find(
             "loop", line(stage.loop), f"{stage.name.value} loop over `{stage.loader.value}`"
         )
-    report.change("module", line(model.binding), f"{what} is now a LightningModule")
+    where = model.cls.node if model.cls else model.binding  # the class, or what gets wrapped
+    report.change("module", line(where), f"{what} is now a LightningModule")
     report.change("trainer", line(site.outer_loop), "training loop replaced by Trainer.fit")
     if site.test_region:
         report.change("trainer", line(site.test_region[0]), "test loop replaced by Trainer.test")

@@ -343,8 +343,8 @@ def test_convert_fallback_converts_what_the_trainer_declines_and_says_so(tmp_pat
     first = files["while_epoch_loop.py"]["changed"][0]
     assert first["kind"] == "fallback"
     assert first["message"] == (
-        "converted to Fabric: the Trainer conversion declined (line 10: the training loop is "
-        "nested in statements it cannot lift)"
+        "converted to Fabric: the Trainer conversion declined (line 9: the epoch loop is a "
+        "`while` loop, which it cannot lift into the Trainer's fixed number of epochs)"
     )
     assert (
         "converted " in run.stderr
@@ -384,7 +384,8 @@ def test_verify_fallback_fabric_proves_the_conversion(tmp_path):
     script = HERE / "golden_fabric" / "train_until.in.py"
     run = cli("verify", script, "--fallback", "fabric", "--work-dir", tmp_path / "w")
     assert run.returncode == 0, explain(run)
-    assert "note: converted to Fabric: the Trainer conversion declined (line 44:" in run.stdout
+    declined = "note: converted to Fabric: the Trainer conversion declined (line 43: the epoch loop"
+    assert declined in run.stdout
     assert "largest loss difference: 0\n" in run.stdout
     assert "printed output: 2 lines compared (original 2, lightning 2): the same" in run.stdout
     assert run.stdout.splitlines()[-1].startswith("EQUIVALENT")

@@ -44,9 +44,12 @@ def unmoved_batches(ctx: Context) -> None:
     setup, whatever it does with them), must move them itself (`x.to(device)`, which becomes
     `.to(fabric.device)`): a batch left on the CPU would meet the model on the GPU."""
     received = not all(model.bindings for model in ctx.roles.models)
+    training = {id(loop.node) for loop in ctx.loops.loops if loop.trains}
     for loop in ctx.loops.loops:
         if loop.loader is not None:
             continue
+        if any(id(inner) in training for inner in find(loop.node.body, cst.For)):
+            continue  # the epoch loop around the batch loop: its target is no batch
         if received and loop.trains:
             _check_moved(ctx, loop.node, loop.node.body, received=True)
         elif loop.iterates and (

@@ -51,10 +51,41 @@ class NoState:
     pass
 
 
+@dataclass(frozen=True)
+class Example:
+    """A pattern's own example, as ruff's and Fixit's rules carry theirs: ``before`` is a whole
+    script with the shape; ``after`` is what its conversion shows of the pattern, blocks of the
+    converted script in order, separated by lines ``...`` (both written indented: the
+    indentation of the closing quotes is taken off). docs/patterns.md is made of them
+    (``python -m converter.patterns.catalog --write``), and tests/patterns/test_examples.py
+    converts each ``before`` and finds every block."""
+
+    shape: str  # the plain PyTorch shape, in a few words (the docs table's first column)
+    becomes: str  # what it becomes in Lightning
+    before: str
+    after: str
+
+    def __post_init__(self) -> None:
+        for name in ("before", "after"):
+            object.__setattr__(self, name, _unindent(getattr(self, name)))
+
+    def blocks(self) -> list[str]:
+        return [block.strip("\n") + "\n" for block in self.after.split("\n...\n")]
+
+
+def _unindent(text: str) -> str:
+    """The text of a triple-quoted string written indented: without its first line ending and
+    without the indentation of its closing quotes (a block's own indentation stays)."""
+    indent = text[text.rfind("\n") + 1 :]
+    lines = text.removeprefix("\n").splitlines(keepends=True)
+    return "".join(line.removeprefix(indent) for line in lines).removesuffix(indent)
+
+
 class Pattern:
     name: str = "pattern"
     State: type = NoState
     claims_under_manual = False
+    example: Example | None = None
 
     def stepped_optimizer(
         self, call: cst.Call, site: TrainingSite, index: SourceIndex

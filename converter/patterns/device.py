@@ -36,7 +36,7 @@ from converter.analysis.names import read_before_written
 from converter.analysis.site import Hook, Moved, Role, TrainingSite
 from converter.analysis.tensors import creates_tensor, is_tensor_name
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 _MOVED_ALREADY = m.Attribute(attr=m.Name("to") | m.Name("cuda") | m.Name("type_as") | m.Name("cpu"))
@@ -68,6 +68,35 @@ class DeviceState:
 
 class DeviceSafeHooks(Pattern):
     name = "device"
+    example = Example(
+        shape="tensors the loop makes (`torch.randn(n, 4)`), `.cuda()`",
+        becomes="`.to(self.device)`: the same numbers, on the module's device",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                noise = torch.randn(x.shape[0], 4) * 0.01
+                loss = nn.functional.mse_loss(model(x + noise), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                noise = torch.randn(x.shape[0], 4).to(self.device) * 0.01
+                loss = nn.functional.mse_loss(self.model(x + noise), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        """,
+    )
     State = DeviceState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

@@ -14,7 +14,7 @@ import libcst as cst
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Moved, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 
@@ -25,6 +25,47 @@ class EarlyStoppingState:
 
 class EarlyStopping(Pattern):
     name = "early-stopping"
+    example = Example(
+        shape="a patience check ending in `break` as the epoch's last statement",
+        becomes="`self.trainer.should_stop = True` in `on_train_epoch_end`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        best, bad_epochs = float("inf"), 0
+        for epoch in range(100):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            val_loss = 0.0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    val_loss += nn.functional.mse_loss(model(x), y).item()
+            if val_loss < best:
+                best, bad_epochs = val_loss, 0
+            else:
+                bad_epochs += 1
+            if bad_epochs == 3:
+                break
+        """,
+        after="""
+            def on_train_epoch_end(self):
+                if self.val_loss < self.best:
+                    self.best, self.bad_epochs = self.val_loss, 0
+                else:
+                    self.bad_epochs += 1
+                if self.bad_epochs == 3:
+                    self.trainer.should_stop = True
+        """,
+    )
     State = EarlyStoppingState
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:

@@ -33,7 +33,7 @@ from converter.analysis.names import names_read
 from converter.analysis.site import Declined, Origin, Role, TrainingSite
 from converter.analysis.values import is_plain
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 _SUPER_INIT = m.SimpleStatementLine(
@@ -56,6 +56,54 @@ class HyperparametersState:
 
 class Hyperparameters(Pattern):
     name = "hyperparameters"
+    example = Example(
+        shape="settings the loop reads (`args.lr`)",
+        becomes="constructor arguments recorded by `self.save_hyperparameters()`",
+        before="""
+        import argparse
+
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 1)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        args = parser.parse_args()
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = Net()
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+        class Net(pl.LightningModule):
+            def __init__(self, lr=0.1):
+                super().__init__()
+                self.save_hyperparameters()
+                self.fc = nn.Linear(4, 1)
+        ...
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+                return optimizer
+        ...
+        model = Net(lr=args.lr)
+        """,
+    )
     State = HyperparametersState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:

@@ -32,7 +32,7 @@ from converter.analysis.names import names_read, names_written
 from converter.analysis.site import Hook, Moved, StageName, TrainingSite
 from converter.analysis.sums import holds_number, increments, only_added_to, summed_names
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
 
 _PRINT_KEYWORDS = {"sep", "end", "file"}  # what Lightning's progress bar can print with
@@ -65,6 +65,39 @@ class MetricsState:
 
 class EvaluationMetrics(Pattern):
     name = "metrics"
+    example = Example(
+        shape="`print(...)` and evaluation sums (`val_loss += ...`)",
+        becomes="`self.print(...)`; the sums reduced over processes and logged",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            val_loss = 0.0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    val_loss += nn.functional.mse_loss(model(x), y).item()
+            print(f"epoch {epoch}: {val_loss:.4f}")
+        """,
+        after="""
+            def on_validation_epoch_end(self):
+                # the totals over all processes
+                self.val_loss = self._sum_over_processes(self.val_loss)
+                self.print(f"epoch {self.current_epoch}: {self.val_loss:.4f}")
+                self.log("val_loss", self.val_loss, sync_dist=True)
+        """,
+    )
     State = MetricsState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

@@ -33,7 +33,7 @@ from converter.analysis.models import is_mode_sensitive
 from converter.analysis.modes import TRAIN, ModeFlow, Modes, Unknown, same
 from converter.analysis.site import Claim, Declined, Moved, StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.patterns.base import ClaimContext, Emission, Example, Pattern, method_call
 from converter.templating import fill
 
 
@@ -51,6 +51,43 @@ _CLAIMS = {"train": Claim.MODE_TRAIN, "eval": Claim.MODE_EVAL}
 
 class ModelMode(Pattern):
     name = "model-mode"
+    example = Example(
+        shape="`model.train()` / `model.eval()` around the loops",
+        becomes="removed: Lightning switches modes around each stage",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 1))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        for epoch in range(3):
+            model.train()
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                for x, y in val_loader:
+                    print(nn.functional.mse_loss(model(x), y).item())
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        ...
+            def validation_step(self, batch, batch_idx):
+                x, y = batch
+                self.print(nn.functional.mse_loss(self.model(x), y).item())
+        """,
+    )
     claims_under_manual = True
     State = ModeState
 

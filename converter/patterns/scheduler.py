@@ -13,10 +13,16 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from converter.analysis.bindings import assigned_call, bound_names, scope_names, single_binding
+from converter.analysis.bindings import (
+    assigned_call,
+    bound_names,
+    code,
+    scope_names,
+    single_binding,
+)
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Moved, Place, Role, TrainingSite
-from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.patterns.base import ClaimContext, Emission, Example, Pattern, method_call
 from converter.templating import fill
 
 _INTERVALS = {Place.BATCH: "step", Place.EPOCH: "epoch"}
@@ -30,6 +36,37 @@ class SchedulerState:
 
 class SchedulerStep(Pattern):
     name = "scheduler"
+    example = Example(
+        shape="`scheduler.step()` once per epoch (or per batch)",
+        becomes='`configure_optimizers` returns it with `"interval": "epoch"` (or `"step"`)',
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+        """,
+        after="""
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+                scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+                return {
+                    "optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+                }
+        """,
+    )
     State = SchedulerState
     claims_under_manual = False
 
@@ -52,7 +89,12 @@ class SchedulerStep(Pattern):
         if found is None or found[1] != "step" or not is_scheduler(ctx, found[0]):
             return False
         if found[2].args:
-            raise ctx.decline(statement, "scheduler.step(metric) needs a monitored metric")
+            raise ctx.decline(
+                statement,
+                f"`{code(found[2])}`: the argument of a torch scheduler's step() is the epoch "
+                "number (deprecated by torch), not a metric; Lightning steps it without one: "
+                "call step() with no argument",
+            )
         state = ctx.site.state(self)
         interval = _INTERVALS.get(ctx.place)
         if interval is None or state.interval is not None:  # elsewhere, or a second step

@@ -21,6 +21,7 @@ from converter.analysis.randomness import global_random_calls
 from converter.analysis.site import (
     STAGE_HOOKS,
     Declined,
+    Hook,
     Moved,
     Role,
     Stage,
@@ -38,13 +39,38 @@ _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 def check_control_flow(site: TrainingSite, index: SourceIndex) -> None:
     """break/continue/return/yield/global/nonlocal whose target is outside the moved statement,
     unless a pattern turns it into Lightning's own control (`site.exits`)."""
-    for moved in site.all_moved():
-        for node in find(moved.node, _ESCAPING):
-            if node in site.exits or not _escapes(index, moved, node):
-                continue
-            word = type(node).__name__.lower()
-            where = "batch loop" if moved in site.train.step else "loop"
-            raise Declined(index.line(node), f"`{word}` inside the training {where}'s code")
+    for (stage, hook), items in site.hooks().items():
+        for moved in items:
+            for node in find(moved.node, _ESCAPING):
+                if node in site.exits or not _escapes(index, moved, node):
+                    continue
+                raise Declined(index.line(node), _escape_message(node, stage, hook))
+
+
+def _escape_message(node: cst.CSTNode, stage: StageName | None, hook: Hook) -> str:
+    """What the statement leaves, said for the loop it is in, and why Lightning cannot do it."""
+    word = f"`{type(node).__name__.lower()}`"
+    if hook in (Hook.TRAINING_STEP, Hook.ON_TRAIN_BATCH_END):
+        return f"{word} inside the training batch loop's code"
+    if stage is StageName.TRAIN:
+        if isinstance(node, cst.Break):
+            return (
+                "`break` out of the epoch loop where Lightning cannot stop: early stopping "
+                "converts when the `break` is the last thing an epoch does (it becomes "
+                "`self.trainer.should_stop = True`, read after the epoch)"
+            )
+        return f"{word} inside the epoch loop's code"
+    evaluation, short = ("validation", "val") if stage is StageName.VALIDATION else ("test",) * 2
+    if stage is None:
+        return f"{word} inside the optimizer's setup"
+    if hook.is_step and isinstance(node, cst.Break):
+        return (
+            f"`break` inside the {evaluation} loop: Lightning runs every {evaluation} batch "
+            f"(a fixed number of batches would be `limit_{short}_batches`)"
+        )
+    if hook.is_step:
+        return f"{word} inside the {evaluation} loop"
+    return f"{word} inside the code around the {evaluation} loop"
 
 
 def check_arguments_fit_fstrings(site: TrainingSite, index: SourceIndex) -> None:

@@ -22,6 +22,7 @@ from converter.analysis.regions import RegionFinder
 from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns import PATTERNS
+from converter.report import FABRIC_HINT
 
 
 def build_stages(site: TrainingSite, index: SourceIndex) -> None:
@@ -53,9 +54,23 @@ def _epoch_loop(site: TrainingSite, index: SourceIndex) -> cst.For | None:
         return None
     if isinstance(holder, cst.If) and is_main_guard(holder):
         return None
+    if isinstance(holder, cst.While):
+        raise Declined(
+            index.line(holder),
+            "the epoch loop is a `while` loop, which it cannot lift into the Trainer's fixed "
+            f"number of epochs{FABRIC_HINT}",
+        )
+    lifted = holder if isinstance(holder, cst.CSTNode) else train_part
     raise Declined(
-        index.line(train_part), "the training loop is nested in statements it cannot lift"
+        index.line(lifted),
+        f"the training loop is nested in statements it cannot lift (the {_kind(lifted)} on "
+        f"this line){FABRIC_HINT}",
     )
+
+
+def _kind(node: cst.CSTNode) -> str:
+    names = {cst.For: "`for` loop", cst.If: "`if`", cst.With: "`with` block", cst.Try: "`try`"}
+    return next((v for k, v in names.items() if isinstance(node, k)), "statement")
 
 
 def _train_stage(site: TrainingSite, index: SourceIndex) -> None:

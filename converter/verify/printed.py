@@ -137,7 +137,8 @@ def describe(c: PrintedComparison, names: tuple[str, str]) -> list[str]:
     """Detail lines: the counts, and the first difference side by side with the line before."""
     na, nb = len(c.original), len(c.converted)
     if c.equivalent:
-        how = f"{c.compared} lines compared ({names[0]} {na}, {names[1]} {nb})"
+        lines = "line" if c.compared == 1 else "lines"
+        how = f"{c.compared} {lines} compared ({names[0]} {na}, {names[1]} {nb})"
         if c.prefix_only and na != nb:
             how += ", up to the shorter output: a run stopped by --max-steps prints less"
         return [f"printed output: {how}: the same"]

@@ -176,7 +176,7 @@ def test_plateau_stepped_at_the_epochs_start_is_declined():
         (STEP, "", "not stepped"),
         (STEP + "scheduler.step()\n", "scheduler.step()\n", "cannot repeat"),
         (STEP + "scheduler.step()\nscheduler.step()\n", "", "cannot repeat"),
-        (STEP, "scheduler.step(loss)\n", "monitored metric"),
+        (STEP, "scheduler.step(loss)\n", "step() is the epoch number (deprecated by torch)"),
     ],
     ids=["never stepped", "stepped twice", "twice per batch", "stepped on a metric"],
 )
