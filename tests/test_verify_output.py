@@ -161,6 +161,7 @@ def test_lightnings_own_lines_on_stdout_are_not_the_scripts(tmp_path):
         "lightning": 4,
         "compared": 4,
         "first_difference_line": None,
+        "varying_lines": [],
     }
     log = (work / "lightning.stdout.log").read_text()
     assert "GPU available" in log and "Total params" in log  # on stdout, told apart

@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, TARGETS, notebook
-from converter.verify import compare, evaluation, printed, runs
+from converter.verify import compare, evaluation, outcome, printed, runs
 from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
@@ -390,7 +390,7 @@ def _verify(
     device = "the GPU visible" if gpu else "1 CPU thread"
     console.warn(f"verify: {script.name} vs {other} (seed {opts['seed']}, {device}, {where})")
     result.update(accelerator=opts["accelerator"], tolerance=tolerance)
-    options = _runner_options(opts, own, training=True)
+    options = _runner_options(opts, own, training=True) + ["--outcome"]
     groups = [[run] for run in pair] if shared else [pair]
     _execute(groups, args, options, paths, env, opts["timeout"])
     if opts["verbose"]:
@@ -413,21 +413,44 @@ def _verify(
         result["verdict"] = "nothing-to-compare"
         return EXIT_NOTHING_TO_COMPARE
     losses = compare.compare(*traces, tolerance)
+    lines, left = _compare_printed(traces, opts, tolerance), outcome.compare(*traces, tolerance)
+    if not (losses.equivalent and left.equivalent and (lines is None or lines.equivalent)):
+        # Something differs: is it evidence? What differs between two runs of the original
+        # itself (a clock, a date) is not; see converter/verify/clock.py.
+        again = _run_original_again(pair[0], root, shared, args, options, paths, env, opts, console)
+        if again is not None:
+            itself = compare.compare(traces[0], again, tolerance)
+            if not itself.equivalent:
+                _, why = compare.summary(itself, ("first run", "second run"))
+                console.say(
+                    "the original trains differently in a second run with the same seed "
+                    f"({why.removeprefix('DIVERGED').lstrip(': ')}): its training does not "
+                    "reproduce here, so nothing can be compared (does it seed from the clock, "
+                    "or use nondeterministic kernels?)"
+                )
+                result["verdict"] = "not-reproducible"
+                return EXIT_NOTHING_TO_COMPARE
+            lines = _compare_printed(traces, opts, tolerance, again, console)
+            left = outcome.compare(*traces, tolerance, again)
     details, verdict = compare.summary(losses, NAMES)
     console.say(compare.table(losses, NAMES))
     console.say(details)
+    console.say("\n".join(left.details()))
     if gpu:
         trained = ", ".join(
             f"{r.name} on {'+'.join(compare.devices(t))}" for r, t in zip(pair, traces)
         )
         console.say(f"trained: {trained}")
-    lines = _compare_printed(traces, opts, tolerance)
     if lines is not None:
         console.say("\n".join(printed.describe(lines, NAMES)))
-    _record(result, losses, lines)
-    equivalent = losses.equivalent and (lines is None or lines.equivalent)
+    _record(result, losses, lines, left)
+    equivalent = losses.equivalent and left.equivalent and (lines is None or lines.equivalent)
     if losses.equivalent and lines is not None and not lines.equivalent:
         verdict = printed.verdict(lines, NAMES)
+    elif losses.equivalent and not left.equivalent:
+        verdict = left.verdict()
+    elif equivalent:
+        verdict = _equivalent(losses, left, lines, tolerance)
     code = EXIT_EQUIVALENT if equivalent else EXIT_DIVERGED
     if opts["devices"]:
         checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
@@ -447,7 +470,42 @@ def _verify(
     return code
 
 
-def _compare_printed(traces: list[dict], opts: dict, tolerance: float):
+def _equivalent(losses: compare.Comparison, left: outcome.Outcome, lines, tolerance: float) -> str:
+    """The verdict line of an equivalent pair: what was found identical, counted."""
+    what = [f"every loss ({len(losses.original)})"]
+    if left.compared:
+        what.append(
+            f"all {left.tensors} tensors of {left.modules} module{'s' if left.modules != 1 else ''}"
+            " with their modes and gradients"
+        )
+        if left.optimizers:
+            what.append(f"{left.optimizers} optimizer state{'s' if left.optimizers != 1 else ''}")
+        what.append(f"{len(left.files)} saved file{'s' if len(left.files) != 1 else ''}")
+    else:
+        what.append("every final weight")
+    if lines is not None:
+        what.append(printed.count(range(lines.compared)).replace("line", "printed line"))
+    how = "identical" if tolerance == 0 else f"within tolerance {tolerance:g}"
+    return f"EQUIVALENT: {', '.join(what[:-1])} and {what[-1]} {how}."
+
+
+def _run_original_again(first: Run, root, shared, args, options, paths, env, opts, console):
+    """The original once more, its clocks skewed, or None when that run fails."""
+    again = Run.in_folder("original-again", first.script, root, shared, options=["--skewed-clock"])
+    if not shared:
+        shutil.rmtree(again.cwd, ignore_errors=True)
+    console.warn(
+        "verify: something differs; running the original again to tell its own "
+        "variation (clocks, dates) from the conversion's"
+    )
+    _execute([[again]], args, options, paths, env, opts["timeout"])
+    if again.error():
+        console.warn(f"(the second run of the original failed: {again.last_error_line()})")
+        return None
+    return compare.load(str(again.trace))
+
+
+def _compare_printed(traces: list[dict], opts: dict, tolerance: float, again=None, console=None):
     if opts["ignore_output"]:
         return None
     patterns = [re.compile(p) for p in opts["ignore_lines"]]
@@ -457,7 +515,17 @@ def _compare_printed(traces: list[dict], opts: dict, tolerance: float):
         return [line for line in found if not any(p.search(line) for p in patterns)]
 
     stopped = any(t["status"] == "stopped" for t in traces)
-    return printed.compare_lines(kept(traces[0]), kept(traces[1]), tolerance, prefix_only=stopped)
+    varies = None
+    if again is not None:
+        varies = printed.varying(kept(traces[0]), kept(again))
+        if varies is None:
+            console.say(
+                "printed output: not compared: the original printed a different number of lines "
+                "in a second run (with its clocks skewed), so its output is no evidence"
+            )
+            return None
+    original, converted = kept(traces[0]), kept(traces[1])
+    return printed.compare_lines(original, converted, tolerance, prefix_only=stopped, varies=varies)
 
 
 def _check_processes(converted, args, root, shared, opts, env, own, paths, console) -> dict:
@@ -643,7 +711,7 @@ def _run_summary(run: Run) -> dict:
     }
 
 
-def _record(result: dict, c: compare.Comparison, lines) -> None:
+def _record(result: dict, c: compare.Comparison, lines, left: outcome.Outcome) -> None:
     result["losses"] = {
         "compared": min(len(c.original), len(c.converted)),
         "original": len(c.original),
@@ -667,4 +735,17 @@ def _record(result: dict, c: compare.Comparison, lines) -> None:
             "lightning": len(lines.converted),
             "compared": lines.compared,
             "first_difference_line": None if lines.first_diff is None else lines.first_diff + 1,
+            "varying_lines": sorted(i + 1 for i in lines.varying),
         }
+    result["outcome"] = {
+        "compared": left.compared,
+        "modules": left.modules,
+        "tensors": left.tensors,
+        "buffers": left.buffers,
+        "gradients": left.gradients,
+        "submodules": left.submodules,
+        "optimizers": left.optimizers,
+        "files": left.files,
+        "differences": list(left.problems.values()),
+        "varying": left.varying,
+    }

@@ -43,6 +43,29 @@ class Plan:
     #: filled while the script runs: one entry per validate/test call
     evaluations: list[dict] = field(default_factory=list)
     capture: object = None  # a Capture, whose label marks the evaluation in progress
+    #: every Trainer and Fabric the script made: their loggers' and checkpoints' folders are
+    #: Lightning's output, not the script's (see :func:`lightning_folders`)
+    lightning: list = field(default_factory=list)
+
+
+def lightning_folders(plan: Plan) -> list[str]:
+    """The folders Lightning writes to for the script's Trainers and Fabrics: each logger's
+    (``lightning_logs/``) and each checkpoint callback's."""
+    folders = []
+    for owner in plan.lightning:
+        for logger in getattr(owner, "loggers", None) or ():
+            for attribute in ("root_dir", "log_dir", "save_dir"):
+                try:
+                    folder = getattr(logger, attribute, None)
+                except Exception:  # a logger that cannot say before it ran
+                    folder = None
+                if isinstance(folder, str) and folder:
+                    folders.append(folder)
+                    break
+        for callback in getattr(owner, "checkpoint_callbacks", None) or ():
+            if getattr(callback, "dirpath", None):
+                folders.append(str(callback.dirpath))
+    return folders
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
@@ -101,15 +124,14 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
     fit_signature = inspect.signature(original_fit)
     package = trainer_cls.__module__.split(".trainer")[0]  # pytorch_lightning, lightning.pytorch
 
-    if plan.trainer:
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
+        kwargs.update({} if pinned else plan.trainer)
+        original_init(self, *args, **kwargs)
+        plan.lightning.append(self)
 
-        @functools.wraps(original_init)
-        def __init__(self, *args, **kwargs):
-            pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
-            kwargs.update({} if pinned else plan.trainer)
-            original_init(self, *args, **kwargs)
-
-        trainer_cls.__init__ = __init__
+    trainer_cls.__init__ = __init__
 
     def evaluated(stage: str):
         original = getattr(trainer_cls, stage)

@@ -35,6 +35,12 @@ class Net(pl.LightningModule):
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
+    def zero_grad(self, set_to_none=True):
+        """Lightning clears the gradients before it validates or tests; the plain loop keeps the
+        last batch's, so they are cleared only when training starts."""
+        if self._trainer is None or self.trainer.training:
+            super().zero_grad(set_to_none)
+
     # -- evaluation, shared by validation and test -------------------------------------------
     def _start(self):
         if self.mode == "per_shard":
@@ -100,6 +106,7 @@ def main():
     )
     trainer.fit(model, train, val)
     trainer.test(model, test)
+    model.eval()  # where the plain loop's evaluation left it
 
 
 if __name__ == "__main__":
