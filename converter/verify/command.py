@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, TARGETS, notebook
-from converter.verify import compare, evaluation, outcome, printed, runs
+from converter.verify import compare, evaluation, outcome, printed, runs, uses
 from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
@@ -183,6 +183,14 @@ Arguments for both scripts go after `--`:
     type=click.IntRange(min=2),
     metavar="N",
     help="Also evaluate the trained weights on N CPU processes and compare with 1 (see above).",
+)
+@click.option(
+    "--lightning-uses",
+    is_flag=True,
+    help="Also use the conversion as a Lightning user would (one more run): validate, test and "
+    "predict alone on a fresh and on the trained module, fit with the default sanity check and "
+    "check_val_every_n_epoch=2, load_from_checkpoint giving the same numbers, logged values "
+    "equal to printed ones.",
 )
 @click.option("--ignore-output", is_flag=True, help="Do not compare what the scripts print.")
 @click.option(
@@ -452,6 +460,13 @@ def _verify(
     elif equivalent:
         verdict = _equivalent(losses, left, lines, tolerance)
     code = EXIT_EQUIVALENT if equivalent else EXIT_DIVERGED
+    if opts["lightning_uses"]:
+        used = _check_uses(converted, args, root, shared, opts, env, own, paths, console)
+        result["lightning_uses"] = used
+        if used["problems"]:
+            if equivalent:
+                verdict = f"A LIGHTNING USE FAILS: {used['problems'][0]}"
+            code = EXIT_DIVERGED
     if opts["devices"]:
         checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
         result["devices_check"] = checked
@@ -552,13 +567,16 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         env=_rank(0, str(runs.free_port())) if fabric else {},
     )
     port = str(runs.free_port())
+    # a folder each: what a rank writes besides rank 0 is written more than once
     ranks = [
         Run.in_folder(
             f"evaluate-{n}-rank{rank}",
             converted,
             root,
-            shared or root / f"evaluate-{n}",
-            options=base + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1),
+            shared,
+            options=base
+            + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1)
+            + (["--written-files"] if rank else []),
             env=_rank(rank, port),
         )
         for rank in range(n)
@@ -580,9 +598,20 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         message = f"{title}: nothing to check (the conversion {never})"
         console.warn(message)
         return {"verdict": "failed", "message": message}
-    found = evaluation.check(
-        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0, fabric
-    )
+    traces = [compare.load(str(r.trace)) for r in ranks]
+    found = evaluation.check(reference, traces, opts["tolerance"] or 0.0, fabric)
+    for rank, trace in enumerate(traces[1:], 1):
+        again = [f["path"] for f in trace.get("written", ())]
+        if again:
+            saver = (
+                "fabric.save, or if fabric.is_global_zero:"
+                if fabric
+                else "if trainer.is_global_zero:"
+            )
+            found.problems.append(
+                f"rank {rank} wrote {', '.join(again[:4])} too: every process writes the same "
+                f"file, at once (write it on rank zero only: {saver})"
+            )
     console.say(f"{title} (ddp, gloo):")
     for line in found.details:
         console.say(f"  {line}")
@@ -596,6 +625,35 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         "evaluations": found.calls,
         "problems": found.problems,
         "message": found.problems[0] if found.problems else "the same",
+    }
+
+
+def _check_uses(converted, args, root, shared, opts, env, own, paths, console) -> dict:
+    """``--lightning-uses``: one more run of the conversion, used as a Lightning user would."""
+    title = "Lightning uses of the conversion (--lightning-uses)"
+    if _runs_fabric(converted):
+        console.say(f"{title}: none to check (a Fabric script keeps its own loop)")
+        return {"checks": [], "problems": []}
+    forced = {"num_sanity_val_steps": 2, "check_val_every_n_epoch": 2}
+    if opts["max_steps"]:  # Lightning's own stop: the uses after fit still run
+        forced["max_steps"] = opts["max_steps"]
+    run = Run.in_folder(
+        "uses", converted, root, shared, options=["--lightning-uses", *_trainer(**forced)]
+    )
+    if not shared:
+        shutil.rmtree(run.cwd, ignore_errors=True)
+    options = _runner_options(opts, own, training=False)
+    _execute([[run]], args, options, paths, env, opts["timeout"])
+    if opts["verbose"]:
+        _show_logs(run, console)
+    trace = compare.load(str(run.trace)) if run.trace.exists() else {}
+    error = run.error() and (run.last_error_line() or run.error())
+    found = uses.judge(trace, error)
+    console.say(f"{title}:")
+    console.say("\n".join(found.details()))
+    return {
+        "checks": [{"status": s, "check": c, "detail": d} for s, c, d in found.rows],
+        "problems": found.problems,
     }
 
 

@@ -58,7 +58,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--own-path")
     parser.add_argument("--outcome", action="store_true")
+    parser.add_argument("--written-files", action="store_true")
     parser.add_argument("--skewed-clock", action="store_true")
+    parser.add_argument("--lightning-uses", action="store_true")
     args = parser.parse_args(argv[:cut])
     if cut + 1 >= len(argv):
         parser.error("no script after --")
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         save_weights=args.save_weights,
         evaluate_weights=args.evaluate_weights,
         capture=out,
+        uses=[] if args.lightning_uses else None,
     )
     trainer_hooks.install(plan)
     fabric = fabric_hooks.install(plan)  # the same overrides and recordings for Fabric
@@ -209,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         held.uninstall()
     fabric_hooks.finish(fabric)
     sys.stdout.flush()
-    extra = {"printed": out.segments, "evaluations": plan.evaluations}
-    if args.outcome:
+    extra = {"printed": out.segments, "evaluations": plan.evaluations, "uses": plan.uses}
+    if args.outcome or args.written_files:
         with Blob(args.trace + ".outcome.bin") as blob:
-            extra["holdings"] = held.dump(blob, tracer.optimizers)
+            if args.outcome:
+                extra["holdings"] = held.dump(blob, tracer.optimizers)
             skip = trainer_hooks.lightning_folders(plan)
             extra["written"] = written.dump(os.getcwd(), started, skip, blob, namespace)
     tracer.dump(args.trace, status, error, extra)

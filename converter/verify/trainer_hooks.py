@@ -32,6 +32,9 @@ import math
 import sys
 from dataclasses import dataclass, field
 
+# imported now: the runner forgets its own package before the script runs
+from converter.verify import summaries, use_hooks
+
 TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
 
 
@@ -43,6 +46,8 @@ class Plan:
     #: filled while the script runs: one entry per validate/test call
     evaluations: list[dict] = field(default_factory=list)
     capture: object = None  # a Capture, whose label marks the evaluation in progress
+    #: ``--lightning-uses``: what each use of the conversion gave (see use_hooks.py)
+    uses: list | None = None
     #: every Trainer and Fabric the script made: their loggers' and checkpoints' folders are
     #: Lightning's output, not the script's (see :func:`lightning_folders`)
     lightning: list = field(default_factory=list)
@@ -129,6 +134,7 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
         kwargs.update({} if pinned else plan.trainer)
         original_init(self, *args, **kwargs)
+        self._verify_options = dict(kwargs)  # the settings a use of its module keeps
         plan.lightning.append(self)
 
     trainer_cls.__init__ = __init__
@@ -152,7 +158,10 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
     for stage in ("validate", "test"):
         evaluated(stage)
 
-    if plan.save_weights:
+    if plan.uses is not None:
+        trainer_cls.fit = use_hooks.wrap_fit(trainer_cls, original_fit, plan, package)
+
+    elif plan.save_weights:
 
         @functools.wraps(original_fit)
         def fit(self, model, *args, **kwargs):
@@ -179,6 +188,9 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
             steps = type(model).validation_step is not lightning_module.validation_step
             if steps and (has_loaders or overridden):
                 self.validate(model, dataloaders=loaders, datamodule=datamodule)
+            train = bound.arguments.get("train_dataloaders")
+            callback = sys.modules[package].Callback
+            summaries.run(original_fit, trainer_cls, callback, self, model, train, datamodule, plan)
 
         trainer_cls.fit = fit
 

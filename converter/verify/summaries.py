@@ -1,0 +1,74 @@
+"""A training epoch that moves nothing: how ``--devices N`` checks a conversion's training
+summaries (``Average loss: ...`` at the end of each epoch) on 1 and on N processes.
+
+Runs inside a verify child process, after :mod:`~converter.verify.trainer_hooks` loaded the
+trained weights and validated them. On N processes the batches of an epoch are split between the
+processes, so a summary summed over the batches each process saw must be reduced across them,
+as an evaluation's must. Two trainings on 1 and on N processes move the weights differently, so
+their summaries cannot be compared; an epoch with the weights held still can: every optimizer
+step does nothing but call its closure (``training_step`` and ``backward`` run as always), and the
+module is in eval mode (no dropout draws, batch norm on its running statistics), so each batch's
+loss depends on the batch alone. The epoch's total over all batches is then the same however
+they are split; a mean over batches differs only by how a short last batch weighs.
+
+What the module prints at the end of the epoch (``on_train_epoch_end``) is labelled and recorded
+as one more evaluation, stage ``training summary``, with the tolerance that the split needs;
+what it prints in its steps is labelled too, so that it must be printed once.
+"""
+
+from __future__ import annotations
+
+#: Relative difference allowed between the summaries of 1 and N processes: batches of other sizes.
+TOLERANCE = 0.02
+QUIET = {
+    "logger": False,
+    "enable_checkpointing": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "num_sanity_val_steps": 0,
+    "limit_val_batches": 0,
+    "max_epochs": 1,
+    "max_steps": -1,
+}
+
+
+def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodule, plan) -> None:
+    """``fit``: ``Trainer.fit`` as Lightning defines it (the patched one would not train)."""
+    n = len(plan.evaluations) + 1
+    labels = {"steps": f"training steps {n}", "summary": f"training summary {n}"}
+    options = {**getattr(trainer, "_verify_options", {}), **QUIET}
+    options["callbacks"] = [_holding_still(callback_cls, plan, labels)]
+    options.pop("check_val_every_n_epoch", None)
+    held = trainer_cls(**options)
+    fit(held, model, train_dataloaders=train_loaders, datamodule=datamodule)
+    plan.evaluations.append(
+        {
+            "label": labels["summary"],
+            "stage": "training summary",
+            "results": [],
+            "tolerance": TOLERANCE,
+            "steps": labels["steps"],
+        }
+    )
+
+
+def _holding_still(callback_cls, plan, labels):
+    class HoldStill(callback_cls):
+        def on_train_start(self, trainer, module):
+            module.eval()
+            for optimizer in trainer.optimizers:
+                optimizer.step = _closure_only
+            plan.capture.label = labels["steps"]
+
+        def on_train_epoch_end(self, trainer, module):
+            # the module's own hook runs after the callbacks'
+            plan.capture.label = labels["summary"]
+
+        def on_train_end(self, trainer, module):
+            plan.capture.label = None
+
+    return HoldStill()
+
+
+def _closure_only(closure=None, **kwargs):
+    return closure() if closure is not None else None

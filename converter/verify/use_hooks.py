@@ -1,0 +1,194 @@
+"""Use the converted module the way a Lightning user goes on to use it: one more run of the
+conversion (``verify --lightning-uses``), child side.
+
+Runs inside a verify child process; :mod:`~converter.verify.trainer_hooks` wraps ``Trainer.fit``
+with :func:`wrap_fit` when the plan asks for it. The script's own ``fit`` still trains (with the
+default sanity check and ``check_val_every_n_epoch=2`` forced on its Trainer by the parent, so
+that both run), and around it, each in a Trainer of its own on one CPU process:
+
+* before training, on a copy of the fresh module: ``validate``, ``test`` and ``predict`` alone;
+* after training, on the trained module: the same three;
+* a checkpoint: ``trainer.save_checkpoint``, then ``Cls.load_from_checkpoint(path)`` alone (its
+  constructor arguments from the checkpoint's hyper-parameters, as another script would get
+  it), validated and tested: the same numbers as the trained module, printed and returned;
+* what ``validate``/``test`` of the trained module return (what the logger gets) against what the
+  script printed during them: every logged value must be one of the printed numbers.
+
+The loaders are the script's own: those given to ``fit`` (validation, else training) or the
+module's or datamodule's. Every check runs under ``isolate_rng`` and never stops the script: each
+outcome (``ok`` or the error, with the line of the converted script it came from) goes into
+``plan.uses``, which the runner writes into the trace.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import inspect
+import os
+import sys
+import traceback
+
+CHECKPOINT = "verify-lightning-uses.ckpt"
+QUIET = {
+    "accelerator": "cpu",
+    "devices": 1,
+    "logger": False,
+    "enable_checkpointing": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+}
+
+
+def wrap_fit(trainer_cls, original_fit, plan, package: str):
+    signature = inspect.signature(original_fit)
+    lightning = sys.modules[package]
+    isolate_rng = importlib.import_module(f"{package}.utilities.seed").isolate_rng
+
+    @functools.wraps(original_fit)
+    def fit(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        model = bound.arguments["model"]
+        checks = _Checks(trainer_cls, lightning, plan, bound, self, isolate_rng)
+        checks.alone(_fresh_copy(model), "a fresh module")
+        result = original_fit(self, *args, **kwargs)
+        plan.uses.append(
+            {"check": "fit with the default sanity check and check_val_every_n_epoch=2"}
+        )
+        checks.alone(model, "the trained module")
+        checks.reloaded(model)
+        return result
+
+    return fit
+
+
+def _fresh_copy(model):
+    try:
+        return copy.deepcopy(model)
+    except Exception:  # a module holding something that cannot be copied (a file, a lock)
+        return None
+
+
+class _Checks:
+    def __init__(self, trainer_cls, lightning, plan, bound, trainer, isolate_rng) -> None:
+        self.trainer_cls, self.lightning, self.plan = trainer_cls, lightning, plan
+        self.isolate_rng = isolate_rng
+        self.arguments, self.trainer = bound.arguments, trainer
+        self.script = os.path.realpath(sys.argv[0])
+        self.results: dict[str, dict] = {}
+
+    # -- what to run on --------------------------------------------------------------------
+    def _overrides(self, model, hook: str) -> bool:
+        base = getattr(self.lightning.LightningModule, hook, None)
+        return getattr(type(model), hook, None) is not base
+
+    def _data(self, model, stage: str) -> dict | None:
+        """The keyword arguments that give ``stage`` its loaders, or None when there are none."""
+        arguments = self.arguments
+        if arguments.get("datamodule") is not None:
+            return {"datamodule": arguments["datamodule"]}
+        if arguments.get("val_dataloaders") is not None:
+            return {"dataloaders": arguments["val_dataloaders"]}
+        if self._overrides(model, f"{stage}_dataloader") or self._overrides(
+            model, "val_dataloader"
+        ):
+            return {}
+        if stage == "predict" and arguments.get("train_dataloaders") is not None:
+            return {"dataloaders": arguments["train_dataloaders"]}
+        return None
+
+    # -- the checks ------------------------------------------------------------------------
+    def alone(self, model, which: str) -> None:
+        if model is None:
+            self._record(f"validate, test, predict {which}", "skipped: it cannot be copied")
+            return
+        for stage, step in (("validate", "validation_step"), ("test", "test_step")):
+            if self._overrides(model, step):
+                self._run(stage, model, which)
+        self._run("predict", model, which)
+
+    def reloaded(self, model) -> None:
+        name = f"load_from_checkpoint ({type(model).__name__})"
+        try:
+            self.trainer.save_checkpoint(CHECKPOINT)
+            reloaded = type(model).load_from_checkpoint(CHECKPOINT, map_location="cpu")
+        except Exception as exc:  # noqa: BLE001 - the user's module: any error is a finding
+            self._record(name, self._error(exc))
+            return
+        for stage in ("validate", "test"):
+            trained = self.results.get(f"{stage} the trained module")
+            if trained is None or "error" in trained:
+                continue
+            again = self._run(stage, reloaded, "the module reloaded from a checkpoint")
+            if again is None or "error" in again:
+                continue
+            for key in ("returned", "printed"):
+                if again[key] != trained[key]:
+                    self._record(
+                        f"{stage} the reloaded module like the trained one",
+                        f"it {key} {again[key]!r}, the trained module {trained[key]!r}",
+                    )
+                    break
+            else:
+                self._record(f"{stage} the reloaded module like the trained one", None)
+
+    def _run(self, stage: str, model, which: str) -> dict | None:
+        data = self._data(model, stage)
+        name = f"{stage} {which}"
+        if data is None:
+            self._record(name, "skipped: no loader for it")
+            return None
+        label = f"use: {name}"
+        capture = self.plan.capture
+        outer, capture.label = capture.label, label
+        calls = len(self.plan.evaluations)  # validate/test label their own calls
+        try:
+            with self.isolate_rng():
+                checker = self.trainer_cls(**{**self.trainer_options(), **QUIET})
+                returned = getattr(checker, stage)(model, **data)
+        except Exception as exc:  # noqa: BLE001 - the user's module: any error is a finding
+            return self._record(name, self._error(exc))
+        finally:
+            capture.label = outer
+        labels = {label, *(e["label"] for e in self.plan.evaluations[calls:])}
+        printed = "".join(text for seg_label, text in capture.segments if seg_label in labels)
+        result = self._record(name, None)
+        if stage != "predict":
+            result["returned"] = _plain(returned)
+            result["printed"] = printed
+        return result
+
+    def trainer_options(self) -> dict:
+        """The script Trainer's settings that change what an evaluation computes."""
+        options = getattr(self.trainer, "_verify_options", {})
+        keep = ("precision", "inference_mode", "deterministic", "barebones")
+        return {k: v for k, v in options.items() if k in keep}
+
+    def _record(self, name: str, problem: str | None) -> dict:
+        entry = {"check": name}
+        if problem is not None:
+            key = "skipped" if problem.startswith("skipped") else "error"
+            entry[key] = problem
+        self.plan.uses.append(entry)
+        self.results[name] = entry
+        return entry
+
+    def _error(self, exc: BaseException) -> str:
+        where = ""
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if os.path.realpath(frame.filename) == self.script:
+                where = f" (line {frame.lineno}: {frame.line})"
+        return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _plain(value):
+    if hasattr(value, "detach"):
+        value = value.detach().double().cpu()
+        return value.item() if value.numel() == 1 else value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
