@@ -345,10 +345,13 @@ def _notebook_scripts(pair: tuple[Path, Path], root: Path, console) -> tuple[Pat
     return out[0], out[1]
 
 
-def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
+def _max_steps(opts: dict) -> list[str]:
+    """The tracer's stop after N optimizer steps: for the runs whose training is compared."""
+    return ["--max-steps", str(opts["max_steps"])] if opts["max_steps"] else []
+
+
+def _runner_options(opts: dict, own: list[str]) -> list[str]:
     options = ["--seed", str(opts["seed"]), "--accelerator", opts["accelerator"], *own]
-    if opts["max_steps"] and training:
-        options += ["--max-steps", str(opts["max_steps"])]
     if opts["fake_data"]:
         options.append("--fake-data")
     if opts["old_torch_api"]:
@@ -398,8 +401,12 @@ def _verify(
     device = "the GPU visible" if gpu else "1 CPU thread"
     console.warn(f"verify: {script.name} vs {other} (seed {opts['seed']}, {device}, {where})")
     result.update(accelerator=opts["accelerator"], tolerance=tolerance)
-    options = _runner_options(opts, own, training=True) + ["--outcome"]
-    groups = [[run] for run in pair] if shared else [pair]
+    for run in pair:
+        run.options += ["--outcome", *_max_steps(opts)]
+    use = _uses_run(converted, root, shared, opts) if opts["lightning_uses"] else None
+    besides = [use] if use else []
+    options = _runner_options(opts, own)
+    groups = [[run] for run in [*pair, *besides]] if shared else [[*pair, *besides]]
     _execute(groups, args, options, paths, env, opts["timeout"])
     if opts["verbose"]:
         for run in pair:
@@ -460,8 +467,10 @@ def _verify(
     elif equivalent:
         verdict = _equivalent(losses, left, lines, tolerance)
     code = EXIT_EQUIVALENT if equivalent else EXIT_DIVERGED
-    if opts["lightning_uses"]:
-        used = _check_uses(converted, args, root, shared, opts, env, own, paths, console)
+    if opts["lightning_uses"] and use is None:
+        console.say(f"{USES}: none to check (a Fabric script keeps its own loop)")
+    if use is not None:
+        used = _judge_uses(use, opts, console)
         result["lightning_uses"] = used
         if used["problems"]:
             if equivalent:
@@ -506,7 +515,8 @@ def _equivalent(losses: compare.Comparison, left: outcome.Outcome, lines, tolera
 
 def _run_original_again(first: Run, root, shared, args, options, paths, env, opts, console):
     """The original once more, its clocks skewed, or None when that run fails."""
-    again = Run.in_folder("original-again", first.script, root, shared, options=["--skewed-clock"])
+    more = ["--skewed-clock", "--outcome", *_max_steps(opts)]
+    again = Run.in_folder("original-again", first.script, root, shared, options=more)
     if not shared:
         shutil.rmtree(again.cwd, ignore_errors=True)
     console.warn(
@@ -576,13 +586,13 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
             shared,
             options=base
             + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1)
-            + (["--written-files"] if rank else []),
+            + (["--written-files"] if rank and not shared else []),
             env=_rank(rank, port),
         )
         for rank in range(n)
     ]
     groups = [[one], ranks] if shared else [[one, *ranks]]
-    options = _runner_options(opts, own, training=False)
+    options = _runner_options(opts, own)
     _execute(groups, args, options, paths, runs.without_launchers(env), opts["timeout"])
     every = [one, *ranks]
     if opts["verbose"]:
@@ -628,28 +638,33 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
     }
 
 
-def _check_uses(converted, args, root, shared, opts, env, own, paths, console) -> dict:
-    """``--lightning-uses``: one more run of the conversion, used as a Lightning user would."""
-    title = "Lightning uses of the conversion (--lightning-uses)"
+USES = "Lightning uses of the conversion (--lightning-uses)"
+
+
+def _uses_run(converted: Path, root: Path, shared, opts) -> Run | None:
+    """``--lightning-uses``: one more run of the conversion, used as a Lightning user would (see
+    use_hooks.py); it runs beside the pair, and its failure stops neither of them."""
     if _runs_fabric(converted):
-        console.say(f"{title}: none to check (a Fabric script keeps its own loop)")
-        return {"checks": [], "problems": []}
+        return None
     forced = {"num_sanity_val_steps": 2, "check_val_every_n_epoch": 2}
     if opts["max_steps"]:  # Lightning's own stop: the uses after fit still run
         forced["max_steps"] = opts["max_steps"]
     run = Run.in_folder(
         "uses", converted, root, shared, options=["--lightning-uses", *_trainer(**forced)]
     )
+    run.independent = True
     if not shared:
         shutil.rmtree(run.cwd, ignore_errors=True)
-    options = _runner_options(opts, own, training=False)
-    _execute([[run]], args, options, paths, env, opts["timeout"])
+    return run
+
+
+def _judge_uses(run: Run, opts: dict, console) -> dict:
     if opts["verbose"]:
         _show_logs(run, console)
     trace = compare.load(str(run.trace)) if run.trace.exists() else {}
     error = run.error() and (run.last_error_line() or run.error())
     found = uses.judge(trace, error)
-    console.say(f"{title}:")
+    console.say(f"{USES}:")
     console.say("\n".join(found.details()))
     return {
         "checks": [{"status": s, "check": c, "detail": d} for s, c, d in found.rows],
@@ -683,7 +698,8 @@ def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float)
     """Start each group's runs together, the groups one after the other; stop at a failure."""
     try:
         for group in groups:
-            if any(r.error() for g in groups for r in g if r.proc is not None):
+            ran = [r for g in groups for r in g if r.proc is not None and not r.independent]
+            if any(r.error() for r in ran):
                 for run in group:
                     run.cancelled = True
                 continue
