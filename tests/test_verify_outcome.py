@@ -130,3 +130,11 @@ def test_printed_numbers_that_vary_are_masked_one_by_one():
     other = printed.compare_lines(first, ["epoch 1 loss 0.5 took 1.2 s", "x"], 0.0, varies=varies)
     assert other.first_diff == 0
     assert printed.varying(first, second[:1]) is None  # nothing can be lined up
+
+
+def test_an_original_that_trains_differently_each_run_cannot_be_judged(tmp_path):
+    script = PAIR / "clock_seeded.py"
+    result = verify(script, "--against", script, "--json", cwd=tmp_path)
+    assert result.returncode == 2, explain(result)
+    assert json.loads(result.stdout)["verdict"] == "not-reproducible"
+    assert "the original trains differently in a second run with the same seed" in result.stderr
