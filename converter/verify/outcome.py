@@ -259,6 +259,16 @@ def _same_tensor(x, y, blobs, tolerance, found, key, label) -> bool:
     return same
 
 
+def _same_leaf(x, y, blobs, tolerance, found, key, label) -> None:
+    """A recorded value or tensor (an optimizer's step count, an entry of a saved file)."""
+    if "value" not in x and "value" not in y:
+        _same_tensor(x, y, blobs, tolerance, found, key, label)
+    elif not _same_value(x.get("value"), y.get("value"), tolerance):
+        found[key] = (
+            f"{label} is {x.get('value')!r} in the original, {y.get('value')!r} in the conversion"
+        )
+
+
 def _few(names: list[str]) -> str:
     return (", ".join(names[:4]) + (", ..." if len(names) > 4 else "")) or "none"
 
@@ -280,14 +290,9 @@ def _optimizers(a: dict, b: dict, blobs, tolerance: float, counts: Outcome, foun
             other = theirs.get(entry["name"])
             if other is None:
                 found[key] = f"{label}: state {entry['name']} is missing in the conversion"
-            elif "value" in entry or "value" in other:
-                if not _same_value(entry.get("value"), other.get("value"), tolerance):
-                    found[key] = (
-                        f"{label}: state {entry['name']} is {entry.get('value')!r} in the "
-                        f"original, {other.get('value')!r} in the conversion"
-                    )
             else:
-                _same_tensor(entry, other, blobs, tolerance, found, key, f"{label} {entry['name']}")
+                what = f"{label}: state {entry['name']}"
+                _same_leaf(entry, other, blobs, tolerance, found, key, what)
         for g, (gx, gy) in enumerate(zip(x["groups"], y["groups"])):
             for setting in sorted(set(gx) | set(gy)):
                 counts.optimizer_values += 1
@@ -349,16 +354,8 @@ def _compare_leaves(path, x, y, blobs, tolerance, found) -> None:
         )
         return
     for leaf in x:
-        other = theirs[leaf["name"]]
         key = f"file {path}: {leaf['name']}"
-        if "value" in leaf or "value" in other:
-            if not _same_value(leaf.get("value"), other.get("value"), tolerance):
-                found[key] = (
-                    f"file {path}: {leaf['name']} is {leaf.get('value')!r} in the original's, "
-                    f"{other.get('value')!r} in the conversion's"
-                )
-        else:
-            _same_tensor(leaf, other, blobs, tolerance, found, key, f"file {path}: {leaf['name']}")
+        _same_leaf(leaf, theirs[leaf["name"]], blobs, tolerance, found, key, key)
 
 
 def _compare_text(path, x: str, y: str, tolerance: float, found) -> None:
