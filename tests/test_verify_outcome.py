@@ -138,3 +138,18 @@ def test_an_original_that_trains_differently_each_run_cannot_be_judged(tmp_path)
     assert result.returncode == 2, explain(result)
     assert json.loads(result.stdout)["verdict"] == "not-reproducible"
     assert "the original trains differently in a second run with the same seed" in result.stderr
+
+
+def test_a_file_named_by_the_clock_is_compared_with_its_counterpart(tmp_path):
+    def named(path, text):
+        return {"path": path, "size": 1, "sha256": text, "text": text}
+
+    original = _dump(tmp_path, "a", [], [named("ckpt_2026-12-07_03-19-50.txt", "w 1\n")])
+    converted = _dump(tmp_path, "b", [], [named("ckpt_2026-12-07_03-20-11.txt", "w 2\n")])
+    again = _dump(tmp_path, "c", [], [named("ckpt_2028-01-11_04-20-52.txt", "w 1\n")])
+    found = outcome.compare(original, converted, 0.0, again)
+    assert found.files == ["ckpt_2026-12-07_03-19-50.txt"]
+    assert list(found.problems) == ["file ckpt_2026-12-07_03-19-50.txt: line 1"]  # the content
+    assert found.varying == [
+        "file ckpt_2026-12-07_03-19-50.txt is named ckpt_2026-12-07_03-20-11.txt by the conversion"
+    ]

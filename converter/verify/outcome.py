@@ -322,16 +322,17 @@ def _same_value(x, y, tolerance: float) -> bool:
 
 def _files(a: list, b: list, blobs, tolerance: float, counts: Outcome, found: dict) -> None:
     ours, theirs = {f["path"]: f for f in a}, {f["path"]: f for f in b}
-    for path in sorted(set(ours) | set(theirs)):
+    pairs = _pair_files(ours, theirs)
+    for path in sorted(set(ours) - set(pairs)):
+        found[f"file {path}"] = f"file {path}: written by the original, not by the conversion"
+    for path in sorted(set(theirs) - set(pairs.values())):
+        found[f"file {path}"] = f"file {path}: written by the conversion, not by the original"
+    for path, other in sorted(pairs.items()):
         key = f"file {path}"
-        if path not in theirs:
-            found[key] = f"file {path}: written by the original, not by the conversion"
-            continue
-        if path not in ours:
-            found[key] = f"file {path}: written by the conversion, not by the original"
-            continue
+        if other != path:
+            found[f"{key}: name"] = f"file {path} is named {other} by the conversion"
         counts.files.append(path)
-        x, y = ours[path], theirs[path]
+        x, y = ours[path], theirs[other]
         if x["sha256"] == y["sha256"]:
             continue
         if "tensors" in x and "tensors" in y:
@@ -340,6 +341,23 @@ def _files(a: list, b: list, blobs, tolerance: float, counts: Outcome, found: di
             _compare_text(path, x["text"], y["text"], tolerance, found)
         else:
             found[key] = f"file {path}: its bytes differ ({x['size']} vs {y['size']} bytes)"
+
+
+def _pair_files(ours: dict, theirs: dict) -> dict[str, str]:
+    """Each file of the original -> the conversion's of the same path; where names differ only
+    in their numbers (a date or a time in the name: ``epoch_1_2026-12-07_03-19-50.model``), the
+    one file of each side with that shape. A name that changes with the clock changes between
+    two runs of the original too, so it is no evidence (see :func:`compare`)."""
+    pairs = {path: path for path in ours if path in theirs}
+    shapes: dict[str, tuple[list, list]] = {}
+    for side, files in ((0, ours), (1, theirs)):
+        for path in files:
+            if path not in pairs:
+                shapes.setdefault(printed.NUMBER.sub("#", path), ([], []))[side].append(path)
+    for mine, other in shapes.values():
+        if len(mine) == 1 and len(other) == 1:
+            pairs[mine[0]] = other[0]
+    return pairs
 
 
 def _compare_leaves(path, x, y, blobs, tolerance, found) -> None:
