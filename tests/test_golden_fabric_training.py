@@ -1,6 +1,8 @@
 """Every golden Fabric conversion trains like its input: `verify --target fabric` against the
-committed output, on fake data where a case reads MNIST, and every loss, every final weight and
-every printed line must be identical (bit for bit, on one CPU process)."""
+committed output, on fake data where a case reads MNIST, and every loss, the whole state left
+behind and every printed line must be identical (bit for bit, on one CPU process); and on 2
+processes (`--devices 2`) its evaluations print and reduce as on one, and files are written
+once."""
 
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ def test_golden_fabric_output_trains_like_its_input(case, tmp_path):
         "--target",
         "fabric",
         "--fake-data",
+        "--devices",
+        "2",
         *where,
         "--",
         *SCRIPT_ARGS.get(case, []),

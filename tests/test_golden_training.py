@@ -1,6 +1,9 @@
 """Every golden output trains: original and converted run side by side under `verify`, on fake
-data of the same shapes, and must agree on every loss, every final weight and every printed
-line."""
+data of the same shapes, and must agree on every loss, the whole state they leave (every module's
+tensors, modes and gradients, optimizer states, saved files) and every printed line; and the
+conversion must work in every Lightning use (`--lightning-uses`: validate/test/predict alone, the
+sanity check, a checkpoint reloaded, logged = printed) and on 2 processes (`--devices 2`: its
+evaluations and training summaries the same as on one, printed once, files written once)."""
 
 from __future__ import annotations
 
@@ -45,6 +48,9 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         "--against",
         str(GOLDEN / f"{case}.out.py"),
         "--fake-data",
+        "--lightning-uses",
+        "--devices",
+        "2",
         *where,
         "--",
         *SCRIPT_ARGS.get(case, []),
@@ -59,3 +65,4 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         pytest.xfail(f"{case} {PRINTS_DIFFERENTLY[case]} (issue 8)")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "EQUIVALENT" in run.stdout
+    assert "the same on 2 processes: printed once, metrics reduced" in run.stdout
