@@ -169,31 +169,42 @@ def _modules(a: dict, b: dict, blobs, tolerance: float, counts: Outcome, found: 
         cls = module["class"]
         seen[cls] = seen.get(cls, 0) + 1
         label = cls if seen[cls] == 1 else f"{cls} #{seen[cls]}"
-        names = {t["name"] for t in module["tensors"]}
-        match = _find(views, used, cls, names)
+        shapes = {t["name"]: t["shape"] for t in module["tensors"]}
+        match = _find(views, used, cls, shapes)
         if match is None:
             same_class = [v for i, v in enumerate(views) if v.cls == cls and i not in used]
-            if same_class:
-                other = set(same_class[0].tensors())
-                missing, extra = sorted(names - other), sorted(other - names)
-                found[f"module {label}"] = (
-                    f"{label}: its state differs in keys (missing in the conversion: "
-                    f"{_few(missing)}; only in the conversion: {_few(extra)})"
-                )
-            else:
-                found[f"module {label}"] = (
-                    f"{label} ({len(names)} tensors) is not held by the conversion at the end"
-                )
+            found[f"module {label}"] = _unmatched(label, shapes, same_class)
             continue
         used.add(match)
         counts.modules += 1
         _compare_module(label, module, views[match], blobs, tolerance, counts, found)
 
 
-def _find(views: list[_View], used: set[int], cls: str, names: set[str]) -> int | None:
-    """The first unused module with these state keys: of the same class, else of any class (a
-    subclass, or the same layers in a class of another name)."""
-    fits = [i for i, view in enumerate(views) if i not in used and set(view.tensors()) == names]
+def _unmatched(label: str, shapes: dict, same_class: list[_View]) -> str:
+    if not same_class:
+        return f"{label} ({len(shapes)} tensors) is not held by the conversion at the end"
+    other = {name: t["shape"] for name, t in same_class[0].tensors().items()}
+    if set(other) == set(shapes):
+        name = next(n for n in shapes if shapes[n] != other[n])
+        return (
+            f"{label}: its tensors have other shapes in the conversion "
+            f"(first {name}: {shapes[name]} in the original, {other[name]} in the conversion)"
+        )
+    missing, extra = sorted(set(shapes) - set(other)), sorted(set(other) - set(shapes))
+    return (
+        f"{label}: its state differs in keys (missing in the conversion: {_few(missing)}; "
+        f"only in the conversion: {_few(extra)})"
+    )
+
+
+def _find(views: list[_View], used: set[int], cls: str, shapes: dict) -> int | None:
+    """The first unused module with these state keys and shapes: of the same class, else of any
+    class (a subclass, or the same layers in a class of another name)."""
+
+    def fits_shapes(view: _View) -> bool:
+        return {name: t["shape"] for name, t in view.tensors().items()} == shapes
+
+    fits = [i for i, view in enumerate(views) if i not in used and fits_shapes(view)]
     same = [i for i in fits if views[i].cls == cls]
     return (same or fits or [None])[0]
 
