@@ -54,7 +54,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 TRAINER_CALL = "pl.Trainer("
-SELF_LOG = '        self.log("train_loss", loss, prog_bar=True)\n'
+SELF_LOG = '        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)\n'
 PROGRESS_BAR = "pl.callbacks.TQDMProgressBar"
 GOAL = 1.05  # converted / original
 

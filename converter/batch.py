@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import traceback
 from dataclasses import dataclass
 
@@ -21,6 +20,11 @@ UNCHANGED = "unchanged"
 ERROR = "error"
 
 NO_TRAINING = "no training loop (a loop needs both a backward() and a .step() call)"
+#: A RecursionError in the analysis: what the nesting budget (``converter.parsing``) missed.
+TOO_DEEP = (
+    "cannot convert: nested too deeply for the converter's analysis (Python's recursion "
+    "limit); file left untouched, please report it"
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Outcome:
     declined: int = 0
     changes: int = 0
     encoding: str | None = None
+    #: What writing the output replaced, for the file's line (``-o`` onto an existing path).
+    replaced: str = ""
 
 
 _PARSER_PREFIX = re.compile(r"^(?:parser error: )?(?:error at \d+:\d+: )?")
@@ -84,8 +90,12 @@ def _caused_by(err: BaseException, kind: type) -> bool:
 def process(source: files.Source, options: Options, stdin_data: bytes | None = None) -> Outcome:
     display = source.display
     path = source.path
+    read_stat = None
     try:
-        data = stdin_data if path is None else files.read_regular(path)
+        if path is None:
+            data = stdin_data
+        else:
+            data, read_stat = files.read_regular_stat(path)
     except OSError as err:
         return _error(display, f"cannot read: {err.strerror or err}")
     except files.ReadProblem as err:
@@ -96,7 +106,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
     if notebook.is_notebook(path):
         from converter.notebook import command
 
-        return command.process(source, options, data)
+        return command.process(source, options, data, read_stat)
     if path is not None and source.explicit and not files.looks_like_python_name(path, data):
         return _error(display, "not a Python file (no .py suffix and no python #! line)")
     reason = files.binary_reason(data)
@@ -109,10 +119,14 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
 
     # The script's own modules (beside it) may hold its training functions: see converter.siblings.
     modules = files.own_modules(path) if path is not None else None
-    skipped = Outcome(display, UNCHANGED, message=NO_TRAINING, skipped=True, encoding=encoding)
+    lightning = files.lightning_import(text)
+    skipped = Outcome(
+        display, UNCHANGED, message=unchanged_reason(NO_TRAINING, lightning, True), skipped=True
+    )
+    skipped.encoding = encoding
     own_loop = files.might_contain_training(text)
     if not own_loop and not (path is not None and files.imports_training(text, path, modules)):
-        return _deliver(source, options, skipped, data, data)
+        return _deliver(source, options, skipped, data, data, read_stat)
 
     try:
         result = _convert(text, options.target, display, options.fallback, modules)
@@ -124,7 +138,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         if _caused_by(err, KeyboardInterrupt):  # Ctrl-C, masked by a clean-up's own error
             raise KeyboardInterrupt from err
         if _caused_by(err, RecursionError):
-            return _error(display, "cannot parse: nested too deeply")
+            return _error(display, TOO_DEEP)
         return _error(
             display,
             f"internal error: {type(err).__name__}: {err} (file left untouched; please report)",
@@ -133,7 +147,8 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
 
     report = result.report.to_dict()
     if not own_loop and not result.changed and no_loop(report):
-        return _deliver(source, options, skipped, data, data)  # its modules' loops are not its
+        # its modules' loops are not its
+        return _deliver(source, options, skipped, data, data, read_stat)
     outcome = Outcome(
         display,
         CONVERTED if result.changed else UNCHANGED,
@@ -151,7 +166,8 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
             outcome.message = f"line {first['line']}: {first['message']}" + (
                 f" (and {more} more)" if more else ""
             )
-        return _deliver(source, options, outcome, data, data)
+        outcome.message = unchanged_reason(outcome.message, lightning, no_loop(report))
+        return _deliver(source, options, outcome, data, data, read_stat)
 
     # Never write code that does not parse, nor code the file's encoding cannot hold.
     problem = _unparsable(result.code)
@@ -169,7 +185,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         # The diff shows the file's bytes: a BOM is part of its first line for ``patch``.
         bom = "\ufeff" if encoding == "utf-8-sig" else ""
         outcome.diff = unified_diff(bom + text, bom + result.code, display)
-    return _deliver(source, options, outcome, data, new_data)
+    return _deliver(source, options, outcome, data, new_data, read_stat)
 
 
 #: Outcomes whose file this process has written, in order. A write and its entry here happen
@@ -179,31 +195,40 @@ written: list[Outcome] = []
 
 
 def _deliver(
-    source: files.Source, options: Options, outcome: Outcome, old: bytes, new: bytes
+    source: files.Source,
+    options: Options,
+    outcome: Outcome,
+    old: bytes,
+    new: bytes,
+    read_stat: os.stat_result | None = None,
 ) -> Outcome:
-    """Write (or hand back) the result as the options say."""
+    """Write (or hand back) the result as the options say. A file rewritten in place must still
+    be the file that was read (``read_stat``, ``old``): see ``writing.replace_if_unchanged``."""
     try:
         if options.write == "inplace" and source.path is not None:
             if new != old:
-                links = os.stat(source.path).st_nlink
+                assert read_stat is not None
+                links = read_stat.st_nlink
                 if links > 1:
                     outcome.message = (
                         f"it had {links} hard links: this name is a new file now, "
                         "the other names keep the original"
                     )
                 with writing.signals_deferred():
-                    writing.atomic_write(source.path, new)
+                    writing.replace_if_unchanged(source.path, new, old, read_stat)
                     written.append(outcome)
         elif options.write == "output" and source.dest is not None:
             dest = source.dest
             dest.parent.mkdir(parents=True, exist_ok=True)
-            mode = stat.S_IMODE(os.stat(source.path).st_mode) if source.path else None
+            mode = writing.output_mode(read_stat.st_mode if read_stat is not None else None)
             outcome.output = str(dest)
             with writing.signals_deferred():
-                writing.atomic_write(dest, new, mode=mode)
+                outcome.replaced = writing.write_output(dest, new, mode)
                 written.append(outcome)
         elif options.write == "stdout":
             outcome.data = new
+    except writing.NotWritten as err:
+        return Outcome(outcome.display, ERROR, message=f"{outcome.display}: {err}")
     except OSError as err:
         target = source.dest if options.write == "output" else source.path
         return Outcome(
@@ -212,6 +237,16 @@ def _deliver(
             message=f"{outcome.display}: cannot write {target}: {err.strerror or err}",
         )
     return outcome
+
+
+def unchanged_reason(reason: str, lightning: str | None, no_training: bool) -> str:
+    """Why a file stays as it is, for a file that uses Lightning already (``lightning``: where it
+    imports it): a converted file, converted again, is said to be one."""
+    if lightning is None:
+        return reason
+    if no_training:
+        return f"it uses Lightning already ({lightning}): nothing to convert"
+    return f"{reason} (it uses Lightning already: {lightning})"
 
 
 def no_loop(report: dict) -> bool:

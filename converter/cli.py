@@ -19,19 +19,21 @@ from converter import FALLBACKS, TARGETS, __version__
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
 EXIT_FAILED = 123
-EXIT_INTERRUPTED = 130  # Ctrl-C; SIGTERM gives 143 (128 + the signal's number)
+EXIT_INTERRUPTED = 130  # Ctrl-C; SIGTERM gives 143, SIGHUP 129 (128 + the signal's number)
 
 CONVERT_EPILOG = """\b
 Exit codes:
-  0    done; with --check: no file would change
+  0    done; with --check: no file would change (--diff alone: 0 whether or not it
+       shows a diff)
   1    --check: some file would change
        (also without --check when --exit-nonzero-on-change is given and some file changed)
-  2    usage error (unknown option, an --output or --report that overlaps an input...)
-  123  some file could not be processed (syntax error, unreadable, not a regular file, not
-       Python, cannot decode, over the size or nesting budget); such files are left untouched
-       and the other files are still processed
-  130  interrupted (Ctrl-C); 143: terminated (SIGTERM). Each file is either untouched or
-       fully converted, and the files written are named
+  2    usage error (unknown option, an --output or --report that overlaps an input, a
+       --report folder that does not exist...); nothing was read or written
+  123  some file could not be processed (syntax error, unreadable, read-only, changed on
+       disk while it was converted, not a regular file, not Python, cannot decode, over a
+       budget); such files are left untouched and the other files are still processed
+  130  interrupted (Ctrl-C); 143: terminated (SIGTERM); 129: hung up (SIGHUP). Each file is
+       either untouched or fully converted, and the files written are named
 
 \b
 Examples:
@@ -65,7 +67,12 @@ def main() -> None:
 
 @main.command(epilog=CONVERT_EPILOG)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--diff", is_flag=True, help="Print a unified diff of each change; write nothing.")
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Print a unified diff of each change; write nothing (exit 0; with --check, 1 when "
+    "there is a diff).",
+)
 @click.option(
     "--check",
     is_flag=True,
@@ -84,7 +91,7 @@ def main() -> None:
     default=TARGETS[0],
     show_default=True,
     help="Which package the converted code imports; fabric: Lightning Fabric runs the script's "
-    "own loop (see README, Convert to Fabric).",
+    "own loop (see docs/fabric.md).",
 )
 @click.option(
     "--fallback",
@@ -99,7 +106,13 @@ def main() -> None:
     help="Write a readable report: per file, each change and each declined construct with its "
     "line and reason.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON on stdout. Files are still rewritten in place unless "
+    "--check, --diff or --output is given.",
+)
 @click.option(
     "-j",
     "--jobs",
@@ -122,7 +135,8 @@ def main() -> None:
     "excludes",
     multiple=True,
     metavar="GLOB",
-    help="Also skip folders and files whose name matches GLOB while walking (repeatable).",
+    help="Also skip folders and files whose name matches GLOB while walking folders "
+    "(repeatable); a file named on the command line is always taken.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option(
@@ -261,7 +275,7 @@ def _copy(src: Path, dest: Path, run) -> None:
         writing.copy_file(src, dest)
     except OSError as err:
         message = f"{src}: cannot copy to {dest}: {err.strerror or err}"
-    except files.ReadProblem as err:
+    except (files.ReadProblem, writing.NotWritten) as err:
         message = f"{src}: {err}"
     else:
         return
@@ -357,6 +371,8 @@ class _Run:
             line = f"unchanged {outcome.display}: {outcome.message}"
             if outcome.output:
                 line += f" (copied to {outcome.output})"
+        if outcome.replaced:
+            line += f" ({outcome.replaced})"
         if not self.quiet:
             click.echo(line, err=True)
         if self.verbose and outcome.report:
@@ -400,6 +416,8 @@ class _Run:
                 entry[key] = outcome.report[key]
         if outcome.output:
             entry["output"] = outcome.output
+        if outcome.replaced:
+            entry["replaced"] = outcome.replaced
         if outcome.encoding:
             entry["encoding"] = outcome.encoding
         if with_diff:

@@ -6,11 +6,13 @@ unchanged."""
 
 from __future__ import annotations
 
-from converter.report import ConversionResult, Entry
+from converter.report import FABRIC_HINT, ConversionResult, Entry
 
 
 def fall_back(trainer: ConversionResult, fabric: ConversionResult) -> ConversionResult:
-    declined = trainer.report.declined
+    declined = [
+        Entry(e.kind, e.line, e.message.removesuffix(FABRIC_HINT)) for e in trainer.report.declined
+    ]
     why = "; ".join(f"line {e.line}: {e.message}" for e in declined)
     if fabric.changed:
         entry = Entry(

@@ -329,18 +329,47 @@ def _holds(folder: Path, path: str) -> bool:
 
 
 def report_overlap(report: Path, found: Discovery) -> str:
-    """Why ``--report PATH`` may not be written (it is an input, or an output), or ''."""
+    """Why ``--report PATH`` may not be written, or '': its folder does not exist or may not be
+    written, or it is an input or an output of the run (by path, or by identity: a hard link or
+    a symlink to one). Checked before anything is converted."""
     real = os.path.realpath(report)
+    try:
+        st: os.stat_result | None = os.stat(report)
+    except OSError:
+        st = None
+    if st is None or stat.S_ISREG(st.st_mode):  # written beside, then renamed (a device: into)
+        problem = _folder_problem(report)
+        if problem:
+            return problem
+
+    def same(path: Path | str) -> bool:
+        return os.path.realpath(path) == real or (st is not None and _same(st, path))
+
     for source in found.sources:
-        if source.path is not None and os.path.realpath(source.path) == real:
+        if source.path is not None and same(source.path):
             return f"--report {report} is the input {source.display}; choose another file"
-        if source.dest is not None and os.path.realpath(source.dest) == real:
+        if source.dest is not None and same(source.dest):
             return f"--report {report} is where {source.display} would be written"
     for src, dest in found.others:
-        if os.path.realpath(src) == real:
+        if same(src):
             return f"--report {report} is the input {src}; choose another file"
-        if os.path.realpath(dest) == real:
+        if same(dest):
             return f"--report {report} is where {src} would be copied"
+    return ""
+
+
+def _folder_problem(report: Path) -> str:
+    folder = Path(os.path.dirname(report) or ".")
+    try:
+        folder_mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return f"--report {report}: the folder {folder} does not exist; create it first"
+    except OSError as err:
+        return f"--report {report}: cannot reach the folder {folder}: {err.strerror or err}"
+    if not stat.S_ISDIR(folder_mode):
+        return f"--report {report}: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"--report {report}: the folder {folder} may not be written"
     return ""
 
 
@@ -370,6 +399,12 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
     Raises ``OSError`` when the file cannot be read, :class:`ReadProblem` when it is not a regular
     file or is larger than ``limit``.
     """
+    return read_regular_stat(path, limit)[0]
+
+
+def read_regular_stat(path: Path, limit: int = READ_LIMIT) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular`, and the file's ``fstat`` taken before reading it: what a write in
+    place checks the file against (``converter.writing.replace_if_unchanged``)."""
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
         raise ReadProblem(not_regular(mode))
@@ -381,7 +416,7 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
             raise ReadProblem(not_regular(st.st_mode))
         if st.st_size > limit:
             raise ReadProblem(_too_large(limit))
-        return read_at_most(handle, limit)
+        return read_at_most(handle, limit), st
 
 
 def read_at_most(handle: BinaryIO, limit: int = READ_LIMIT) -> bytes:
@@ -468,6 +503,26 @@ def might_contain_training(text: str) -> bool:
     a false True only costs a parse).
     """
     return _BACKWARD.search(text) is not None and _STEP_CALL.search(text) is not None
+
+
+_LIGHTNING_IMPORT = re.compile(
+    r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b[^\r\n]*",
+    re.M,
+)
+
+
+def lightning_import(text: str) -> str | None:
+    """Where the text imports Lightning (``line 3: `import pytorch_lightning as pl```), or None:
+    a file converted already (no parse; a line inside a string counts too, which only changes
+    the words of an unchanged file's line)."""
+    found = _LIGHTNING_IMPORT.search(text)
+    if found is None:
+        return None
+    line = len(_LINE_END.findall(text, 0, found.start())) + 1
+    return f"line {line}: `{found.group(0).strip()}`"
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 #: `from a.b import c, d as e` / `import a.b as c, d` at the start of a line (in a string too:

@@ -40,12 +40,14 @@ def problem(
     filename: str,
     convert_again: Callable[[SourceIndex], str],
     converted_tree: cst.Module | None = None,
+    converted_index: SourceIndex | None = None,
 ) -> str | None:
     """What is wrong with the converted `code`, or None.
 
     `converted_tree`: the tree the conversion printed as `code`, when the caller has it. Once
     `code` compiles, its analysis and second conversion start from that tree rather than from a
     parse of `code` (the same statements: a parse would cost a tenth of the whole conversion).
+    `converted_index`: that tree's index, when the caller has it.
     """
     try:
         compile(code, filename, "exec", dont_inherit=True)
@@ -53,7 +55,7 @@ def problem(
         return f"it does not compile: {error.msg} (line {error.lineno})"
     except (ValueError, RecursionError, MemoryError) as error:
         return f"it does not compile: {error}"
-    converted = SourceIndex(converted_tree or cst.parse_module(code), code)
+    converted = converted_index or SourceIndex(converted_tree or cst.parse_module(code), code)
     missing = unbound(converted) - unbound(source_index)
     if missing:
         names = ", ".join(f"`{name}`" for name in sorted(missing))

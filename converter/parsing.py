@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
+import io
 import os
 import queue
 import re
 import threading
+import tokenize
 import warnings
 
 import libcst as cst
@@ -38,6 +41,11 @@ MAX_SOURCE_CHARS = 256 * 1024
 #: passes 30; CPython itself stops near 200 brackets and ~3,000 levels; the converter's own
 #: recursion ends near 320.
 MAX_DEPTH = 100
+#: The node budget, in nodes of CPython's syntax tree (contexts not counted). LibCST's tree and
+#: the analysis cost about 3-8 KB of memory per node, whatever the file's size in bytes: 256 KiB
+#: of one-name statements is 260,000 nodes (2 GB, minutes). Real code has about 60-110 nodes
+#: per KiB (the standard library's largest modules), so 256 KiB of it stays far below the limit.
+MAX_NODES = 40_000
 #: The stack of the thread LibCST parses in: address space only, touched as deep as the parse goes.
 _PARSE_STACK_BYTES = 256 * 1024 * 1024
 
@@ -123,19 +131,40 @@ def _syntax_error(source: str, message: str, line: int, column: int) -> cst.Pars
 
 
 def _check_depth(tree: ast.AST, source: str) -> None:
-    """Raise :class:`SourceRejected` at the first place nested deeper than :data:`MAX_DEPTH`."""
+    """Raise :class:`SourceRejected` at the first place nested deeper than :data:`MAX_DEPTH`,
+    or when the tree has more than :data:`MAX_NODES` nodes."""
     stack = [(tree, 1, 1, 0)]  # node, depth, line and column of the nearest positioned node
+    nodes = 0
+    lines = None
     while stack:
         node, depth, line, column = stack.pop()
+        if isinstance(node, ast.expr_context):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise SourceRejected(
+                f"too large to convert: more than {MAX_NODES:,} syntax-tree nodes "
+                "(torch2lightning's limit per file; 256 KiB of typical code has about 25,000)"
+            )
         if hasattr(node, "lineno"):
             line, column = node.lineno, node.col_offset
         if isinstance(node, ast.alias):  # ``import a.b.c``: one name here, nested in LibCST
             depth += node.name.count(".")
         elif isinstance(node, ast.ImportFrom):
             depth += (node.module or "").count(".")
-        if depth > MAX_DEPTH:
+        pieces = 1
+        if isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
+        ):
+            if lines is None:
+                lines = _LINE.findall(source)
+            pieces = _adjacent_literals(lines, node)  # LibCST nests ``"a" "b" "c"`` pairwise
+        if depth + pieces - 1 > MAX_DEPTH:
+            what = f"{pieces} adjacent string literals, which LibCST nests one in another: " * (
+                pieces > 1
+            )
             raise SourceRejected(
-                f"too deeply nested to convert: more than {MAX_DEPTH} levels "
+                f"too deeply nested to convert: {what}more than {MAX_DEPTH} levels "
                 "(torch2lightning's limit per file)",
                 line,
                 _characters(source, line, column) + 1,
@@ -145,11 +174,40 @@ def _check_depth(tree: ast.AST, source: str) -> None:
             stack.append((child, depth + step, line, column))
 
 
+def _adjacent_literals(lines: list[str], node: ast.expr) -> int:
+    """How many string literals make up ``node`` (``"a" "b"`` is one constant for Python, two
+    literals for LibCST). Only a string spanning more text than one literal can be several."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return 1
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        text = _utf8(lines[first])[node.col_offset : node.end_col_offset]
+    else:
+        text = _utf8(lines[first])[node.col_offset :]
+        text += _utf8("".join(lines[first + 1 : last])) + _utf8(lines[last])[: node.end_col_offset]
+    if text.count(b'"') + text.count(b"'") <= 6:  # one literal, even triple-quoted
+        return 1
+    count = 0
+    with contextlib.suppress(tokenize.TokenError, SyntaxError):
+        for token in tokenize.tokenize(io.BytesIO(b"(" + text + b")").readline):
+            count += token.type in (tokenize.STRING, _FSTRING_START)
+    return max(count, 1)
+
+
+def _utf8(text: str) -> bytes:  # as CPython's tree counts columns
+    return text.encode("utf-8", "surrogatepass")
+
+
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12's f-string tokens
+#: A line with its ending, as Python's tokenizer counts lines.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def _characters(source: str, line: int, offset: int) -> int:
     """A column as Python's tree gives it (UTF-8 bytes) in characters, as messages count."""
     lines = re.split(r"\r\n|\r|\n", source)  # Python's line endings
     text = lines[line - 1] if line <= len(lines) else ""
-    return len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+    return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace"))
 
 
 def _libcst_parse(source: str) -> cst.Module:

@@ -23,6 +23,7 @@ from converter.rewrite.script import (
     override_inherited_hooks,
     plan_edits,
 )
+from converter.rewrite.unused_imports import drop_unused_imports
 from converter.siblings import Modules
 
 
@@ -76,9 +77,9 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
             converted = _fabric(index, report)
         else:
             converted = _convert(index, target, report)
-        code = converted.code
+        converted, code, output = drop_unused_imports(index, converted)
         if check:
-            _check_output(index, converted, code, filename, target)
+            _check_output(index, converted, code, filename, target, output)
     except Declined as declined:
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
@@ -129,7 +130,12 @@ def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
 
 
 def _check_output(
-    index: SourceIndex, converted: cst.Module, code: str, filename: str, target: str
+    index: SourceIndex,
+    converted: cst.Module,
+    code: str,
+    filename: str,
+    target: str,
+    output: SourceIndex | None = None,
 ) -> None:
     def convert_again(again: SourceIndex) -> str:
         try:
@@ -139,7 +145,7 @@ def _check_output(
         except Declined:
             return code  # left as it is
 
-    found = output_check.problem(index, code, filename, convert_again, converted)
+    found = output_check.problem(index, code, filename, convert_again, converted, output)
     if found is not None:
         raise Declined(
             1,  # the file as a whole
@@ -158,7 +164,8 @@ def _report(index: SourceIndex, site: TrainingSite, report: Report) -> None:
         report.find(
             "loop", line(stage.loop), f"{stage.name.value} loop over `{stage.loader.value}`"
         )
-    report.change("module", line(model.binding), f"{what} is now a LightningModule")
+    where = model.cls.node if model.cls else model.binding  # the class, or what gets wrapped
+    report.change("module", line(where), f"{what} is now a LightningModule")
     report.change("trainer", line(site.outer_loop), "training loop replaced by Trainer.fit")
     if site.test_region:
         report.change("trainer", line(site.test_region[0]), "test loop replaced by Trainer.test")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+#: Ends a Trainer decline that Fabric converts (the script's own loop kept); `--fallback fabric`
+#: takes it off the reason it quotes.
+FABRIC_HINT = "; `--fallback fabric` converts it to Fabric, which keeps the script's own loop"
+
 
 @dataclass(frozen=True)
 class Entry:

@@ -1,8 +1,9 @@
 """Run :func:`converter.batch.process` over the files, here or in a process pool, and stop cleanly.
 
-Stopping (Ctrl-C, SIGTERM) keeps three promises: every file is either untouched or fully converted
-(writes are atomic and defer signals); every file that was written is handed to ``accept``, so the
-summary names it; and nothing hangs, however many signals arrive. The first signal raises
+Stopping (Ctrl-C, SIGTERM, SIGHUP, or the main process killed) keeps four promises: every file is
+either untouched or fully converted (writes are atomic and defer signals); every file that was
+written is handed to ``accept``, so the summary names it; nothing hangs, however many signals
+arrive; and no worker outlives the run (see ``_worker_signals``). The first signal raises
 ``KeyboardInterrupt``; later ones are ignored while the files in progress finish (each is bounded
 by the parse budgets), so a second Ctrl-C cannot break the pool's shutdown half way.
 """
@@ -12,17 +13,19 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from converter import batch, files, writing
 
 STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
 
 class StopSignals:
-    """The handler for Ctrl-C and SIGTERM in the main process: ``KeyboardInterrupt`` once."""
+    """The handler for Ctrl-C, SIGTERM and SIGHUP in the main process: ``KeyboardInterrupt``
+    once."""
 
     def __init__(self) -> None:
         self.received: int | None = None
@@ -47,17 +50,60 @@ def install_stop_signals() -> StopSignals:
     return handler
 
 
-def _worker_signals() -> None:
-    """Pool workers ignore Ctrl-C (the main process decides; each worker finishes its file) and
-    die on SIGTERM as usual (the pool itself uses it; a write in progress completes first).
+def _worker_signals(parent: int) -> None:
+    """Pool workers leave stopping to the main process, and never outlive it.
+
+    Each worker takes a process group of its own, so that what a terminal or a supervisor sends
+    to the run's group (Ctrl-C, SIGHUP, SIGTERM to the group) reaches the main process only: it
+    lets the workers finish the files they hold, collects what they wrote, and shuts the pool
+    down. They also ignore Ctrl-C and SIGHUP sent to them alone, and die on SIGTERM (the pool's
+    own way to stop a worker; a write in progress completes first). Should the main process die
+    without stopping them (SIGKILL), each gets SIGTERM (Linux's parent-death signal; elsewhere a
+    thread that watches the parent).
 
     They are forked with these signals held (see ``_run_pool``), so that none reaches them while
     they still have the main process's handler; a signal held meanwhile is handled here, anew."""
+    if hasattr(os, "setpgid"):
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, writing.DEFERRED_SIGNALS)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM to this process when ``parent`` is gone."""
+    if not hasattr(signal, "SIGTERM"):
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before the call: no signal would come
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="torch2lightning-parent-watch", daemon=True).start()
 
 
 def run_all(
@@ -119,7 +165,10 @@ def _run_pool(sources, on_disk, file_options, stdin_options, jobs, accept, stop)
     # fork: workers inherit the imported converter instead of importing it again.
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(on_disk)), mp_context=context, initializer=_worker_signals
+        max_workers=min(jobs, len(on_disk)),
+        mp_context=context,
+        initializer=_worker_signals,
+        initargs=(os.getpid(),),
     )
     futures = {}
     handed: set[int] = set()  # sources whose outcome went to accept

@@ -36,6 +36,8 @@ _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 _BACKWARD_CALL = re.compile(r"\.\s*backward\s*\(")
 #: Names a module binds for itself: a copy would read the script's.
 _MODULE_OWN = {"__file__", "__name__", "__spec__", "__package__", "__loader__", "__path__"}
+#: "line N" in a message of the conversion of the text with the copies: a line of that text.
+_LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
 _DEPTH = 4  # re-exports followed (`utils/__init__.py`: `from .train import train_one_epoch`)
 
 
@@ -114,13 +116,22 @@ class BroughtIn:
         return ConversionResult(source, result.code if changed else source, report)
 
     def _entry(self, entry: Entry) -> Entry:
+        message = _LINE_IN_MESSAGE.sub(self._line_in_message, entry.message)
         if not 0 < entry.line <= len(self.origins):
-            return entry
+            return Entry(entry.kind, entry.line, message)
         copy, line = self.origins[entry.line - 1]
         if copy is None:
-            return Entry(entry.kind, line, entry.message)
+            return Entry(entry.kind, line, message)
         where = f"{copy.source.module.display}:{line}, in the copied {copy.name}()"
-        return Entry(entry.kind, copy.at, f"{entry.message} ({where})")
+        return Entry(entry.kind, copy.at, f"{message} ({where})")
+
+    def _line_in_message(self, found: re.Match) -> str:
+        """A line of ``text`` a message names, as the script's line or the module's."""
+        number = int(found.group(1))
+        if not 0 < number <= len(self.origins):
+            return found.group(0)
+        copy, line = self.origins[number - 1]
+        return f"line {line}" if copy is None else f"{copy.source.module.display}:{line}"
 
 
 def bring_in(source: str, modules: Modules) -> BroughtIn | None:

@@ -1,2 +1,2 @@
-def {hook}(self, outputs, {batch}, batch_idx):
+def {hook}(self, {outputs}, {batch}, {index}):
     {body}

@@ -1,2 +1,2 @@
-def {hook}(self, {batch}, batch_idx):
+def {hook}(self, {batch}, {index}):
     {body}

@@ -1,3 +1,3 @@
-def lr_scheduler_step(self, scheduler, metric):
-    super().lr_scheduler_step(scheduler, metric)
+def lr_scheduler_step(self, {scheduler}, {metric}):
+    super().lr_scheduler_step({scheduler}, {metric})
     {body}

@@ -270,6 +270,53 @@ def test_a_model_saved_whole_is_saved_unwrapped_and_a_state_dict_through_fabric_
     assert 'torch.save(model.module, "model.pt")' in code
 
 
+SUMS = """\
+import torch
+from torch import nn
+from torchvision.utils import save_image
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+data = torch.utils.data.TensorDataset(torch.randn(32, 4))
+loader = torch.utils.data.DataLoader(data, batch_size=8)
+for epoch in range(2):
+    running, hits = 0.0, 0
+    for (x,) in loader:
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        running += loss.item() / len(loader)
+        hits += (model(x) > 0).sum()
+    print(running, hits)
+    save_image(model.weight.detach().view(1, 1, 4), "weight.png")
+"""
+
+
+def test_a_training_loop_s_sums_are_totals_over_the_processes_without_a_helper():
+    code = convert_source(SUMS, target="fabric").code
+    assert (
+        "    if fabric.world_size > 1:  # the totals over all processes' batches\n"
+        '        running = fabric.all_reduce(running, reduce_op="sum").item()\n'
+        '        hits = fabric.all_reduce(hits, reduce_op="sum")\n'
+    ) in code, code
+    # a per-batch mean: each batch's share of every process's batches
+    assert "running += loss.item() / (len(loader) * fabric.world_size)" in code
+    assert "def sum_over_processes" not in code
+
+
+def test_a_sum_read_with_the_loop_s_batch_index_stays_the_processes_own():
+    source = SUMS.replace("for (x,) in loader:", "for i, (x,) in enumerate(loader):")
+    source = source.replace("print(running, hits)", "print(running / (i + 1))")
+    code = convert_source(source, target="fabric").code
+    assert "all_reduce" not in code
+
+
+def test_a_file_the_script_writes_itself_is_written_by_the_first_process():
+    code = convert_source(SUMS, target="fabric").code
+    assert "    if fabric.is_global_zero:\n        save_image(" in code, code
+
+
 # -- the command line -------------------------------------------------------------------------
 
 
@@ -296,8 +343,8 @@ def test_convert_fallback_converts_what_the_trainer_declines_and_says_so(tmp_pat
     first = files["while_epoch_loop.py"]["changed"][0]
     assert first["kind"] == "fallback"
     assert first["message"] == (
-        "converted to Fabric: the Trainer conversion declined (line 10: the training loop is "
-        "nested in statements it cannot lift)"
+        "converted to Fabric: the Trainer conversion declined (line 9: the epoch loop is a "
+        "`while` loop, which it cannot lift into the Trainer's fixed number of epochs)"
     )
     assert (
         "converted " in run.stderr
@@ -337,7 +384,8 @@ def test_verify_fallback_fabric_proves_the_conversion(tmp_path):
     script = HERE / "golden_fabric" / "train_until.in.py"
     run = cli("verify", script, "--fallback", "fabric", "--work-dir", tmp_path / "w")
     assert run.returncode == 0, explain(run)
-    assert "note: converted to Fabric: the Trainer conversion declined (line 44:" in run.stdout
+    declined = "note: converted to Fabric: the Trainer conversion declined (line 43: the epoch loop"
+    assert declined in run.stdout
     assert "largest loss difference: 0\n" in run.stdout
     assert "printed output: 2 lines compared (original 2, lightning 2): the same" in run.stdout
     assert run.stdout.splitlines()[-1].startswith("EQUIVALENT")

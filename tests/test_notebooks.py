@@ -408,7 +408,7 @@ def without_lightning_import(code: str) -> list[str]:
     return [
         line
         for line in code.splitlines()
-        if line.strip() and not re.fullmatch(r"import (pytorch_lightning as pl\w*|torch)", line)
+        if line.strip() and not re.fullmatch(r"import (pytorch_lightning as pl\w*|torch|os)", line)
     ]
 
 

@@ -190,3 +190,41 @@ def test_hooks_convert_staged_notebooks(user_repo, pre_commit_home):
         proc = try_repo(user_repo, pre_commit_home, hook)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Passed" in proc.stdout
+
+
+def _readme_config() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pre-commit", 1)[1].split("\n## ", 1)[0]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_config_resolves_runs_and_excludes(user_repo, pre_commit_home):
+    """The README's `.pre-commit-config.yaml`, as a user pastes it: pre-commit accepts it (no
+    `rev:` that names nothing), the hook converts a staged script, and `exclude:` keeps the
+    excluded one as it is (the hook names each file, so `--exclude` could not)."""
+    config = _readme_config()
+    repos = yaml.safe_load(config)["repos"]
+    assert all(r["repo"] == "local" or "rev" in r for r in repos)
+    sample = converting_sample()
+    if sample is None:
+        pytest.skip("convert_source converts none of the sample scripts yet")
+    name, source = sample
+    (user_repo / "third_party").mkdir()
+    (user_repo / ".pre-commit-config.yaml").write_text(config)
+    stage(user_repo, {".pre-commit-config.yaml": config, name: source, "third_party/v.py": source})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env["PRE_COMMIT_HOME"] = str(pre_commit_home)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=user_repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    assert "An error has occurred" not in out, out
+    assert proc.returncode == 1 and "Failed" in out, out
+    assert (user_repo / name).read_text() == convert_source(source).code
+    assert (user_repo / "third_party" / "v.py").read_text() == source

@@ -323,8 +323,10 @@ def _interrupt(tmp_path: Path, jobs: str, signals: list[int], group: bool):
         ("1", [signal.SIGINT], True, 130),
         ("1", [signal.SIGTERM], False, 143),
         ("2", [signal.SIGTERM], False, 143),
+        ("1", [signal.SIGHUP], False, 129),  # the terminal went away (issue 21)
+        ("2", [signal.SIGHUP], False, 129),
     ],
-    ids=["j2-ctrl-c-twice", "j1-ctrl-c", "j1-sigterm", "j2-sigterm"],
+    ids=["j2-ctrl-c-twice", "j1-ctrl-c", "j1-sigterm", "j2-sigterm", "j1-sighup", "j2-sighup"],
 )
 def test_an_interrupted_run_stops_and_names_every_file_it_wrote(
     tmp_path, jobs, signals, group, code

@@ -117,12 +117,14 @@ def calls_of(index: SourceIndex, function: cst.FunctionDef):
 
 def bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
     statements = []
+    seen: set[int] = set()  # by identity: a name bound thousands of times stays linear
     for assignment in scope.assignments[name]:
         if assignment.scope is scope:
             statement = index.enclosing_statement(assignment.node)
             if isinstance(assignment.node, (cst.FunctionDef, cst.ClassDef)):
                 statement = assignment.node
-            if statement is not None and statement not in statements:
+            if statement is not None and id(statement) not in seen:
+                seen.add(id(statement))
                 statements.append(statement)
     return statements
 

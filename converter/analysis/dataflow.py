@@ -284,7 +284,7 @@ def _readers_after(index, plan, moved_names: set[str]) -> dict[str, cst.Name]:
     if plan.site_function is not None:
         site_names = {a.name for a in plan.site_scope.assignments if a.scope is plan.site_scope}
         moved_names = moved_names & site_names
-    following = _following(index, plan.outer_loop, set(plan.test_region))
+    following = statements_after(index, plan.outer_loop, set(plan.test_region))
     events = name_events(index, following)
     # the optimizers and schedulers are the trainer's after fit (`trainer.optimizers[0]`)
     optimization = set(plan.names(Role.OPTIMIZER)) | set(plan.names(Role.SCHEDULER))
@@ -314,8 +314,18 @@ def _check_tested_read_after_test(index, plan, read_after, only_tested: set[str]
             )
 
 
-def _following(index, statement, skip) -> list[cst.CSTNode]:
+def statements_after(index, statement, skip=frozenset()) -> list[cst.CSTNode]:
     """Statements after `statement` in its block and in the enclosing blocks of its scope."""
+    return _around(index, statement, skip, after=True)
+
+
+def statements_before(index, statement) -> list[cst.CSTNode]:
+    """Statements before `statement` in its block and in the enclosing blocks of its scope, in
+    source order."""
+    return sorted(_around(index, statement, set(), after=False), key=index.order)
+
+
+def _around(index, statement, skip, after: bool) -> list[cst.CSTNode]:
     result: list[cst.CSTNode] = []
     current = statement
     while True:
@@ -325,7 +335,8 @@ def _following(index, statement, skip) -> list[cst.CSTNode]:
         body = getattr(parent, "body", None)
         if isinstance(body, (list, tuple)) and current in body:
             position = list(body).index(current)
-            result += [s for s in body[position + 1 :] if s not in skip and not _is_def(s)]
+            part = body[position + 1 :] if after else body[:position]
+            result += [s for s in part if s not in skip and not _is_def(s)]
         if isinstance(parent, (cst.FunctionDef, cst.Module)):
             break
         current = parent

@@ -47,6 +47,7 @@ class RegionFinder:
     def __init__(self, index: SourceIndex, site: TrainingSite) -> None:
         self.index = index
         self.plan = site
+        self._by_name: dict[str, cst.FunctionDef] | None = None
 
     def find(self, block: list[cst.BaseStatement], site: Origin) -> EvalRegion | None:
         """The first evaluation region among the statements of `block`."""
@@ -85,19 +86,22 @@ class RegionFinder:
         ]
         return loops[0] if len(loops) == 1 else None
 
+    def _functions(self) -> dict[str, cst.FunctionDef]:
+        """The module's functions by name (the first of a name), looked up once: a script of
+        thousands of calls asks for each."""
+        if self._by_name is None:
+            self._by_name = {}
+            for s in self.index.module.body:
+                if isinstance(s, cst.FunctionDef):
+                    self._by_name.setdefault(s.name.value, s)
+        return self._by_name
+
     def _function_call(self, statement, position: int, site: Origin) -> EvalRegion | None:
         shape = called_function_statement(statement)
         if shape is None:
             return None
         call, target = shape
-        function = next(
-            (
-                s
-                for s in self.index.module.body
-                if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value
-            ),
-            None,
-        )
+        function = self._functions().get(call.func.value)
         if function is None:
             return None
         for decorator in function.decorators:

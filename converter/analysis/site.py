@@ -277,8 +277,13 @@ class TrainingSite:
     kept_functions: list[cst.FunctionDef] = field(default_factory=list)  # moved, still called
     inlined: dict[str, cst.FunctionDef] = field(default_factory=dict)
     train_result: cst.SimpleStatementLine | None = None  # `loss = train(...)`'s value
-    # The epoch's wrap-up the original ran before evaluating: it opens on_validation_epoch_start.
+    # The epoch's wrap-up the original ran before evaluating: it is training code, and runs
+    # after the epoch's last batch (on_train_batch_end), before Lightning validates.
     before_validation: list[Moved] = field(default_factory=list)
+    # The epoch's code after evaluating that reads its results: it runs at the end of
+    # on_validation_epoch_end, only when the validation is part of fit (not the sanity check,
+    # not trainer.validate), so that each hook also runs alone.
+    after_validation: list[Moved] = field(default_factory=list)
     batch_body: list[cst.BaseStatement] = field(default_factory=list)  # before any claim
     claims: dict[tuple[Hook, Claim], list[cst.BaseStatement]] = field(default_factory=dict)
     # break/continue/return inside moved code that a pattern turns into Lightning's own control

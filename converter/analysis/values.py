@@ -1,6 +1,7 @@
 """Which site values are hyper-parameters: plain data (numbers, strings, booleans, None, and
-lists, tuples or dicts of them, an argparse option, arithmetic on those, `int(...)`, `len(...)`),
-as opposed to objects (modules, tensors, functions, datasets) that the hooks use.
+lists, tuples or dicts of them, an argparse option, arithmetic on those, `int(...)`, `len(...)`,
+a parameter of a function that every call of it passes plain data), as opposed to objects
+(modules, tensors, functions, datasets) that the hooks use.
 
 Lightning saves hyper-parameters in every checkpoint and loads them back with a weights-only
 unpickler, which takes plain data only; objects are handed to the module as attributes.
@@ -12,6 +13,8 @@ import libcst as cst
 
 from converter.analysis.bindings import assigned_value, bindings
 from converter.analysis.index import SourceIndex
+from converter.analysis.loops import bind_arguments
+from converter.analysis.site import Declined
 
 _PRIMITIVE_CALLS = frozenset("int float str bool round len".split())  # whatever they are given
 _PLAIN_CALLS = frozenset("abs min max sum tuple list".split())  # plain when their arguments are
@@ -24,11 +27,50 @@ def is_plain_name(
     found = bindings(index, scope, name)
     if not found or name in seen:
         return False
+    seen = seen | {name}
     return all(
-        (value := assigned_value(statement, name)) is not None
-        and is_plain(index, scope, value, namespaces, seen | {name})
+        _plain_parameter(index, statement, name, namespaces, seen)
+        if _is_parameter_of(index, statement, name, scope)
+        else (value := assigned_value(statement, name)) is not None
+        and is_plain(index, scope, value, namespaces, seen)
         for statement in found
     )
+
+
+def _is_parameter_of(index: SourceIndex, statement, name: str, scope) -> bool:
+    if not isinstance(statement, cst.FunctionDef) or index.body_scope(statement) is not scope:
+        return False
+    params = statement.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    return any(p.name.value == name for p in every)
+
+
+def _plain_parameter(index: SourceIndex, function: cst.FunctionDef, name: str, namespaces, seen):
+    """Every call of the module-level `function` (called by name, and used no other way)
+    passes plain data for its parameter `name` (or leaves its plain default)."""
+    module = index.body_scope(None)
+    if index.parent(function) is not index.module:
+        return False
+    uses = [
+        access.node
+        for scope in index.scopes()
+        if scope.lookup(function.name.value) is module
+        for access in scope.accesses_by_name().get(function.name.value, [])
+    ]
+    if not uses:
+        return False
+    for use in uses:
+        call = index.parent(use)
+        if not isinstance(call, cst.Call) or call.func is not use:
+            return False
+        try:
+            value = bind_arguments(index, function, call).get(name)
+        except Declined:
+            return False
+        caller = index.scope(use)
+        if value is None or caller is None or not is_plain(index, caller, value, namespaces, seen):
+            return False
+    return True
 
 
 def is_plain(

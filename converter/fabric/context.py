@@ -26,6 +26,8 @@ class Context:
     counts: dict[str, list[int]] = field(default_factory=dict)  # what changed -> lines
     #: model -> the source position after which it is Fabric's wrapper (`fabric.setup`)
     wrapped_after: dict[str, int] = field(default_factory=dict)
+    guarded: set[cst.CSTNode] = field(default_factory=set)  # prints under a rank-zero guard
+    saved: list[cst.Call] = field(default_factory=list)  # `torch.save` calls now `fabric.save`
 
     def name(self) -> cst.Name:
         return cst.Name(self.fabric)

@@ -8,13 +8,13 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
-from converter.fabric import checks, devices, training
+from converter.fabric import checks, clipping, devices, training
 from converter.fabric.amp import find_amp
 from converter.fabric.amp import rewrite as rewrite_amp
 from converter.fabric.context import Context
 from converter.fabric.edits import ApplyFabricEdits, FabricEdits
 from converter.fabric.loops import find_loops
-from converter.fabric.metrics import helper_function, reduce_sums
+from converter.fabric.metrics import reduce_sums
 from converter.fabric.parameters import pass_fabric
 from converter.fabric.reach import place, references
 from converter.fabric.reporting import describe
@@ -54,7 +54,9 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     )
     amp = find_amp(index, roles)
     names = Names.choose(index)
-    options = fabric_options(index, roles, distributed, amp.precision, amp.comment)
+    clips = clipping.find_clips(index, roles, amp.precision is not None)
+    precision, comment = amp.precision or clips.precision, amp.comment or clips.comment
+    options = fabric_options(index, roles, distributed, precision, comment)
     points, together = setup_points(index, roles, names.fabric)
     required = [anchor for anchor, _ in points if anchor is not None]
     required += _training_in_scope(index, roles, backward_calls)
@@ -67,9 +69,23 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     kept, loaders_after = loader_anchor(
         index, reach, loops.loaders + loops.whole, points[0][0] if together else None
     )
+    setup_at = loaders_after or reach.anchor  # the loaders' setup follows it, or precedes it
+
+    def set_up(node, names) -> bool:
+        """`node` iterates set-up loaders: all kept, and it runs after their setup."""
+        before = index.enclosing_function(node) is roles.function and (
+            index.order(node) < index.order(setup_at)
+            or (loaders_after is not None and any(a is setup_at for a in index.ancestors(node)))
+        )
+        if before and set(names) & set(kept):
+            loops.early.add(node)
+        return bool(names) and set(names) <= set(kept) and not before
+
     for loop in loops.loops:
-        if loop.loader is not None and not set(loop.loaders) <= set(kept):
+        if loop.loader is not None and not set_up(loop.node, loop.loaders):
             loop.loader, loop.loaders, loop.sums, loop.sharded = None, [], [], False
+    # what stays is a comprehension over loaders Fabric does not set up before it
+    loops.comprehensions = [(n, names) for n, names in loops.comprehensions if not set_up(n, names)]
 
     edits = FabricEdits()
     launched = launch(names, options)
@@ -100,25 +116,35 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
         ctx.wrapped_after[model.name] = min((index.order(a) for a in after), default=-1)
     training.backward(ctx, amp.unscaled)
     rewrite_amp(ctx, amp)
+    clipping.rewrite(ctx, clips)
     training.prints(ctx)
+    rank_zero = training.prints_after_launch(ctx, names.rank_zero)
     training.containers(ctx)
-    devices.batches_of_received_models(ctx)
+    devices.unmoved_batches(ctx)
     devices.model_moves(ctx, group)
     devices.devices(ctx)
     if roles.models:
         devices.created_tensors(ctx)
         devices.outside_tensors(ctx)
     training.saves(ctx)
-    needs_helper = reduce_sums(ctx, names.helper)
+    training.files_once(ctx)
+    reduce_sums(ctx)
     pass_fabric(index, reach, ctx)
 
     module = index.module.visit(ApplyFabricEdits(index, edits))
-    if needs_helper:
-        module = _add_helper(module, ctx, names.helper)
-    module = insert_imports(
-        module, _imports(index, names, options.imports | _helper_imports(needs_helper))
-    )
+    imports = _imports(index, names, options.imports)
+    if rank_zero:
+        alias = "" if names.rank_zero == "rank_zero_only" else f" as {names.rank_zero}"
+        imports.append(f"from lightning.fabric.utilities import rank_zero_only{alias}")
+    module = insert_imports(module, imports)
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, amp)
+    if clips.pinned:
+        report.change(
+            "precision",
+            clips.line,
+            f"Fabric(precision={clipping.PINNED}): the script's {clips.pinned} would clip the "
+            "gradients a mixed precision scales",
+        )
     return module
 
 
@@ -188,38 +214,6 @@ def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list
             continue
         pending += [call for call in references(index, function) if call is not None]
     return found
-
-
-def _add_helper(module: cst.Module, ctx: Context, helper: str) -> cst.Module:
-    """The helper, after the script's leading imports."""
-    body = list(module.body)
-    position = next(
-        (
-            i
-            for i, statement in enumerate(body)
-            if not m.matches(statement, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
-            and not (
-                i == 0 and m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString())]))
-            )
-        ),
-        len(body),
-    )
-    function = helper_function(helper).with_changes(leading_lines=[BLANK, BLANK])
-    if position == len(body):
-        return module.with_changes(body=[*body, function])
-    following = body[position]
-    lines = list(following.leading_lines)
-    blank = 0
-    while blank < len(lines) and lines[blank].comment is None:
-        blank += 1
-    following = following.with_changes(leading_lines=[BLANK] * max(0, 2 - blank) + lines)
-    if position == 0:
-        function = function.with_changes(leading_lines=[])
-    return module.with_changes(body=[*body[:position], function, following, *body[position + 1 :]])
-
-
-def _helper_imports(needed: bool) -> set[str]:
-    return {"torch"} if needed else set()
 
 
 def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:

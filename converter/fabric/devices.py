@@ -36,28 +36,77 @@ def model_moves(ctx: Context, distributed: list) -> None:
             ctx.count(statement, "model move")
 
 
-def batches_of_received_models(ctx: Context) -> None:
-    """A model the training function receives is set up there, with Fabric created there too;
-    the loaders come from outside it (the caller, the module), where Fabric does not exist, so
-    none is set up and Fabric moves no batch. The script must move every batch itself
-    (`x.to(device)`, `x.cuda()`, which become `.to(fabric.device)`): a batch left on the CPU
-    would meet the model on the GPU."""
-    if all(model.bindings for model in ctx.roles.models):
-        return
+def unmoved_batches(ctx: Context) -> None:
+    """Fabric moves the models to the process's device, and the batches of the loaders it set
+    up. A loop that trains on batches of anything else, where the function received the model
+    (its loaders come from outside, where Fabric does not exist), and a loop or comprehension
+    that runs a model on a DataLoader Fabric does not set up before it (one iterated before its
+    setup, whatever it does with them), must move them itself (`x.to(device)`, which becomes
+    `.to(fabric.device)`): a batch left on the CPU would meet the model on the GPU."""
+    received = not all(model.bindings for model in ctx.roles.models)
+    training = {id(loop.node) for loop in ctx.loops.loops if loop.trains}
     for loop in ctx.loops.loops:
-        if not loop.trains or loop.loader is not None:
+        if loop.loader is not None:
             continue
-        calls = find(loop.node.body, cst.Call)
-        moved = {_root(c.func.value) for c in calls if _is_move(ctx, c)}
-        unmoved = sorted(_batch_names(loop.node) - moved)
-        if unmoved:
-            name = ctx.roles.function.name.value if ctx.roles.function else "the function"
-            raise Declined(
-                ctx.index.line(loop.node),
-                f"the batches (`{unmoved[0]}`) come from a loader made outside {name}(), where "
-                "Fabric is created to set up the model it receives, so Fabric cannot set the "
-                "loader up, and the loop does not move them to the device",
-            )
+        if any(id(inner) in training for inner in find(loop.node.body, cst.For)):
+            continue  # the epoch loop around the batch loop: its target is no batch
+        if received and loop.trains:
+            _check_moved(ctx, loop.node, loop.node.body, received=True)
+        elif loop.iterates and (
+            loop.trains or loop.node in ctx.loops.early or _runs_a_model(ctx, loop.node.body)
+        ):
+            _check_moved(ctx, loop.node, loop.node.body, received=False)
+    for node, _ in ctx.loops.comprehensions:
+        comprehension = _comprehension(ctx.index, node)
+        if node in ctx.loops.early or _runs_a_model(ctx, comprehension):
+            _check_moved(ctx, node, comprehension, received=False)
+
+
+def _check_moved(ctx: Context, loop, body: cst.CSTNode, received: bool) -> None:
+    calls = find(body, cst.Call)
+    moved = {_root(c.func.value) for c in calls if _is_move(ctx, c)}
+    unmoved = sorted(_batch_names(loop) - moved)
+    if not unmoved:
+        return
+    if received:
+        name = ctx.roles.function.name.value if ctx.roles.function else "the function"
+        raise Declined(
+            ctx.index.line(loop),
+            f"the batches (`{unmoved[0]}`) come from a loader made outside {name}(), where "
+            "Fabric is created to set up the model it receives, so Fabric cannot set the "
+            "loader up, and the loop does not move them to the device",
+        )
+    iterated = cst.Module([]).code_for_node(loop.iter)
+    why = (
+        "it is iterated here before Fabric sets it up"
+        if loop in ctx.loops.early
+        else "Fabric does not set it up (it is made in a block of its own)"
+    )
+    raise Declined(
+        ctx.index.line(loop),
+        f"the batches (`{unmoved[0]}`) of `{iterated}` would stay on the CPU while Fabric moves "
+        f"the model to the process's device: {why}, and the loop does not move them",
+    )
+
+
+def _runs_a_model(ctx: Context, node: cst.CSTNode) -> bool:
+    """`node` calls a model Fabric sets up (`model(x)`, `model.encode(x)`)."""
+    return any(_calls_model(ctx, call) for call in find(node, cst.Call))
+
+
+def _calls_model(ctx: Context, call: cst.Call) -> bool:
+    func = call.func
+    while isinstance(func, cst.Attribute):
+        func = func.value
+    return isinstance(func, cst.Name) and (ctx.is_model(func) or ctx.is_wrapped_model(func))
+
+
+def _comprehension(index: SourceIndex, node: cst.CompFor) -> cst.CSTNode:
+    """The list/set/dict comprehension or generator expression a `for` belongs to."""
+    parent = index.parent(node)
+    while isinstance(parent, cst.CompFor):
+        parent = index.parent(parent)
+    return parent
 
 
 def _batch_names(loop: cst.For) -> set[str]:

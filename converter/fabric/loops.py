@@ -30,8 +30,9 @@ class Loop:
     loaders: list[str] = field(default_factory=list)  # all it may iterate (a parameter's calls)
     batch: set[str] = field(default_factory=set)  # names bound to (parts of) the batch
     trains: bool = False  # calls backward()
-    sums: list[str] = field(default_factory=list)  # evaluation accumulators (`correct += ...`)
+    sums: list[str] = field(default_factory=list)  # `correct += ...`, `running_loss += ...`
     sharded: bool = False  # each process iterates its share of the data
+    iterates: list[str] = field(default_factory=list)  # the loaders it iterates, set up or not
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Loops:
     #: reduced (a comprehension, code without `fabric`), so every process iterates all of it
     whole: list[str] = field(default_factory=list)
     unsharded: list[str] = field(default_factory=list)  # iterated loaders left as they are
+    #: comprehensions (their `for`) over loaders, where Fabric exists, and the loaders they
+    #: iterate; once the setups are placed, those that iterate a loader not set up before them
+    comprehensions: list[tuple[cst.CompFor, list[str]]] = field(default_factory=list)
+    #: loops and comprehensions that iterate a loader before its setup
+    early: set[cst.CSTNode] = field(default_factory=set)
 
 
 def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
@@ -50,6 +56,7 @@ def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
     scope = reach.roles.scope
     found: dict[str, int] = {}  # loader -> where the script binds it
     loops: list[Loop] = []
+    comprehensions: list[tuple[cst.CompFor, list[str]]] = []
     left: list[str] = []
     elsewhere: set[str] = set()  # also iterated where a sum cannot be reduced
     usable: dict[str, bool] = {}
@@ -77,21 +84,24 @@ def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
         names = [n for n in names if loader_ok(n)] if all(map(loader_ok, names)) else []
         if isinstance(node, cst.CompFor) or not reach.has_fabric(node):
             elsewhere.update(names)
+            if isinstance(node, cst.CompFor) and names and reach.has_fabric(node):
+                comprehensions.append((node, names))
             continue
         trains = bool(find(node.body, cst.Call, _BACKWARD))
         loop = Loop(node, None, None, trains=trains)
         loops.append(loop)
         if names:
             loop.loader, loop.loaders, loop.iterated = names[0], names, iterable
+            loop.iterates = names
             loop.batch = {n.value for n in find(target, cst.Name)}
     for loop in loops:
         loop.sharded = bool(loop.loaders) and not set(loop.loaders) & elsewhere
-        if loop.sharded and not loop.trains:
+        if loop.sharded:
             loop.sums = _sums(index, loop.node)
     ordered = sorted(found, key=found.get)
     sharded = [n for n in ordered if n not in elsewhere]
     whole = [n for n in ordered if n in elsewhere]
-    return Loops(sharded, loops, whole, list(dict.fromkeys(left)))
+    return Loops(sharded, loops, whole, list(dict.fromkeys(left)), comprehensions)
 
 
 def _unwrap(index: SourceIndex, loop) -> tuple[cst.BaseExpression, cst.CSTNode]:
@@ -109,11 +119,12 @@ def _unwrap(index: SourceIndex, loop) -> tuple[cst.BaseExpression, cst.CSTNode]:
 
 def _created_by(index: SourceIndex, statement, name: str, depth: int = 0) -> cst.Call | None:
     """The `DataLoader(...)` call that `statement` binds `name` to: directly, or through a
-    function of the script that returns it (`train, val = make_loaders()`); None otherwise."""
+    function of the script that returns it (`loader = make_loader()`,
+    `train, val = make_loaders()`); None otherwise."""
     call = assigned_call(statement)
-    if call is not None:
-        return call if index.resolves_to(call.func, *DATALOADER) else None
-    found = _unpacked_call(statement, name)
+    if call is not None and index.resolves_to(call.func, *DATALOADER):
+        return call
+    found = (call, None) if call is not None else _unpacked_call(statement, name)
     if found is None or depth > 2:
         return None
     call, position = found
@@ -126,9 +137,12 @@ def _created_by(index: SourceIndex, statement, name: str, depth: int = 0) -> cst
     made = []
     for ret in returns:
         value = ret.value
-        if not (isinstance(value, cst.Tuple) and len(value.elements) > position):
+        if position is None:  # `loader = make_loader(...)`: what it returns
+            element = value
+        elif isinstance(value, cst.Tuple) and len(value.elements) > position:
+            element = value.elements[position].value
+        else:
             return None
-        element = value.elements[position].value
         if isinstance(element, cst.Call):
             made.append(element if index.resolves_to(element.func, *DATALOADER) else None)
         elif isinstance(element, cst.Name):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.fabric.amp import PINNED
+from converter.patterns.metrics import UNEVEN
 from converter.report import Report
 
 
@@ -34,6 +35,19 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
                 line(reach.anchor),
                 f"{listed} set up with fabric.setup_dataloaders ({how})",
             )
+    training = [loop for loop in loops.loops if loop.trains]
+    for loop in training:
+        inner = any(o is not loop and _within(index, o.node, loop.node) for o in training)
+        if loop.loader is None and not inner and not loops.unsharded and not distributed:
+            iterated = cst.Module([]).code_for_node(loop.node.iter)
+            report.change(
+                "data",
+                line(loop.node),
+                f"not shared out: the training loop iterates `{iterated}`, not a DataLoader "
+                "Fabric sets up, so on several processes each one trains on all of the data "
+                "(the work repeated, not shared); share it out by fabric.global_rank "
+                "and fabric.world_size",
+            )
     for unsharded in loops.unsharded:
         report.change(
             "loaders",
@@ -61,6 +75,7 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
     described = {
         "backward": "loss.backward() -> fabric.backward(loss)",
         "print": "print -> fabric.print (printed once)",
+        "print once": "print after the call that launches Fabric: on the first process only",
         "batch move": "batch .to(device) removed (the set-up loader moves batches)",
         "model move": "model .to(device) removed (fabric.setup moves the model)",
         "device": "the device -> fabric.device",
@@ -68,11 +83,18 @@ def describe(index, roles, reach, loops, ctx, kept, points, report: Report, dist
         "save": "torch.save -> fabric.save (written once)",
         "save model": "torch.save(model) saves the unwrapped model (model.module)",
         "unwrapped model": "model[i], len(model), iterating the model: on model.module",
-        "sums": "evaluation sums reduced over processes",
+        "sums": "sums over the batches reduced over processes" + UNEVEN,
+        "sums per process": "sums read with the loop's batch index kept per process",
+        "file": "a file the script writes: written by process 0 only",
         "autocast": "autocast -> fabric.autocast()",
+        "clip": "gradient clipping -> fabric.clip_gradients (unscaled under a mixed precision)",
     }
     for key, message in described.items():
         lines = sorted(set(ctx.counts.get(key, [])))
         if lines:
             count = f" ({len(lines)} places)" if len(lines) > 1 else ""
             report.change(key.replace(" ", "-"), lines[0], message + count)
+
+
+def _within(index, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    return any(a is outer for a in index.ancestors(node))

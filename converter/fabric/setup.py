@@ -14,7 +14,13 @@ from converter.analysis.walk import find
 from converter.fabric.reach import Reach
 from converter.fabric.roles import Roles
 from converter.patterns.distributed import _DEVICES, _NUM_NODES
-from converter.rewrite.script import SCALING, kwarg, one_argument_per_line, scaling_flags
+from converter.rewrite.script import (
+    SCALING,
+    flag_imports,
+    kwarg,
+    one_argument_per_line,
+    scaling_flags,
+)
 from converter.templating import expr, fill
 
 #: Fabric's options, in the order the call lists them.
@@ -28,14 +34,14 @@ class Names:
 
     fabric: str
     cls: str  # Fabric, or an alias where the script has a `Fabric` of its own
-    helper: str  # the function that sums a metric over the processes
+    rank_zero: str  # Fabric's rank_zero_only, which knows the process's rank without `fabric`
 
     @staticmethod
     def choose(index: SourceIndex) -> Names:
         return Names(
             index.fresh_name("fabric"),
             index.fresh_name("Fabric"),
-            index.fresh_name("sum_over_processes"),
+            index.fresh_name("rank_zero_only"),
         )
 
 
@@ -81,6 +87,7 @@ def fabric_options(
     if binding is not None:
         templates = ("trainer_flags", "fabric_strategy_flag")
         flags, arguments = scaling_flags(index, binding, roles.namespace, values, FLAGS, templates)
+        imports |= flag_imports(flags)
         for argument in arguments:
             values[argument.keyword.value] = argument.value
         if arguments:
@@ -220,7 +227,7 @@ def loader_anchor(
         statements = bindings(index, reach.roles.scope, name)
         lifted = [lift(index, s, block) for s in statements]
         if any(
-            (found is None and index.order(s) > index.order(start))
+            (found is None and index.order(s) > index.order(start)) or _in_a_loop(index, s, found)
             for found, s in zip(lifted, statements)
         ):
             continue
@@ -231,3 +238,16 @@ def loader_anchor(
     if last is not None and index.order(last) < index.order(reach.anchor):
         last = None
     return kept, last
+
+
+def _in_a_loop(index: SourceIndex, statement, lifted) -> bool:
+    """`statement` is made anew in a loop inside `lifted` (a setup after the loop would come
+    after the loop has iterated it)."""
+    if lifted is None:
+        return False
+    for node in (statement, *index.ancestors(statement)):
+        if isinstance(node, (cst.For, cst.While)):
+            return True
+        if node is lifted:
+            return False
+    return False

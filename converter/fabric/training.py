@@ -4,7 +4,8 @@
   amp.py);
 - `print(...)` -> `fabric.print(...)`: printed once, by the first process;
 - `torch.save(model.state_dict(), path)` -> `fabric.save(path, model.state_dict())`: written once,
-  with the same keys, where every process gets there;
+  with the same keys, where every process gets there; any other file the script writes (an
+  image, a log) under `if fabric.is_global_zero:`;
 - `model[0]`, `len(model)`, `for layer in model` -> the same of `model.module`; so is
   `return model` of a model the function received and set up.
 """
@@ -18,6 +19,9 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.analysis.walk import find
 from converter.fabric.context import Context, make_call
+from converter.fabric.reach import references
+from converter.patterns.rank_zero import writing_statements
+from converter.templating import fill
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
@@ -55,6 +59,78 @@ def prints(ctx: Context) -> None:
             ctx.edits.on(call, lambda u: u.with_changes(func=ctx.attribute("print")))
             ctx.use(call, "print")
             _print_the_model_itself(ctx, call)
+
+
+def prints_after_launch(ctx: Context, rank_zero: str) -> bool:
+    """A function that creates Fabric launches the processes: the code of its callers after
+    the call (and the loops around it) runs in every process, with that process's own values
+    (what the training returned), and where `fabric` does not exist a print there would print
+    once per process. It prints on the first process only, as fabric.print does: under
+    `if rank_zero_only.rank == 0:` (Fabric's `rank_zero_only` knows the rank once launched).
+    True when any print was guarded."""
+    index, function = ctx.index, ctx.roles.function
+    if function is None or not isinstance(index.parent(function), cst.Module):
+        return False  # Fabric at module level, or in a nested function
+    guarded, seen, pending = False, {function}, [function]
+    while pending:
+        for call in references(index, pending.pop()):
+            caller = index.enclosing_function(call) if call is not None else None
+            if call is None or caller in seen and caller is not None:
+                continue
+            for node in _runs_after(index, call):
+                for printed in find(node, cst.Call):
+                    if _guard(ctx, printed, caller, rank_zero):
+                        guarded = True
+            if caller is not None and isinstance(index.parent(caller), cst.Module):
+                seen.add(caller)
+                pending.append(caller)
+    return guarded
+
+
+def _runs_after(index, call: cst.Call) -> list[cst.CSTNode]:
+    """What runs after `call` in its function: the statements after it, in its block and the
+    blocks around, and the whole of every loop around it (its next rounds)."""
+    found, current = [], index.enclosing_statement(call)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
+        parent = index.parent(current)
+        body = getattr(parent, "body", None)
+        if isinstance(body, (list, tuple)) and current in body:
+            found += list(body[list(body).index(current) + 1 :])
+        if isinstance(current, (cst.For, cst.While)):
+            found.append(current)
+        current = parent
+    return found
+
+
+def _guard(ctx: Context, call: cst.Call, caller, rank_zero: str) -> bool:
+    """`print(...)`, a statement of the caller itself, under a rank-zero guard."""
+    index = ctx.index
+    if not (
+        m.matches(call.func, m.Name("print"))
+        and index.resolves_to(call.func, "builtins.print")
+        and index.enclosing_function(call) is caller
+        and not ctx.reach.has_fabric(call)
+    ):
+        return False
+    statement = index.enclosing_statement(call)
+    if not m.matches(statement, m.SimpleStatementLine(body=[m.Expr(value=m.Call())])):
+        return False
+    if statement.body[0].value is not call or statement in ctx.guarded:
+        return False
+    ctx.guarded.add(statement)
+
+    def change(updated):
+        test = cst.parse_expression(f"{rank_zero}.rank == 0")
+        inner = updated.with_changes(leading_lines=[])
+        return cst.If(
+            test=test,
+            body=cst.IndentedBlock([inner]),
+            leading_lines=updated.leading_lines,
+        )
+
+    ctx.edits.on(statement, change)
+    ctx.count(call, "print once")
+    return True
 
 
 def _print_the_model_itself(ctx: Context, call: cst.Call) -> None:
@@ -125,6 +201,32 @@ def saves(ctx: Context) -> None:
 
         ctx.edits.on(call, change)
         ctx.use(call, "save")
+        ctx.saved.append(call)
+
+
+def files_once(ctx: Context) -> None:
+    """A file the script writes itself where Fabric runs (`save_image(...)`, a `torch.save`
+    that stays one, `with open(path, "w")`) is written by the first process only, under
+    `if fabric.is_global_zero:`: every process runs the whole script, each would write it."""
+    index = ctx.index
+    guarded: list[cst.BaseStatement] = []
+    for statement in writing_statements(index, index.module):
+        if not ctx.reach.has_fabric(statement) or any(
+            call in ctx.saved for call in find(statement, cst.Call)
+        ):
+            continue
+        if any(a in guarded for a in index.ancestors(statement)):
+            continue
+        guarded.append(statement)
+
+        def change(updated):
+            lines = updated.leading_lines
+            body = [updated.with_changes(leading_lines=[])]
+            (guard,) = fill("fabric_rank_zero", fabric=ctx.name(), body=body)
+            return guard.with_changes(leading_lines=lines)
+
+        ctx.edits.on(statement, change)
+        ctx.use(statement, "file")
 
 
 def _is_state_dict(ctx: Context, node) -> bool:

@@ -6,37 +6,39 @@ from __future__ import annotations
 import traceback
 
 from converter import batch, files
-from converter.notebook.conversion import convert_notebook, runnable_script
-from converter.notebook.format import NotebookProblem
+from converter.notebook.conversion import code_cells, convert_notebook, runnable_script
+from converter.notebook.format import NotebookProblem, read
 
 
-def process(source: files.Source, options: batch.Options, data: bytes) -> batch.Outcome:
+def process(
+    source: files.Source, options: batch.Options, data: bytes, read_stat=None
+) -> batch.Outcome:
     display = source.display
-    text = data.decode("utf-8", "replace")
+    try:
+        cells = code_cells(read(data))  # a file that is not a notebook is an error, words or not
+    except NotebookProblem as problem:
+        return _problem(display, problem)
+    text = "\n".join(code for _, code in cells)
+    lightning = _lightning_import(cells)
     # The notebook's own modules (beside it) may hold its training functions, as for a script.
     modules = files.own_modules(source.path) if source.path is not None else None
     own_loop = files.might_contain_training(text)
-    skipped = batch.Outcome(
-        display, batch.UNCHANGED, message=batch.NO_TRAINING, skipped=True, encoding="utf-8"
-    )
+    reason = batch.unchanged_reason(batch.NO_TRAINING, lightning, True)
+    skipped = batch.Outcome(display, batch.UNCHANGED, message=reason, skipped=True)
+    skipped.encoding = "utf-8"
     if not own_loop and not _imports_training(data, source.path, modules):
-        return batch._deliver(source, options, skipped, data, data)
+        return batch._deliver(source, options, skipped, data, data, read_stat)
     try:
         result = convert_notebook(data, options.target, display, options.fallback, modules)
     except NotebookProblem as problem:
-        place = problem.where()
-        return batch.Outcome(
-            display,
-            batch.ERROR,
-            message=f"{display}: {place + ': ' if place else ''}{problem.message}",
-        )
+        return _problem(display, problem)
     except MemoryError:
         return batch._error(display, "cannot convert: out of memory (file left untouched)")
     except Exception as err:  # a converter bug must not stop the other files
         if batch._caused_by(err, KeyboardInterrupt):  # Ctrl-C, masked by a clean-up's own error
             raise KeyboardInterrupt from err
         if batch._caused_by(err, RecursionError):
-            return batch._error(display, "cannot parse: nested too deeply")
+            return batch._error(display, batch.TOO_DEEP)
         return batch._error(
             display,
             f"internal error: {type(err).__name__}: {err} (file left untouched; please report)",
@@ -44,7 +46,8 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
         )
     report = result.report
     if not own_loop and not result.changed and batch.no_loop(report):
-        return batch._deliver(source, options, skipped, data, data)  # its modules' loops only
+        # its modules' loops only
+        return batch._deliver(source, options, skipped, data, data, read_stat)
     outcome = batch.Outcome(
         display,
         batch.CONVERTED if result.changed else batch.UNCHANGED,
@@ -54,12 +57,27 @@ def process(source: files.Source, options: batch.Options, data: bytes) -> batch.
         encoding="utf-8",
     )
     if not result.changed:
-        outcome.message = result.reason
-        return batch._deliver(source, options, outcome, data, data)
+        outcome.message = batch.unchanged_reason(result.reason, lightning, batch.no_loop(report))
+        return batch._deliver(source, options, outcome, data, data, read_stat)
     outcome.message = _cells_line(result)
     if options.diff:
         outcome.diff = result.diff(display)
-    return batch._deliver(source, options, outcome, data, result.data)
+    return batch._deliver(source, options, outcome, data, result.data, read_stat)
+
+
+def _problem(display: str, problem: NotebookProblem) -> batch.Outcome:
+    place = problem.where()
+    message = f"{display}: {place + ': ' if place else ''}{problem.message}"
+    return batch.Outcome(display, batch.ERROR, message=message)
+
+
+def _lightning_import(cells: list[tuple[int, str]]) -> str | None:
+    """Where a code cell imports Lightning (``cell 2, line 1: `import ...```), or None."""
+    for number, code in cells:
+        found = files.lightning_import(code)
+        if found is not None:
+            return f"cell {number}, {found}"
+    return None
 
 
 def _imports_training(data: bytes, path, modules) -> bool:

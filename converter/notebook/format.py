@@ -60,12 +60,19 @@ JUPYTER = Layout(JUPYTER_INDENT, False, True, True, False, False)
 class Cell:
     number: int  # 1-based, counting every cell, as they appear in the notebook
     kind: str  # "code", "markdown", "raw"
-    text: str
+    text: str  # with "\n" line endings (see `newline`)
     node: dict  # the cell's JSON object (changed in place when its code changes)
+    #: The cell's own line ending when it is not "\n" ("\r\n" from Windows, "\r" from old
+    #: Macs), every line alike: ``text`` has "\n" instead, and new code gets it back.
+    newline: str = "\n"
 
     def set_code(self, text: str) -> None:
         """New code: the source in the form the cell had (a list of lines, as Jupyter writes it,
-        or one string), and the outputs and execution count of the old code cleared."""
+        or one string, with the cell's line endings), and the outputs and execution count of the
+        old code cleared."""
+        self.text = text
+        if self.newline != "\n":
+            text = text.replace("\n", self.newline)
         if isinstance(self.node.get("source"), str):
             self.node["source"] = text
         else:
@@ -73,7 +80,6 @@ class Cell:
         if self.kind == "code":
             self.node["outputs"] = []
             self.node["execution_count"] = None
-        self.text = text
 
 
 @dataclass
@@ -134,6 +140,12 @@ def read(data: bytes) -> Notebook:
         ) from None
     except RecursionError:
         raise NotebookProblem("not a notebook: the JSON is nested too deeply") from None
+    except ValueError as err:  # an integer of more digits than Python converts (4,300)
+        what = str(err).split(":")[0]
+        raise NotebookProblem(
+            f"cannot read its JSON: a number in it is too long for Python ({what}); "
+            "the file is left as it is"
+        ) from None
     _check_version(doc)
     cells = _cells(doc)
     return Notebook(doc, cells, *_layout(doc, text, bom))
@@ -168,8 +180,24 @@ def _cells(doc: dict) -> list[Cell]:
             source = "".join(source)
         if not isinstance(source, str):
             raise NotebookProblem("its source is not text", cell=number)
-        cells.append(Cell(number, node["cell_type"], source, node))
+        newline = _newline(source)
+        if newline != "\n":
+            source = source.replace(newline, "\n")
+        cells.append(Cell(number, node["cell_type"], source, node, newline))
     return cells
+
+
+def _newline(text: str) -> str:
+    """The line ending of every line of ``text``: "\r\n" or "\r" when all its lines end so
+    (the converter's new lines then get it too), else "\n" (mixed endings are kept as they are)."""
+    if "\r" not in text:
+        return "\n"
+    crlf = text.count("\r\n")
+    if crlf and crlf == text.count("\r") == text.count("\n"):
+        return "\r\n"
+    if "\n" not in text:
+        return "\r"
+    return "\n"
 
 
 def _layout(doc: dict, text: str, bom: bool) -> tuple[Layout, bool]:

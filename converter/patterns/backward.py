@@ -5,11 +5,38 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis.site import Claim, Place
-from converter.patterns.base import ClaimContext, Pattern, method_call
+from converter.patterns.base import ClaimContext, Example, Pattern, method_call
 
 
 class Backward(Pattern):
     name = "backward"
+    example = Example(
+        shape="`loss.backward()`",
+        becomes="`training_step` returns the loss; Lightning calls backward on it",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        """,
+    )
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)

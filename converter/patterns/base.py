@@ -51,10 +51,41 @@ class NoState:
     pass
 
 
+@dataclass(frozen=True)
+class Example:
+    """A pattern's own example, as ruff's and Fixit's rules carry theirs: ``before`` is a whole
+    script with the shape; ``after`` is what its conversion shows of the pattern, blocks of the
+    converted script in order, separated by lines ``...`` (both written indented: the
+    indentation of the closing quotes is taken off). docs/patterns.md is made of them
+    (``python -m converter.patterns.catalog --write``), and tests/patterns/test_examples.py
+    converts each ``before`` and finds every block."""
+
+    shape: str  # the plain PyTorch shape, in a few words (the docs table's first column)
+    becomes: str  # what it becomes in Lightning
+    before: str
+    after: str
+
+    def __post_init__(self) -> None:
+        for name in ("before", "after"):
+            object.__setattr__(self, name, _unindent(getattr(self, name)))
+
+    def blocks(self) -> list[str]:
+        return [block.strip("\n") + "\n" for block in self.after.split("\n...\n")]
+
+
+def _unindent(text: str) -> str:
+    """The text of a triple-quoted string written indented: without its first line ending and
+    without the indentation of its closing quotes (a block's own indentation stays)."""
+    indent = text[text.rfind("\n") + 1 :]
+    lines = text.removeprefix("\n").splitlines(keepends=True)
+    return "".join(line.removeprefix(indent) for line in lines).removesuffix(indent)
+
+
 class Pattern:
     name: str = "pattern"
     State: type = NoState
     claims_under_manual = False
+    example: Example | None = None
 
     def stepped_optimizer(
         self, call: cst.Call, site: TrainingSite, index: SourceIndex
@@ -147,6 +178,9 @@ class Emission:
     # attributes of the module set before training, where the site binds them only after
     # creating the model: (`hparams.epochs`, `epochs`)
     late_settings: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)
+    # the model's creation moves down to just after this site statement, which binds what its
+    # constructor is now given
+    created_after: cst.BaseStatement | None = None
     hook_openings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     hook_closings: dict[Hook, list[cst.BaseStatement]] = field(default_factory=dict)
     replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code
@@ -154,6 +188,7 @@ class Emission:
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
     after_fit: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.fit(...)
+    before_test: list[cst.BaseStatement] = field(default_factory=list)  # before trainer.test
     after_test: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.test(...)
     imports: set[str] = field(default_factory=set)  # modules the emitted code names (`torch`)
     methods: list[cst.BaseStatement] = field(default_factory=list)  # helpers on the module

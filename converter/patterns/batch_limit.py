@@ -29,7 +29,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_read, names_written
 from converter.analysis.site import Declined, Origin, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern, TrainerOption
+from converter.patterns.base import Emission, Example, Pattern, TrainerOption
 from converter.templating import expr
 
 _BREAK_ONLY = m.SimpleStatementLine(body=[m.Break()])
@@ -44,6 +44,31 @@ class BatchLimitState:
 
 class BatchLimit(Pattern):
     name = "batch-limit"
+    example = Example(
+        shape="`if i == 3: break` (or `if args.dry_run: break`) ending every epoch's batches",
+        becomes="`Trainer(limit_train_batches=4)`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for i, (x, y) in enumerate(loader):
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+                if i == 3:
+                    break
+        """,
+        after="""
+        trainer = pl.Trainer(max_epochs=3, limit_train_batches=4)
+        """,
+    )
     State = BatchLimitState
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:

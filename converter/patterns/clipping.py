@@ -14,6 +14,7 @@ from converter.analysis.site import Claim, Declined, Hook, TrainingSite
 from converter.patterns.base import (
     ClaimContext,
     Emission,
+    Example,
     Pattern,
     TrainerOption,
     call_statement,
@@ -30,6 +31,30 @@ class ClippingState:
 
 class GradientClipping(Pattern):
     name = "gradient-clipping"
+    example = Example(
+        shape="`clip_grad_norm_(model.parameters(), v)` between backward and step",
+        becomes="`Trainer(gradient_clip_val=v)`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+        """,
+        after="""
+        trainer = pl.Trainer(max_epochs=3, gradient_clip_val=1.0)
+        """,
+    )
     State = ClippingState
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:

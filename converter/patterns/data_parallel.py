@@ -11,7 +11,7 @@ import libcst as cst
 from converter.analysis.bindings import assigned_call, bindings
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, TrainingSite
-from converter.patterns.base import Pattern
+from converter.patterns.base import Example, Pattern
 
 DATA_PARALLEL = ("torch.nn.DataParallel", "torch.nn.parallel.DataParallel")
 
@@ -23,6 +23,34 @@ class DataParallelState:
 
 class DataParallel(Pattern):
     name = "data-parallel"
+    example = Example(
+        shape="`model = nn.DataParallel(model)`",
+        becomes="removed: the Trainer's `devices` run the model on every GPU",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model = nn.DataParallel(model)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+        model = nn.Linear(4, 1)
+        ...
+        lit_model = LitLinear(model)
+        trainer = pl.Trainer(max_epochs=3)
+        trainer.fit(lit_model, train_dataloaders=loader)
+        """,
+    )
     State = DataParallelState
 
     def wraps_model(self, call: cst.Call, index: SourceIndex) -> bool:

@@ -8,6 +8,9 @@ the tensors the loop makes or reads from outside.
   conversion still runs where Lightning runs on the CPU.
 - A tensor the hooks read from the script (`x` made at module level) is read as
   `x.to(self.device)`.
+- A device the code names literally (`x.to("cuda")`, `device="cuda:0"`,
+  `torch.device("cuda")`) becomes `self.device`: the conversion then runs on the CPU too, and on
+  several GPUs each process uses its own (a batch's own move goes, as `.to(device)` does).
 
 On the CPU each `.to(self.device)` returns the tensor itself: nothing changes there.
 
@@ -21,31 +24,79 @@ Where the script chose no device (it ran on the CPU), the Trainer then keeps to 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import functions_called
+from converter.analysis.bindings import code, functions_called
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import read_before_written
 from converter.analysis.site import Hook, Moved, Role, TrainingSite
 from converter.analysis.tensors import creates_tensor, is_tensor_name
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 _MOVED_ALREADY = m.Attribute(attr=m.Name("to") | m.Name("cuda") | m.Name("type_as") | m.Name("cpu"))
 _CUDA = m.Call(func=m.Attribute(attr=m.Name("cuda")), args=[])
 
 
+_CUDA_NAME = re.compile(r"cuda(:\d+)?")
+_CUDA_INDEX = m.Call(func=m.Attribute(attr=m.Name("cuda")), args=[m.Arg(m.Integer(), keyword=None)])
+
+
+def is_cuda_literal(index: SourceIndex, node: cst.CSTNode) -> bool:
+    """A GPU the code names literally: "cuda", "cuda:1", `torch.device("cuda:0")`."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return isinstance(value, str) and _CUDA_NAME.fullmatch(value) is not None
+    return (
+        isinstance(node, cst.Call)
+        and index.resolves_to(node.func, "torch.device")
+        and bool(node.args)
+        and is_cuda_literal(index, node.args[0].value)
+    )
+
+
 @dataclass
 class DeviceState:
     cpu_bound: list[cst.FunctionDef] = field(default_factory=list)  # see the module's docstring
+    literal: list[cst.CSTNode] = field(default_factory=list)  # "cuda" -> self.device
 
 
 class DeviceSafeHooks(Pattern):
     name = "device"
+    example = Example(
+        shape="tensors the loop makes (`torch.randn(n, 4)`), `.cuda()`",
+        becomes="`.to(self.device)`: the same numbers, on the module's device",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                noise = torch.randn(x.shape[0], 4) * 0.01
+                loss = nn.functional.mse_loss(model(x + noise), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                noise = torch.randn(x.shape[0], 4).to(self.device) * 0.01
+                loss = nn.functional.mse_loss(self.model(x + noise), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        """,
+    )
     State = DeviceState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
@@ -68,10 +119,16 @@ class DeviceSafeHooks(Pattern):
             for item in moved:
                 for call in find(item.node, cst.Call):
                     parent = index.parent(call)
+                    for device in _literal_devices(index, call):
+                        if _moves_batch(index, device, batch_names):
+                            continue  # the batch's move goes as a whole
+                        if not _sets_device(site, index, device):  # (`self.device = self.device`)
+                            site.state(self).literal.append(device)
+                        out.replacements[device] = lambda _updated: expr("self.device")
                     if creates_tensor(index, call) and not _has_device(call):
                         if not m.matches(parent, _MOVED_ALREADY):
                             out.replacements[call] = to_device
-                    elif m.matches(call, _CUDA) and not _rooted_in(
+                    elif m.matches(call, _CUDA | _CUDA_INDEX) and not _rooted_in(
                         call.func.value, batch_names | site.model_vars
                     ):
                         out.replacements[call] = lambda u: u.with_changes(
@@ -84,6 +141,8 @@ class DeviceSafeHooks(Pattern):
                             out.replacements[name] = to_device
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        for device in site.state(self).literal:
+            report.change("device", index.line(device), f"{code(device)} -> self.device")
         functions = site.state(self).cpu_bound
         if functions:
             names = ", ".join(f"{f.name.value}()" for f in functions)
@@ -127,6 +186,52 @@ def _cpu_bound_functions(site: TrainingSite, index: SourceIndex) -> list[cst.Fun
         )
 
     return [f for f in functions_called(index, nodes) if uses_cpu_tensors(f)]
+
+
+def _moves_batch(index: SourceIndex, device: cst.CSTNode, batch_names: set[str]) -> bool:
+    """`x.to("cuda")` of the batch, which Lightning moves itself."""
+    arg = index.parent(device)
+    call = index.parent(arg) if isinstance(arg, cst.Arg) else None
+    return (
+        isinstance(call, cst.Call)
+        and m.matches(call.func, m.Attribute(attr=m.Name("to")))
+        and _rooted_in(call.func.value, batch_names)
+    )
+
+
+def _sets_device(site: TrainingSite, index: SourceIndex, device: cst.CSTNode) -> bool:
+    """`gpu = torch.device("cuda:0")`, where `gpu` is a device the hooks read as self.device."""
+    parent = index.parent(device)
+    return (
+        isinstance(parent, cst.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0].target, cst.Name)
+        and site.role_of(parent.targets[0].target.value) is Role.DEVICE
+    )
+
+
+def _literal_devices(index: SourceIndex, call: cst.Call) -> list[cst.BaseExpression]:
+    """The devices `call` names literally: its `device=` keyword, `.to("cuda")`'s argument, or
+    `torch.device("cuda")` itself."""
+    found = [
+        a.value
+        for a in call.args
+        if a.keyword is not None
+        and a.keyword.value == "device"
+        and isinstance(a.value, cst.SimpleString)  # torch.device(...) is found on its own
+        and is_cuda_literal(index, a.value)
+    ]
+    positional = [a.value for a in call.args if a.keyword is None]
+    if (
+        m.matches(call.func, m.Attribute(attr=m.Name("to")))
+        and positional
+        and is_cuda_literal(index, positional[0])
+        and not isinstance(positional[0], cst.Call)  # torch.device(...) is found on its own
+    ):
+        found.append(positional[0])
+    if is_cuda_literal(index, call) and not isinstance(call, cst.SimpleString):
+        found.append(call)
+    return found
 
 
 def _passes_unmoved_batches(index: SourceIndex, loop: cst.For, models: set[str]) -> bool:

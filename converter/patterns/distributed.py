@@ -22,7 +22,7 @@ from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Role, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.patterns.base import ClaimContext, Emission, Example, Pattern, method_call
 from converter.templating import expr
 
 DDP = (
@@ -56,6 +56,43 @@ class DistributedState:
 
 class DistributedBoilerplate(Pattern):
     name = "distributed"
+    example = Example(
+        shape="DDP by hand: `init_process_group`, `DistributedSampler`, `DDP(model)`",
+        becomes='removed; `Trainer(strategy="ddp")` with the devices the launcher started',
+        before="""
+        import torch
+        import torch.distributed as dist
+        from torch import nn
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        from torch.utils.data import DataLoader, TensorDataset
+        from torch.utils.data.distributed import DistributedSampler
+
+        dist.init_process_group("gloo")
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        sampler = DistributedSampler(data)
+        loader = DataLoader(data, batch_size=8, sampler=sampler)
+        model = nn.Linear(4, 1)
+        model = DDP(model)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            sampler.set_epoch(epoch)
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        dist.destroy_process_group()
+        """,
+        after="""
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8, shuffle=True)
+        model = nn.Linear(4, 1)
+        ...
+        trainer = pl.Trainer(
+            max_epochs=3,
+            strategy="ddp",
+        """,
+    )
     State = DistributedState
 
     def wraps_model(self, call: cst.Call, index: SourceIndex) -> bool:

@@ -1,6 +1,7 @@
 """Early stopping by hand: a `break` out of the epoch loop as the very last thing an epoch does
 (a patience check after evaluation) becomes `self.trainer.should_stop = True`, which Lightning
-reads at the same point: after the epoch's validation and its `on_train_epoch_end`. In a
+reads at the same point: after the epoch's validation and its `on_train_epoch_end` (the check
+itself ends on_validation_epoch_end where it reads the evaluation's results). In a
 full-batch loop (one step a round) the same `break` at the end of a round stops after that
 round's step, as Lightning does after the one-batch epoch."""
 
@@ -13,7 +14,7 @@ import libcst as cst
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Moved, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 
@@ -24,6 +25,47 @@ class EarlyStoppingState:
 
 class EarlyStopping(Pattern):
     name = "early-stopping"
+    example = Example(
+        shape="a patience check ending in `break` as the epoch's last statement",
+        becomes="`self.trainer.should_stop = True` in `on_train_epoch_end`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        best, bad_epochs = float("inf"), 0
+        for epoch in range(100):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            val_loss = 0.0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    val_loss += nn.functional.mse_loss(model(x), y).item()
+            if val_loss < best:
+                best, bad_epochs = val_loss, 0
+            else:
+                bad_epochs += 1
+            if bad_epochs == 3:
+                break
+        """,
+        after="""
+            def on_train_epoch_end(self):
+                if self.val_loss < self.best:
+                    self.best, self.bad_epochs = self.val_loss, 0
+                else:
+                    self.bad_epochs += 1
+                if self.bad_epochs == 3:
+                    self.trainer.should_stop = True
+        """,
+    )
     State = EarlyStoppingState
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
@@ -31,7 +73,7 @@ class EarlyStopping(Pattern):
         if epoch is None:
             return
         train = site.train
-        moved = [*train.end, *train.step, *train.batch_end]
+        moved = [*train.end, *train.step, *train.batch_end, *site.after_validation]
         last = [item for item in moved if item.node is epoch.body.body[-1]]
         for item in last:
             if item.origin.params:

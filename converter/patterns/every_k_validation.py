@@ -11,7 +11,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import is_mode_switch
 from converter.analysis.regions import RegionFinder
 from converter.analysis.site import Claim, Declined, Hook, StageName, TrainingSite
-from converter.patterns.base import Emission, Pattern, TrainerOption
+from converter.patterns.base import Emission, Example, Pattern, TrainerOption
 
 
 @dataclass
@@ -22,6 +22,43 @@ class EveryKState:
 
 class EvaluationEveryKBatches(Pattern):
     name = "every-k-validation"
+    example = Example(
+        shape="`if (i + 1) % k == 0: evaluate(model, val_loader)` in the batch loop",
+        becomes="validation every k batches: `Trainer(val_check_interval=k)`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+
+
+        def evaluate(model, loader):
+            model.eval()
+            with torch.no_grad():
+                loss = sum(nn.functional.mse_loss(model(x), y).item() for x, y in loader)
+            print(f"validation loss {loss:.4f}")
+            model.train()
+
+
+        for epoch in range(3):
+            for i, (x, y) in enumerate(loader):
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+                if (i + 1) % 4 == 0:
+                    evaluate(model, val_loader)
+        """,
+        after="""
+        trainer = pl.Trainer(max_epochs=3)
+        trainer.fit(lit_model, train_dataloaders=loader)
+        """,
+    )
     State = EveryKState
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:

@@ -12,7 +12,7 @@ import libcst as cst
 from converter.analysis.bindings import epoch_range, is_range_loop
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, EpochLoop, Moved, Role, Stage, StageName, TrainingSite
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import fill
 
 
@@ -23,6 +23,33 @@ class FullBatchState:
 
 class FullBatch(Pattern):
     name = "full-batch"
+    example = Example(
+        shape="`for t in range(N):` full-batch steps, no DataLoader",
+        becomes="a one-batch DataLoader and `Trainer(max_epochs=N)`",
+        before="""
+        import torch
+        from torch import nn
+
+        x, y = torch.randn(64, 4), torch.randn(64, 1)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for t in range(100):
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                loss = nn.functional.mse_loss(self.model(x.to(self.device)), y.to(self.device))
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        ...
+        step_loader = torch.utils.data.DataLoader([0], generator=torch.Generator())
+        trainer = pl.Trainer(max_epochs=100)
+        trainer.fit(lit_model, train_dataloaders=step_loader)
+        """,
+    )
     State = FullBatchState
 
     def build_train_stage(self, site: TrainingSite, index: SourceIndex, epoch_loop) -> bool:
@@ -41,7 +68,8 @@ class FullBatch(Pattern):
         site.epoch = EpochLoop(loop.target.value, start, max_epochs)
         site.bind(loop.target.value, Role.EPOCH)
         loader = site.state(self).loader = index.fresh_name("step_loader")
-        train = Stage(StageName.TRAIN, loop, site.loop_origin, cst.Name(loader), cst.Name("batch"))
+        batch = cst.Name(index.fresh_name("batch"))  # the loop never reads it
+        train = Stage(StageName.TRAIN, loop, site.loop_origin, cst.Name(loader), batch)
         train.step = [Moved(s, site.loop_origin) for s in loop.body.body]
         site.stages[StageName.TRAIN] = train
         return True

@@ -7,7 +7,15 @@ What the hooks read from the script's settings becomes a keyword argument of the
 where the script creates the model: `args.lr` -> `Net(lr=args.lr)`, read as `self.hparams.lr`.
 Objects the hooks use (a loss module, a tensor, a function of the script) are arguments too,
 but kept as attributes (`self.criterion`) and out of the hyper-parameters: a checkpoint stores
-plain data only. `load_from_checkpoint` needs those passed again (`criterion=...`).
+plain data only. A stateless torch.nn module made from literals (`nn.CrossEntropyLoss()`) is
+built by `__init__` itself instead, so that `Net.load_from_checkpoint(path)` alone gives a
+complete module; any other object must be passed to it again (`criterion=...`), as the report
+says.
+
+Where the site binds what the model is given only after creating it (`model = Net()`, then
+`log_every = 4`), the creation moves down after those bindings when nothing in between could
+tell (see `converter.analysis.construction`); else they are set on the module right after its
+creation, which the checkpoint then records too.
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ import libcst as cst
 
 from converter.analysis import match as m
 from converter.analysis.bindings import assigned_value, code, single_binding
+from converter.analysis.construction import can_move_after, rebuildable
 from converter.analysis.dataflow import RESERVED
 from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_read
 from converter.analysis.site import Declined, Origin, Role, TrainingSite
 from converter.analysis.values import is_plain
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 _SUPER_INIT = m.SimpleStatementLine(
@@ -39,10 +49,61 @@ class HyperparametersState:
     values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # at the site's call
     ignored: list[str] = field(default_factory=list)  # constructor arguments that are objects
     late: list[str] = field(default_factory=list)  # set only after the model is created
+    rebuilt: dict[str, cst.Call] = field(default_factory=dict)  # objects __init__ makes itself
+    unused: list[cst.BaseStatement] = field(default_factory=list)  # their bindings, unread now
+    created_after: cst.BaseStatement | None = None  # the model's creation moves after this
 
 
 class Hyperparameters(Pattern):
     name = "hyperparameters"
+    example = Example(
+        shape="settings the loop reads (`args.lr`)",
+        becomes="constructor arguments recorded by `self.save_hyperparameters()`",
+        before="""
+        import argparse
+
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 1)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        args = parser.parse_args()
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = Net()
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+        class Net(pl.LightningModule):
+            def __init__(self, lr=0.1):
+                super().__init__()
+                self.save_hyperparameters()
+                self.fc = nn.Linear(4, 1)
+        ...
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+                return optimizer
+        ...
+        model = Net(lr=args.lr)
+        """,
+    )
     State = HyperparametersState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
@@ -50,7 +111,11 @@ class Hyperparameters(Pattern):
         namespace = site.namespace_var
         options = _namespace_reads(site, namespace) if namespace else []
         state.names = options + [n for n in flow.hparams if n not in options]
-        state.objects = list(flow.objects)
+        for name in flow.objects:
+            call = rebuildable(index, site.site_scope, name)
+            if call is not None:
+                state.rebuilt[name] = call
+        state.objects = [n for n in flow.objects if n not in state.rebuilt]
         defaults = _parser_defaults(index, site) if namespace else {}
         for name in options:
             state.defaults[name] = defaults.get(name, cst.Name("None"))
@@ -65,14 +130,14 @@ class Hyperparameters(Pattern):
         for name in state.objects:
             state.defaults[name] = cst.Name("None")
             state.values[name] = cst.Name(name)
-        created = index.line(site.model.binding)
-        state.late = [
-            name
-            for name in state.names + state.objects
-            if any(index.line(b) >= created for b in _bindings_of(index, site, state.values[name]))
+        state.unused = [
+            single_binding(index, site.site_scope, name)
+            for name in state.rebuilt
+            if not _read_at_site(index, site, name)
         ]
+        _arrange_creation(index, site, state)
         taken = _constructor_parameters(site)
-        for name in state.names + state.objects:
+        for name in state.names + state.objects + list(state.rebuilt):
             if name in taken or name in RESERVED:
                 raise Declined(
                     index.line(site.model.binding),
@@ -104,26 +169,106 @@ class Hyperparameters(Pattern):
         out.late_settings += [
             (f"hparams.{n}" if n in state.names else n, state.values[n]) for n in state.late
         ]
-        ignore = state.ignored + state.objects
-        if site.model.cls is None:
-            ignore = [model.var if len(site.models) > 1 else "model" for model in site.models]
-            ignore += state.objects
+        out.site_removals += state.unused
+        out.created_after = state.created_after
+        ignore = _not_saved(site, state)
         if new or (site.model.cls is not None and _constructor_parameters(site)):
             arguments = f"ignore={ignore!r}".replace("'", '"') if ignore else ""
             out.init_statements.append(
                 cst.parse_statement(f"self.save_hyperparameters({arguments})")
             )
         out.init_statements += [cst.parse_statement(f"self.{n} = {n}") for n in state.objects]
+        out.init_statements += [
+            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(expr(f"self.{n}"))], call)])
+            for n, call in state.rebuilt.items()
+        ]
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)
-        if state.names or state.objects:
-            listed = ", ".join(state.names + state.objects)
+        line = index.line(site.model.binding)
+        if state.names:
+            listed = ", ".join(state.names)
             report.change(
                 "hyperparameters",
-                index.line(site.model.binding),
-                f"{site.module_class}({listed}) with save_hyperparameters()",
+                line,
+                f"{site.module_class}({listed}) with save_hyperparameters(): a checkpoint "
+                "records them",
             )
+        if state.rebuilt:
+            listed = ", ".join(f"`{n}`" for n in state.rebuilt)
+            report.change(
+                "hyperparameters", line, f"{listed} built in {site.module_class}.__init__"
+            )
+        if state.objects:
+            listed = ", ".join(state.objects)
+            report.change(
+                "hyperparameters",
+                line,
+                f"{site.module_class}({listed}) as attributes, not hyper-parameters",
+            )
+        not_saved = _not_saved(site, state)
+        if not_saved:
+            listed = ", ".join(f"{n}=..." for n in not_saved)
+            report.change(
+                "hyperparameters",
+                line,
+                f"a checkpoint holds no {', '.join(not_saved)} (objects): "
+                f"{site.module_class}.load_from_checkpoint(path, {listed}) needs them again",
+            )
+        if state.created_after is not None:
+            report.change(
+                "hyperparameters",
+                line,
+                f"the model is created after line {index.line(state.created_after)}, which "
+                "binds what it is now given",
+            )
+
+
+def _not_saved(site: TrainingSite, state) -> list[str]:
+    """The constructor's arguments that save_hyperparameters leaves out: objects."""
+    if site.model.cls is None:
+        wrapped = [model.var if len(site.models) > 1 else "model" for model in site.models]
+        return wrapped + state.objects
+    return state.ignored + state.objects
+
+
+def _arrange_creation(index: SourceIndex, site: TrainingSite, state) -> None:
+    """Which constructor arguments the site binds only after the model's creation (`late`),
+    and whether that creation can move down after them instead (`created_after`). A generated
+    LightningModule is created right before training, after all of them."""
+    created = site.model.binding
+    late = {
+        name: bound
+        for name in state.names + state.objects
+        if (bound := [b for b in _bindings_of(index, site, state.values[name])])
+        and any(index.line(b) >= index.line(created) for b in bound)
+    }
+    cls = site.model.cls
+    if not late or cls is None:
+        return
+    state.late = list(late)
+    if not m.matches(created, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())])])):
+        return
+    last = max((b for bound in late.values() for b in bound), key=index.line)
+    leaving = set(site.removed) | set(state.unused)
+    # at module level the class may read the script's globals while it is built
+    reads = set() if site.site_function else names_read(index, [cls.node])
+    if can_move_after(index, site.site_scope, created, last, leaving, reads):
+        state.late, state.created_after = [], last
+
+
+def _read_at_site(index: SourceIndex, site: TrainingSite, name: str) -> bool:
+    """Whether code that stays at the site (not moving into hooks) reads `name`."""
+    moving = [item.node for item in site.all_moved()] + list(site.removed)
+    moving += [*site.test_region, *site.deleted_functions, *site.inlined.values(), site.outer_loop]
+    moving = {n for n in moving if n not in site.kept_functions}
+    for scope in index.scopes():
+        if scope.lookup(name) is not site.site_scope:
+            continue
+        for access in scope.accesses[name]:
+            if not index.paths_to([access.node]) & moving:
+                return True
+    return False
 
 
 _TIGHT = cst.AssignEqual(

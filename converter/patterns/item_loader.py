@@ -15,12 +15,37 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_read, names_written
 from converter.analysis.site import Declined, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import fill
 
 
 class ItemLoader(Pattern):
     name = "item-loader"
+    example = Example(
+        shape="a batch loop over plain items (a list of pairs, `range(0, n, bs)` offsets)",
+        becomes="a DataLoader of those items, one per step, in order",
+        before="""
+        import torch
+        from torch import nn
+
+        pairs = [(torch.randn(4), torch.randn(1)) for _ in range(32)]
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in pairs:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+        pairs_loader = torch.utils.data.DataLoader(
+            list(pairs), batch_size=None, collate_fn=lambda item: item, generator=torch.Generator()
+        )
+        trainer = pl.Trainer(max_epochs=3)
+        trainer.fit(lit_model, train_dataloaders=pairs_loader)
+        """,
+    )
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
         # The Trainer takes its loaders once, at fit: a loader the epoch loop rebuilds, or items

@@ -17,7 +17,7 @@ from converter.analysis.bindings import method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Hook, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
 
 _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
@@ -25,6 +25,40 @@ _BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
 class ManualOptimization(Pattern):
     name = "manual-optimization"
+    example = Example(
+        shape="steps under an `if` (accumulation by hand), two optimizers (GANs), LBFGS closures",
+        becomes="manual optimization: `automatic_optimization = False`, `self.manual_backward`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for i, (x, y) in enumerate(loader):
+                loss = nn.functional.mse_loss(model(x), y) / 4
+                loss.backward()
+                if (i + 1) % 4 == 0:
+                    optimizer.step()
+                    optimizer.zero_grad()
+        """,
+        after="""
+                self.automatic_optimization = False  # the loop steps its optimizers by hand
+        ...
+            def training_step(self, batch, batch_idx):
+                optimizer = self.optimizers()
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y) / 4
+                self.manual_backward(loss)
+                self.log("loss", loss, prog_bar=True)
+                if (batch_idx + 1) % 4 == 0:
+                    optimizer.step()
+                    optimizer.zero_grad()
+        """,  # noqa: E501
+    )
 
     def bind(self, site: TrainingSite, index: SourceIndex) -> None:
         site.manual = len(site.optimizer_vars) > 1 or bool(site.hand_steps)

@@ -17,7 +17,14 @@ from converter.analysis.bindings import assigned_call, code, scope_names, single
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Moved, TrainingSite
 from converter.patterns.backward import record_loss
-from converter.patterns.base import ClaimContext, Emission, Pattern, TrainerOption, method_call
+from converter.patterns.base import (
+    ClaimContext,
+    Emission,
+    Example,
+    Pattern,
+    TrainerOption,
+    method_call,
+)
 
 AUTOCAST = (
     "torch.autocast",
@@ -42,6 +49,38 @@ class MixedPrecisionState:
 
 class MixedPrecision(Pattern):
     name = "mixed-precision"
+    example = Example(
+        shape="`torch.autocast` and a `GradScaler`",
+        becomes='`Trainer(precision="16-mixed" if torch.cuda.is_available() else "32-true")`',
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        scaler = torch.cuda.amp.GradScaler()
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                with torch.autocast("cuda"):
+                    loss = nn.functional.mse_loss(model(x), y)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        ...
+        trainer = pl.Trainer(max_epochs=3, precision="16-mixed" if torch.cuda.is_available() else "32-true")
+        """,  # noqa: E501
+    )
     State = MixedPrecisionState
 
     def stepped_optimizer(self, call, site: TrainingSite, index: SourceIndex):

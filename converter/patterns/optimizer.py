@@ -15,11 +15,38 @@ from converter.analysis.bindings import bound_names, optimizer_names
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Claim, Declined, Hook, Moved, Place, Role, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import ClaimContext, Pattern, method_call
+from converter.patterns.base import ClaimContext, Example, Pattern, method_call
 
 
 class ZeroGrad(Pattern):
     name = "zero-grad"
+    example = Example(
+        shape="`optimizer.zero_grad()` in the batch loop",
+        becomes="removed: the Trainer zeroes the gradients before each step",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        """,
+    )
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
         found = method_call(statement)
@@ -47,6 +74,35 @@ class ZeroGrad(Pattern):
 
 class OptimizerStep(Pattern):
     name = "optimizer-step"
+    example = Example(
+        shape="`optimizer = optim.X(model.parameters())`, `optimizer.step()` per batch",
+        becomes="`configure_optimizers`; the Trainer steps it after each `training_step`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+                return optimizer
+        ...
+        lit_model = LitLinear(model)
+        trainer = pl.Trainer(max_epochs=3)
+        trainer.fit(lit_model, train_dataloaders=loader)
+        """,
+    )
 
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
         """What the loop does after the step and that looks at the model (evaluating it,

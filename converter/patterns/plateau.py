@@ -23,7 +23,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
 from converter.analysis.site import Claim, Declined, Hook, Place, StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import ClaimContext, Emission, Pattern, method_call
+from converter.patterns.base import ClaimContext, Emission, Example, Pattern, method_call
 from converter.patterns.scheduler import PATTERN as SCHEDULER
 from converter.patterns.scheduler import is_scheduler, steps_scheduler
 from converter.templating import expr, fill
@@ -44,6 +44,47 @@ class PlateauState:
 
 class PlateauStep(Pattern):
     name = "plateau"
+    example = Example(
+        shape="`ReduceLROnPlateau.step(val_loss)` after evaluation",
+        becomes='`"monitor": "val_loss"`, and `self.log("val_loss", ...)`',
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            val_loss = 0.0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    val_loss += nn.functional.mse_loss(model(x), y).item()
+            scheduler.step(val_loss)
+        """,
+        after="""
+            def on_validation_epoch_end(self):
+                # the totals over all processes
+                self.val_loss = self._sum_over_processes(self.val_loss)
+                self.log("val_loss", self.val_loss)  # what ReduceLROnPlateau monitors
+        ...
+            def configure_optimizers(self):
+                optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+                scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+                return {
+                    "optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
+                }
+        """,  # noqa: E501
+    )
     State = PlateauState
 
     def bind(self, site: TrainingSite, index: SourceIndex) -> None:
@@ -95,6 +136,14 @@ class PlateauStep(Pattern):
         ):
             raise ctx.decline(
                 statement, "ReduceLROnPlateau stepped other than once per epoch on a metric"
+            )
+        if ctx.hook is Hook.ON_TRAIN_EPOCH_START:
+            # Lightning steps it at the end of each epoch, not on the previous epoch's metric
+            # before the next one's batches (nor on the value the script starts with).
+            raise ctx.decline(
+                statement,
+                "ReduceLROnPlateau stepped at the start of the epoch: Lightning steps it at the "
+                "end of each epoch",
             )
         ctx.site.state(SCHEDULER).interval = "epoch"
         state.line = ctx.index.line(statement)

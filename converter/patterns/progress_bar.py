@@ -10,7 +10,7 @@ import libcst as cst
 
 from converter.analysis.bindings import call_statement
 from converter.analysis.loops import is_progress_bar_call, progress_bar_of
-from converter.patterns.base import ClaimContext, Pattern
+from converter.patterns.base import ClaimContext, Example, Pattern
 
 _DRAWING_ONLY = frozenset(
     "set_description set_description_str set_postfix set_postfix_str update refresh close".split()
@@ -19,6 +19,36 @@ _DRAWING_ONLY = frozenset(
 
 class HeldProgressBar(Pattern):
     name = "progress-bar"
+    example = Example(
+        shape="a `tqdm` bar held in a variable, `bar.set_postfix(...)`",
+        becomes="the bar's calls dropped: Lightning draws its own bar, with the logged loss",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+        from tqdm import tqdm
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            bar = tqdm(loader)
+            for x, y in bar:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+                bar.set_postfix(loss=loss.item())
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", loss, prog_bar=True)
+                return loss
+        """,
+    )
     claims_under_manual = True
 
     def claim(self, statement: cst.BaseStatement, ctx: ClaimContext) -> bool:
@@ -35,7 +65,16 @@ class HeldProgressBar(Pattern):
         call = call_statement(statement)
         if call is None or not isinstance(call.func, cst.Attribute):
             return False
-        if call.func.attr.value not in _DRAWING_ONLY or not isinstance(call.func.value, cst.Name):
+        if not isinstance(call.func.value, cst.Name):
+            return False
+        method = call.func.attr.value
+        if method == "write" and _bar(ctx, call.func.value):
+            raise ctx.decline(
+                statement,
+                f"`{call.func.value.value}.write(...)` prints through the progress bar the "
+                "conversion removes (Lightning draws its own): print with print(...) instead",
+            )
+        if method not in _DRAWING_ONLY:
             return False
         return _bar(ctx, call.func.value)  # bar.set_postfix(loss=...)
 

@@ -6,12 +6,37 @@ from __future__ import annotations
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Role, TrainingSite
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 
 class TrainedOptimizers(Pattern):
     name = "trained-optimizers"
+    example = Example(
+        shape="the optimizer read after training (`optimizer.state_dict()`)",
+        becomes="the trainer's: `trainer.optimizers[0]`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        torch.save(optimizer.state_dict(), "optimizer.pt")
+        """,
+        after="""
+        trainer.fit(lit_model, train_dataloaders=loader)
+        torch.save(trainer.optimizers[0].state_dict(), "optimizer.pt")
+        """,
+    )
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
         optimizers, schedulers = site.optimizer_vars, site.names(Role.SCHEDULER)

@@ -12,7 +12,7 @@ import libcst as cst
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import TrainingSite
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr
 
 
@@ -25,6 +25,38 @@ class HandedBack:
 
 class ValuesAfterFit(Pattern):
     name = "values-after-fit"
+    example = Example(
+        shape="values the loop sets and the script reads after training (the last `loss`)",
+        becomes="kept on the module and handed back after fit: `loss = lit_model.loss`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        print(f"last loss {loss.item():.4f}")
+        """,
+        after="""
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                self.loss = nn.functional.mse_loss(self.model(x), y)
+                self.log("train_loss", self.loss, prog_bar=True)
+                return self.loss
+        ...
+        trainer.fit(lit_model, train_dataloaders=loader)
+        loss = lit_model.loss
+        print(f"last loss {loss.item():.4f}")
+        """,
+    )
     State = HandedBack
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

@@ -22,6 +22,7 @@ from converter.analysis.regions import RegionFinder
 from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
 from converter.analysis.walk import find
 from converter.patterns import PATTERNS
+from converter.report import FABRIC_HINT
 
 
 def build_stages(site: TrainingSite, index: SourceIndex) -> None:
@@ -53,9 +54,23 @@ def _epoch_loop(site: TrainingSite, index: SourceIndex) -> cst.For | None:
         return None
     if isinstance(holder, cst.If) and is_main_guard(holder):
         return None
+    if isinstance(holder, cst.While):
+        raise Declined(
+            index.line(holder),
+            "the epoch loop is a `while` loop, which it cannot lift into the Trainer's fixed "
+            f"number of epochs{FABRIC_HINT}",
+        )
+    lifted = holder if isinstance(holder, cst.CSTNode) else train_part
     raise Declined(
-        index.line(train_part), "the training loop is nested in statements it cannot lift"
+        index.line(lifted),
+        f"the training loop is nested in statements it cannot lift (the {_kind(lifted)} on "
+        f"this line){FABRIC_HINT}",
     )
+
+
+def _kind(node: cst.CSTNode) -> str:
+    names = {cst.For: "`for` loop", cst.If: "`if`", cst.With: "`with` block", cst.Try: "`try`"}
+    return next((v for k, v in names.items() if isinstance(node, k)), "statement")
 
 
 def _train_stage(site: TrainingSite, index: SourceIndex) -> None:
@@ -133,15 +148,69 @@ def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:
     validation = site.stages[StageName.VALIDATION] = region.stage(index, StageName.VALIDATION)
     if region.function is not None:
         site.deleted_functions.append(region.function)
-    # Lightning validates right after the epoch's last batch, before on_train_epoch_end: the
-    # epoch's wrap-up that the original ran before evaluating opens on_validation_epoch_start,
+    # Lightning validates right after the epoch's last batch, before on_train_epoch_end. Each
+    # hook keeps to its own loop's state, so that validation also runs alone (the sanity check,
+    # trainer.validate) and training without it (check_val_every_n_epoch):
+    # - the epoch's wrap-up that the original ran before evaluating is training code: it runs
+    #   after the last batch, in on_train_batch_end, before Lightning validates;
+    # - the epoch's code after evaluating, up to the last statement that reads the evaluation's
+    #   results, ends on_validation_epoch_end, during fit only; so does the evaluation's own
+    #   report from where it reads the training's state (`print(train_loss, val_acc)`);
     # so everything happens (and prints) in the original order. Scheduler steps stay in
     # on_train_epoch_end, where Lightning steps them anyway.
     wrap_up = train.end + [Moved(s, site.origin) for s in after[: region.first]]
     steps = [item for item in wrap_up if _steps_scheduler(site, item)]
     site.before_validation = [item for item in wrap_up if item not in steps]
-    validation.start = site.before_validation + validation.start
-    train.end = steps + [Moved(s, site.origin) for s in after[region.last + 1 :]]
+    train.batch_end += site.before_validation
+    trained = names_written(index, [item.node for item in train.start + train.step + wrap_up])
+    trained |= _loop_names(train)
+    reporting = _reading_training(index, validation, trained)
+    validation.end = [item for item in validation.end if item not in reporting]
+    following = [Moved(s, site.origin) for s in after[region.last + 1 :]]
+    evaluated = names_written(
+        index, [item.node for moved in validation.hooks().values() for item in moved]
+    )
+    evaluated |= names_written(index, [item.node for item in reporting])
+    # (not past a ReduceLROnPlateau step on a metric: what follows it stays after it, where
+    # the plateau pattern puts it)
+    stepped = [i for i, item in enumerate(following) if _steps_on_metric(site, item)]
+    before_step = following[: stepped[0]] if stepped else following
+    reading = reporting + _reading_results(index, before_step, evaluated)
+    site.after_validation = [item for item in reading if not _steps_scheduler(site, item)]
+    validation.end += site.after_validation
+    train.end = steps + [item for item in following if item not in site.after_validation]
+
+
+def _loop_names(stage) -> set[str]:
+    names = {n.value for n in find(stage.batch_target, cst.Name)}
+    return names | ({stage.index_name} if stage.index_name else set())
+
+
+def _reading_training(index: SourceIndex, validation, trained: set[str]) -> list[Moved]:
+    """The evaluation's closing statements from the first that reads what the training set
+    (and the evaluation did not set again)."""
+    own = names_written(index, [item.node for item in validation.start + validation.step])
+    own |= _loop_names(validation)
+    for position, item in enumerate(validation.end):
+        if names_read(index, [item.node]) & (trained - own):
+            return validation.end[position:]
+        own |= names_written(index, [item.node])
+    return []
+
+
+def _reading_results(index: SourceIndex, following: list[Moved], evaluated: set[str]):
+    """The statements of `following` up to the last one that reads what the evaluation set
+    (directly, or through a name an earlier such statement set)."""
+    last, needed = -1, set(evaluated)
+    for position, item in enumerate(following):
+        if names_read(index, [item.node]) & needed:
+            last = position
+            needed |= names_written(index, [item.node])
+    return following[: last + 1]
+
+
+def _steps_on_metric(site: TrainingSite, item: Moved) -> bool:
+    return _steps_scheduler(site, item) and bool(method_call(item.node)[2].args)
 
 
 def _steps_scheduler(site: TrainingSite, item: Moved) -> bool:

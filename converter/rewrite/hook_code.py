@@ -28,6 +28,7 @@ from converter.analysis.site import (
 )
 from converter.analysis.walk import find
 from converter.patterns import Emission
+from converter.patterns.device import is_cuda_literal
 from converter.templating import expr
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
@@ -50,6 +51,44 @@ class HookCode:
         self.flow = flow
         self.patterns = emission.replacements  # the patterns' own edits of moved code
         self.used_namespace = False  # whether any hook reads the argparse namespace
+        self._parameters: dict[tuple[StageName, Hook], dict[str, str]] = {}
+
+    # -- the hooks' own names --------------------------------------------------------------------
+
+    def parameter(self, stage: Stage, hook: Hook, wanted: str) -> str:
+        """The name of a parameter Lightning hands the hook (`batch`, `batch_idx`, `outputs`,
+        `scheduler`, `metric`): Lightning's own, unless the hook's code uses that name for one of
+        the script's own variables (a global `batch = 16`), which the parameter would hide; then
+        a name the script does not use. (Lightning passes these arguments by position.)"""
+        names = self._parameters.setdefault((stage.name, hook), {})
+        if wanted not in names:
+            taken = self._names_used(stage.hooks()[hook])
+            if hook.sees_batch:
+                taken -= _target_names(stage.batch_target)
+                taken.discard(stage.index_name)
+            names[wanted] = self.index.fresh_name(wanted) if wanted in taken else wanted
+        return names[wanted]
+
+    def _names_used(self, moved: list[Moved]) -> set[str]:
+        """The variables the moved code names, seen through an inlined function's parameters
+        (the call's arguments are what the hook then reads)."""
+        used = set()
+        flow, plan = self.flow, self.plan
+        for item in moved:
+            for event in name_events(self.index, [item.node]):
+                name = event.node.value
+                argument = item.origin.argument(name)
+                if name in flow.attributes or (
+                    not item.origin.is_local(name)
+                    and (name in flow.hparams or name in flow.objects or plan.role_of(name))
+                ):
+                    continue  # the hook reads it through `self`
+                if argument is None:
+                    used.add(name)
+                else:
+                    used |= {n.value for n in find(argument, cst.Name)}
+                    used |= {argument.value} if isinstance(argument, cst.Name) else set()
+        return used
 
     # -- roles -----------------------------------------------------------------------------------
 
@@ -134,10 +173,10 @@ class HookCode:
                 if name in self.flow.attributes:
                     table[node] = _constant(expr(f"self.{self.flow.attr(name)}"))
                 elif name == step_index:
-                    table[node] = _constant(self.batch_index(stage, index.parent(node)))
+                    table[node] = _constant(self.batch_index(stage, hook, index.parent(node)))
                 continue
             if name == step_index:
-                table[node] = _constant(self.batch_index(stage, index.parent(node)))
+                table[node] = _constant(self.batch_index(stage, hook, index.parent(node)))
                 continue
             role = self._role(name, stage, hook)
             if role is not None:
@@ -163,11 +202,12 @@ class HookCode:
                 if self._is_train_len(one, origin) and code(other) == max_epochs:
                     table[product] = _constant(expr("self.trainer.estimated_stepping_batches"))
 
-    def batch_index(self, stage: Stage, parent) -> cst.BaseExpression:
+    def batch_index(self, stage: Stage, hook: Hook, parent) -> cst.BaseExpression:
+        name = self.parameter(stage, hook, "batch_idx")
         if stage.index_start is None:
-            return cst.Name("batch_idx")
+            return cst.Name(name)
         start = self.expression(stage.index_start, Origin(self.plan.site_scope), stage, None)
-        return _parenthesize(expr(f"batch_idx + {code(start)}"), parent)
+        return _parenthesize(expr(f"{name} + {code(start)}"), parent)
 
     def _call_replacement(self, call: cst.Call, origin: Origin, stage, hook, table) -> None:
         # len(train_loader) -> self.trainer.num_training_batches (in configure_optimizers, before
@@ -195,7 +235,11 @@ class HookCode:
         method = call.func.attr.value
         if method == "cuda":
             first = call.args[0].value if call.args and call.args[0].keyword is None else None
-            return first is None or self.plan.role_of(origin.site_name(first)) is Role.RANK
+            return (
+                first is None
+                or isinstance(first, cst.Integer)
+                or self.plan.role_of(origin.site_name(first)) is Role.RANK
+            )
         if method != "to" or not call.args or call.args[0].keyword is not None:
             return False
         if any(a.keyword and a.keyword.value not in ("non_blocking",) for a in call.args[1:]):
@@ -206,6 +250,7 @@ class HookCode:
         name = origin.site_name(target)
         return (
             self.plan.role_of(name) in (Role.DEVICE, Role.RANK)
+            or is_cuda_literal(self.index, target)
             or self.index.resolves_to(target, "torch.device")
             or (
                 isinstance(target, cst.Call) and self.index.resolves_to(target.func, "torch.device")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import assigned_value
+from converter.analysis.bindings import assigned_value, code
 from converter.analysis.dataflow import Dataflow
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import StageName, TrainingSite
@@ -66,7 +66,10 @@ class Edits:
     insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
-    inits: dict[cst.FunctionDef, cst.FunctionDef] = field(default_factory=dict)  # changed
+    # an `__init__`'s new parameters and statements (added to it as edited inside)
+    inits: dict[cst.FunctionDef, tuple[list[cst.Param], list[cst.BaseStatement]]] = field(
+        default_factory=dict
+    )
     new_inits: dict[cst.ClassDef, cst.FunctionDef] = field(default_factory=dict)  # added
     replace_leading: dict[cst.CSTNode, list[cst.EmptyLine]] = field(default_factory=dict)
 
@@ -104,7 +107,7 @@ def plan_edits(
         edits.methods.setdefault(model.cls.node, []).extend(methods)
         init = model.cls.method("__init__")
         if init is not None and (out.init_parameters or out.init_statements):
-            edits.inits[init] = extend_init(init, out.init_parameters, out.init_statements)
+            edits.inits[init] = (out.init_parameters, out.init_statements)
         elif out.init_parameters or out.init_statements:
             edits.new_inits[model.cls.node] = new_init(out.init_parameters, out.init_statements)
         prelude = []
@@ -122,7 +125,10 @@ def plan_edits(
         call = each.call
         if model.cls is not None and each is model and out.constructor_arguments:
             call = call.with_changes(args=[*call.args, *out.constructor_arguments])
-        if call is not created:
+        if each is model and out.created_after is not None:
+            leaving = {*plan.removed, *out.site_removals}
+            _create_after(index, each.binding, call, out.created_after, leaving, edits)
+        elif call is not created:
             edits.values[created] = call  # Net().to(device) -> Net(lr=args.lr)
     for statement in plan.removed + out.site_removals:
         edits.remove.add(statement)
@@ -137,10 +143,6 @@ def plan_edits(
         prelude.append(cst.SimpleStatementLine([cst.Assign([target], value)]))
     prelude += out.prelude
     options = [_kwarg("max_epochs", plan.epoch.max_epochs)]
-    if StageName.VALIDATION in plan.stages:
-        # The original evaluates only after training batches; Lightning's sanity check would
-        # print an extra, partial evaluation first.
-        options.append(_kwarg("num_sanity_val_steps", cst.Integer("0")))
     for option, value in out.trainer_options.items():
         options.append(
             _kwarg(option, value.origin.at_site(value.value) if value.origin else value.value)
@@ -170,9 +172,24 @@ def plan_edits(
             loader=plan.stages[StageName.TEST].loader,
         )
         first = plan.test_region[0]
+        test = out.before_test + test
         test[0] = test[0].with_changes(leading_lines=first.leading_lines)
         edits.replace[first] = test + out.after_test
         edits.remove.update(plan.test_region[1:])
+
+
+def _create_after(index: SourceIndex, binding, call, after, leaving, edits: Edits) -> None:
+    """`model = Net(...)` moves down to just after `after`; the lines before it (a comment, a
+    blank line) stay where they were, on the statement that now comes first there."""
+    assign = binding.body[0]
+    moved = binding.with_changes(body=[assign.with_changes(value=call)], leading_lines=[])
+    edits.remove.add(binding)
+    edits.insert_after.setdefault(after, []).insert(0, moved)
+    block = list(index.parent(binding).body)
+    following = [s for s in block[block.index(binding) + 1 :] if s not in leaving]
+    if following and following[0] not in edits.replace_leading:
+        first = following[0]
+        edits.replace_leading[first] = [*binding.leading_lines, *first.leading_lines]
 
 
 def override_inherited_hooks(models, edits: Edits) -> None:
@@ -219,7 +236,15 @@ def _scaling_flags(
     if flags:
         edits.insert_before[binding] = flags
         edits.replace_leading[binding] = []
+        out.imports |= flag_imports(flags)
     return arguments
+
+
+def flag_imports(flags: list[cst.BaseStatement]) -> set[str]:
+    """`os` where a flag's default reads what torchrun sets (`LOCAL_WORLD_SIZE`): started by
+    torchrun without --devices, the script then runs as one of its processes, not a world of
+    its own each (Lightning's devices="auto" is one CPU)."""
+    return {"os"} if any("os.environ" in code(f) for f in flags) else set()
 
 
 def scaling_flags(
@@ -309,8 +334,7 @@ class ApplyEdits(EditingTransformer):
         if original in edits.bases:
             return edits.bases[original]
         if original in edits.inits:
-            changed = edits.inits[original]
-            updated = updated.with_changes(params=changed.params, body=changed.body)
+            updated = extend_init(updated, *edits.inits[original])
         if original in edits.new_inits:
             first = next(
                 (i for i, s in enumerate(updated.body.body) if isinstance(s, cst.FunctionDef)),

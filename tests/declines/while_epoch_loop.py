@@ -1,4 +1,4 @@
-# declines: cannot lift
+# declines: the epoch loop is a `while` loop, which it cannot lift into the Trainer's fixed number of epochs; `--fallback fabric` converts it
 import torch
 from torch import nn
 

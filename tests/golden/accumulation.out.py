@@ -44,6 +44,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
 
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=3)

@@ -31,7 +31,7 @@ class LitSequential(pl.LightningModule):
         x, y = batch
         loss = criterion(self.model(x), y)
         self.print(f"epoch {self.current_epoch} step {batch_idx} loss {loss.item():.4f}")
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
@@ -43,6 +43,10 @@ class LitSequential(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 lit_model = LitSequential(model)

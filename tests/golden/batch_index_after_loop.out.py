@@ -24,7 +24,7 @@ class LitLinear(pl.LightningModule):
         self.i = batch_idx + 1
         loss = self.model(x).pow(2).mean()
         self.running_loss += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):

@@ -31,7 +31,7 @@ class LitLinear(pl.LightningModule):
         self.global_step_ += 1
         self.elapsed = time.time() - self.prev_time
         self.prev_time = time.time()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
@@ -40,6 +40,10 @@ class LitLinear(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it

@@ -28,11 +28,13 @@ class SequenceRegressor(pl.LightningModule):
         x, y = batch
         loss = criterion(self(x), y)
         self.total += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
-        self.print(f"epoch {self.current_epoch}: mean loss {self.total / self.trainer.num_training_batches:.4f}, lr {self.lr_schedulers().get_last_lr()[0]}")
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
+        self.print(f"epoch {self.current_epoch}: mean loss {self.total / (self.trainer.num_training_batches * self.trainer.world_size):.4f}, lr {self.lr_schedulers().get_last_lr()[0]}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.RMSprop(self.parameters(), lr=0.01)
@@ -41,6 +43,10 @@ class SequenceRegressor(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 model = SequenceRegressor()

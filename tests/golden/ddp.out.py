@@ -5,11 +5,8 @@ Run with `torchrun --nproc_per_node=N ddp.in.py`.
 import os
 
 import torch
-import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, TensorDataset
-from torch.utils.data.distributed import DistributedSampler
 import pytorch_lightning as pl
 
 
@@ -26,7 +23,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -36,6 +33,10 @@ class LitSequential(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 def main():

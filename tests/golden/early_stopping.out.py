@@ -32,19 +32,8 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = criterion(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
-
-    def on_train_epoch_end(self):
-        if self.val_loss < self.best_val:
-            self.best_val = self.val_loss
-            self.bad_epochs = 0
-            torch.save(self.model.state_dict(), "best.pt")
-        else:
-            self.bad_epochs += 1
-            if self.bad_epochs >= patience:
-                self.print("early stopping at epoch", self.current_epoch)
-                self.trainer.should_stop = True
 
     def on_validation_epoch_start(self):
         self.val_loss = 0.0
@@ -54,23 +43,35 @@ class LitSequential(pl.LightningModule):
         self.val_loss += criterion(self.model(x), y).item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.val_loss = self._sum_over_processes(self.val_loss)
-        self.val_loss /= self._sum_over_processes(len(self.trainer.val_dataloaders))
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.val_loss = self.all_gather(self.val_loss).sum().item()
+        self.val_loss /= len(self.trainer.val_dataloaders) * self.trainer.world_size
         self.print(f"epoch {self.current_epoch}: validation loss {self.val_loss:.4f}")
         self.log("val_loss", self.val_loss, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            if self.val_loss < self.best_val:
+                self.best_val = self.val_loss
+                self.bad_epochs = 0
+                if self.trainer.is_global_zero:
+                    torch.save(self.model.state_dict(), "best.pt")
+            else:
+                self.bad_epochs += 1
+                if self.bad_epochs >= patience:
+                    self.print("early stopping at epoch", self.current_epoch)
+                    self.trainer.should_stop = True
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it
@@ -84,5 +85,6 @@ class LitSequential(pl.LightningModule):
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=30, num_sanity_val_steps=0)
 trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 torch.save(model.state_dict(), "last.pt")

@@ -22,12 +22,8 @@ class LitLinear(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
-
-    def on_train_epoch_end(self):
-        if self.val < self.best:
-            self.best = self.val
 
     def on_validation_epoch_start(self):
         self.total = 0.0
@@ -37,10 +33,15 @@ class LitLinear(pl.LightningModule):
         self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
-        self.val = self.total / len(self.trainer.val_dataloaders.dataset)
-        self.log("total", self.total, sync_dist=True)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
+        val = self.total / len(self.trainer.val_dataloaders.dataset)
+        self.log("val_total", val, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            if val < self.best:
+                self.best = val
 
     def on_test_epoch_start(self):
         self.total = 0.0
@@ -50,23 +51,22 @@ class LitLinear(pl.LightningModule):
         self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
 
     def on_test_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
         test = self.total / len(self.trainer.test_dataloaders.dataset)
         self.print("test", test)
-        self.log("total", self.total, sync_dist=True)
+        self.log("test_total", test, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it
@@ -80,11 +80,15 @@ def main():
     model = nn.Linear(4, 1)
     best = float("inf")
     lit_model = LitLinear(model)
-    trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+    trainer = pl.Trainer(max_epochs=3)
     trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
     best = lit_model.best
     print("best", best)
+    grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
     trainer.test(lit_model, dataloaders=val_loader)
+    for parameter, grad in zip(lit_model.parameters(), grads):
+        parameter.grad = grad  # as the loop's test left them
 
 
 main()

@@ -33,7 +33,7 @@ class LitLinear(pl.LightningModule):
         x, y = batch
         self.model.train()
         loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
@@ -50,23 +50,19 @@ class LitLinear(pl.LightningModule):
         self.total += nn.functional.mse_loss(self.model(x), y, reduction="sum").item()
 
     def on_test_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
         test = self.total / len(self.trainer.test_dataloaders.dataset)
         self.print("test", test)
-        self.log("total", self.total, sync_dist=True)
+        self.log("test_total", test, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
     def on_save_checkpoint(self, checkpoint):
         # the loop's own state across epochs, so that a resumed run goes on from it
@@ -84,7 +80,11 @@ def main():
     trainer.fit(lit_model, train_dataloaders=loader)
     best = lit_model.best
     print("best", best)
+    grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
     trainer.test(lit_model, dataloaders=test_loader)
+    model.eval()  # as the test left it (Lightning restores the mode after testing)
+    for parameter, grad in zip(lit_model.parameters(), grads):
+        parameter.grad = grad  # as the loop's test left them
 
 
 main()

@@ -5,17 +5,18 @@ import torch
 import torch.nn as nn
 import torchvision
 from torch.utils.data import DataLoader, TensorDataset
+import os
 import pytorch_lightning as pl
 
 
 class LitResnet18(pl.LightningModule):
     """Trains `model`, an nn.Module whose class stays as it is: it keeps its own state-dict keys."""
 
-    def __init__(self, model, lr=0.01, criterion=None):
+    def __init__(self, model, lr=0.01):
         super().__init__()
         self.model = model
-        self.save_hyperparameters(ignore=["model", "criterion"])
-        self.criterion = criterion
+        self.save_hyperparameters(ignore=["model"])
+        self.criterion = nn.CrossEntropyLoss()
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)
@@ -27,15 +28,21 @@ class LitResnet18(pl.LightningModule):
         inputs, targets = batch
         loss = self.criterion(self.model(inputs), targets)
         self.running_loss += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
-        self.print(f"epoch {self.current_epoch}: loss {self.running_loss / self.trainer.num_training_batches:.4f}")
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.running_loss = self.all_gather(self.running_loss).sum().item()
+        self.print(f"epoch {self.current_epoch}: loss {self.running_loss / (self.trainer.num_training_batches * self.trainer.world_size):.4f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=0.9)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return self(inputs)
 
 
 def main():
@@ -44,8 +51,8 @@ def main():
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
 
@@ -55,10 +62,8 @@ def main():
     loader = DataLoader(TensorDataset(images, labels), batch_size=args.batch_size, shuffle=True)
 
     model = torchvision.models.resnet18(num_classes=10)
-    criterion = nn.CrossEntropyLoss()
 
     lit_model = LitResnet18(model, lr=args.lr)
-    lit_model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator=args.accelerator,

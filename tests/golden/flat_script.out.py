@@ -49,7 +49,7 @@ class NeuralNet(pl.LightningModule):
         if (batch_idx+1) % 100 == 0:
             self.print ('Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}'
                    .format(self.current_epoch+1, num_epochs, batch_idx+1, total_step, loss.item()))
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_test_epoch_start(self):
@@ -65,25 +65,16 @@ class NeuralNet(pl.LightningModule):
         self.correct += (predicted == labels).sum().item()
 
     def on_test_epoch_end(self):
-        # the totals over all processes
-        self.total = self._sum_over_processes(self.total)
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
 
         self.print('Accuracy of the network on the 10000 test images: {} %'.format(100 * self.correct / self.total))
-        self.log("total", self.total, sync_dist=True)
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("test_accuracy", 100 * self.correct / self.total, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         return optimizer
-
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 model = NeuralNet(input_size, hidden_size, num_classes)
@@ -98,7 +89,11 @@ trainer.fit(model, train_dataloaders=train_loader)
 
 # Test the model
 # In test phase, we don't need to compute gradients (for memory efficiency)
+grads = [p.grad for p in model.parameters()]  # trainer.test clears them as it starts
 trainer.test(model, dataloaders=test_loader)
+model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
+for parameter, grad in zip(model.parameters(), grads):
+    parameter.grad = grad  # as the loop's test left them
 
 # Save the model checkpoint
 torch.save(model.state_dict(), 'model.ckpt')

@@ -31,15 +31,21 @@ class LitSequential(pl.LightningModule):
         output = self.model(images)
         loss = criterion(output, labels)
         self.running_loss += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
-        self.print(f"Training loss: {self.running_loss/self.trainer.num_training_batches}")
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.running_loss = self.all_gather(self.running_loss).sum().item()
+        self.print(f"Training loss: {self.running_loss/(self.trainer.num_training_batches * self.trainer.world_size)}")
 
     def configure_optimizers(self):
         optimizer = optim.SGD(self.model.parameters(), lr=0.003)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        images, labels = batch
+        return self(images)
 
 
 lit_model = LitSequential(model)

@@ -25,7 +25,7 @@ class Net(pl.LightningModule):
         loss = loss_func(prediction, y.to(self.device))
         if self.current_epoch % 20 == 0:
             self.print("step", self.current_epoch, "loss", loss.item())
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):

@@ -30,12 +30,15 @@ class LitLinear(pl.LightningModule):
             self.print("iteration", self.current_epoch, "loss %.4f" % loss.item(), "acc %.3f" % acc)
             if acc > 0.95:
                 self.trainer.should_stop = True
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.5)
         return optimizer
+
+    def on_train_end(self):
+        self.optimizers().zero_grad()  # the loop zeroed the gradients after each step
 
 
 lit_model = LitLinear(model)

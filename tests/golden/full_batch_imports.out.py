@@ -27,7 +27,7 @@ class LitLinear(pl.LightningModule):
         loss = F.mse_loss(self.model(X.to(self.device)), Y.to(self.device))
         if self.current_epoch % 10 == 0:
             self.print(self.current_epoch, loss.item())
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):

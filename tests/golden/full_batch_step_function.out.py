@@ -33,7 +33,7 @@ class LitSequential(pl.LightningModule):
         self.model.train()
         output = self.model(features.to(self.device))
         self.loss_train = F.cross_entropy(output[idx_train.to(self.device)], labels.to(self.device)[idx_train.to(self.device)])
-        self.log("train_loss", self.loss_train, prog_bar=True)
+        self.log("train_loss", self.loss_train, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss_train
 
     def on_train_batch_end(self, outputs, batch, batch_idx):

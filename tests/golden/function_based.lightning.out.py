@@ -6,6 +6,7 @@ import torch.nn.functional as F
 import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torchvision import datasets, transforms
+import os
 import lightning as L
 
 
@@ -32,7 +33,7 @@ class Net(L.LightningModule):
             self.print('Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}'.format(
                 self.current_epoch + 1, batch_idx * len(data), len(self.trainer.train_dataloader.dataset),
                 100. * batch_idx / self.trainer.num_training_batches, loss.item()))
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -47,17 +48,17 @@ class Net(L.LightningModule):
         self.correct += pred.eq(target.view_as(pred)).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.test_loss = self._sum_over_processes(self.test_loss)
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.test_loss = self.all_gather(self.test_loss).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
 
         self.test_loss /= len(self.trainer.val_dataloaders.dataset)
 
         self.print('\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n'.format(
             self.test_loss, self.correct, len(self.trainer.val_dataloaders.dataset),
             100. * self.correct / len(self.trainer.val_dataloaders.dataset)))
-        self.log("test_loss", self.test_loss, sync_dist=True)
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", 100. * self.correct / len(self.trainer.val_dataloaders.dataset), sync_dist=True)
+        self.log("val_loss", self.test_loss, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = optim.Adadelta(self.parameters(), lr=self.hparams.lr)
@@ -68,13 +69,12 @@ class Net(L.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        data, target = batch
+        return self(data)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main():
@@ -90,8 +90,8 @@ def main():
     parser.add_argument('--log-interval', type=int, default=10, metavar='N')
     parser.add_argument('--save-model', action='store_true', default=False)
     parser.add_argument('--data-dir', default='../data')
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
     use_cuda = not args.no_cuda and torch.cuda.is_available()
@@ -122,6 +122,8 @@ def main():
         precision=args.precision,
     )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
+    model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     if args.save_model:
         torch.save(model.state_dict(), "mnist_cnn.pt")

@@ -27,7 +27,7 @@ class LitLinear(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.cross_entropy(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_test_epoch_start(self):
@@ -38,22 +38,17 @@ class LitLinear(pl.LightningModule):
         self.correct += (self.model(x).argmax(1) == y).sum().item()
 
     def on_test_epoch_end(self):
-        # the totals over all processes
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.correct = self.all_gather(self.correct).sum().item()
         self.print("correct", self.correct)
-        self.log("correct", self.correct, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 model = nn.Linear(4, 3)
@@ -62,5 +57,8 @@ loader = torch.utils.data.DataLoader(data, batch_size=8)
 lit_model = LitLinear(model)
 trainer = pl.Trainer(max_epochs=2)
 trainer.fit(lit_model, train_dataloaders=loader)
+grads = [p.grad for p in lit_model.parameters()]  # trainer.test clears them as it starts
 trainer.test(lit_model, dataloaders=loader)
+for parameter, grad in zip(lit_model.parameters(), grads):
+    parameter.grad = grad  # as the loop's test left them
 check_accuracy(loader, model)

@@ -22,7 +22,7 @@ class Classifier(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         features, target = batch
         self.loss = loss_fn(self(features), target)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -31,6 +31,10 @@ class Classifier(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = optim.SGD(self.parameters(), lr=0.1)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        features, target = batch
+        return self(features)
 
 
 class Reconstructor(Classifier):
@@ -46,12 +50,16 @@ class Reconstructor(Classifier):
     def training_step(self, batch, batch_idx):
         features, _ = batch
         recon_loss = nn.functional.mse_loss(self(features), features)
-        self.log("train_loss", recon_loss, prog_bar=True)
+        self.log("train_loss", recon_loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return recon_loss
 
     def configure_optimizers(self):
         recon_optimizer = optim.Adam(self.parameters(), lr=1e-3)
         return recon_optimizer
+
+    def predict_step(self, batch, batch_idx):
+        features, _ = batch
+        return self(features)
 
     def on_train_epoch_end(self):
         pass

@@ -32,7 +32,7 @@ class Tagger(pl.LightningModule):
         sentence_in = prepare(sentence, word_to_ix)
         targets = prepare(tags, tag_to_ix)
         self.loss = loss_function(self(sentence_in), targets)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, batch_size=1, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):

@@ -22,7 +22,7 @@ class LitSequential(pl.LightningModule):
         self.x = batch
         self.x = self.x.view(-1, 8)
         loss = nn.functional.binary_cross_entropy(self.model(self.x), self.x)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):

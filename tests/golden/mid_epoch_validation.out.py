@@ -16,7 +16,7 @@ class Tagger(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.cross_entropy(self(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -27,22 +27,21 @@ class Tagger(pl.LightningModule):
         self.correct += (self(x).argmax(1) == y).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.correct = self.all_gather(self.correct).sum().item()
         self.print(f"validation accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", self.correct / len(self.trainer.val_dataloaders.dataset), sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main():

@@ -4,6 +4,7 @@ import argparse
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+import os
 import pytorch_lightning as pl
 
 
@@ -20,7 +21,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         inputs, labels = batch
         self.loss = nn.functional.cross_entropy(self.model(inputs), labels)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -30,13 +31,17 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        inputs, labels = batch
+        return self(inputs)
+
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--amp", action="store_true", help="mixed precision on the GPU")
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     args = parser.parse_args()
 
     torch.manual_seed(11)

@@ -14,7 +14,7 @@ class Net(pl.LightningModule):
 
     def training_step(self, x, batch_idx):
         loss = self(x).pow(2).mean()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):

@@ -26,7 +26,7 @@ class LitNet(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -35,6 +35,10 @@ class LitNet(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 torch.manual_seed(0)

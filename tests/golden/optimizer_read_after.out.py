@@ -22,7 +22,7 @@ class LitLinear(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):
@@ -32,6 +32,10 @@ class LitLinear(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 lit_model = LitLinear(model)

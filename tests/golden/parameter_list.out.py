@@ -25,7 +25,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.loss = nn.functional.mse_loss(self.model(x), y)
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):
@@ -35,6 +35,10 @@ class LitSequential(pl.LightningModule):
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=0.01)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 lit_net = LitSequential(net)

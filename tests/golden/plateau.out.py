@@ -28,7 +28,7 @@ class LitSequential(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         xb, yb = batch
         loss = loss_fn(self.model(xb), yb)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def lr_scheduler_step(self, scheduler, metric):
@@ -43,9 +43,9 @@ class LitSequential(pl.LightningModule):
         self.val_loss += loss_fn(self.model(xb), yb).item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.val_loss = self._sum_over_processes(self.val_loss)
-        self.val_loss /= self._sum_over_processes(len(self.trainer.val_dataloaders))
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.val_loss = self.all_gather(self.val_loss).sum().item()
+        self.val_loss /= len(self.trainer.val_dataloaders) * self.trainer.world_size
         self.log("val_loss", self.val_loss)  # what ReduceLROnPlateau monitors
 
     def configure_optimizers(self):
@@ -56,15 +56,15 @@ class LitSequential(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
         }
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        xb, yb = batch
+        return self(xb)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 lit_net = LitSequential(net)
-trainer = pl.Trainer(max_epochs=8, num_sanity_val_steps=0)
+trainer = pl.Trainer(max_epochs=8)
 trainer.fit(lit_net, train_dataloaders=train_loader, val_dataloaders=val_loader)
+net.eval()  # as the loop left it (Lightning restores the mode after evaluating)

@@ -25,15 +25,17 @@ class LitLinear(pl.LightningModule):
         x, y = batch
         loss = nn.functional.mse_loss(self.model(x), y)
         self.total += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self):
-        self.log("plateau_metric", self.total / self.trainer.num_training_batches, sync_dist=True)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum().item()
+        self.log("plateau_metric", self.total / (self.trainer.num_training_batches * self.trainer.world_size), sync_dist=True)
 
     def lr_scheduler_step(self, scheduler, metric):
         super().lr_scheduler_step(scheduler, metric)
-        self.print(self.current_epoch, self.total / self.trainer.num_training_batches, self.optimizers().param_groups[0]["lr"])
+        self.print(self.current_epoch, self.total / (self.trainer.num_training_batches * self.trainer.world_size), self.optimizers().param_groups[0]["lr"])
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
@@ -42,6 +44,10 @@ class LitLinear(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "plateau_metric"},
         }
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 lit_model = LitLinear(model)

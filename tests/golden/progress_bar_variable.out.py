@@ -1,9 +1,7 @@
 """A tqdm bar held in a variable and updated by hand, and the batch index read after its loop: the loop iterates the loader, the bar statements go (Lightning draws its own)."""
-import sys
 
 import torch
 from torch import nn
-from tqdm import tqdm
 import pytorch_lightning as pl
 
 model = nn.Linear(4, 3)
@@ -30,7 +28,7 @@ class LitLinear(pl.LightningModule):
         self.step = batch_idx
         loss = nn.functional.cross_entropy(self.model(x), y)
         self.running_loss += loss.item()
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -41,24 +39,27 @@ class LitLinear(pl.LightningModule):
         self.acc += (self.model(val_x).argmax(1) == val_y).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.acc = self._sum_over_processes(self.acc)
-        self.print("[epoch %d] train_loss: %.3f  val_accuracy: %.3f" % (self.current_epoch + 1, self.running_loss / (self.step + 1), self.acc / 32))
-        self.log("acc", self.acc, sync_dist=True)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.acc = self.all_gather(self.acc).sum().item()
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            self.print("[epoch %d] train_loss: %.3f  val_accuracy: %.3f" % (self.current_epoch + 1, self.running_loss / (self.step + 1), self.acc / 32))
+            self.log("val_accuracy", self.acc / 32, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        val_x, val_y = batch
+        return self(val_x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 lit_model = LitLinear(model)
-trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+trainer = pl.Trainer(max_epochs=3)
 trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+model.eval()  # as the loop left it (Lightning restores the mode after evaluating)

@@ -24,7 +24,7 @@ class LitLinear(pl.LightningModule):
     def training_step(self, i, batch_idx):
         idx = self.perm[i:i + batch_size]
         self.loss = nn.functional.mse_loss(self.model(X.to(self.device)[idx]), Y.to(self.device)[idx])
-        self.log("train_loss", self.loss, prog_bar=True)
+        self.log("train_loss", self.loss, batch_size=1, prog_bar=True, on_epoch=True, sync_dist=True)
         return self.loss
 
     def on_train_epoch_end(self):

@@ -4,15 +4,15 @@ import argparse
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
+import os
 import pytorch_lightning as pl
 
 
 class MLP(pl.LightningModule):
-    def __init__(self, width: int = 64, lr=3e-3, epochs=3, criterion=None) -> None:
+    def __init__(self, width: int = 64, lr=3e-3, epochs=3) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["criterion"])
-        self.criterion = criterion
+        self.save_hyperparameters()
+        self.criterion = nn.CrossEntropyLoss()
         self.net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -25,15 +25,15 @@ class MLP(pl.LightningModule):
         inputs, targets = batch
         loss = self.criterion(self(inputs), targets)
         self.running_loss += loss.item() * inputs.size(0)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
-    def on_train_epoch_end(self):
-        self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {self.val_loss:.4f}  acc {self.val_acc:.3f}")
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        if self.trainer.is_last_batch:
+            # the training epoch's wrap-up: Lightning validates right after the last batch
+            self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
 
     def on_validation_epoch_start(self):
-        # the training epoch's wrap-up: Lightning validates right after the last batch
-        self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
         self.total_loss, self.correct = 0.0, 0
 
     def validation_step(self, batch, batch_idx):
@@ -43,10 +43,16 @@ class MLP(pl.LightningModule):
         self.correct += (outputs.argmax(dim=1) == targets).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.total_loss = self._sum_over_processes(self.total_loss)
-        self.correct = self._sum_over_processes(self.correct)
-        self.val_loss, self.val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total_loss = self.all_gather(self.total_loss).sum().item()
+            self.correct = self.all_gather(self.correct).sum().item()
+        val_loss, val_acc = self.total_loss / len(self.trainer.val_dataloaders.dataset), self.correct / len(self.trainer.val_dataloaders.dataset)
+        self.log("val_loss", val_loss, sync_dist=True)
+        self.log("val_acc", val_acc, sync_dist=True)
+
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            # the rest of the training epoch, which reads this validation's results
+            self.print(f"epoch {self.current_epoch + 1}: train {self.train_loss:.4f}  val {val_loss:.4f}  acc {val_acc:.3f}")
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
@@ -56,21 +62,20 @@ class MLP(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return self(inputs)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
 
@@ -82,18 +87,17 @@ def main() -> None:
     val_loader = DataLoader(val_set, batch_size=64)
 
     model = MLP(lr=args.lr, epochs=args.epochs)
-    criterion = nn.CrossEntropyLoss()
 
-    model.criterion = criterion
     trainer = pl.Trainer(
         max_epochs=args.epochs,
-        num_sanity_val_steps=0,
         accelerator=torch.device(device).type,
         devices=args.devices,
         num_nodes=args.num_nodes,
         precision=args.precision,
     )
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
+    model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     torch.save(model.state_dict(), "mlp.pt")
 

@@ -23,12 +23,16 @@ class LitLinear(pl.LightningModule):
         loss = self.hparams.scale * nn.functional.mse_loss(self.model(x), y)
         if batch_idx == 0:
             self.print(self.banner, self.current_epoch, loss.item())
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 def main():

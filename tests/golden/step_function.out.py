@@ -29,15 +29,21 @@ class LitLinear(pl.LightningModule):
         err = criterion(output, y)
         loss = err.item()
         self.total += loss
-        self.log("train_loss", err, prog_bar=True)
+        self.log("train_loss", err, prog_bar=True, on_epoch=True, sync_dist=True)
         return err
 
     def on_train_epoch_end(self):
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.total = self.all_gather(self.total).sum(0)
         self.print(self.current_epoch, round(self.total, 4))
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         return optimizer
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
 
 
 lit_model = LitLinear(model)

@@ -3,7 +3,6 @@ function decorated with @torch.no_grad()."""
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 import pytorch_lightning as pl
 
 
@@ -31,7 +30,7 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = nn.functional.cross_entropy(self(batch["features"]), batch["label"])
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -42,10 +41,10 @@ class Classifier(pl.LightningModule):
         self.correct += (logits.argmax(dim=1) == batch["label"]).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.correct = self.all_gather(self.correct).sum().item()
         self.print(f"accuracy {self.correct / len(self.trainer.val_dataloaders.dataset):.3f}")
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", self.correct / len(self.trainer.val_dataloaders.dataset), sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=0.01)
@@ -57,24 +56,22 @@ class Classifier(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        return self(batch["features"])
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main():
     torch.manual_seed(3)
     train_loader = DataLoader(Pairs(256), batch_size=32, shuffle=True)
     val_loader = DataLoader(Pairs(64), batch_size=32)
-    model = Classifier()
     epochs = 3
-    model.hparams.epochs = epochs
+    model = Classifier(epochs=epochs)
     trainer = pl.Trainer(max_epochs=epochs, num_sanity_val_steps=0, gradient_clip_val=1.0)
     trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,7 @@ Run with `torchrun --nproc_per_node=N ddp.in.py`.
 import os
 
 import torch
-import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 from lightning.fabric import Fabric

@@ -4,16 +4,6 @@ import torchvision
 import torchvision.transforms as transforms
 from lightning.fabric import Fabric
 
-
-def sum_over_processes(fabric, value):
-    """`value` summed over all processes (on a single process, `value` itself)."""
-    if fabric.world_size == 1:
-        return value
-    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
-    total = fabric.all_reduce(total, reduce_op="sum")
-    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
-
-
 # Device configuration
 device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
@@ -89,8 +79,9 @@ with torch.no_grad():
         _, predicted = torch.max(outputs.data, 1)
         total += labels.size(0)
         correct += (predicted == labels).sum().item()
-    total = sum_over_processes(fabric, total)
-    correct = sum_over_processes(fabric, correct)
+    if fabric.world_size > 1:  # the totals over all processes' batches
+        total = fabric.all_reduce(total, reduce_op="sum").item()
+        correct = fabric.all_reduce(correct, reduce_op="sum").item()
 
     fabric.print('Accuracy of the network on the 10000 test images: {} %'.format(100 * correct / total))
 

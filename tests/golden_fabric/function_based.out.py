@@ -6,16 +6,8 @@ import torch.nn.functional as F
 import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torchvision import datasets, transforms
+import os
 from lightning.fabric import Fabric
-
-
-def sum_over_processes(fabric, value):
-    """`value` summed over all processes (on a single process, `value` itself)."""
-    if fabric.world_size == 1:
-        return value
-    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
-    total = fabric.all_reduce(total, reduce_op="sum")
-    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 class Net(nn.Module):
@@ -57,8 +49,9 @@ def test(model, device, test_loader, fabric):
             test_loss += F.nll_loss(output, target, reduction='sum').item()  # sum up batch loss
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
-        test_loss = sum_over_processes(fabric, test_loss)
-        correct = sum_over_processes(fabric, correct)
+        if fabric.world_size > 1:  # the totals over all processes' batches
+            test_loss = fabric.all_reduce(test_loss, reduce_op="sum").item()
+            correct = fabric.all_reduce(correct, reduce_op="sum").item()
 
     test_loss /= len(test_loader.dataset)
 
@@ -80,8 +73,8 @@ def main():
     parser.add_argument('--log-interval', type=int, default=10, metavar='N')
     parser.add_argument('--save-model', action='store_true', default=False)
     parser.add_argument('--data-dir', default='../data')
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     parser.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, fsdp, deepspeed...")
     args = parser.parse_args()

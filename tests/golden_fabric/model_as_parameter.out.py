@@ -4,6 +4,7 @@ still hands back the very module it received."""
 import torch
 from torch import nn
 from lightning.fabric import Fabric
+from lightning.fabric.utilities import rank_zero_only
 
 train_on_gpu = torch.cuda.is_available()
 
@@ -21,7 +22,7 @@ def train(net, data, epochs=2, lr=0.01, clip=5):
             net.zero_grad()
             loss = nn.functional.mse_loss(net(x), y)
             fabric.backward(loss)
-            nn.utils.clip_grad_norm_(net.parameters(), clip)
+            fabric.clip_gradients(net, opt, max_norm=clip, error_if_nonfinite=False)
             opt.step()
         fabric.print(f"epoch {e}: loss {loss.item():.4f}")
     return net.module
@@ -32,4 +33,5 @@ net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
 print(net)
 data = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(4)]
 trained = train(net, data)
-print("the same module back:", trained is net, round(trained[0].weight.sum().item(), 4))
+if rank_zero_only.rank == 0:
+    print("the same module back:", trained is net, round(trained[0].weight.sum().item(), 4))

@@ -6,16 +6,8 @@ import argparse
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+import os
 from lightning.fabric import Fabric
-
-
-def sum_over_processes(fabric, value):
-    """`value` summed over all processes (on a single process, `value` itself)."""
-    if fabric.world_size == 1:
-        return value
-    total = torch.as_tensor(value, dtype=torch.float64, device=fabric.device)
-    total = fabric.all_reduce(total, reduce_op="sum")
-    return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
 
 
 def evaluate(model, loader, step, fabric):
@@ -26,8 +18,9 @@ def evaluate(model, loader, step, fabric):
             out = model(x)
             total_loss += nn.functional.cross_entropy(out, y, reduction="sum").item()
             correct += (out.argmax(1) == y).sum().item()
-        total_loss = sum_over_processes(fabric, total_loss)
-        correct = sum_over_processes(fabric, correct)
+        if fabric.world_size > 1:  # the totals over all processes' batches
+            total_loss = fabric.all_reduce(total_loss, reduce_op="sum").item()
+            correct = fabric.all_reduce(correct, reduce_op="sum").item()
     n = len(loader.dataset)
     fabric.print(f"step {step}: validation loss {total_loss / n:.4f}, {correct}/{n} correct")
     model.train()
@@ -40,8 +33,8 @@ def main():
     parser.add_argument("--target-loss", type=float, default=0.05)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     parser.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, fsdp, deepspeed...")
     args = parser.parse_args()

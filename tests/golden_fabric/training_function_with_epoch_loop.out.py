@@ -19,6 +19,8 @@ def train(model, optimizer, loader, epochs):
             fabric.backward(loss)
             optimizer.step()
             total += loss.item()
+        if fabric.world_size > 1:  # the totals over all processes' batches
+            total = fabric.all_reduce(total, reduce_op="sum").item()
         fabric.print(epoch, total)
     return model
 

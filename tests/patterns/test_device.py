@@ -78,3 +78,22 @@ def test_an_evaluation_function_over_a_loader_keeps_the_trainer_on_the_cpu(batch
     assert not declined(result), result.report.text()
     assert "evaluate(self.model, " in hook(result, "on_train_epoch_end")
     assert (trainer_options(result).get("accelerator") == '"cpu"') is pinned
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ('x = x.to("cuda")\n', "loss = "),  # the batch's own move goes
+        ('x = x.to(torch.device("cuda:0"))\n', "loss = "),
+        ('noise = torch.ones(4, device="cuda")\n', "torch.ones(4, device=self.device)"),
+        ('noise = torch.ones(4).to("cuda:1")\n', "torch.ones(4).to(self.device)"),
+        ("noise = torch.ones(4).cuda(0)\n", "torch.ones(4).to(self.device)"),
+        ('gpu = torch.device("cuda:0")\nnoise = torch.ones(4).to(gpu)\n', "to(self.device)"),
+    ],
+)
+def test_a_device_named_literally_in_the_hooks_is_the_modules(statement, expected):
+    result = convert(script(batch=statement + STEP))
+    assert not declined(result), result.report.text()
+    step = hook(result, "training_step")
+    assert step.startswith(expected) or expected in step, step
+    assert "cuda" not in result.code.split("class Lit")[1], result.code

@@ -65,7 +65,11 @@ else:
 def test_a_patience_break_becomes_should_stop():
     result = convert(script(setup=VAL_SETUP + "\nbest = float('inf')\nbad = 0", epoch_end=EARLY))
     assert not declined(result), result.report.text()
-    assert "self.trainer.should_stop = True" in hook(result, "on_train_epoch_end")
+    # the patience check reads the evaluation's results: it ends validation, during fit only
+    end = hook(result, "on_validation_epoch_end")
+    assert 'if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:' in end
+    assert "self.trainer.should_stop = True" in end
+    assert hook(result, "on_train_epoch_end") is None
     assert any(c.startswith("early stopping") for c in changes(result))
 
 

@@ -95,6 +95,36 @@ def test_two_optimizers_become_manual_optimization():
 
 
 @pytest.mark.parametrize(
+    ("setup", "step", "returned"),
+    [
+        ("", "scheduler.step()", "return [optimizer], [scheduler]"),
+        (
+            "critic = nn.Linear(1, 1)\nopt_c = torch.optim.SGD(critic.parameters(), lr=0.1)\n"
+            "sched_c = torch.optim.lr_scheduler.StepLR(opt_c, 1)",
+            "scheduler.step()\n    sched_c.step()",
+            "return [optimizer, opt_c], [sched_c, scheduler]",  # self.lr_schedulers()'s order
+        ),
+    ],
+)
+def test_schedulers_under_manual_optimization_are_stepped_where_the_loop_did(setup, step, returned):
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n" + setup
+    batch = lines(
+        FORWARD,
+        "(loss / 2).backward()",
+        "if (i + 1) % 2 == 0:",
+        "    optimizer.step()",
+        "    optimizer.zero_grad()",
+        "    " + step,
+    )
+    if "opt_c" in setup:
+        batch += lines("opt_c.zero_grad()", "critic(model(x)).mean().backward()", "opt_c.step()")
+    result = convert(script(batch, setup=setup))
+    assert not declined(result), result.report.text()
+    assert hook(result, "configure_optimizers").endswith(returned)
+    assert "self.lr_schedulers()" in hook(result, "training_step").split("if (batch_idx + 1)")[1]
+
+
+@pytest.mark.parametrize(
     "where, interval",
     [("batch", "step"), ("epoch", "epoch")],
 )
@@ -107,14 +137,48 @@ def test_scheduler_interval_follows_where_it_steps(where, interval):
     assert "scheduler.step" not in result.code
 
 
+def test_scheduler_stepped_at_the_epochs_start_steps_there():
+    """Lightning's epoch interval steps at the end of the epoch, one epoch late: the step stays
+    in on_train_epoch_start, in its place, and Lightning's own step is off."""
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    epoch_start = "print(epoch)\nscheduler.step()\nprint(scheduler.get_last_lr())\n"
+    result = convert(script(setup=setup, epoch_start=epoch_start))
+    assert not declined(result), result.report.text()
+    assert hook(result, "on_train_epoch_start").splitlines() == [
+        "self.print(self.current_epoch)",
+        "self.lr_schedulers().step()",
+        "self.print(self.lr_schedulers().get_last_lr())",
+    ]
+    assert hook(result, "lr_scheduler_step").startswith('"""Off: ')
+    assert '"interval"' not in hook(result, "configure_optimizers")
+    assert any("stepped at the start of each epoch" in c for c in changes(result))
+
+
+def test_scheduler_stepped_at_the_start_and_the_end_of_the_epoch_is_declined():
+    setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"
+    step = "scheduler.step()\n"
+    result = convert(script(setup=setup, epoch_start=step, epoch_end=step))
+    assert "cannot repeat" in declined(result)
+
+
+def test_plateau_stepped_at_the_epochs_start_is_declined():
+    setup = PLATEAU_SETUP + "\nval_loss = 0.0"
+    evaluate = EVALUATE.replace("plateau.step({metric})\n", "")
+    result = convert(
+        script(setup=setup, epoch_start="plateau.step(val_loss)\n", epoch_end=evaluate)
+    )
+    assert "ReduceLROnPlateau stepped at the start of the epoch" in declined(result)
+
+
 @pytest.mark.parametrize(
     "batch, epoch_end, reason",
     [
         (STEP, "", "not stepped"),
         (STEP + "scheduler.step()\n", "scheduler.step()\n", "cannot repeat"),
-        (STEP, "scheduler.step(loss)\n", "monitored metric"),
+        (STEP + "scheduler.step()\nscheduler.step()\n", "", "cannot repeat"),
+        (STEP, "scheduler.step(loss)\n", "step() is the epoch number (deprecated by torch)"),
     ],
-    ids=["never stepped", "stepped twice", "stepped on a metric"],
+    ids=["never stepped", "stepped twice", "twice per batch", "stepped on a metric"],
 )
 def test_schedulers_lightning_cannot_step_are_declined(batch, epoch_end, reason):
     setup = "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)"

@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from torch.nn import functional as F
 from engine import LOG_EVERY
+import os
 import pytorch_lightning as pl
 
 
@@ -33,7 +34,7 @@ class LitSequential(pl.LightningModule):
         loss = F.cross_entropy(self.model(x), y)
         if batch_idx % LOG_EVERY == 0:
             self.print(f"epoch {self.current_epoch} step {batch_idx}: loss {loss.item():.4f}")
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self):
@@ -44,23 +45,22 @@ class LitSequential(pl.LightningModule):
         self.correct += (self.model(x).argmax(1) == y).sum().item()
 
     def on_validation_epoch_end(self):
-        # the totals over all processes
-        self.correct = self._sum_over_processes(self.correct)
+        if self.trainer.world_size > 1:  # the totals over all processes' batches
+            self.correct = self.all_gather(self.correct).sum().item()
         accuracy = self.correct / len(self.trainer.val_dataloaders.dataset)
         self.print(f"epoch {self.current_epoch}: accuracy {accuracy:.3f}")
-        self.log("correct", self.correct, sync_dist=True)
+        self.log("val_accuracy", accuracy, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr)
         return optimizer
 
-    def _sum_over_processes(self, value):
-        """`value` summed over all processes (on a single process, `value` itself)."""
-        if self.trainer.world_size == 1:
-            return value
-        total = self.all_gather(torch.as_tensor(value, dtype=torch.float64, device=self.device))
-        total = total.sum(0)
-        return type(value)(total.item()) if isinstance(value, (int, float)) else total.to(value.dtype)
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        return self(x)
+
+    def on_validation_model_zero_grad(self):
+        """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
 
 
 def main():
@@ -68,8 +68,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
-    parser.add_argument("--devices", default="auto", help="devices per node: a number, a list like 0,1, or auto")
-    parser.add_argument("--num-nodes", type=int, default=1, help="machines to train on")
+    parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+    parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
     parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -86,6 +86,7 @@ def main():
         precision=args.precision,
     )
     trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+    model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,146 @@
+"""`trainer.predict(model, loader)`: Lightning's default `predict_step` hands the whole batch to
+`forward`, which for `(inputs, targets)` batches is not what the model takes. Where the
+evaluation (else the training step) unpacks its batch and calls the model once on what it
+unpacked (`x, y = batch` ... `model(x)`), the module gets a `predict_step` that does the same and
+returns the model's output: what `trainer.predict` then collects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from converter.analysis import match as m
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_written
+from converter.analysis.site import Role, Stage, StageName, TrainingSite
+from converter.analysis.walk import find
+from converter.patterns.base import Emission, Pattern
+from converter.templating import expr, fill
+
+
+@dataclass
+class PredictState:
+    stage: Stage | None = None  # whose batch and model call predict_step repeats
+    line: int = 0
+
+
+class PredictStep(Pattern):
+    name = "predict-step"
+    State = PredictState
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        for name in (StageName.VALIDATION, StageName.TEST, StageName.TRAIN):
+            stage = site.stages.get(name)
+            found = _model_call(site, index, stage) if stage is not None else None
+            if found is None:
+                continue
+            call, var = found
+            target = stage.batch_target
+            if isinstance(target, cst.Name) and _is_name(call, target.value):
+                return  # Lightning's own predict_step does this already
+            model = "self" if var == site.model.var else site.model_attribute(var)
+            output = call.with_changes(func=expr(model))
+            if isinstance(target, cst.Name):
+                batch, body = target, []
+            else:
+                bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
+                batch = cst.Name("batch")
+                body = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(bare)], batch)])]
+            body.append(cst.SimpleStatementLine([cst.Return(output)]))
+            hook, batch_idx = cst.Name("predict_step"), cst.Name("batch_idx")
+            out.methods += fill("batch_hook", hook=hook, batch=batch, index=batch_idx, body=body)
+            state = site.state(self)
+            state.stage, state.line = stage, index.line(call)
+            return
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        state = site.state(self)
+        if state.stage is not None:
+            report.change(
+                "predict",
+                state.line,
+                f"predict_step: the model's output for each batch, unpacked as the "
+                f"{state.stage.name.value} loop does (trainer.predict)",
+            )
+
+
+def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
+    """The one call of a model in the stage's step, `model(x)`, when it reads only what the
+    loop took from the batch, unchanged: (call, model variable); else None."""
+    calls = [
+        (call, item)
+        for item in stage.step
+        for call in find(item.node, cst.Call)
+        if item.origin.site_name(call.func) in site.model_vars
+    ]
+    if len(calls) != 1:
+        return None
+    call, item = calls[0]
+    unpacked = {n.value for n in find(stage.batch_target, cst.Name)}
+    before = [
+        other.node
+        for other in stage.step[: stage.step.index(item)]
+        if not _moves_batch(site, index, other, unpacked)
+    ]
+    if names_written(index, before) & unpacked or any(a.star for a in call.args):
+        return None
+    attributes = {id(a.attr) for a in find(call, cst.Attribute)}
+    keywords = {id(a.keyword) for a in call.args if a.keyword is not None}
+    for arg in call.args:
+        if find(arg.value, cst.Call) or find(arg.value, cst.Lambda):
+            return None
+        for name in find(arg.value, cst.Name):
+            if id(name) not in attributes | keywords and name.value not in unpacked:
+                return None
+    if not call.args:
+        return None
+    return call, item.origin.site_name(call.func)
+
+
+def _moves_batch(site: TrainingSite, index: SourceIndex, item, unpacked: set[str]) -> bool:
+    """`x, y = x.to(device), y.to(device)`: what the hooks drop (Lightning moves batches)."""
+    statement = item.node
+    if not m.matches(statement, m.SimpleStatementLine([m.Assign([m.AssignTarget()])])):
+        return False
+    assign = statement.body[0]
+    target, value = assign.targets[0].target, assign.value
+    pairs = (
+        [(t.value, v.value) for t, v in zip(target.elements, value.elements)]
+        if isinstance(target, cst.Tuple)
+        and isinstance(value, cst.Tuple)
+        and len(target.elements) == len(value.elements)
+        else [(target, value)]
+    )
+    for name, moved in pairs:
+        if not (
+            isinstance(name, cst.Name)
+            and name.value in unpacked
+            and isinstance(moved, cst.Call)
+            and isinstance(moved.func, cst.Attribute)
+            and m.matches(moved.func.value, m.Name(name.value))
+        ):
+            return False
+        method, args = moved.func.attr.value, moved.args
+        if method == "cuda" and not args:
+            continue
+        device = args[0].value if method == "to" and len(args) == 1 else None
+        if device is None or not (
+            site.role_of(item.origin.site_name(device)) is Role.DEVICE
+            or index.resolves_to(device, "torch.device")
+        ):
+            return False
+    return True
+
+
+def _is_name(call: cst.Call, name: str) -> bool:
+    """`model(batch)`: the whole batch, alone."""
+    return (
+        len(call.args) == 1
+        and call.args[0].keyword is None
+        and isinstance(call.args[0].value, cst.Name)
+        and call.args[0].value.value == name
+    )
+
+
+PATTERN = PredictStep()

@@ -1,0 +1,136 @@
+"""Files the hooks write, written once: by the first process.
+
+Under DDP every process runs every hook, so a `torch.save(...)`, `save_image(...)` or
+`plt.savefig(...)` in a hook would write its file once per process (each with its own share's
+values: the last one to write wins). The statement that writes runs on process 0 only, under
+Lightning's own test for it (`if self.trainer.is_global_zero:`); on one process it always runs.
+A write that names its process (its rank, the environment torchrun sets) is left to every
+process: each writes a file of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.site import TrainingSite
+from converter.analysis.walk import find
+from converter.patterns.base import Emission, Pattern
+from converter.templating import fill
+
+WRITERS = (
+    "torch.save",
+    "torchvision.utils.save_image",
+    "numpy.save",
+    "numpy.savez",
+    "numpy.savez_compressed",
+    "numpy.savetxt",
+    "matplotlib.pyplot.savefig",
+    "pickle.dump",
+    "json.dump",
+)
+_WRITING_METHODS = ("savefig",)  # `fig.savefig(path)`
+_WRITE_MODES = set("wax")
+
+
+@dataclass
+class RankZeroState:
+    guarded: list[cst.BaseStatement] = field(default_factory=list)
+
+
+class RankZeroFiles(Pattern):
+    name = "rank zero files"
+    State = RankZeroState
+
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
+        state = site.state(self)
+        for item in site.all_moved():
+            for statement in writing_statements(index, item.node):
+                if any(s in state.guarded for s in index.ancestors(statement)):
+                    continue
+                state.guarded.append(statement)
+                _guard(out, statement)
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        for statement in site.state(self).guarded:
+            report.change(
+                "files", index.line(statement), "a file a hook writes: written by process 0 only"
+            )
+
+
+def writing_statements(index: SourceIndex, root: cst.CSTNode) -> list[cst.BaseStatement]:
+    """Statements under `root` that only write a file: `torch.save(...)` and the like as a
+    statement of their own, `with open(path, "w") as f:`."""
+    found = []
+    for call in find(root, cst.Call):
+        statement = index.enclosing_statement(call)
+        if statement is None:
+            continue
+        if _per_process(index, call):
+            continue
+        if _writes(index, call) and _is_the_statement(statement, call):
+            found.append(statement)
+        elif _opens_for_writing(index, call) and isinstance(statement, cst.With):
+            if all(_opens_for_writing(index, item.item) for item in statement.items):
+                found.append(statement)
+    return list(dict.fromkeys(found))
+
+
+def _per_process(index: SourceIndex, call: cst.Call) -> bool:
+    """A write that names the process it runs in (`f"rank{os.environ['LOCAL_RANK']}.txt"`,
+    `dist.get_rank()`): each process writes its own file, as it meant to."""
+    for node in find(call, (cst.Name, cst.Attribute)):
+        name = node.value if isinstance(node, cst.Name) else node.attr.value
+        if "rank" in name.lower() or index.resolves_to(node, "os.environ", "os.getenv"):
+            return True
+    return False
+
+
+def _writes(index: SourceIndex, call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _WRITING_METHODS:
+        return True
+    return index.resolves_to(func, *WRITERS)
+
+
+def _is_the_statement(statement, call: cst.Call) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call
+    )
+
+
+def _opens_for_writing(index: SourceIndex, call) -> bool:
+    if not (isinstance(call, cst.Call) and index.resolves_to(call.func, "builtins.open")):
+        return False
+    modes = [a.value for a in call.args if a.keyword is not None and a.keyword.value == "mode"]
+    positional = [a.value for a in call.args if a.keyword is None]
+    modes += positional[1:2]
+    return any(
+        isinstance(mode, cst.SimpleString)
+        and isinstance(mode.evaluated_value, str)
+        and _WRITE_MODES & set(mode.evaluated_value)
+        for mode in modes
+    )
+
+
+def _guard(out: Emission, statement: cst.BaseStatement) -> None:
+    earlier = out.replacements.get(statement)
+
+    def change(updated):
+        if earlier is not None:
+            updated = earlier(updated)
+        if not isinstance(updated, cst.BaseStatement):
+            return updated  # removed or split by another pattern: left as it made it
+        lines = updated.leading_lines
+        (guarded,) = fill("rank_zero", body=[updated.with_changes(leading_lines=[])])
+        return guarded.with_changes(leading_lines=lines)
+
+    out.replacements[statement] = change
+
+
+PATTERN = RankZeroFiles()

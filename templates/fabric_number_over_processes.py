@@ -1,0 +1,1 @@
+{total} = {fabric}.all_reduce({total}, reduce_op="sum").item()

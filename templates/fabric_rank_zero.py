@@ -1,0 +1,2 @@
+if {fabric}.is_global_zero:
+    {body}

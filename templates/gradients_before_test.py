@@ -1,0 +1,1 @@
+{grads} = [p.grad for p in {module}.parameters()]  # trainer.test clears them as it starts

@@ -1,0 +1,1 @@
+{model}.{mode}()  # as the test left it (Lightning restores the mode after testing)

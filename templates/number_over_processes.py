@@ -1,0 +1,1 @@
+{total} = self.all_gather({total}).sum().item()

@@ -1,0 +1,2 @@
+if self.trainer.is_global_zero:
+    {body}

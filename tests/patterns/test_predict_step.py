@@ -1,0 +1,61 @@
+"""predict_step where the evaluation (else the training step) unpacks its batch and calls the
+model once on what it unpacked: trainer.predict then returns the model's outputs, where
+Lightning's default would hand the whole (x, y) batch to forward."""
+
+from tests.patterns.snippets import convert, declined, hook, script
+
+PAIRS = "loader = torch.utils.data.DataLoader(list(zip(torch.randn(32, 4), torch.randn(32, 1))))"
+
+
+def paired(batch: str, evaluation: str = "") -> str:
+    source = script(batch=batch, epoch_end=evaluation)
+    source = source.replace("for i, x in enumerate(loader):", "for i, (x, y) in enumerate(loader):")
+    return source.replace(
+        "loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)", PAIRS
+    )
+
+
+STEP_XY = """\
+optimizer.zero_grad()
+loss = (model(x) - y).pow(2).mean()
+loss.backward()
+optimizer.step()
+"""
+
+EVALUATION = """\
+with torch.no_grad():
+    for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        print((model(inputs) - targets).abs().sum().item())
+"""
+
+
+def test_the_training_steps_inputs_go_through_the_model():
+    result = convert(paired(STEP_XY))
+    assert not declined(result), result.report.text()
+    assert hook(result, "predict_step") == "x, y = batch\nreturn self(x)"
+
+
+def test_the_evaluations_unpacking_is_preferred_and_its_device_moves_dropped():
+    source = paired(STEP_XY, EVALUATION).replace(
+        "import torch\n", 'import torch\ndevice = torch.device("cpu")\n', 1
+    )
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert hook(result, "predict_step") == "inputs, targets = batch\nreturn self(inputs)"
+
+
+def test_a_whole_batch_handed_to_the_model_keeps_lightnings_own():
+    result = convert(script())
+    assert not declined(result), result.report.text()
+    assert hook(result, "predict_step") is None
+
+
+def test_inputs_changed_before_the_call_are_not_guessed():
+    step = "x = x.view(-1, 4)\n" + STEP_XY
+    assert hook(convert(paired(step)), "predict_step") is None
+
+
+def test_two_model_calls_are_not_guessed():
+    step = STEP_XY.replace("model(x) - y", "model(x) - model(y.repeat(1, 4))")
+    assert hook(convert(paired(step)), "predict_step") is None
