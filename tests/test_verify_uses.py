@@ -24,10 +24,13 @@ ALL_USES = [
     "test the trained module",
     "test: logged = printed",
     "predict the trained module",
+    "load_from_checkpoint (Net)",
     "validate the module reloaded from a checkpoint",
     "validate the reloaded module like the trained one",
     "test the module reloaded from a checkpoint",
     "test the reloaded module like the trained one",
+    "predict the module reloaded from a checkpoint",
+    "predict the reloaded module like the trained one",
 ]
 
 

@@ -102,21 +102,23 @@ def lines_agree(x: str, y: str, tolerance: float, varying: frozenset[int] = froz
 WHOLE_LINE = None
 
 
-def varying(first: list[str], second: list[str]) -> dict[int, frozenset[int] | None] | None:
-    """What differs between two runs of the original: line index -> the indices of its numbers
-    that changed, or ``WHOLE_LINE``; None when the two runs printed different numbers of lines
-    (nothing can be lined up)."""
+def varying(
+    first: list[str], second: list[str], tolerance: float = 0.0
+) -> dict[int, frozenset[int] | None] | None:
+    """What differs between two runs (of the original; of an epoch in another order): line index
+    -> the indices of its numbers that changed beyond ``tolerance``, or ``WHOLE_LINE``; None when
+    the two printed different numbers of lines (nothing can be lined up)."""
     if len(first) != len(second):
         return None
     found: dict[int, frozenset[int] | None] = {}
     for i, (x, y) in enumerate(zip(first, second)):
-        if lines_agree(x, y, 0.0):
+        if lines_agree(x, y, tolerance):
             continue
         if NUMBER.sub("#", x) != NUMBER.sub("#", y):
             found[i] = WHOLE_LINE
             continue
         pairs = enumerate(zip(NUMBER.findall(x), NUMBER.findall(y)))
-        found[i] = frozenset(j for j, (u, v) in pairs if u != v)
+        found[i] = frozenset(j for j, (u, v) in pairs if not numbers_agree(u, v, tolerance))
     return found
 
 

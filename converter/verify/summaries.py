@@ -13,7 +13,11 @@ they are split; a mean over batches differs only by how a short last batch weigh
 
 What the module prints at the end of the epoch (``on_train_epoch_end``) is labelled and recorded
 as one more evaluation, stage ``training summary``, with the tolerance that the split needs;
-what it prints in its steps is labelled too, so that it must be printed once.
+what it prints in its steps is labelled too, so that it must be printed once. Not every number
+printed there sums up the epoch: ``last loss 0.31`` is the last batch's, which on N processes is
+another batch. So on one process the epoch runs a second time with its batches in another order
+(the loader re-made with a permuting sampler of its own generator): a number that changes with
+the order is no summary, and is not compared (``reordered`` in the record).
 """
 
 from __future__ import annotations
@@ -41,15 +45,42 @@ def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodul
     options.pop("check_val_every_n_epoch", None)
     held = trainer_cls(**options)
     fit(held, model, train_dataloaders=train_loaders, datamodule=datamodule)
-    plan.evaluations.append(
-        {
-            "label": labels["summary"],
-            "stage": "training summary",
-            "results": [],
-            "tolerance": TOLERANCE,
-            "steps": labels["steps"],
+    record = {
+        "label": labels["summary"],
+        "stage": "training summary",
+        "results": [],
+        "tolerance": TOLERANCE,
+        "steps": labels["steps"],
+    }
+    package = trainer_cls.__module__.split(".trainer")[0]  # pytorch_lightning, lightning.pytorch
+    reordered = _reordered(train_loaders, package) if trainer.world_size == 1 else None
+    if reordered is not None:
+        again = {
+            "steps": f"{labels['steps']} reordered",
+            "summary": f"{labels['summary']} reordered",
         }
-    )
+        options["callbacks"] = [_holding_still(callback_cls, plan, again)]
+        fit(trainer_cls(**options), model, train_dataloaders=reordered)
+        record["reordered"] = again["summary"]
+    plan.evaluations.append(record)
+
+
+def _reordered(loader, package: str):
+    """``loader`` with its items in another, fixed order, or None (not a map-style DataLoader)."""
+    import importlib
+
+    import torch
+    from torch.utils.data import DataLoader, SubsetRandomSampler
+
+    if not isinstance(loader, DataLoader) or not hasattr(loader.dataset, "__len__"):
+        return None
+    _update_dataloader = importlib.import_module(f"{package}.utilities.data")._update_dataloader
+    order = torch.Generator().manual_seed(20261207)
+    sampler = SubsetRandomSampler(range(len(loader.dataset)), generator=order)
+    try:
+        return _update_dataloader(loader, sampler)
+    except Exception:  # a loader Lightning cannot re-make (a custom class)
+        return None
 
 
 def _holding_still(callback_cls, plan, labels):

@@ -64,6 +64,25 @@ def wrap_fit(trainer_cls, original_fit, plan, package: str):
     return fit
 
 
+def _given_again(model) -> dict:
+    """The constructor arguments a checkpoint cannot hold and the constructor requires (a model
+    a generated module wraps, ``save_hyperparameters(ignore=[...])``): another script gives them
+    again, as Lightning documents (``load_from_checkpoint(path, model=...)``); here, copies of the
+    trained module's own. An argument with a default is not given: a module reloaded with that
+    default (``criterion=None``) must still work."""
+    saved = set(getattr(model, "hparams", None) or {})
+    parameters = list(inspect.signature(type(model).__init__).parameters.values())[1:]
+    given = {}
+    for p in parameters:
+        required = p.default is inspect.Parameter.empty and p.kind in (
+            p.POSITIONAL_OR_KEYWORD,
+            p.KEYWORD_ONLY,
+        )
+        if required and p.name not in saved and hasattr(model, p.name):
+            given[p.name] = copy.deepcopy(getattr(model, p.name))
+    return given
+
+
 def _fresh_copy(model):
     try:
         return copy.deepcopy(model)
@@ -110,14 +129,17 @@ class _Checks:
         self._run("predict", model, which)
 
     def reloaded(self, model) -> None:
-        name = f"load_from_checkpoint ({type(model).__name__})"
+        given = _given_again(model)
+        again = f", given {', '.join(given)} again" if given else ""
+        name = f"load_from_checkpoint ({type(model).__name__}{again})"
         try:
             self.trainer.save_checkpoint(CHECKPOINT)
-            reloaded = type(model).load_from_checkpoint(CHECKPOINT, map_location="cpu")
+            reloaded = type(model).load_from_checkpoint(CHECKPOINT, map_location="cpu", **given)
         except Exception as exc:  # noqa: BLE001 - the user's module: any error is a finding
             self._record(name, self._error(exc))
             return
-        for stage in ("validate", "test"):
+        self._record(name, None)
+        for stage in ("validate", "test", "predict"):
             trained = self.results.get(f"{stage} the trained module")
             if trained is None or "error" in trained:
                 continue
@@ -155,9 +177,9 @@ class _Checks:
         labels = {label, *(e["label"] for e in self.plan.evaluations[calls:])}
         printed = "".join(text for seg_label, text in capture.segments if seg_label in labels)
         result = self._record(name, None)
-        if stage != "predict":
-            result["returned"] = _plain(returned)
-            result["printed"] = printed
+        # predictions are compared as what they are, not as text (see reloaded())
+        result["returned"] = _plain(returned) if stage != "predict" else _digest(returned)
+        result["printed"] = printed
         return result
 
     def trainer_options(self) -> dict:
@@ -181,6 +203,27 @@ class _Checks:
             if os.path.realpath(frame.filename) == self.script:
                 where = f" (line {frame.lineno}: {frame.line})"
         return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _digest(value) -> str:
+    """Predictions, shortly: the SHA-256 of every tensor's bytes, in order."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            digest.update(item.detach().cpu().contiguous().numpy().tobytes())
+        elif isinstance(item, dict):
+            stack.extend(item[k] for k in sorted(item, key=str))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            digest.update(repr(item).encode())
+    return digest.hexdigest()
 
 
 def _plain(value):

@@ -55,7 +55,8 @@ def judge(trace: dict, error: str | None) -> UseCheck:
             result.rows.append((SKIPPED, check, entry["skipped"].removeprefix("skipped: ")))
             continue
         result.rows.append((OK, check, ""))
-        if check.endswith("the trained module") and "returned" in entry:
+        evaluates = check.split()[0] in ("validate", "test")
+        if evaluates and check.endswith("the trained module") and "returned" in entry:
             unprinted = _unprinted(entry["returned"], entry["printed"])
             if unprinted is not None:
                 stage = check.split()[0]
