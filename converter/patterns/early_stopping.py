@@ -27,7 +27,7 @@ class EarlyStopping(Pattern):
     name = "early-stopping"
     example = Example(
         shape="a patience check ending in `break` as the epoch's last statement",
-        becomes="`self.trainer.should_stop = True` in `on_train_epoch_end`",
+        becomes="`self.trainer.should_stop = True` where the check reads validation's results",
         before="""
         import torch
         from torch import nn
@@ -57,13 +57,16 @@ class EarlyStopping(Pattern):
                 break
         """,
         after="""
-            def on_train_epoch_end(self):
-                if self.val_loss < self.best:
-                    self.best, self.bad_epochs = self.val_loss, 0
-                else:
-                    self.bad_epochs += 1
-                if self.bad_epochs == 3:
-                    self.trainer.should_stop = True
+            def on_validation_epoch_end(self):
+        ...
+                if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+                    # the rest of the training epoch, which reads this validation's results
+                    if self.val_loss < self.best:
+                        self.best, self.bad_epochs = self.val_loss, 0
+                    else:
+                        self.bad_epochs += 1
+                    if self.bad_epochs == 3:
+                        self.trainer.should_stop = True
         """,
     )
     State = EarlyStoppingState

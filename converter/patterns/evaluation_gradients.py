@@ -21,7 +21,7 @@ from converter.analysis.bindings import functions_called
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Hook, StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import fill
 
 _NEEDS_GRAD = m.Call(
@@ -45,6 +45,38 @@ class GradientsState:
 
 class EvaluationGradients(Pattern):
     name = "evaluation-gradients"
+    example = Example(
+        shape="an evaluation that needs gradients (`requires_grad_()`, `torch.autograd.grad`)",
+        becomes="`Trainer(inference_mode=False)`, and gradients on where the original had them",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            for x, y in val_loader:
+                x.requires_grad_()
+                (saliency,) = torch.autograd.grad(model(x).sum(), x)
+                print(saliency.abs().max().item())
+        """,
+        after="""
+            def on_validation_epoch_start(self):
+                # the original evaluated with gradients on (Lightning: no_grad, until the run ends)
+                torch.set_grad_enabled(True)
+        ...
+        trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0, inference_mode=False)
+        """,
+    )
     State = GradientsState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:

@@ -42,7 +42,7 @@ class FullBatch(Pattern):
         after="""
             def training_step(self, batch, batch_idx):
                 loss = nn.functional.mse_loss(self.model(x.to(self.device)), y.to(self.device))
-                self.log("train_loss", loss, prog_bar=True)
+                self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
                 return loss
         ...
         step_loader = torch.utils.data.DataLoader([0], generator=torch.Generator())

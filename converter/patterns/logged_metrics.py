@@ -29,7 +29,7 @@ from converter.analysis.labels import METRIC_WORDS, shown_values
 from converter.analysis.names import READ, name_events, names_written
 from converter.analysis.site import StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.patterns.metrics import END_HOOKS, is_print
 from converter.patterns.metrics import PATTERN as METRICS
 from converter.templating import expr
@@ -48,6 +48,40 @@ class LoggedState:
 
 class LoggedMetrics(Pattern):
     name = "logged metrics"
+    example = Example(
+        shape="an evaluation's mean (`val_loss = total / len(...)`)",
+        becomes='`self.log("val_loss", val_loss, sync_dist=True)`',
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_size=4)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            total = 0.0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    total += nn.functional.mse_loss(model(x), y, reduction="sum").item()
+            val_loss = total / len(val_loader.dataset)
+            print(f"val loss {val_loss:.4f}")
+        """,
+        after="""
+            def on_validation_epoch_end(self):
+                if self.trainer.world_size > 1:  # the totals over all processes' batches
+                    self.total = self.all_gather(self.total).sum().item()
+                val_loss = self.total / len(self.trainer.val_dataloaders.dataset)
+                self.log("val_loss", val_loss, sync_dist=True)
+        """,
+    )
     State = LoggedState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

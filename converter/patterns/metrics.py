@@ -67,7 +67,7 @@ class EvaluationMetrics(Pattern):
     name = "metrics"
     example = Example(
         shape="`print(...)` and evaluation sums (`val_loss += ...`)",
-        becomes="`self.print(...)`; the sums reduced over processes and logged",
+        becomes="`self.print(...)`; the sums reduced over processes",
         before="""
         import torch
         from torch import nn
@@ -92,10 +92,9 @@ class EvaluationMetrics(Pattern):
         """,
         after="""
             def on_validation_epoch_end(self):
-                # the totals over all processes
-                self.val_loss = self._sum_over_processes(self.val_loss)
+                if self.trainer.world_size > 1:  # the totals over all processes' batches
+                    self.val_loss = self.all_gather(self.val_loss).sum().item()
                 self.print(f"epoch {self.current_epoch}: {self.val_loss:.4f}")
-                self.log("val_loss", self.val_loss, sync_dist=True)
         """,
     )
     State = MetricsState

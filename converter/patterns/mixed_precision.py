@@ -75,7 +75,7 @@ class MixedPrecision(Pattern):
             def training_step(self, batch, batch_idx):
                 x, y = batch
                 loss = nn.functional.mse_loss(self.model(x), y)
-                self.log("train_loss", loss, prog_bar=True)
+                self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
                 return loss
         ...
         trainer = pl.Trainer(max_epochs=3, precision="16-mixed" if torch.cuda.is_available() else "32-true")

@@ -53,7 +53,7 @@ class ModelMode(Pattern):
     name = "model-mode"
     example = Example(
         shape="`model.train()` / `model.eval()` around the loops",
-        becomes="removed: Lightning switches modes around each stage",
+        becomes="removed: Lightning switches modes itself; after fit, the mode the loop left",
         before="""
         import torch
         from torch import nn
@@ -80,12 +80,15 @@ class ModelMode(Pattern):
             def training_step(self, batch, batch_idx):
                 x, y = batch
                 loss = nn.functional.mse_loss(self.model(x), y)
-                self.log("train_loss", loss, prog_bar=True)
+                self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
                 return loss
         ...
             def validation_step(self, batch, batch_idx):
                 x, y = batch
                 self.print(nn.functional.mse_loss(self.model(x), y).item())
+        ...
+        trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+        model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
         """,
     )
     claims_under_manual = True

@@ -30,7 +30,7 @@ from converter.analysis.dataflow import statements_after
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_read
 from converter.analysis.site import Claim, Hook, StageName, TrainingSite
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
 
 
@@ -47,6 +47,43 @@ class AfterFitState:
 
 class ModuleAfterFit(Pattern):
     name = "module-after-fit"
+    example = Example(
+        shape="the model used after the loop (its gradients, its device)",
+        becomes="the last batch's gradients kept; the model moved back to its device after fit",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1).to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        for epoch in range(3):
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                for x, y in val_loader:
+                    x, y = x.to(device), y.to(device)
+                    print(nn.functional.mse_loss(model(x), y).item())
+        print(model.weight.grad)
+        print(model(torch.ones(1, 4, device=device)))
+        """,
+        after='''
+            def on_validation_model_zero_grad(self):
+                """Lightning clears the gradients here; the loop kept the last batch's through evaluation."""
+        ...
+        trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)
+        model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
+        print(model.weight.grad)
+        ''',  # noqa: E501
+    )
     State = AfterFitState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:

@@ -26,7 +26,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.models import ModelClass, find_model_classes
 from converter.analysis.site import Declined, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 
 # What LightningModule has beyond nn.Module (its properties, methods and the attributes its
 # __init__ sets), pytorch_lightning 2.x. The hooks the conversion writes itself are declined
@@ -67,6 +67,58 @@ class MembersState:
 
 class ModuleMembers(Pattern):
     name = "module-members"
+    example = Example(
+        shape="model members LightningModule has too (`self.device = ...`, a method `log`)",
+        becomes="`self.device` is Lightning's; the others renamed (`log` -> `log_`)",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        class Net(nn.Module):
+            def __init__(self, device):
+                super().__init__()
+                self.device = device
+                self.fc = nn.Linear(4, 1)
+
+            def forward(self, x):
+                return self.fc(x.to(self.device))
+
+            def log(self, message):
+                print(f"[net] {message}")
+
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = Net(device).to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y.to(device))
+                loss.backward()
+                optimizer.step()
+            model.log(f"epoch {epoch} done")
+        """,
+        after="""
+        class Net(pl.LightningModule):
+            def __init__(self, device):
+                super().__init__()
+                self.save_hyperparameters(ignore=["device"])
+                self.fc = nn.Linear(4, 1)
+
+            def forward(self, x):
+                return self.fc(x.to(self.device))
+
+            def log_(self, message):
+                print(f"[net] {message}")
+        ...
+            def on_train_epoch_end(self):
+                self.log_(f"epoch {self.current_epoch} done")
+        """,
+    )
     State = MembersState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:

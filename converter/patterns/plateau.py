@@ -72,8 +72,8 @@ class PlateauStep(Pattern):
         """,
         after="""
             def on_validation_epoch_end(self):
-                # the totals over all processes
-                self.val_loss = self._sum_over_processes(self.val_loss)
+                if self.trainer.world_size > 1:  # the totals over all processes' batches
+                    self.val_loss = self.all_gather(self.val_loss).sum().item()
                 self.log("val_loss", self.val_loss)  # what ReduceLROnPlateau monitors
         ...
             def configure_optimizers(self):

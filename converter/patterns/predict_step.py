@@ -15,7 +15,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_written
 from converter.analysis.site import Role, Stage, StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
 
 
@@ -27,6 +27,31 @@ class PredictState:
 
 class PredictStep(Pattern):
     name = "predict-step"
+    example = Example(
+        shape="batches unpacked as `x, y = batch` and the model called on `x`",
+        becomes="a `predict_step` that unpacks the batch the same way (`trainer.predict`)",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+        """,
+        after="""
+            def predict_step(self, batch, batch_idx):
+                x, y = batch
+                return self(x)
+        """,
+    )
     State = PredictState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

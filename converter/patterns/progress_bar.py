@@ -45,7 +45,7 @@ class HeldProgressBar(Pattern):
             def training_step(self, batch, batch_idx):
                 x, y = batch
                 loss = nn.functional.mse_loss(self.model(x), y)
-                self.log("train_loss", loss, prog_bar=True)
+                self.log("train_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
                 return loss
         """,
     )

@@ -17,7 +17,7 @@ import libcst as cst
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import fill
 
 WRITERS = (
@@ -42,6 +42,32 @@ class RankZeroState:
 
 class RankZeroFiles(Pattern):
     name = "rank zero files"
+    example = Example(
+        shape="`torch.save(...)` (a file written) in the loop",
+        becomes="written by process 0 only: `if self.trainer.is_global_zero:`",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            torch.save(model.state_dict(), f"model_{epoch}.pt")
+        """,
+        after="""
+            def on_train_epoch_end(self):
+                if self.trainer.is_global_zero:
+                    torch.save(self.model.state_dict(), f"model_{self.current_epoch}.pt")
+        """,
+    )
     State = RankZeroState
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:

@@ -25,7 +25,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import names_read, names_written, read_before_written
 from converter.analysis.site import Hook, Moved, Stage, StageName, TrainingSite
 from converter.analysis.walk import find
-from converter.patterns.base import Emission, Pattern
+from converter.patterns.base import Emission, Example, Pattern
 
 # Builtins that only compute.
 _PURE_BUILTINS = frozenset(
@@ -50,6 +50,37 @@ _BEFORE_VALIDATION = (
 
 class SanityCheck(Pattern):
     name = "sanity-check"
+    example = Example(
+        shape="a validation that prints, writes or keeps state",
+        becomes="`num_sanity_val_steps=0`: no partial validation before training",
+        before="""
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+        loader = DataLoader(data, batch_size=8)
+        model = nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        val_loader = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)))
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                for x, y in val_loader:
+                    print(nn.functional.mse_loss(model(x), y).item())
+        """,
+        after="""
+            def validation_step(self, batch, batch_idx):
+                x, y = batch
+                self.print(nn.functional.mse_loss(self.model(x), y).item())
+        ...
+        trainer = pl.Trainer(max_epochs=3, num_sanity_val_steps=0)
+        """,
+    )
 
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
         if StageName.VALIDATION in site.stages and why_not(site, index) is not None:

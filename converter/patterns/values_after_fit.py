@@ -49,7 +49,7 @@ class ValuesAfterFit(Pattern):
             def training_step(self, batch, batch_idx):
                 x, y = batch
                 self.loss = nn.functional.mse_loss(self.model(x), y)
-                self.log("train_loss", self.loss, prog_bar=True)
+                self.log("train_loss", self.loss, prog_bar=True, on_epoch=True, sync_dist=True)
                 return self.loss
         ...
         trainer.fit(lit_model, train_dataloaders=loader)
