@@ -60,14 +60,14 @@ class PredictStep(Pattern):
             found = _model_call(site, index, stage) if stage is not None else None
             if found is None:
                 continue
-            call, var = found
+            call, var, unpacks = found
             target = stage.batch_target
             if isinstance(target, cst.Name) and _is_name(call, target.value):
                 return  # Lightning's own predict_step does this already
             model = "self" if var == site.model.var else site.model_attribute(var)
             output = call.with_changes(func=expr(model))
             if isinstance(target, cst.Name):
-                batch, body = target, []
+                batch, body = target, [u.with_changes(leading_lines=[]) for u in unpacks]
             else:
                 bare = target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
                 batch = cst.Name("batch")
@@ -92,7 +92,8 @@ class PredictStep(Pattern):
 
 def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
     """The one call of a model in the stage's step, `model(x)`, when it reads only what the
-    loop took from the batch, unchanged: (call, model variable); else None."""
+    loop took from the batch, unchanged (in the loop's target, or unpacked from it first:
+    `inputs, labels = data`): (call, model variable, those unpacking statements); else None."""
     calls = [
         (call, item)
         for item in stage.step
@@ -103,10 +104,14 @@ def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
         return None
     call, item = calls[0]
     unpacked = {n.value for n in find(stage.batch_target, cst.Name)}
+    earlier = stage.step[: stage.step.index(item)]
+    unpacks = [other.node for other in earlier if _unpacks(other.node, unpacked)]
+    for statement in unpacks:
+        unpacked |= {n.value for n in find(statement.body[0].targets[0].target, cst.Name)}
     before = [
         other.node
-        for other in stage.step[: stage.step.index(item)]
-        if not _moves_batch(site, index, other, unpacked)
+        for other in earlier
+        if other.node not in unpacks and not _moves_batch(site, index, other, unpacked)
     ]
     if names_written(index, before) & unpacked or any(a.star for a in call.args):
         return None
@@ -120,7 +125,22 @@ def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
                 return None
     if not call.args:
         return None
-    return call, item.origin.site_name(call.func)
+    return call, item.origin.site_name(call.func), unpacks
+
+
+def _unpacks(statement: cst.CSTNode, batch: set[str]) -> bool:
+    """`inputs, labels = data`: names for the parts of what the loop took from the batch."""
+    if not m.matches(statement, m.SimpleStatementLine([m.Assign([m.AssignTarget()])])):
+        return False
+    assign = statement.body[0]
+    target = assign.targets[0].target
+    names = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else []
+    return (
+        isinstance(assign.value, cst.Name)
+        and assign.value.value in batch
+        and bool(names)
+        and all(isinstance(n, cst.Name) for n in names)
+    )
 
 
 def _moves_batch(site: TrainingSite, index: SourceIndex, item, unpacked: set[str]) -> bool:

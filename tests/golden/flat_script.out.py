@@ -96,4 +96,5 @@ for parameter, grad in zip(model.parameters(), grads):
     parameter.grad = grad  # as the loop's test left them
 
 # Save the model checkpoint
-torch.save(model.state_dict(), 'model.ckpt')
+if trainer.is_global_zero:
+    torch.save(model.state_dict(), 'model.ckpt')

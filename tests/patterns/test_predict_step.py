@@ -59,3 +59,15 @@ def test_inputs_changed_before_the_call_are_not_guessed():
 def test_two_model_calls_are_not_guessed():
     step = STEP_XY.replace("model(x) - y", "model(x) - model(y.repeat(1, 4))")
     assert hook(convert(paired(step)), "predict_step") is None
+
+
+def test_a_batch_unpacked_in_the_loop_s_first_statement_is_unpacked_the_same_way():
+    source = paired(STEP_XY).replace(
+        "for i, (x, y) in enumerate(loader):", "for i, data in enumerate(loader):"
+    )
+    source = source.replace(
+        "        optimizer.zero_grad()\n", "        x, y = data\n        optimizer.zero_grad()\n", 1
+    )
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert hook(result, "predict_step") == "x, y = data\nreturn self(x)"
