@@ -197,7 +197,9 @@ def _parts(site: TrainingSite, stage_name: StageName):
         during = validation.step
         after += validation.end
     after += stage.end + stage.after_lr_step
-    return stage.step + stage.batch_end, stage.start, after, during
+    # the epoch's wrap-up rides in on_train_batch_end too, guarded to run after the last batch
+    batch_end = [item for item in stage.batch_end if item not in site.before_validation]
+    return stage.step + batch_end, stage.start, after, during
 
 
 def _sums_of(site, index, flow, steps: list[Moved], starts: list[Moved]) -> list[str]:

@@ -15,7 +15,8 @@ that both run), and around it, each in a Trainer of its own on one CPU process:
   script printed during them: every logged value must be one of the printed numbers.
 
 The loaders are the script's own: those given to ``fit`` (validation, else training) or the
-module's or datamodule's. Every check runs under ``isolate_rng`` and never stops the script: each
+module's or datamodule's. Every check runs under ``isolate_rng``, seeded alike (a shuffling
+loader gives the trained and the reloaded module the same batches), and never stops the script: each
 outcome (``ok`` or the error, with the line of the converted script it came from) goes into
 ``plan.uses``, which the runner writes into the trace.
 """
@@ -115,8 +116,34 @@ class _Checks:
         ):
             return {}
         if stage == "predict" and arguments.get("train_dataloaders") is not None:
-            return {"dataloaders": arguments["train_dataloaders"]}
+            loader = arguments["train_dataloaders"]
+            return {"dataloaders": loader} if self._holds_tensors(loader) else None
         return None
+
+    def _holds_tensors(self, loader) -> bool:
+        """Whether the loader's batches hold a tensor a model could be given: a full-batch
+        conversion trains from a one-item stand-in loader (`DataLoader([0])`) that holds none."""
+        import torch
+
+        try:
+            with self.isolate_rng():
+                batch = next(iter(loader))
+        except Exception:  # noqa: BLE001 - not a plain loader: let predict itself say
+            return True
+        found = []
+
+        def visit(value):
+            if isinstance(value, torch.Tensor):
+                found.append(value.is_floating_point() or value.dim() > 1)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    visit(item)
+
+        visit(batch)
+        return any(found)
 
     # -- the checks ------------------------------------------------------------------------
     def alone(self, model, which: str) -> None:
@@ -168,9 +195,15 @@ class _Checks:
         calls = len(self.plan.evaluations)  # validate/test label their own calls
         try:
             with self.isolate_rng():
+                _seed_every_generator()  # a shuffling loader: the same order for each use
                 checker = self.trainer_cls(**{**self.trainer_options(), **QUIET})
                 returned = getattr(checker, stage)(model, **data)
         except Exception as exc:  # noqa: BLE001 - the user's module: any error is a finding
+            if stage == "predict" and not self._overrides(model, "predict_step"):
+                # Lightning's own predict_step hands forward the whole batch: a module whose
+                # forward takes part of it needs a predict_step, which the report says is not
+                # written (verify's use of the training loader is its own guess, not the script's)
+                return self._record(name, f"skipped: no predict_step ({self._error(exc)})")
             return self._record(name, self._error(exc))
         finally:
             capture.label = outer
@@ -203,6 +236,19 @@ class _Checks:
             if os.path.realpath(frame.filename) == self.script:
                 where = f" (line {frame.lineno}: {frame.line})"
         return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _seed_every_generator(seed: int = 0) -> None:
+    """The same random draws in every use (the caller's ``isolate_rng`` restores the script's)."""
+    import random
+
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed)
 
 
 def _digest(value) -> str:

@@ -76,6 +76,11 @@ class NeuralNet(pl.LightningModule):
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        images, labels = batch
+        images = images.reshape(-1, 28*28)
+        return self(images)
+
 
 model = NeuralNet(input_size, hidden_size, num_classes)
 

@@ -31,6 +31,8 @@ class MLP(pl.LightningModule):
     def on_train_batch_end(self, outputs, batch, batch_idx):
         if self.trainer.is_last_batch:
             # the training epoch's wrap-up: Lightning validates right after the last batch
+            if self.trainer.world_size > 1:  # the totals over all processes' batches
+                self.running_loss = self.all_gather(self.running_loss).sum().item()
             self.train_loss = self.running_loss / len(self.trainer.train_dataloader.dataset)
 
     def on_validation_epoch_start(self):
