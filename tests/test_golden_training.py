@@ -30,6 +30,11 @@ ENVIRONMENT = {
 # bugs. Such a case must still train identically and differ in its printed lines only; once its
 # conversion prints like the original, this test fails until the entry is removed.
 PRINTS_DIFFERENTLY: dict[str, str] = {}
+# Conversions that Lightning's default DDP stops on 2 processes: some parameters get no gradient
+# from a backward (a GAN's two losses; a classifier that inherits an unused decoder). They train
+# identically on one; the report of the GAN-like ones says to pass
+# strategy="ddp_find_unused_parameters_true" (which parameters go unused is not seen statically).
+UNUSED_PARAMETERS_ON_2_PROCESSES = {"gan", "tuple_bound", "inheritance"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -63,6 +68,11 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         assert "largest weight difference: 0" in run.stdout, run.stdout
         assert "DIVERGED: printed line" in run.stdout, run.stdout
         pytest.xfail(f"{case} {PRINTS_DIFFERENTLY[case]} (issue 8)")
+    if case in UNUSED_PARAMETERS_ON_2_PROCESSES:
+        assert run.returncode == 2, run.stdout + run.stderr  # nothing to check on 2 processes
+        assert "EQUIVALENT" in run.stdout and "an evaluation run failed" in run.stdout
+        assert "were not used in producing the loss" in run.stdout + run.stderr, run.stdout
+        pytest.xfail(f"{case}: DDP finds parameters without gradients on 2 processes")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "EQUIVALENT" in run.stdout
     assert "the same on 2 processes: printed once, metrics reduced" in run.stdout

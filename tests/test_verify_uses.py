@@ -75,6 +75,21 @@ def test_each_broken_use_is_named_with_its_line(tmp_path):
     assert report["message"].startswith("A LIGHTNING USE FAILS: ")
 
 
+@pytest.mark.training
+@needs_lightning
+def test_lightnings_own_predict_step_that_does_not_fit_the_batch_is_a_skip(tmp_path):
+    """Predicting on the training loader is verify's guess, not the script's: where the
+    conversion has no predict_step (its report says why), a crash of Lightning's own is said,
+    not counted as a failure."""
+    result, report = _uses(tmp_path, "--broken", "nopredict")
+    assert result.returncode == 0, explain(result)
+    rows = {c["check"]: c for c in report["lightning_uses"]["checks"]}
+    fresh = rows["predict a fresh module"]
+    assert fresh["status"] == "skip", fresh
+    assert fresh["detail"].startswith("no predict_step (TypeError"), fresh
+    assert rows["validate the trained module"]["status"] == "ok"
+
+
 def test_logged_values_are_found_as_printed():
     def unprinted(metrics, text):
         return uses._unprinted([metrics], text)
@@ -85,3 +100,6 @@ def test_logged_values_are_found_as_printed():
     assert unprinted({"correct": 143}, printed) == ""
     assert "val_loss = 430.3" in unprinted({"val_loss": 430.3}, printed)  # a sum
     assert unprinted({"val_loss": 1.0}, "") is None  # nothing printed: nothing to compare
+    # a double printed in full, logged by Lightning as float32
+    assert unprinted({"test_total": 0.8024145364761353}, "test 0.8024145662784576\n") == ""
+    assert unprinted({"test_total": 0.80242}, "test 0.8024145662784576\n") != ""

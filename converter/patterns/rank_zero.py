@@ -44,6 +44,7 @@ _WRITE_MODES = set("wax")
 class RankZeroState:
     guarded: list[cst.BaseStatement] = field(default_factory=list)  # in the hooks
     after_training: list[cst.BaseStatement] = field(default_factory=list)  # in the script
+    waited_for: list[cst.BaseStatement] = field(default_factory=list)  # the script goes on after
 
 
 class RankZeroFiles(Pattern):
@@ -88,7 +89,10 @@ class RankZeroFiles(Pattern):
         for following in statements_after(index, site.outer_loop, set(site.test_region)):
             for statement in writing_statements(index, following):
                 state.after_training.append(statement)
-                out.site_wrappers[statement] = functools.partial(_guarded_by, trainer)
+                waits = not _last_in_its_block(index, statement)
+                if waits:
+                    state.waited_for.append(statement)
+                out.site_wrappers[statement] = functools.partial(_guarded_by, trainer, waits=waits)
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)
@@ -101,7 +105,8 @@ class RankZeroFiles(Pattern):
                 "files",
                 index.line(statement),
                 "a file the script writes after training: written by process 0 only "
-                "(every process runs the script's code after fit)",
+                "(every process runs the script's code after fit)"
+                + ("; the others wait for it" if statement in state.waited_for else ""),
             )
 
 
@@ -163,12 +168,24 @@ def _opens_for_writing(index: SourceIndex, call) -> bool:
     )
 
 
-def _guarded_by(trainer: cst.Name, statement: cst.BaseStatement) -> cst.BaseStatement:
+def _guarded_by(trainer: cst.Name, statement: cst.BaseStatement, waits: bool):
+    """`if trainer.is_global_zero:` around the statement; where the script goes on after it (and
+    may read the file back: `model.load_state_dict(torch.load("net.pt"))`), the other processes
+    wait at Lightning's barrier until process 0 has written it."""
     lines = statement.leading_lines
-    (guarded,) = fill(
-        "trainer_rank_zero", trainer=trainer, body=[statement.with_changes(leading_lines=[])]
+    guarded, *barrier = fill(
+        "trainer_rank_zero_waits" if waits else "trainer_rank_zero",
+        trainer=trainer,
+        body=[statement.with_changes(leading_lines=[])],
     )
-    return guarded.with_changes(leading_lines=lines)
+    guarded = guarded.with_changes(leading_lines=lines)
+    return cst.FlattenSentinel([guarded, *barrier]) if barrier else guarded
+
+
+def _last_in_its_block(index: SourceIndex, statement: cst.BaseStatement) -> bool:
+    parent = index.parent(statement)
+    body = getattr(parent, "body", None)
+    return isinstance(body, (list, tuple)) and body[-1] is statement
 
 
 def _guard(out: Emission, statement: cst.BaseStatement) -> None:

@@ -353,10 +353,13 @@ class ApplyEdits(EditingTransformer):
             updated = add_methods(updated, edits.methods[original])
         if original in edits.replace_leading:
             updated = updated.with_changes(leading_lines=edits.replace_leading[original])
+        wrapped_after: list[cst.BaseStatement] = []
         if original in edits.wrap:
             updated = edits.wrap[original](updated)
+            if isinstance(updated, cst.FlattenSentinel):  # the statement, and what follows it
+                updated, *wrapped_after = updated.nodes
         before = edits.insert_before.get(original, [])
-        after = edits.insert_after.get(original, [])
+        after = wrapped_after + edits.insert_after.get(original, [])
         if original in edits.remove:
             middle = []
         else:

@@ -480,7 +480,7 @@ def _verify(
         checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
         result["devices_check"] = checked
         if checked["verdict"] == "failed":
-            console.say(verdict)
+            console.say(f"{verdict} But {checked['message']}")
             result.update(verdict="failed", message=checked["message"])
             return EXIT_NOTHING_TO_COMPARE
         if checked["verdict"] == "diverged":
@@ -577,16 +577,19 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         env=_rank(0, str(runs.free_port())) if fabric else {},
     )
     port = str(runs.free_port())
-    # a folder each: what a rank writes besides rank 0 is written more than once
+    # one folder, as under torchrun (a rank reads back what rank 0 saved); what another rank
+    # writes too is told by its opening the file (opened.py)
     ranks = [
-        Run.in_folder(
+        Run(
             f"evaluate-{n}-rank{rank}",
             converted,
-            root,
-            shared,
+            shared or root / f"evaluate-{n}",
+            root / f"evaluate-{n}-rank{rank}.trace.json",
+            root / f"evaluate-{n}-rank{rank}.stdout.log",
+            root / f"evaluate-{n}-rank{rank}.stderr.log",
             options=base
             + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1)
-            + (["--written-files"] if rank and not shared else []),
+            + (["--files-opened"] if rank else []),
             env=_rank(rank, port),
         )
         for rank in range(n)

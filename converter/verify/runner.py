@@ -58,7 +58,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--own-path")
     parser.add_argument("--outcome", action="store_true")
-    parser.add_argument("--written-files", action="store_true")
+    parser.add_argument("--files-opened", action="store_true")  # a rank sharing rank 0's folder
     parser.add_argument("--skewed-clock", action="store_true")
     parser.add_argument("--lightning-uses", action="store_true")
     args = parser.parse_args(argv[:cut])
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:  # read by cuBLAS when it starts; deterministic results need it
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # everything the runner needs is imported before the script runs and the package is forgotten
-    from converter.verify import capture, fabric_hooks, holdings, tracing, trainer_hooks, written
+    from converter.verify import capture, fabric_hooks, holdings, opened, tracing, trainer_hooks, written
     from converter.verify.blob import Blob
 
     _settle(args.seed, gpu)
@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     held = holdings.Holdings()
     if args.outcome:
         held.install()
+    writing = opened.OpenedForWriting()
+    if args.files_opened:
+        import torch
+
+        writing.install()
+        writing.watch_torch_save(torch)
     namespace = None
     out.install()
     tracer.install()
@@ -213,12 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     fabric_hooks.finish(fabric)
     sys.stdout.flush()
     extra = {"printed": out.segments, "evaluations": plan.evaluations, "uses": plan.uses}
-    if args.outcome or args.written_files:
+    writing.uninstall()
+    if args.outcome:
         with Blob(args.trace + ".outcome.bin") as blob:
-            if args.outcome:
-                extra["holdings"] = held.dump(blob, tracer.optimizers)
+            extra["holdings"] = held.dump(blob, tracer.optimizers)
             skip = trainer_hooks.lightning_folders(plan)
             extra["written"] = written.dump(os.getcwd(), started, skip, blob, namespace)
+    elif args.files_opened:
+        skip = trainer_hooks.lightning_folders(plan)
+        extra["written"] = [{"path": p} for p in writing.relative(os.getcwd(), skip)]
     tracer.dump(args.trace, status, error, extra)
     return code
 

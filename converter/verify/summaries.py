@@ -63,6 +63,9 @@ def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodul
         fit(trainer_cls(**options), model, train_dataloaders=reordered)
         record["reordered"] = again["summary"]
     plan.evaluations.append(record)
+    # what the script may read from its Trainer after fit (trainer.optimizers[0].state_dict())
+    trainer.strategy.optimizers = held.strategy.optimizers
+    trainer.strategy.lr_scheduler_configs = held.strategy.lr_scheduler_configs
 
 
 def _reordered(loader, package: str):

@@ -163,23 +163,27 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
 
     elif plan.save_weights:
 
+        fits = iter(range(1_000_000))
+
         @functools.wraps(original_fit)
         def fit(self, model, *args, **kwargs):
             try:
                 return original_fit(self, model, *args, **kwargs)
             finally:
-                _save(model, plan.save_weights)
+                _save(model, _numbered(plan.save_weights, next(fits)))
 
         trainer_cls.fit = fit
 
     elif plan.evaluate_weights:
+
+        fits = iter(range(1_000_000))
 
         @functools.wraps(original_fit)
         def fit(self, *args, **kwargs):
             bound = fit_signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             model = bound.arguments["model"]
-            _load(model, plan.evaluate_weights)
+            _load(model, _numbered(plan.evaluate_weights, next(fits)))
             loaders = bound.arguments.get("val_dataloaders")
             datamodule = bound.arguments.get("datamodule")
             has_loaders = loaders is not None or datamodule is not None
@@ -196,6 +200,12 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
 
 
 _PLAIN = (bool, int, float, str, type(None))
+
+
+def _numbered(path: str, fit: int) -> str:
+    """The weights of the script's n-th fit (a script may train two modules, one after the
+    other): the first keeps the name the parent checks for."""
+    return path if fit == 0 else f"{path}.fit{fit}"
 
 
 def _save(model, path: str) -> None:

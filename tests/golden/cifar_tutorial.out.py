@@ -102,6 +102,7 @@ print('Finished Training')
 PATH = './cifar_net.pth'
 if trainer.is_global_zero:
     torch.save(net.state_dict(), PATH)
+trainer.strategy.barrier()  # the other processes wait for the file
 
 grads = [p.grad for p in net.parameters()]  # trainer.test clears them as it starts
 trainer.test(net, dataloaders=testloader)

@@ -76,5 +76,6 @@ trainer.fit(reconstructor, train_dataloaders=loader)
 
 if trainer.is_global_zero:
     torch.save(classifier.state_dict(), "classifier.pt")
+trainer.strategy.barrier()  # the other processes wait for the file
 if trainer.is_global_zero:
     torch.save(reconstructor.state_dict(), "reconstructor.pt")

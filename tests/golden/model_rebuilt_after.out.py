@@ -28,6 +28,7 @@ trainer = pl.Trainer(max_epochs=2)
 trainer.fit(model, train_dataloaders=loader)
 if trainer.is_global_zero:
     torch.save(model.state_dict(), "net.pt")
+trainer.strategy.barrier()  # the other processes wait for the file
 
 model = Net()
 model.load_state_dict(torch.load("net.pt"))

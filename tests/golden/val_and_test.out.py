@@ -92,6 +92,7 @@ def main():
         parameter.grad = grad  # as the loop's test left them
     if trainer.is_global_zero:
         torch.save(model.state_dict(), "regressor.pt")
+    trainer.strategy.barrier()  # the other processes wait for the file
     print("reloaded:", load_regressor("regressor.pt").net[0].out_features)
 
 

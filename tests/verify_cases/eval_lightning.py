@@ -9,7 +9,8 @@
 
 All three train and print exactly like eval_plain.py on one process. The training summary is
 kept the same three ways. And ``--broken`` breaks a Lightning use that the plain script does not
-have: ``predict`` (no predict_step: the whole batch reaches forward), ``reload`` (a setting given
+have: ``predict`` (a predict_step that hands forward the whole batch), ``nopredict`` (no
+predict_step: Lightning's own, which does the same), ``reload`` (a setting given
 after construction, which a checkpoint does not restore), ``logged`` (the sum is logged, the mean
 printed)."""
 
@@ -129,6 +130,8 @@ def main():
     parser.add_argument("--broken", default="")
     args = parser.parse_args()
     BROKEN.update(filter(None, args.broken.split(",")))
+    if "nopredict" in BROKEN:  # none at all, as a conversion that cannot write one
+        del Net.predict_step
     train, val, test = loaders()
     model = Net(args.mode, scale=None if "reload" in BROKEN else 1.0)
     if "reload" in BROKEN:
