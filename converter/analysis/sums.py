@@ -108,7 +108,9 @@ def _returns_numbers(index: SourceIndex, func: cst.Name, seen: frozenset) -> boo
     own = [
         r
         for r in find(found[0].body, cst.Return)
-        if not any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in _inside(index, r, found[0]))
+        if not any(
+            isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in _inside(index, r, found[0])
+        )
     ]
     return bool(own) and all(r.value is not None and is_number(index, r.value, seen) for r in own)
 

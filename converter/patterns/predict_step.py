@@ -19,7 +19,6 @@ from converter.analysis.walk import find
 from converter.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
 
-
 _MOVES = {"to", "cuda", "cpu", "type"}
 
 
@@ -191,7 +190,11 @@ def _shapes_inputs(site: TrainingSite, index: SourceIndex, item, batch: set[str]
         if item.origin.site_name(c.func) in site.model_vars:
             return False
         moves = isinstance(c.func, cst.Attribute) and c.func.attr.value in _MOVES
-        if moves or index.resolves_to(c.func, "torch.device") or any(a.keyword and a.keyword.value == "device" for a in c.args):
+        if (
+            moves
+            or index.resolves_to(c.func, "torch.device")
+            or any(a.keyword and a.keyword.value == "device" for a in c.args)
+        ):
             return False  # a device of its own: the training step's rewrite of it is not here
     return True
 

@@ -138,7 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:  # read by cuBLAS when it starts; deterministic results need it
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # everything the runner needs is imported before the script runs and the package is forgotten
-    from converter.verify import capture, fabric_hooks, holdings, opened, tracing, trainer_hooks, written
+    from converter.verify import (
+        capture,
+        fabric_hooks,
+        holdings,
+        opened,
+        tracing,
+        trainer_hooks,
+        written,
+    )
     from converter.verify.blob import Blob
 
     _settle(args.seed, gpu)

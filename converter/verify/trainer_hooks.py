@@ -162,7 +162,6 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         trainer_cls.fit = use_hooks.wrap_fit(trainer_cls, original_fit, plan, package)
 
     elif plan.save_weights:
-
         fits = iter(range(1_000_000))
 
         @functools.wraps(original_fit)
@@ -175,7 +174,6 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         trainer_cls.fit = fit
 
     elif plan.evaluate_weights:
-
         fits = iter(range(1_000_000))
 
         @functools.wraps(original_fit)

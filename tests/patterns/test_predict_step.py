@@ -97,7 +97,9 @@ def test_a_model_not_given_the_batch_is_reported_without_a_predict_step():
     result = convert(paired(step))
     assert not declined(result), result.report.text()
     assert hook(result, "predict_step") is None
-    assert "no predict_step: the model's inputs are not taken from the batch" in result.report.text()
+    assert (
+        "no predict_step: the model's inputs are not taken from the batch" in result.report.text()
+    )
 
 
 def test_lightnings_own_predict_step_is_not_reported():
