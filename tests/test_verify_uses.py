@@ -103,3 +103,56 @@ def test_logged_values_are_found_as_printed():
     # a double printed in full, logged by Lightning as float32
     assert unprinted({"test_total": 0.8024145364761353}, "test 0.8024145662784576\n") == ""
     assert unprinted({"test_total": 0.80242}, "test 0.8024145662784576\n") != ""
+
+
+BLOCK_ARGUMENT = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+class Net(nn.Module):
+    def __init__(self, block, width=4):
+        super().__init__()
+        self.body = block(width)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+torch.manual_seed(0)
+data = list(zip(torch.randn(32, 4), torch.randn(32, 1)))
+loader = torch.utils.data.DataLoader(data, batch_size=8)
+model = Net(Block)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(2):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.training
+@needs_lightning
+def test_a_class_argument_is_given_again_as_the_module_was_constructed(tmp_path):
+    """`Net(Block)`: a class is no hyper-parameter (the conversion leaves it out of
+    save_hyperparameters); another script reloads with `load_from_checkpoint(path, block=Block)`,
+    and so does verify, from what the module was constructed with."""
+    script = tmp_path / "block.py"
+    script.write_text(BLOCK_ARGUMENT)
+    result = verify(script, "--lightning-uses", "--json", cwd=tmp_path)
+    assert result.returncode == 0, explain(result)
+    rows = {c["check"]: c["status"] for c in json.loads(result.stdout)["lightning_uses"]["checks"]}
+    assert rows["load_from_checkpoint (Net, given block again)"] == "ok", rows
+    assert rows["predict the reloaded module like the trained one"] == "ok", rows

@@ -162,7 +162,10 @@ def _needed(index: SourceIndex, kept: list[cst.BaseStatement], call: cst.Call):
     needed = []
     for statement in reversed(kept):
         written = names_written(index, [statement])
-        unpacking = isinstance(statement.body[0].value, cst.Name)  # `inputs, labels = data`
+        assign = statement.body[0]  # `inputs, labels = data` stays: it names the inputs
+        unpacking = isinstance(assign.value, cst.Name) and isinstance(
+            assign.targets[0].target, (cst.Tuple, cst.List)
+        )
         if unpacking or written & wanted:
             needed.insert(0, statement)
             wanted |= names_read(index, [statement])

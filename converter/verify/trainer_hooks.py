@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from converter.verify import summaries, use_hooks
 
 TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
+MODULE_MODULES = ("pytorch_lightning.core.module", "lightning.pytorch.core.module")
 
 
 @dataclass
@@ -107,6 +108,15 @@ def install(plan: Plan) -> None:
         if name in sys.modules:
             patch(sys.modules[name])
     sys.meta_path.insert(0, _AfterImport(TRAINER_MODULES, patch))
+    if plan.uses is not None:  # what each module is constructed with, for its reload
+
+        def record(module) -> None:
+            use_hooks.record_init_args(module.LightningModule)
+
+        for name in MODULE_MODULES:
+            if name in sys.modules:
+                record(sys.modules[name])
+        sys.meta_path.insert(0, _AfterImport(MODULE_MODULES, record))
 
 
 def _plain(value):

@@ -65,6 +65,31 @@ def wrap_fit(trainer_cls, original_fit, plan, package: str):
     return fit
 
 
+def record_init_args(module_cls) -> None:
+    """Keep what each LightningModule was constructed with (``ResNet(ResidualBlock, [2, 2])``),
+    read from the outermost ``__init__`` calling ``LightningModule.__init__``: an argument that
+    is not a hyper-parameter (a class, a model) is given again from it on reload, as a user's
+    other script would give it."""
+    original = module_cls.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        frame, found = inspect.currentframe().f_back, None
+        while frame is not None and frame.f_code.co_name == "__init__":
+            if frame.f_locals.get("self") is not self:
+                break
+            found, frame = frame, frame.f_back
+        if found is not None:
+            info = inspect.getargvalues(found)
+            named = {n: info.locals[n] for n in info.args[1:] if n in info.locals}
+            if info.keywords:
+                named.update(info.locals.get(info.keywords) or {})
+            object.__setattr__(self, "_verify_init_args", named)
+
+    module_cls.__init__ = __init__
+
+
 def _given_again(model) -> dict:
     """The constructor arguments a checkpoint cannot hold and the constructor requires (a model
     a generated module wraps, ``save_hyperparameters(ignore=[...])``): another script gives them
@@ -79,8 +104,11 @@ def _given_again(model) -> dict:
             p.POSITIONAL_OR_KEYWORD,
             p.KEYWORD_ONLY,
         )
+        constructed = getattr(model, "_verify_init_args", {})
         if required and p.name not in saved and hasattr(model, p.name):
             given[p.name] = copy.deepcopy(getattr(model, p.name))
+        elif required and p.name not in saved and p.name in constructed:
+            given[p.name] = copy.deepcopy(constructed[p.name])
     return given
 
 
