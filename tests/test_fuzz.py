@@ -280,6 +280,7 @@ def mutated_seeds(draw) -> str:
                 ]
             )
         )
+        lines = lines or [""]  # every line deleted: one empty line to mutate further
         i = draw(st.integers(0, max(len(lines) - 1, 0)))
         j = draw(st.integers(0, max(len(lines) - 1, 0)))
         line = lines[i] if lines else ""

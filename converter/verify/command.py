@@ -578,12 +578,13 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
     )
     port = str(runs.free_port())
     # one folder, as under torchrun (a rank reads back what rank 0 saved); what another rank
-    # writes too is told by its opening the file (opened.py)
+    # writes too is told by its opening the file (opened.py). A Fabric script keeps a folder per
+    # rank: its own loop may keep per-process files (tests/test_fabric_amp.py's)
     ranks = [
         Run(
             f"evaluate-{n}-rank{rank}",
             converted,
-            shared or root / f"evaluate-{n}",
+            shared or root / (f"evaluate-{n}-rank{rank}" if fabric else f"evaluate-{n}"),
             root / f"evaluate-{n}-rank{rank}.trace.json",
             root / f"evaluate-{n}-rank{rank}.stdout.log",
             root / f"evaluate-{n}-rank{rank}.stderr.log",

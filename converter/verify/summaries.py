@@ -11,7 +11,9 @@ module is in eval mode (no dropout draws, batch norm on its running statistics),
 loss depends on the batch alone. The epoch's total over all batches is then the same however
 they are split; a mean over batches differs only by how a short last batch weighs.
 
-What the module prints at the end of the epoch (``on_train_epoch_end``) is labelled and recorded
+What the module prints at the end of the epoch (``on_train_epoch_end``, or ``on_train_batch_end`` after
+the last batch, where a conversion prints a summary the loop printed before validating) is
+labelled and recorded
 as one more evaluation, stage ``training summary``, with the tolerance that the split needs;
 what it prints in its steps is labelled too, so that it must be printed once. Not every number
 printed there sums up the epoch: ``last loss 0.31`` is the last batch's, which on N processes is
@@ -93,6 +95,10 @@ def _holding_still(callback_cls, plan, labels):
             for optimizer in trainer.optimizers:
                 optimizer.step = _closure_only
             plan.capture.label = labels["steps"]
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.is_last_batch:  # the epoch's wrap-up before validation, as conversions
+                plan.capture.label = labels["summary"]  # print it (the module's hook runs next)
 
         def on_train_epoch_end(self, trainer, module):
             # the module's own hook runs after the callbacks'

@@ -47,7 +47,9 @@ class Net(pl.LightningModule):
         self.running += loss.item() * len(y)
         return loss
 
-    def on_train_epoch_end(self):
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        if not self.trainer.is_last_batch:  # the summary before validation, as the loop prints it
+            return
         running = self.running
         if self.mode != "per_shard":
             running = float(self.trainer.strategy.reduce(running, reduce_op="sum"))

@@ -49,8 +49,8 @@ def main():
             loss.backward()
             optimizer.step()
             running += loss.item() * len(y)
-        evaluate(model, val, f"epoch {epoch} validation")
         print(f"epoch {epoch} training: loss {running / len(train.dataset):.4f}")
+        evaluate(model, val, f"epoch {epoch} validation")
     evaluate(model, test, "test")
     torch.save(model.state_dict(), "model.pt")
 
