@@ -11,8 +11,8 @@ module is in eval mode (no dropout draws, batch norm on its running statistics),
 loss depends on the batch alone. The epoch's total over all batches is then the same however
 they are split; a mean over batches differs only by how a short last batch weighs.
 
-What the module prints at the end of the epoch (``on_train_epoch_end``, or ``on_train_batch_end`` after
-the last batch, where a conversion prints a summary the loop printed before validating) is
+What the module prints at the end of the epoch (``on_train_epoch_end``, or ``on_train_batch_end``
+after the last batch, where a conversion prints a summary the loop printed before validating) is
 labelled and recorded
 as one more evaluation, stage ``training summary``, with the tolerance that the split needs;
 what it prints in its steps is labelled too, so that it must be printed once. Not every number
