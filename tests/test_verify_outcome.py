@@ -99,6 +99,18 @@ def test_a_module_is_found_inside_a_generated_wrapper(tmp_path):
     ]
 
 
+def test_modes_are_not_compared_where_max_steps_stopped_a_run_mid_training(tmp_path):
+    """The original set eval mode in an earlier epoch and never set train mode again; Lightning
+    trains each epoch in train mode. Stopped mid-training, no code after training runs."""
+    original = _dump(tmp_path, "a", [_module("Net", [["", "Net", False]])])
+    converted = _dump(tmp_path, "b", [_module("Net", [["", "Net", True]])])
+    assert "module Net: mode" in outcome.compare(original, converted, 0.0).problems
+    original["status"] = converted["status"] = "stopped"
+    found = outcome.compare(original, converted, 0.0)
+    assert found.problems == {}
+    assert found.notes == ["modes not compared: a run was stopped mid-training (--max-steps)"]
+
+
 def test_a_module_the_conversion_lacks_is_named(tmp_path):
     original = _dump(tmp_path, "a", [_module("EMA", [["", "EMA", True]])])
     converted = _dump(tmp_path, "b", [])
