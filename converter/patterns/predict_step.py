@@ -7,6 +7,7 @@ output: what `trainer.predict` then collects."""
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 
 import libcst as cst
@@ -134,7 +135,7 @@ def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
         if _unpacks(node, unpacked) and not kept:
             kept.append(node)
             unpacked |= {n.value for n in find(node.body[0].targets[0].target, cst.Name)}
-        elif _moves_batch(site, index, other, unpacked):
+        elif _moves_batch(site, index, other, unpacked) or _moves_if(site, index, other, unpacked):
             continue  # Lightning moves the batch
         elif _shapes_inputs(site, index, other, unpacked):
             kept.append(_without_device_move(site, other))
@@ -272,6 +273,18 @@ def _moves_batch(site: TrainingSite, index: SourceIndex, item, unpacked: set[str
         ):
             return False
     return True
+
+
+def _moves_if(site: TrainingSite, index: SourceIndex, item, unpacked: set[str]) -> bool:
+    """`if use_gpu: img = img.cuda()`: batch moves under a condition of their own, no else."""
+    node = item.node
+    if not isinstance(node, cst.If) or node.orelse is not None:
+        return False
+    body = node.body.body
+    return bool(body) and all(
+        _moves_batch(site, index, types.SimpleNamespace(node=s, origin=item.origin), unpacked)
+        for s in body
+    )
 
 
 def _is_name(call: cst.Call, name: str) -> bool:

@@ -105,3 +105,11 @@ def test_a_model_not_given_the_batch_is_reported_without_a_predict_step():
 def test_lightnings_own_predict_step_is_not_reported():
     result = convert(script())
     assert "no predict_step" not in result.report.text()
+
+
+def test_batch_moves_under_a_condition_of_their_own_are_dropped_too():
+    step = "if use_gpu:\n    x = x.cuda()\n    y = y.cuda()\nx = x.view(-1, 4)\n" + STEP_XY
+    source = paired(step).replace("import torch\n", "import torch\nuse_gpu = False\n", 1)
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert hook(result, "predict_step") == "x, y = batch\nx = x.view(-1, 4)\nreturn self(x)"
