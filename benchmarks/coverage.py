@@ -123,6 +123,7 @@ class FileResult:
     copied_from: list[str] = field(default_factory=list)  # modules whose functions it copied in
     seconds: float = 0.0
     log: str = ""  # verify's / convert's own output, kept for the bug categories and --json
+    uses: str = ""  # --lightning-uses: "pass", or "fails: " and the first failing use
 
 
 # --- running the command line ------------------------------------------------------------------
@@ -377,13 +378,14 @@ def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
     rc, out, err = _cli(args, tmp, _limit(opts, cwd), job.env(cwd))
     res.verify_rc = rc
     res.log = (out + ("\n" if out and err else "") + err).strip()
+    res.uses = _uses(out)
     if rc is None:
         # verify's own --timeout should have fired first; treat like a run that was too slow
         res.category = UNVERIFIABLE
         res.detail = f"original does not run here: verify did not finish in {opts.timeout:g} s"
         return
-    if rc == 0:
-        res.category = VERIFIED
+    if rc == 0 or (rc == 1 and "\nA LIGHTNING USE FAILS: " in f"\n{out}"):
+        res.category = VERIFIED  # trains identically; whether every use works is res.uses
         res.detail = _verified_detail(out)
         return
     verdict = next((ln for ln in out.splitlines() if ln.startswith("DIVERGED")), None)
@@ -447,6 +449,8 @@ def _verify_args(job: Job, work: Path, against: bool = False, cwd=None) -> list[
         args.append("--old-torch-api")
     if opts.cuda_on_cpu:
         args.append("--cuda-on-cpu")
+    if opts.lightning_uses:
+        args.append("--lightning-uses")
     script_args = job.args(cwd)
     return args + (["--", *script_args] if script_args else [])
 
@@ -472,6 +476,16 @@ def original_alone(job: Job, in_folder: bool) -> str | None:
     if rc == 2 and "neither script called backward()" in out:
         return "it never called backward()"
     return None
+
+
+def _uses(out: str) -> str:
+    """What verify --lightning-uses said: "pass", "fails: <the first failing use>", or ""."""
+    if "Lightning uses of the conversion" not in out:
+        return ""
+    section = out.split("Lightning uses of the conversion", 1)[1].splitlines()[1:]
+    rows = [line.strip() for line in section if line.startswith("  ")]
+    failed = [row.removeprefix("FAIL").strip() for row in rows if row.startswith("FAIL")]
+    return f"fails: {failed[0]}" if failed else "pass"
 
 
 def _verified_detail(out: str) -> str:
@@ -640,6 +654,10 @@ def summary_line(results: list[FileResult]) -> str:
         fates = Counter(r.category for r in fabric)
         listed = ", ".join(f"{fates[c]} {SHORT[c]}" for c in CATEGORIES if fates[c])
         line += f" (of the converted, {len(fabric)} to Lightning Fabric: {listed})"
+    checked = [r for r in results if r.uses]
+    if checked:
+        passing = sum(r.uses == "pass" for r in checked)
+        line += f"; Lightning uses: {passing} of {len(checked)} checked conversions pass them all"
     return line
 
 
@@ -658,6 +676,8 @@ def _rows(results: list[FileResult]) -> list[tuple[str, str, str]]:
             detail += f" [original {r.original}]"
         if r.fabric:
             detail = f"[Fabric] {detail}"
+        if r.uses:
+            detail += f" [Lightning uses: {r.uses}]"
         rows.append((r.path, LABELS[r.category], detail))
     return rows
 
@@ -869,6 +889,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cuda-on-cpu",
         action="store_true",
         help="verify --cuda-on-cpu: run scripts that hard-code .cuda() on the CPU",
+    )
+    parser.add_argument(
+        "--lightning-uses",
+        action="store_true",
+        help="verify --lightning-uses: also use each Trainer conversion as a Lightning user would",
     )
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds for each verify's runs (300)"

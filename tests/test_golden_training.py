@@ -1,6 +1,9 @@
 """Every golden output trains: original and converted run side by side under `verify`, on fake
-data of the same shapes, and must agree on every loss, every final weight and every printed
-line."""
+data of the same shapes, and must agree on every loss, the whole state they leave (every module's
+tensors, modes and gradients, optimizer states, saved files) and every printed line; and the
+conversion must work in every Lightning use (`--lightning-uses`: validate/test/predict alone, the
+sanity check, a checkpoint reloaded, logged = printed) and on 2 processes (`--devices 2`: its
+evaluations and training summaries the same as on one, printed once, files written once)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ ENVIRONMENT = {
 # bugs. Such a case must still train identically and differ in its printed lines only; once its
 # conversion prints like the original, this test fails until the entry is removed.
 PRINTS_DIFFERENTLY: dict[str, str] = {}
+# Conversions that Lightning's default DDP stops on 2 processes: some parameters get no gradient
+# from a backward (a GAN's two losses; a classifier that inherits an unused decoder). They train
+# identically on one; the report of the GAN-like ones says to pass
+# strategy="ddp_find_unused_parameters_true" (which parameters go unused is not seen statically).
+UNUSED_PARAMETERS_ON_2_PROCESSES = {"gan", "tuple_bound", "inheritance"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -45,6 +53,9 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         "--against",
         str(GOLDEN / f"{case}.out.py"),
         "--fake-data",
+        "--lightning-uses",
+        "--devices",
+        "2",
         *where,
         "--",
         *SCRIPT_ARGS.get(case, []),
@@ -57,5 +68,11 @@ def test_golden_output_trains_like_its_input(case, tmp_path: Path):
         assert "largest weight difference: 0" in run.stdout, run.stdout
         assert "DIVERGED: printed line" in run.stdout, run.stdout
         pytest.xfail(f"{case} {PRINTS_DIFFERENTLY[case]} (issue 8)")
+    if case in UNUSED_PARAMETERS_ON_2_PROCESSES:
+        assert run.returncode == 2, run.stdout + run.stderr  # nothing to check on 2 processes
+        assert "EQUIVALENT" in run.stdout and "an evaluation run failed" in run.stdout
+        assert "were not used in producing the loss" in run.stdout + run.stderr, run.stdout
+        pytest.xfail(f"{case}: DDP finds parameters without gradients on 2 processes")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "EQUIVALENT" in run.stdout
+    assert "the same on 2 processes: printed once, metrics reduced" in run.stdout

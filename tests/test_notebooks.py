@@ -153,7 +153,7 @@ def test_report_points_at_cells_and_lines_in_them():
     loop_cell = cells[trainer["cell"] - 1]
     assert "".join(loop_cell["source"]).splitlines()[trainer["line"] - 1].startswith("for epoch")
     changed_cells = [e["cell"] for e in report["changed"] if e["kind"] == "cell"]
-    assert changed_cells == [2, 8, 10, 11, 12]
+    assert changed_cells == [2, 8, 10, 11, 12, 14]
 
 
 def test_a_line_a_message_names_is_given_as_cell_and_line():

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "fixtures" / "notebooks" / "mnist_classifier.ipynb"
 CONVERTED = ROOT / "fixtures" / "converted" / "mnist_classifier.ipynb"
 GOLDEN = ROOT / "tests" / "golden_notebooks"
-CHANGED_CELLS = "cells 2, 8, 10, 11, 12 changed, outputs cleared"
+CHANGED_CELLS = "cells 2, 8, 10, 11, 12, 14 changed, outputs cleared"
 
 
 def child_env() -> dict[str, str]:
@@ -78,7 +78,7 @@ def test_diff_shows_each_changed_cell_and_writes_nothing(tmp_path):
     assert proc.returncode == 0, explain(proc)
     assert nb.read_bytes() == NOTEBOOK.read_bytes()
     headers = re.findall(r"^--- nb\.ipynb cell (\d+)\t\(original\)$", proc.stdout, re.M)
-    assert headers == ["2", "8", "10", "11", "12"]
+    assert headers == ["2", "8", "10", "11", "12", "14"]
     assert "+++ nb.ipynb cell 8\t(converted; outputs cleared)\n" in proc.stdout
     assert "-class Net(nn.Module):\n+class Net(pl.LightningModule):\n" in proc.stdout
     assert "+trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader)\n" in (

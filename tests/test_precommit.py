@@ -182,7 +182,7 @@ def test_hooks_convert_staged_notebooks(user_repo, pre_commit_home):
     proc = try_repo(user_repo, pre_commit_home, "torch2lightning")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "converted mnist.ipynb (cells 2, 8, 10, 11, 12 changed, outputs cleared)" in out
+    assert "converted mnist.ipynb (cells 2, 8, 10, 11, 12, 14 changed, outputs cleared)" in out
     assert (user_repo / "mnist.ipynb").read_bytes() == CONVERTED_NOTEBOOK.read_bytes()
 
     subprocess.run(["git", "add", "mnist.ipynb"], cwd=user_repo, check=True)

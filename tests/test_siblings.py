@@ -390,3 +390,17 @@ def test_the_copy_takes_the_script_s_line_endings():
     assert result.changed, result.report.text()
     assert "def train_one_epoch(" in result.code
     assert "\n" not in result.code.replace("\r\n", "")
+
+
+def test_the_docstring_of_a_copied_function_is_no_statement_of_a_hook():
+    engine = ENGINE.replace(
+        "    for x, y in loader:",
+        '    """Trains for one epoch."""\n    model.train()\n    for x, y in loader:',
+        1,
+    )
+    result = convert(
+        script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)"),
+        {"engine.py": engine},
+    )
+    assert result.changed, result.report.text()
+    assert "Trains for one epoch" not in result.code.split("class ")[1], result.code

@@ -161,6 +161,7 @@ def test_lightnings_own_lines_on_stdout_are_not_the_scripts(tmp_path):
         "lightning": 4,
         "compared": 4,
         "first_difference_line": None,
+        "varying_lines": [],
     }
     log = (work / "lightning.stdout.log").read_text()
     assert "GPU available" in log and "Total params" in log  # on stdout, told apart
@@ -188,8 +189,9 @@ def _devices(tmp_path, mode: str):
 def test_devices_2_passes_when_metrics_are_reduced_and_printed_once(tmp_path):
     result = _devices(tmp_path, "synced")
     assert result.returncode == 0, explain(result)
-    assert "printed output: 3 lines compared (original 3, lightning 3): the same" in result.stdout
+    assert "printed output: 5 lines compared (original 5, lightning 5): the same" in result.stdout
     assert "validate: 1 line printed, 2 logged metrics (val_acc, val_loss)" in result.stdout
+    assert "training summary: 1 line printed, 0 logged metrics" in result.stdout
     assert "test: 1 line printed, 2 logged metrics (test_acc, test_loss)" in result.stdout
     assert "the same on 2 processes: printed once, metrics reduced" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
@@ -200,11 +202,15 @@ def test_devices_2_passes_when_metrics_are_reduced_and_printed_once(tmp_path):
 def test_devices_2_fails_when_each_process_prints_and_logs_its_own_shard(tmp_path):
     result = _devices(tmp_path, "per_shard")
     assert result.returncode == 1, explain(result)
-    assert "printed output: 3 lines compared" in result.stdout  # one process: all agree
+    assert "printed output: 5 lines compared" in result.stdout  # one process: all agree
     out = result.stdout
     assert "! validate: what rank 0 printed differs from 1 process" in out
     assert "! validate: rank 1 printed too" in out
     assert "! validate: logged val_loss = " in out and "sync_dist=True" in out
+    # the epoch's training loss summed on each process's half, divided by the whole
+    assert "! training summary: what rank 0 printed differs from 1 process" in out
+    assert "! training summary: rank 1 printed too" in out
+    assert "! rank 1 wrote model.pt too" in out  # every process saves after training
     assert "DIVERGED on 2 processes: validate: what rank 0 printed differs" in out
 
 

@@ -80,6 +80,8 @@ def is_number(index: SourceIndex, value: cst.BaseExpression, seen: frozenset = f
             return method in _NUMBER_METHODS or (method == "size" and len(value.args) == 1)
         if isinstance(func, cst.Name) and func.value in _NUMBER_BUILTINS:
             return index.resolves_to(func, f"builtins.{func.value}")
+        if isinstance(func, cst.Name) and func.value not in seen:
+            return _returns_numbers(index, func, seen | {func.value})
         return False
     if isinstance(value, cst.Name) and value.value not in seen:
         scope = index.scope(value)
@@ -89,6 +91,35 @@ def is_number(index: SourceIndex, value: cst.BaseExpression, seen: frozenset = f
             v is not None and is_number(index, v, seen | {value.value}) for v in values
         )
     return False
+
+
+def _returns_numbers(index: SourceIndex, func: cst.Name, seen: frozenset) -> bool:
+    """`train(x, y)`: the script's own function, whose every `return` gives a number
+    (`return loss.item()`)."""
+    found = [
+        f
+        for f in index.nodes(cst.FunctionDef)
+        if f.name.value == func.value and index.enclosing_function(f) is None
+    ]
+    if len(found) != 1 or index.qualified_names(func) != {func.value}:
+        return False  # not the script's own function (an import, a name bound twice)
+    if len(found) != 1 or not isinstance(found[0], cst.FunctionDef):
+        return False
+    own = [
+        r
+        for r in find(found[0].body, cst.Return)
+        if not any(
+            isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in _inside(index, r, found[0])
+        )
+    ]
+    return bool(own) and all(r.value is not None and is_number(index, r.value, seen) for r in own)
+
+
+def _inside(index: SourceIndex, node: cst.CSTNode, outer: cst.CSTNode):
+    for ancestor in index.ancestors(node):
+        if ancestor is outer:
+            return
+        yield ancestor
 
 
 def holds_number(

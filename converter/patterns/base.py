@@ -186,6 +186,10 @@ class Emission:
     replacements: dict[cst.CSTNode, Replacement] = field(default_factory=dict)  # in moved code
     site_values: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)  # at the site
     site_removals: list[cst.BaseStatement] = field(default_factory=list)
+    # site statements put inside another as they come out of the other edits (a rank-zero guard)
+    site_wrappers: dict[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]] = field(
+        default_factory=dict
+    )
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # before the Trainer
     after_fit: list[cst.BaseStatement] = field(default_factory=list)  # after trainer.fit(...)
     before_test: list[cst.BaseStatement] = field(default_factory=list)  # before trainer.test

@@ -100,6 +100,15 @@ class ManualOptimization(Pattern):
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         if site.manual:
             report.change("optimization", index.line(site.train.loop), "manual optimization")
+        if site.manual and len(site.models) > 1:
+            # DDP expects each backward to reach every parameter (find_unused_parameters=False)
+            report.find(
+                "optimization",
+                index.line(site.train.loop),
+                "on several processes, give the Trainer "
+                'strategy="ddp_find_unused_parameters_true": each backward reaches only some '
+                "of the models' parameters, which Lightning's default DDP stops at",
+            )
 
 
 def _log(name: str, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:

@@ -81,7 +81,7 @@ class PlateauStep(Pattern):
                 scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
                 return {
                     "optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss", "strict": False},
                 }
         """,  # noqa: E501
     )
@@ -197,6 +197,11 @@ class PlateauStep(Pattern):
         if monitor is None:
             return
         out.scheduler_config["monitor"] = cst.SimpleString(f'"{monitor}"')
+        if state.logged_step is None:
+            # A Trainer that validates every n-th epoch (check_val_every_n_epoch) has no
+            # validation result in the others: Lightning then skips the step (the original
+            # steps after each validation) instead of stopping with a MisconfigurationException.
+            out.scheduler_config["strict"] = cst.Name("False")
         if state.logged_step is not None:
             out.replacements[state.logged_step] = _log_metric
             return

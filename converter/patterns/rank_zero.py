@@ -1,19 +1,24 @@
-"""Files the hooks write, written once: by the first process.
+"""Files the hooks write, and the script after training, written once: by the first process.
 
 Under DDP every process runs every hook, so a `torch.save(...)`, `save_image(...)` or
 `plt.savefig(...)` in a hook would write its file once per process (each with its own share's
 values: the last one to write wins). The statement that writes runs on process 0 only, under
 Lightning's own test for it (`if self.trainer.is_global_zero:`); on one process it always runs.
+The script's code after `trainer.fit` runs in every process too (Lightning starts the others by
+running the script again), so a file it writes there (`torch.save(model.state_dict(), path)`)
+would be written by all of them at once: it goes under `if trainer.is_global_zero:`.
 A write that names its process (its rank, the environment torchrun sets) is left to every
 process: each writes a file of its own.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from converter.analysis.dataflow import statements_after
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import TrainingSite
 from converter.analysis.walk import find
@@ -37,7 +42,9 @@ _WRITE_MODES = set("wax")
 
 @dataclass
 class RankZeroState:
-    guarded: list[cst.BaseStatement] = field(default_factory=list)
+    guarded: list[cst.BaseStatement] = field(default_factory=list)  # in the hooks
+    after_training: list[cst.BaseStatement] = field(default_factory=list)  # in the script
+    waited_for: list[cst.BaseStatement] = field(default_factory=list)  # the script goes on after
 
 
 class RankZeroFiles(Pattern):
@@ -78,11 +85,28 @@ class RankZeroFiles(Pattern):
                     continue
                 state.guarded.append(statement)
                 _guard(out, statement)
+        trainer = cst.Name(out.trainer)
+        for following in statements_after(index, site.outer_loop, set(site.test_region)):
+            for statement in writing_statements(index, following):
+                state.after_training.append(statement)
+                waits = not _last_in_its_block(index, statement)
+                if waits:
+                    state.waited_for.append(statement)
+                out.site_wrappers[statement] = functools.partial(_guarded_by, trainer, waits=waits)
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
-        for statement in site.state(self).guarded:
+        state = site.state(self)
+        for statement in state.guarded:
             report.change(
                 "files", index.line(statement), "a file a hook writes: written by process 0 only"
+            )
+        for statement in state.after_training:
+            report.change(
+                "files",
+                index.line(statement),
+                "a file the script writes after training: written by process 0 only "
+                "(every process runs the script's code after fit)"
+                + ("; the others wait for it" if statement in state.waited_for else ""),
             )
 
 
@@ -142,6 +166,26 @@ def _opens_for_writing(index: SourceIndex, call) -> bool:
         and _WRITE_MODES & set(mode.evaluated_value)
         for mode in modes
     )
+
+
+def _guarded_by(trainer: cst.Name, statement: cst.BaseStatement, waits: bool):
+    """`if trainer.is_global_zero:` around the statement; where the script goes on after it (and
+    may read the file back: `model.load_state_dict(torch.load("net.pt"))`), the other processes
+    wait at Lightning's barrier until process 0 has written it."""
+    lines = statement.leading_lines
+    guarded, *barrier = fill(
+        "trainer_rank_zero_waits" if waits else "trainer_rank_zero",
+        trainer=trainer,
+        body=[statement.with_changes(leading_lines=[])],
+    )
+    guarded = guarded.with_changes(leading_lines=lines)
+    return cst.FlattenSentinel([guarded, *barrier]) if barrier else guarded
+
+
+def _last_in_its_block(index: SourceIndex, statement: cst.BaseStatement) -> bool:
+    parent = index.parent(statement)
+    body = getattr(parent, "body", None)
+    return isinstance(body, (list, tuple)) and body[-1] is statement
 
 
 def _guard(out: Emission, statement: cst.BaseStatement) -> None:

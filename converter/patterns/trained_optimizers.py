@@ -34,7 +34,8 @@ class TrainedOptimizers(Pattern):
         """,
         after="""
         trainer.fit(lit_model, train_dataloaders=loader)
-        torch.save(trainer.optimizers[0].state_dict(), "optimizer.pt")
+        if trainer.is_global_zero:
+            torch.save(trainer.optimizers[0].state_dict(), "optimizer.pt")
         """,
     )
 

@@ -145,6 +145,8 @@ class HookCode:
     ) -> list[cst.BaseStatement]:
         result = []
         for item in moved:
+            if self._is_docstring(item.node):  # an inlined function's: no statement of the hook
+                continue
             replacements = self._replacements(item.node, item.origin, stage, hook)
             new = item.node.visit(_Replace(replacements, self.patterns))
             if isinstance(new, cst.FlattenSentinel):  # a pattern added statements after it
@@ -152,6 +154,18 @@ class HookCode:
             elif not (isinstance(new, cst.RemovalSentinel) or _is_identity(new)):
                 result.append(new)
         return result
+
+    def _is_docstring(self, statement: cst.CSTNode) -> bool:
+        block = self.index.parent(statement)
+        return (
+            isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+            and isinstance(block, cst.IndentedBlock)
+            and block.body[0] is statement
+            and isinstance(self.index.parent(block), cst.FunctionDef)
+        )
 
     def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook):
         return node.visit(_Replace(self._replacements(node, origin, stage, hook), self.patterns))

@@ -13,7 +13,13 @@ from converter.rewrite.hook_code import HookCode
 from converter.templating import expr, fill
 
 BLANK = cst.EmptyLine(indent=False)
-_CONFIG_ORDER = ["scheduler", "interval", "frequency", "monitor"]  # as Lightning's docs write it
+_CONFIG_ORDER = [
+    "scheduler",
+    "interval",
+    "frequency",
+    "monitor",
+    "strict",
+]  # as Lightning's docs write it
 # Statements of the training epoch that Lightning's hooks would otherwise run out of place.
 _GUARDS = {
     # the epoch's wrap-up before its evaluation: Lightning validates right after the last batch

@@ -3,7 +3,7 @@ statements that moved into hooks go away, and the Lightning import comes in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -66,6 +66,8 @@ class Edits:
     insert_after: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_before: dict[cst.CSTNode, list[cst.BaseStatement]] = field(default_factory=dict)
     values: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
+    # a statement put inside another once edited inside (`if trainer.is_global_zero:`)
+    wrap: dict[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]] = field(default_factory=dict)
     # an `__init__`'s new parameters and statements (added to it as edited inside)
     inits: dict[cst.FunctionDef, tuple[list[cst.Param], list[cst.BaseStatement]]] = field(
         default_factory=dict
@@ -133,6 +135,7 @@ def plan_edits(
     for statement in plan.removed + out.site_removals:
         edits.remove.add(statement)
     edits.values.update(out.site_values)
+    edits.wrap.update(out.site_wrappers)
     for function in plan.deleted_functions + list(plan.inlined.values()):
         if function not in plan.kept_functions:
             edits.remove.add(function)
@@ -350,8 +353,13 @@ class ApplyEdits(EditingTransformer):
             updated = add_methods(updated, edits.methods[original])
         if original in edits.replace_leading:
             updated = updated.with_changes(leading_lines=edits.replace_leading[original])
+        wrapped_after: list[cst.BaseStatement] = []
+        if original in edits.wrap:
+            updated = edits.wrap[original](updated)
+            if isinstance(updated, cst.FlattenSentinel):  # the statement, and what follows it
+                updated, *wrapped_after = updated.nodes
         before = edits.insert_before.get(original, [])
-        after = edits.insert_after.get(original, [])
+        after = wrapped_after + edits.insert_after.get(original, [])
         if original in edits.remove:
             middle = []
         else:

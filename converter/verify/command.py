@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, TARGETS, notebook
-from converter.verify import compare, evaluation, printed, runs
+from converter.verify import compare, evaluation, outcome, printed, runs, uses
 from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
@@ -184,6 +184,14 @@ Arguments for both scripts go after `--`:
     metavar="N",
     help="Also evaluate the trained weights on N CPU processes and compare with 1 (see above).",
 )
+@click.option(
+    "--lightning-uses",
+    is_flag=True,
+    help="Also use the conversion as a Lightning user would (one more run): validate, test and "
+    "predict alone on a fresh and on the trained module, fit with the default sanity check and "
+    "check_val_every_n_epoch=2, load_from_checkpoint giving the same numbers, logged values "
+    "equal to printed ones.",
+)
 @click.option("--ignore-output", is_flag=True, help="Do not compare what the scripts print.")
 @click.option(
     "--ignore-line",
@@ -337,10 +345,13 @@ def _notebook_scripts(pair: tuple[Path, Path], root: Path, console) -> tuple[Pat
     return out[0], out[1]
 
 
-def _runner_options(opts: dict, own: list[str], training: bool) -> list[str]:
+def _max_steps(opts: dict) -> list[str]:
+    """The tracer's stop after N optimizer steps: for the runs whose training is compared."""
+    return ["--max-steps", str(opts["max_steps"])] if opts["max_steps"] else []
+
+
+def _runner_options(opts: dict, own: list[str]) -> list[str]:
     options = ["--seed", str(opts["seed"]), "--accelerator", opts["accelerator"], *own]
-    if opts["max_steps"] and training:
-        options += ["--max-steps", str(opts["max_steps"])]
     if opts["fake_data"]:
         options.append("--fake-data")
     if opts["old_torch_api"]:
@@ -390,8 +401,12 @@ def _verify(
     device = "the GPU visible" if gpu else "1 CPU thread"
     console.warn(f"verify: {script.name} vs {other} (seed {opts['seed']}, {device}, {where})")
     result.update(accelerator=opts["accelerator"], tolerance=tolerance)
-    options = _runner_options(opts, own, training=True)
-    groups = [[run] for run in pair] if shared else [pair]
+    for run in pair:
+        run.options += ["--outcome", *_max_steps(opts)]
+    use = _uses_run(converted, root, shared, opts) if opts["lightning_uses"] else None
+    besides = [use] if use else []
+    options = _runner_options(opts, own)
+    groups = [[run] for run in [*pair, *besides]] if shared else [[*pair, *besides]]
     _execute(groups, args, options, paths, env, opts["timeout"])
     if opts["verbose"]:
         for run in pair:
@@ -413,27 +428,59 @@ def _verify(
         result["verdict"] = "nothing-to-compare"
         return EXIT_NOTHING_TO_COMPARE
     losses = compare.compare(*traces, tolerance)
+    lines, left = _compare_printed(traces, opts, tolerance), outcome.compare(*traces, tolerance)
+    if not (losses.equivalent and left.equivalent and (lines is None or lines.equivalent)):
+        # Something differs: is it evidence? What differs between two runs of the original
+        # itself (a clock, a date) is not; see converter/verify/clock.py.
+        again = _run_original_again(pair[0], root, shared, args, options, paths, env, opts, console)
+        if again is not None:
+            itself = compare.compare(traces[0], again, tolerance)
+            if not itself.equivalent:
+                _, why = compare.summary(itself, ("first run", "second run"))
+                console.say(
+                    "the original trains differently in a second run with the same seed "
+                    f"({why.removeprefix('DIVERGED').lstrip(': ')}): its training does not "
+                    "reproduce here, so nothing can be compared (does it seed from the clock, "
+                    "or use nondeterministic kernels?)"
+                )
+                result["verdict"] = "not-reproducible"
+                return EXIT_NOTHING_TO_COMPARE
+            lines = _compare_printed(traces, opts, tolerance, again, console)
+            left = outcome.compare(*traces, tolerance, again)
     details, verdict = compare.summary(losses, NAMES)
     console.say(compare.table(losses, NAMES))
     console.say(details)
+    console.say("\n".join(left.details()))
     if gpu:
         trained = ", ".join(
             f"{r.name} on {'+'.join(compare.devices(t))}" for r, t in zip(pair, traces)
         )
         console.say(f"trained: {trained}")
-    lines = _compare_printed(traces, opts, tolerance)
     if lines is not None:
         console.say("\n".join(printed.describe(lines, NAMES)))
-    _record(result, losses, lines)
-    equivalent = losses.equivalent and (lines is None or lines.equivalent)
+    _record(result, losses, lines, left)
+    equivalent = losses.equivalent and left.equivalent and (lines is None or lines.equivalent)
     if losses.equivalent and lines is not None and not lines.equivalent:
         verdict = printed.verdict(lines, NAMES)
+    elif losses.equivalent and not left.equivalent:
+        verdict = left.verdict()
+    elif equivalent:
+        verdict = _equivalent(losses, left, lines, tolerance)
     code = EXIT_EQUIVALENT if equivalent else EXIT_DIVERGED
+    if opts["lightning_uses"] and use is None:
+        console.say(f"{USES}: none to check (a Fabric script keeps its own loop)")
+    if use is not None:
+        used = _judge_uses(use, opts, console)
+        result["lightning_uses"] = used
+        if used["problems"]:
+            if equivalent:
+                verdict = f"A LIGHTNING USE FAILS: {used['problems'][0]}"
+            code = EXIT_DIVERGED
     if opts["devices"]:
         checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
         result["devices_check"] = checked
         if checked["verdict"] == "failed":
-            console.say(verdict)
+            console.say(f"{verdict} But {checked['message']}")
             result.update(verdict="failed", message=checked["message"])
             return EXIT_NOTHING_TO_COMPARE
         if checked["verdict"] == "diverged":
@@ -447,7 +494,43 @@ def _verify(
     return code
 
 
-def _compare_printed(traces: list[dict], opts: dict, tolerance: float):
+def _equivalent(losses: compare.Comparison, left: outcome.Outcome, lines, tolerance: float) -> str:
+    """The verdict line of an equivalent pair: what was found identical, counted."""
+    what = [f"every loss ({len(losses.original)})"]
+    if left.compared:
+        what.append(
+            f"all {left.tensors} tensors of {left.modules} module{'s' if left.modules != 1 else ''}"
+            " with their modes and gradients"
+        )
+        if left.optimizers:
+            what.append(f"{left.optimizers} optimizer state{'s' if left.optimizers != 1 else ''}")
+        what.append(f"{len(left.files)} saved file{'s' if len(left.files) != 1 else ''}")
+    else:
+        what.append("every final weight")
+    if lines is not None:
+        what.append(printed.count(range(lines.compared)).replace("line", "printed line"))
+    how = "identical" if tolerance == 0 else f"within tolerance {tolerance:g}"
+    return f"EQUIVALENT: {', '.join(what[:-1])} and {what[-1]} {how}."
+
+
+def _run_original_again(first: Run, root, shared, args, options, paths, env, opts, console):
+    """The original once more, its clocks skewed, or None when that run fails."""
+    more = ["--skewed-clock", "--outcome", *_max_steps(opts)]
+    again = Run.in_folder("original-again", first.script, root, shared, options=more)
+    if not shared:
+        shutil.rmtree(again.cwd, ignore_errors=True)
+    console.warn(
+        "verify: something differs; running the original again to tell its own "
+        "variation (clocks, dates) from the conversion's"
+    )
+    _execute([[again]], args, options, paths, env, opts["timeout"])
+    if again.error():
+        console.warn(f"(the second run of the original failed: {again.last_error_line()})")
+        return None
+    return compare.load(str(again.trace))
+
+
+def _compare_printed(traces: list[dict], opts: dict, tolerance: float, again=None, console=None):
     if opts["ignore_output"]:
         return None
     patterns = [re.compile(p) for p in opts["ignore_lines"]]
@@ -457,7 +540,17 @@ def _compare_printed(traces: list[dict], opts: dict, tolerance: float):
         return [line for line in found if not any(p.search(line) for p in patterns)]
 
     stopped = any(t["status"] == "stopped" for t in traces)
-    return printed.compare_lines(kept(traces[0]), kept(traces[1]), tolerance, prefix_only=stopped)
+    varies = None
+    if again is not None:
+        varies = printed.varying(kept(traces[0]), kept(again))
+        if varies is None:
+            console.say(
+                "printed output: not compared: the original printed a different number of lines "
+                "in a second run (with its clocks skewed), so its output is no evidence"
+            )
+            return None
+    original, converted = kept(traces[0]), kept(traces[1])
+    return printed.compare_lines(original, converted, tolerance, prefix_only=stopped, varies=varies)
 
 
 def _check_processes(converted, args, root, shared, opts, env, own, paths, console) -> dict:
@@ -484,19 +577,26 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         env=_rank(0, str(runs.free_port())) if fabric else {},
     )
     port = str(runs.free_port())
+    # one folder, as under torchrun (a rank reads back what rank 0 saved); what another rank
+    # writes too is told by its opening the file (opened.py). A Fabric script keeps a folder per
+    # rank: its own loop may keep per-process files (tests/test_fabric_amp.py's)
     ranks = [
-        Run.in_folder(
+        Run(
             f"evaluate-{n}-rank{rank}",
             converted,
-            root,
-            shared or root / f"evaluate-{n}",
-            options=base + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1),
+            shared or root / (f"evaluate-{n}-rank{rank}" if fabric else f"evaluate-{n}"),
+            root / f"evaluate-{n}-rank{rank}.trace.json",
+            root / f"evaluate-{n}-rank{rank}.stdout.log",
+            root / f"evaluate-{n}-rank{rank}.stderr.log",
+            options=base
+            + _trainer(accelerator="cpu", devices=n, strategy="ddp", num_nodes=1)
+            + (["--files-opened"] if rank else []),
             env=_rank(rank, port),
         )
         for rank in range(n)
     ]
     groups = [[one], ranks] if shared else [[one, *ranks]]
-    options = _runner_options(opts, own, training=False)
+    options = _runner_options(opts, own)
     _execute(groups, args, options, paths, runs.without_launchers(env), opts["timeout"])
     every = [one, *ranks]
     if opts["verbose"]:
@@ -507,27 +607,72 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         console.warn(message)
         return {"verdict": "failed", "message": message}
     reference = compare.load(str(one.trace))
+    traces = [compare.load(str(r.trace)) for r in ranks]
+    found = evaluation.check(reference, traces, opts["tolerance"] or 0.0, fabric)
     if not reference.get("evaluations"):
         never = "never puts a model in eval mode" if fabric else "neither validates nor tests"
-        message = f"{title}: nothing to check (the conversion {never})"
-        console.warn(message)
-        return {"verdict": "failed", "message": message}
-    found = evaluation.check(
-        reference, [compare.load(str(r.trace)) for r in ranks], opts["tolerance"] or 0.0, fabric
-    )
+        found.details.append(f"no evaluation to compare (the conversion {never})")
+    for rank, trace in enumerate(traces[1:], 1):
+        again = [f["path"] for f in trace.get("written", ())]
+        if again:
+            saver = (
+                "fabric.save, or if fabric.is_global_zero:"
+                if fabric
+                else "if trainer.is_global_zero:"
+            )
+            found.problems.append(
+                f"rank {rank} wrote {', '.join(again[:4])} too: every process writes the same "
+                f"file, at once (write it on rank zero only: {saver})"
+            )
     console.say(f"{title} (ddp, gloo):")
     for line in found.details:
         console.say(f"  {line}")
     for problem in found.problems:
         console.say(f"  ! {problem}")
-    if found.equivalent:
+    if found.equivalent and reference.get("evaluations"):
         console.say(f"  the same on {n} processes: printed once, metrics reduced")
+    elif found.equivalent:
+        console.say(f"  the same on {n} processes: no file written twice")
     return {
         "verdict": "equivalent" if found.equivalent else "diverged",
         "processes": n,
         "evaluations": found.calls,
         "problems": found.problems,
         "message": found.problems[0] if found.problems else "the same",
+    }
+
+
+USES = "Lightning uses of the conversion (--lightning-uses)"
+
+
+def _uses_run(converted: Path, root: Path, shared, opts) -> Run | None:
+    """``--lightning-uses``: one more run of the conversion, used as a Lightning user would (see
+    use_hooks.py); it runs beside the pair, and its failure stops neither of them."""
+    if _runs_fabric(converted):
+        return None
+    forced = {"num_sanity_val_steps": 2, "check_val_every_n_epoch": 2}
+    if opts["max_steps"]:  # Lightning's own stop: the uses after fit still run
+        forced["max_steps"] = opts["max_steps"]
+    run = Run.in_folder(
+        "uses", converted, root, shared, options=["--lightning-uses", *_trainer(**forced)]
+    )
+    run.independent = True
+    if not shared:
+        shutil.rmtree(run.cwd, ignore_errors=True)
+    return run
+
+
+def _judge_uses(run: Run, opts: dict, console) -> dict:
+    if opts["verbose"]:
+        _show_logs(run, console)
+    trace = compare.load(str(run.trace)) if run.trace.exists() else {}
+    error = run.error() and (run.last_error_line() or run.error())
+    found = uses.judge(trace, error)
+    console.say(f"{USES}:")
+    console.say("\n".join(found.details()))
+    return {
+        "checks": [{"status": s, "check": c, "detail": d} for s, c, d in found.rows],
+        "problems": found.problems,
     }
 
 
@@ -557,7 +702,8 @@ def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float)
     """Start each group's runs together, the groups one after the other; stop at a failure."""
     try:
         for group in groups:
-            if any(r.error() for g in groups for r in g if r.proc is not None):
+            ran = [r for g in groups for r in g if r.proc is not None and not r.independent]
+            if any(r.error() for r in ran):
                 for run in group:
                     run.cancelled = True
                 continue
@@ -643,7 +789,7 @@ def _run_summary(run: Run) -> dict:
     }
 
 
-def _record(result: dict, c: compare.Comparison, lines) -> None:
+def _record(result: dict, c: compare.Comparison, lines, left: outcome.Outcome) -> None:
     result["losses"] = {
         "compared": min(len(c.original), len(c.converted)),
         "original": len(c.original),
@@ -667,4 +813,17 @@ def _record(result: dict, c: compare.Comparison, lines) -> None:
             "lightning": len(lines.converted),
             "compared": lines.compared,
             "first_difference_line": None if lines.first_diff is None else lines.first_diff + 1,
+            "varying_lines": sorted(i + 1 for i in lines.varying),
         }
+    result["outcome"] = {
+        "compared": left.compared,
+        "modules": left.modules,
+        "tensors": left.tensors,
+        "buffers": left.buffers,
+        "gradients": left.gradients,
+        "submodules": left.submodules,
+        "optimizers": left.optimizers,
+        "files": left.files,
+        "differences": list(left.problems.values()),
+        "varying": left.varying,
+    }

@@ -144,24 +144,30 @@ def compare_weights(original: dict, converted: dict, tolerance: float) -> Weight
             )
             return result
         result.tensors += 1
-        ra = da[x["offset"] : x["offset"] + x["nbytes"]]
-        rb = db[y["offset"] : y["offset"] + y["nbytes"]]
-        va, vb = array(x["format"], ra), array(y["format"], rb)
-        result.values += len(va)
-        if ra == rb:
-            continue
-        worst, same = 0.0, True
-        for u, v in zip(va, vb):
-            d = _diff(u, v)
-            if d > worst:
-                worst = d
-            if same and d and not agree(u, v, tolerance):
-                same = False
-        if worst > result.max_diff or not result.max_name:
+        result.values += x["nbytes"] // array(x["format"]).itemsize
+        worst, same = tensor_difference(da, x, db, y, tolerance)
+        if worst > result.max_diff or (worst and not result.max_name):
             result.max_diff, result.max_name = worst, label
         if not same:
             result.differing.append(label)
     return result
+
+
+def tensor_difference(da: bytes, x: dict, db: bytes, y: dict, tolerance: float):
+    """(largest difference, within tolerance) of two tensors of the same shape and format;
+    ``x`` and ``y`` locate their bytes in ``da`` and ``db`` (see :mod:`converter.verify.blob`)."""
+    ra = da[x["offset"] : x["offset"] + x["nbytes"]]
+    rb = db[y["offset"] : y["offset"] + y["nbytes"]]
+    if ra == rb:
+        return 0.0, True
+    worst, same = 0.0, True
+    for u, v in zip(array(x["format"], ra), array(y["format"], rb)):
+        d = _diff(u, v)
+        if d > worst:
+            worst = d
+        if same and d and not agree(u, v, tolerance):
+            same = False
+    return worst, same
 
 
 def _describe(trace: dict) -> str:

@@ -9,7 +9,8 @@ with its conversion at all:
 - a CUDA device handed to torch (`torch.device("cuda")`, `.to("cuda:0")`, `.to(0)`,
   `torch.zeros(3, device="cuda")`): the CPU, through a torch function mode, which sees every
   call into torch with its arguments;
-- `torch.cuda.set_device(...)`: nothing.
+- `torch.cuda.set_device(...)`: nothing; `torch.cuda.current_device()`: 0 (a LightningModule's
+  `cuda()` asks for it, then calls `Module.cuda`).
 
 `torch.cuda.is_available()` stays False, so a script that asks takes its CPU branch as before.
 The conversion runs under the same shim as the original: what verify compares is still the
@@ -47,8 +48,17 @@ def install() -> list[str]:
         if hasattr(torch, name):
             setattr(torch.cuda, name, getattr(torch, name))
     torch.cuda.set_device = lambda device: None
+    # a LightningModule's own cuda() asks for the current device before Module.cuda
+    torch.cuda.current_device = lambda: 0
     _cuda_devices_are_the_cpu(torch)
-    return ["tensor.cuda()", "module.cuda()", "torch.cuda.*Tensor", "CUDA devices", "set_device"]
+    return [
+        "tensor.cuda()",
+        "module.cuda()",
+        "torch.cuda.*Tensor",
+        "CUDA devices",
+        "set_device",
+        "current_device",
+    ]
 
 
 def _cuda_devices_are_the_cpu(torch) -> None:

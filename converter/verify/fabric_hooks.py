@@ -68,14 +68,13 @@ def _patch_fabric(fabric_cls, state: _State) -> None:
     original_setup = fabric_cls.setup
     original_setup_module = fabric_cls.setup_module
 
-    if plan.trainer:
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        kwargs.update(plan.trainer)
+        original_init(self, *args, **kwargs)
+        plan.lightning.append(self)  # its loggers' folders are Lightning's output
 
-        @functools.wraps(original_init)
-        def __init__(self, *args, **kwargs):
-            kwargs.update(plan.trainer)
-            original_init(self, *args, **kwargs)
-
-        fabric_cls.__init__ = __init__
+    fabric_cls.__init__ = __init__
 
     @functools.wraps(original_setup)
     def setup(self, module, *optimizers, **kwargs):

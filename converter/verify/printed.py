@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from converter.verify.compare import agree
 
@@ -81,18 +81,45 @@ def without_scaling_flags(line: str) -> str:
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
-def lines_agree(x: str, y: str, tolerance: float) -> bool:
+def lines_agree(x: str, y: str, tolerance: float, varying: frozenset[int] = frozenset()) -> bool:
+    """``varying``: the indices of the numbers in the line that are not evidence (they differ
+    between two runs of the original: a clock)."""
     if x == y:
         return True
     x, y = _ADDRESS.sub(" at 0x>", x), _ADDRESS.sub(" at 0x>", y)
     if x == y:
         return True
     stripped = without_scaling_flags(y)
-    if stripped != y and lines_agree(x, stripped, tolerance):
+    if stripped != y and lines_agree(x, stripped, tolerance, varying):
         return True
     if NUMBER.sub("#", x) != NUMBER.sub("#", y):
         return False
-    return all(numbers_agree(u, v, tolerance) for u, v in zip(NUMBER.findall(x), NUMBER.findall(y)))
+    pairs = enumerate(zip(NUMBER.findall(x), NUMBER.findall(y)))
+    return all(i in varying or numbers_agree(u, v, tolerance) for i, (u, v) in pairs)
+
+
+#: A whole line that differs between two runs of the original (its words change: a date).
+WHOLE_LINE = None
+
+
+def varying(
+    first: list[str], second: list[str], tolerance: float = 0.0
+) -> dict[int, frozenset[int] | None] | None:
+    """What differs between two runs (of the original; of an epoch in another order): line index
+    -> the indices of its numbers that changed beyond ``tolerance``, or ``WHOLE_LINE``; None when
+    the two printed different numbers of lines (nothing can be lined up)."""
+    if len(first) != len(second):
+        return None
+    found: dict[int, frozenset[int] | None] = {}
+    for i, (x, y) in enumerate(zip(first, second)):
+        if lines_agree(x, y, tolerance):
+            continue
+        if NUMBER.sub("#", x) != NUMBER.sub("#", y):
+            found[i] = WHOLE_LINE
+            continue
+        pairs = enumerate(zip(NUMBER.findall(x), NUMBER.findall(y)))
+        found[i] = frozenset(j for j, (u, v) in pairs if not numbers_agree(u, v, tolerance))
+    return found
 
 
 @dataclass
@@ -101,6 +128,8 @@ class PrintedComparison:
     converted: list[str]
     first_diff: int | None  # index of the first line that differs (or is missing on one side)
     prefix_only: bool  # a run was stopped early: only the common prefix was compared
+    #: lines (their index) with numbers or words that differ between two runs of the original
+    varying: dict = field(default_factory=dict)
 
     @property
     def compared(self) -> int:
@@ -112,19 +141,27 @@ class PrintedComparison:
 
 
 def compare_lines(
-    original: list[str], converted: list[str], tolerance: float, prefix_only: bool = False
+    original: list[str],
+    converted: list[str],
+    tolerance: float,
+    prefix_only: bool = False,
+    varies: dict | None = None,
 ) -> PrintedComparison:
+    """``varies``: what :func:`varying` found between two runs of the original."""
+    varies = varies or {}
     first = None
     for i in range(min(len(original), len(converted))):
-        if not lines_agree(original[i], converted[i], tolerance):
+        if i in varies and varies[i] is WHOLE_LINE:
+            continue
+        if not lines_agree(original[i], converted[i], tolerance, varies.get(i) or frozenset()):
             first = i
             break
     if first is None and not prefix_only and len(original) != len(converted):
         first = min(len(original), len(converted))
-    return PrintedComparison(original, converted, first, prefix_only)
+    return PrintedComparison(original, converted, first, prefix_only, varies)
 
 
-def count(lines: list[str]) -> str:
+def count(lines) -> str:
     n = len(lines)
     return f"{n} line" if n == 1 else f"{n} lines"
 
@@ -137,11 +174,18 @@ def describe(c: PrintedComparison, names: tuple[str, str]) -> list[str]:
     """Detail lines: the counts, and the first difference side by side with the line before."""
     na, nb = len(c.original), len(c.converted)
     if c.equivalent:
-        lines = "line" if c.compared == 1 else "lines"
-        how = f"{c.compared} {lines} compared ({names[0]} {na}, {names[1]} {nb})"
+        how = f"{count(range(c.compared))} compared ({names[0]} {na}, {names[1]} {nb})"
         if c.prefix_only and na != nb:
             how += ", up to the shorter output: a run stopped by --max-steps prints less"
-        return [f"printed output: {how}: the same"]
+        out = [f"printed output: {how}: the same"]
+        if c.varying:
+            shown = ", ".join(str(i + 1) for i in sorted(c.varying)[:8])
+            more = ", ..." if len(c.varying) > 8 else ""
+            out.append(
+                f"  not evidence: {count(c.varying)} ({shown}{more}) differ between two runs of "
+                f"the original itself (a clock, a date): their changing parts are not compared"
+            )
+        return out
     i = c.first_diff
     a = c.original[i] if i < na else None
     b = c.converted[i] if i < nb else None

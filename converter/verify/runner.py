@@ -34,6 +34,7 @@ import json
 import os
 import runpy
 import sys
+import time
 import traceback
 
 EXIT_NO_GPU = 3
@@ -56,6 +57,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--evaluate-weights")
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--own-path")
+    parser.add_argument("--outcome", action="store_true")
+    parser.add_argument("--files-opened", action="store_true")  # a rank sharing rank 0's folder
+    parser.add_argument("--skewed-clock", action="store_true")
+    parser.add_argument("--lightning-uses", action="store_true")
     args = parser.parse_args(argv[:cut])
     if cut + 1 >= len(argv):
         parser.error("no script after --")
@@ -125,6 +130,7 @@ def _forget_own_package(own_path: str | None, keep: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.time()  # files modified from now on are the run's (read before any skew)
     args = _parse(sys.argv[1:] if argv is None else argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -132,7 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:  # read by cuBLAS when it starts; deterministic results need it
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # everything the runner needs is imported before the script runs and the package is forgotten
-    from converter.verify import capture, fabric_hooks, tracing, trainer_hooks
+    from converter.verify import (
+        capture,
+        fabric_hooks,
+        holdings,
+        opened,
+        tracing,
+        trainer_hooks,
+        written,
+    )
+    from converter.verify.blob import Blob
 
     _settle(args.seed, gpu)
     tracer = tracing.Tracer(max_steps=args.max_steps)
@@ -156,12 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         from converter.verify import fakedata
 
         fakedata.install()
+    if args.skewed_clock:
+        from converter.verify import clock
+
+        clock.install()
     out = capture.Capture(sys.stdout)
     plan = trainer_hooks.Plan(
         trainer=args.trainer,
         save_weights=args.save_weights,
         evaluate_weights=args.evaluate_weights,
         capture=out,
+        uses=[] if args.lightning_uses else None,
     )
     trainer_hooks.install(plan)
     fabric = fabric_hooks.install(plan)  # the same overrides and recordings for Fabric
@@ -171,10 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     sys.argv = [args.script, *args.script_args]
 
     status, error, code = "finished", None, 0
+    held = holdings.Holdings()
+    if args.outcome:
+        held.install()
+    writing = opened.OpenedForWriting()
+    if args.files_opened:
+        import torch
+
+        writing.install()
+        writing.watch_torch_save(torch)
+    namespace = None
     out.install()
     tracer.install()
     try:
-        runpy.run_path(args.script, run_name="__main__")
+        namespace = runpy.run_path(args.script, run_name="__main__")
     except tracing.StopTraining:
         status = "stopped"
     except SystemExit as exc:
@@ -193,9 +223,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         tracer.uninstall()
         out.uninstall()
+        held.uninstall()
     fabric_hooks.finish(fabric)
     sys.stdout.flush()
-    extra = {"printed": out.segments, "evaluations": plan.evaluations}
+    extra = {"printed": out.segments, "evaluations": plan.evaluations, "uses": plan.uses}
+    writing.uninstall()
+    if args.outcome:
+        with Blob(args.trace + ".outcome.bin") as blob:
+            extra["holdings"] = held.dump(blob, tracer.optimizers)
+            skip = trainer_hooks.lightning_folders(plan)
+            extra["written"] = written.dump(os.getcwd(), started, skip, blob, namespace)
+    elif args.files_opened:
+        skip = trainer_hooks.lightning_folders(plan)
+        extra["written"] = [{"path": p} for p in writing.relative(os.getcwd(), skip)]
     tracer.dump(args.trace, status, error, extra)
     return code
 

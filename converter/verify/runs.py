@@ -42,6 +42,9 @@ class Run:
     seconds: float = 0.0
     timed_out: bool = False
     cancelled: bool = False  # stopped (or never started) because another run failed
+    #: a run beside the others (verify --lightning-uses): its failure is a finding, and does
+    #: not stop them
+    independent: bool = False
 
     @classmethod
     def in_folder(cls, name: str, script: Path, root: Path, cwd: Path | None = None, **kw) -> Run:
@@ -147,7 +150,7 @@ def wait(runs: list[Run], deadline: float | None) -> None:
         pending = [run for run in started if run.proc.poll() is None]
         if not pending:
             return
-        failed = any(run.proc.poll() not in (None, 0) for run in started)
+        failed = any(run.proc.poll() not in (None, 0) for run in started if not run.independent)
         late = deadline is not None and time.monotonic() > deadline
         if failed or late:
             for run in pending:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import functools
 import gc
 import json
-import struct
 import warnings
 
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
+
+from converter.verify.blob import Blob
 
 FORMAT_VERSION = 1
 
@@ -109,27 +110,13 @@ class Tracer:
         ``extra`` adds entries to the JSON (what was printed, evaluations...)."""
         names = {**self._names, **_parameter_names()}
         optimizers = []
-        offset = 0
-        with open(trace_path + ".bin", "wb") as out, torch.no_grad():
+        with Blob(trace_path + ".bin") as blob, torch.no_grad():
             for opt in self.optimizers:
                 groups = []
                 for group in opt.param_groups:
-                    params = []
-                    for p in group["params"]:
-                        data, code = _raw(p)
-                        out.write(data)
-                        params.append(
-                            {
-                                "name": names.get(id(p), "?"),
-                                "shape": list(p.shape),
-                                "dtype": str(p.dtype).split(".")[-1],
-                                "device": p.device.type,
-                                "format": code,
-                                "offset": offset,
-                                "nbytes": len(data),
-                            }
-                        )
-                        offset += len(data)
+                    params = [
+                        {"name": names.get(id(p), "?"), **blob.add(p)} for p in group["params"]
+                    ]
                     groups.append({"lr": _plain(group.get("lr")), "params": params})
                 optimizers.append({"class": type(opt).__name__, "groups": groups})
         trace = {
@@ -151,20 +138,6 @@ def _plain(value):
     if isinstance(value, torch.Tensor):
         return value.tolist()
     return value if isinstance(value, (int, float, type(None))) else repr(value)
-
-
-def _raw(p: torch.Tensor) -> tuple[bytes, str]:
-    """A parameter's values as native bytes: float64 stays ``d``, every other float becomes an
-    exact float32 ``f`` (half and bfloat16 widen without rounding), complex is split in two."""
-    t = p.detach().cpu()
-    if t.is_complex():
-        t = torch.view_as_real(t)
-    code = "d" if t.dtype == torch.float64 else "f"
-    t = t.to(torch.float64 if code == "d" else torch.float32).contiguous().reshape(-1)
-    try:
-        return t.numpy().tobytes(), code
-    except (RuntimeError, TypeError):  # torch built without numpy
-        return struct.pack(f"={t.numel()}{code}", *t.tolist()), code
 
 
 def _parameter_names() -> dict[int, str]:

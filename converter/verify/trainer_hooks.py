@@ -32,7 +32,11 @@ import math
 import sys
 from dataclasses import dataclass, field
 
+# imported now: the runner forgets its own package before the script runs
+from converter.verify import summaries, use_hooks
+
 TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
+MODULE_MODULES = ("pytorch_lightning.core.module", "lightning.pytorch.core.module")
 
 
 @dataclass
@@ -43,6 +47,31 @@ class Plan:
     #: filled while the script runs: one entry per validate/test call
     evaluations: list[dict] = field(default_factory=list)
     capture: object = None  # a Capture, whose label marks the evaluation in progress
+    #: ``--lightning-uses``: what each use of the conversion gave (see use_hooks.py)
+    uses: list | None = None
+    #: every Trainer and Fabric the script made: their loggers' and checkpoints' folders are
+    #: Lightning's output, not the script's (see :func:`lightning_folders`)
+    lightning: list = field(default_factory=list)
+
+
+def lightning_folders(plan: Plan) -> list[str]:
+    """The folders Lightning writes to for the script's Trainers and Fabrics: each logger's
+    (``lightning_logs/``) and each checkpoint callback's."""
+    folders = []
+    for owner in plan.lightning:
+        for logger in getattr(owner, "loggers", None) or ():
+            for attribute in ("root_dir", "log_dir", "save_dir"):
+                try:
+                    folder = getattr(logger, attribute, None)
+                except Exception:  # a logger that cannot say before it ran
+                    folder = None
+                if isinstance(folder, str) and folder:
+                    folders.append(folder)
+                    break
+        for callback in getattr(owner, "checkpoint_callbacks", None) or ():
+            if getattr(callback, "dirpath", None):
+                folders.append(str(callback.dirpath))
+    return folders
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
@@ -79,6 +108,15 @@ def install(plan: Plan) -> None:
         if name in sys.modules:
             patch(sys.modules[name])
     sys.meta_path.insert(0, _AfterImport(TRAINER_MODULES, patch))
+    if plan.uses is not None:  # what each module is constructed with, for its reload
+
+        def record(module) -> None:
+            use_hooks.record_init_args(module.LightningModule)
+
+        for name in MODULE_MODULES:
+            if name in sys.modules:
+                record(sys.modules[name])
+        sys.meta_path.insert(0, _AfterImport(MODULE_MODULES, record))
 
 
 def _plain(value):
@@ -101,15 +139,15 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
     fit_signature = inspect.signature(original_fit)
     package = trainer_cls.__module__.split(".trainer")[0]  # pytorch_lightning, lightning.pytorch
 
-    if plan.trainer:
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
+        kwargs.update({} if pinned else plan.trainer)
+        original_init(self, *args, **kwargs)
+        self._verify_options = dict(kwargs)  # the settings a use of its module keeps
+        plan.lightning.append(self)
 
-        @functools.wraps(original_init)
-        def __init__(self, *args, **kwargs):
-            pinned = kwargs.get("accelerator") == "cpu" and plan.trainer.get("accelerator") == "gpu"
-            kwargs.update({} if pinned else plan.trainer)
-            original_init(self, *args, **kwargs)
-
-        trainer_cls.__init__ = __init__
+    trainer_cls.__init__ = __init__
 
     def evaluated(stage: str):
         original = getattr(trainer_cls, stage)
@@ -130,25 +168,30 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
     for stage in ("validate", "test"):
         evaluated(stage)
 
-    if plan.save_weights:
+    if plan.uses is not None:
+        trainer_cls.fit = use_hooks.wrap_fit(trainer_cls, original_fit, plan, package)
+
+    elif plan.save_weights:
+        fits = iter(range(1_000_000))
 
         @functools.wraps(original_fit)
         def fit(self, model, *args, **kwargs):
             try:
                 return original_fit(self, model, *args, **kwargs)
             finally:
-                _save(model, plan.save_weights)
+                _save(model, _numbered(plan.save_weights, next(fits)))
 
         trainer_cls.fit = fit
 
     elif plan.evaluate_weights:
+        fits = iter(range(1_000_000))
 
         @functools.wraps(original_fit)
         def fit(self, *args, **kwargs):
             bound = fit_signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             model = bound.arguments["model"]
-            _load(model, plan.evaluate_weights)
+            _load(model, _numbered(plan.evaluate_weights, next(fits)))
             loaders = bound.arguments.get("val_dataloaders")
             datamodule = bound.arguments.get("datamodule")
             has_loaders = loaders is not None or datamodule is not None
@@ -157,11 +200,20 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
             steps = type(model).validation_step is not lightning_module.validation_step
             if steps and (has_loaders or overridden):
                 self.validate(model, dataloaders=loaders, datamodule=datamodule)
+            train = bound.arguments.get("train_dataloaders")
+            callback = sys.modules[package].Callback
+            summaries.run(original_fit, trainer_cls, callback, self, model, train, datamodule, plan)
 
         trainer_cls.fit = fit
 
 
 _PLAIN = (bool, int, float, str, type(None))
+
+
+def _numbered(path: str, fit: int) -> str:
+    """The weights of the script's n-th fit (a script may train two modules, one after the
+    other): the first keeps the name the parent checks for."""
+    return path if fit == 0 else f"{path}.fit{fit}"
 
 
 def _save(model, path: str) -> None:

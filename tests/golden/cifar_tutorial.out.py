@@ -86,6 +86,10 @@ class Net(pl.LightningModule):
         optimizer = optim.SGD(self.parameters(), lr=0.001, momentum=0.9)
         return optimizer
 
+    def predict_step(self, data, batch_idx):
+        images, labels = data
+        return self(images)
+
 
 net = Net()
 criterion = nn.CrossEntropyLoss()
@@ -96,7 +100,9 @@ trainer.fit(net, train_dataloaders=trainloader)
 print('Finished Training')
 
 PATH = './cifar_net.pth'
-torch.save(net.state_dict(), PATH)
+if trainer.is_global_zero:
+    torch.save(net.state_dict(), PATH)
+trainer.strategy.barrier()  # the other processes wait for the file
 
 grads = [p.grad for p in net.parameters()]  # trainer.test clears them as it starts
 trainer.test(net, dataloaders=testloader)

@@ -55,4 +55,5 @@ criterion = nn.SmoothL1Loss()
 trainer = pl.Trainer(max_epochs=4, gradient_clip_val=0.5, gradient_clip_algorithm="value")
 trainer.fit(model, train_dataloaders=loader)
 
-torch.save(model.state_dict(), "rnn.pt")
+if trainer.is_global_zero:
+    torch.save(model.state_dict(), "rnn.pt")

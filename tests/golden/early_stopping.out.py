@@ -87,4 +87,5 @@ trainer = pl.Trainer(max_epochs=30, num_sanity_val_steps=0)
 trainer.fit(lit_model, train_dataloaders=train_loader, val_dataloaders=val_loader)
 model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
 
-torch.save(model.state_dict(), "last.pt")
+if trainer.is_global_zero:
+    torch.save(model.state_dict(), "last.pt")

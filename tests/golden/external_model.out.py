@@ -73,7 +73,8 @@ def main():
     )
     trainer.fit(lit_model, train_dataloaders=loader)
 
-    torch.save(model.state_dict(), "resnet18.pt")
+    if trainer.is_global_zero:
+        torch.save(model.state_dict(), "resnet18.pt")
 
 
 if __name__ == "__main__":

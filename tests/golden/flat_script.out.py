@@ -76,6 +76,11 @@ class NeuralNet(pl.LightningModule):
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         return optimizer
 
+    def predict_step(self, batch, batch_idx):
+        images, labels = batch
+        images = images.reshape(-1, 28*28)
+        return self(images)
+
 
 model = NeuralNet(input_size, hidden_size, num_classes)
 
@@ -96,4 +101,5 @@ for parameter, grad in zip(model.parameters(), grads):
     parameter.grad = grad  # as the loop's test left them
 
 # Save the model checkpoint
-torch.save(model.state_dict(), 'model.ckpt')
+if trainer.is_global_zero:
+    torch.save(model.state_dict(), 'model.ckpt')

@@ -126,7 +126,8 @@ def main():
     model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
     if args.save_model:
-        torch.save(model.state_dict(), "mnist_cnn.pt")
+        if trainer.is_global_zero:
+            torch.save(model.state_dict(), "mnist_cnn.pt")
 
 
 if __name__ == '__main__':

@@ -74,5 +74,8 @@ reconstructor = Reconstructor()
 trainer = pl.Trainer(max_epochs=2)
 trainer.fit(reconstructor, train_dataloaders=loader)
 
-torch.save(classifier.state_dict(), "classifier.pt")
-torch.save(reconstructor.state_dict(), "reconstructor.pt")
+if trainer.is_global_zero:
+    torch.save(classifier.state_dict(), "classifier.pt")
+trainer.strategy.barrier()  # the other processes wait for the file
+if trainer.is_global_zero:
+    torch.save(reconstructor.state_dict(), "reconstructor.pt")

@@ -33,6 +33,10 @@ class LitSequential(pl.LightningModule):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)
         return optimizer
 
+    def predict_step(self, x, batch_idx):
+        x = x.view(-1, 8)
+        return self(x)
+
 
 lit_model = LitSequential(model)
 trainer = pl.Trainer(max_epochs=3)

@@ -26,7 +26,9 @@ model = Net()
 loader = torch.utils.data.DataLoader(torch.randn(32, 4), batch_size=8)
 trainer = pl.Trainer(max_epochs=2)
 trainer.fit(model, train_dataloaders=loader)
-torch.save(model.state_dict(), "net.pt")
+if trainer.is_global_zero:
+    torch.save(model.state_dict(), "net.pt")
+trainer.strategy.barrier()  # the other processes wait for the file
 
 model = Net()
 model.load_state_dict(torch.load("net.pt"))

@@ -53,7 +53,7 @@ class LitSequential(pl.LightningModule):
         scheduler = ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=0)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss", "strict": False},
         }
 
     def predict_step(self, batch, batch_idx):

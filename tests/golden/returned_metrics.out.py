@@ -101,7 +101,8 @@ def main() -> None:
     model.eval()  # as the loop left it (Lightning restores the mode after evaluating)
     model.to(device)  # where the loop left it (Lightning's teardown moved it to the CPU)
 
-    torch.save(model.state_dict(), "mlp.pt")
+    if trainer.is_global_zero:
+        torch.save(model.state_dict(), "mlp.pt")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class LitLinear(pl.LightningModule):
 
     def on_train_epoch_end(self):
         if self.trainer.world_size > 1:  # the totals over all processes' batches
-            self.total = self.all_gather(self.total).sum(0)
+            self.total = self.all_gather(self.total).sum().item()
         self.print(self.current_epoch, round(self.total, 4))
 
     def configure_optimizers(self):

@@ -186,3 +186,30 @@ def test_a_file_named_after_its_process_is_written_by_every_process():
     )
     end = hook(convert("import os\n" + script(epoch_end=writes)), "on_train_epoch_end")
     assert "is_global_zero" not in end, end
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        (
+            'torch.save(model.state_dict(), "model.pt")\n',
+            'if trainer.is_global_zero:\n    torch.save(model.state_dict(), "model.pt")\n',
+        ),
+        (
+            'if len(loader):\n    torch.save(model.state_dict(), "model.pt")\n',
+            "if len(loader):\n    if trainer.is_global_zero:\n"
+            '        torch.save(model.state_dict(), "model.pt")\n',
+        ),
+    ],
+    ids=["a statement of its own", "inside an if"],
+)
+def test_a_file_the_script_writes_after_training_is_written_by_process_0(after, expected):
+    """Every process runs the script's code after fit: the file would be written by all."""
+    result = convert(script() + after)
+    assert result.code.endswith(expected), result.code
+    assert "written by process 0 only (every process runs" in result.report.text()
+
+
+def test_a_file_the_script_reads_after_training_is_read_by_every_process():
+    result = convert(script() + 'model.load_state_dict(torch.load("model.pt"))\n')
+    assert "is_global_zero" not in result.code

@@ -47,13 +47,20 @@ def main():
     train, val, test = fabric.setup_dataloaders(train, val, test)
     for epoch in range(2):
         model.train()
+        running = 0.0
         for x, y in train:
             optimizer.zero_grad()
             loss = F.cross_entropy(model(x), y)
             fabric.backward(loss)
             optimizer.step()
+            running += loss.item() * len(y)
+        if mode != "per_shard" and fabric.world_size > 1:
+            running = fabric.all_reduce(torch.tensor(running), reduce_op="sum").item()
+        say = fabric.print if mode == "synced" else print
+        say(f"epoch {epoch} training: loss {running / len(train.dataset):.4f}")
         evaluate(fabric, mode, model, val, f"epoch {epoch} validation")
     evaluate(fabric, mode, model, test, "test")
+    fabric.save("model.pt", model.state_dict())
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """A plain loop that evaluates: validation after each epoch, a test at the end, each printing a
-loss and a count. The Lightning versions beside it (eval_*.py) evaluate the same way on one
+loss and a count; and a training summary after each epoch (the loss over the epoch's items). The Lightning versions beside it (eval_*.py) evaluate the same way on one
 process; --devices 2 tells apart those that also do on two."""
 
 import torch
@@ -42,13 +42,17 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for epoch in range(2):
         model.train()
+        running = 0.0
         for x, y in train:
             optimizer.zero_grad()
             loss = F.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()
+            running += loss.item() * len(y)
+        print(f"epoch {epoch} training: loss {running / len(train.dataset):.4f}")
         evaluate(model, val, f"epoch {epoch} validation")
     evaluate(model, test, "test")
+    torch.save(model.state_dict(), "model.pt")
 
 
 if __name__ == "__main__":

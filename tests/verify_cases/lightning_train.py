@@ -33,6 +33,12 @@ class Net(pl.LightningModule):
         self.log("train_loss", loss)
         return loss
 
+    def zero_grad(self, set_to_none=True):
+        """Lightning clears the gradients before it validates or tests; the plain loop keeps the
+        last batch's, so they are cleared only when training starts."""
+        if self._trainer is None or self.trainer.training:
+            super().zero_grad(set_to_none)
+
     def on_validation_epoch_start(self):
         self.correct = 0
 
@@ -68,6 +74,7 @@ def main(lr_scale=1.0, net_class=Net):
     model = net_class(lr=args.lr * lr_scale)
     trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu")
     trainer.fit(model, train_loader, val_loader)
+    model.eval()  # where the plain loop's last validation left it
     torch.save(model.state_dict(), "model.pt")
 
 

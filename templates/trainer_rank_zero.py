@@ -1,0 +1,2 @@
+if {trainer}.is_global_zero:
+    {body}

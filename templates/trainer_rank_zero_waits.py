@@ -1,0 +1,3 @@
+if {trainer}.is_global_zero:
+    {body}
+{trainer}.strategy.barrier()  # the other processes wait for the file
