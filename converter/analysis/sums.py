@@ -103,23 +103,8 @@ def _returns_numbers(index: SourceIndex, func: cst.Name, seen: frozenset) -> boo
     ]
     if len(found) != 1 or index.qualified_names(func) != {func.value}:
         return False  # not the script's own function (an import, a name bound twice)
-    if len(found) != 1 or not isinstance(found[0], cst.FunctionDef):
-        return False
-    own = [
-        r
-        for r in find(found[0].body, cst.Return)
-        if not any(
-            isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in _inside(index, r, found[0])
-        )
-    ]
+    own = [r for r in find(found[0].body, cst.Return) if index.enclosing_function(r) is found[0]]
     return bool(own) and all(r.value is not None and is_number(index, r.value, seen) for r in own)
-
-
-def _inside(index: SourceIndex, node: cst.CSTNode, outer: cst.CSTNode):
-    for ancestor in index.ancestors(node):
-        if ancestor is outer:
-            return
-        yield ancestor
 
 
 def holds_number(

@@ -7,7 +7,6 @@ output: what `trainer.predict` then collects."""
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 
 import libcst as cst
@@ -135,10 +134,10 @@ def _model_call(site: TrainingSite, index: SourceIndex, stage: Stage):
         if _unpacks(node, unpacked) and not kept:
             kept.append(node)
             unpacked |= {n.value for n in find(node.body[0].targets[0].target, cst.Name)}
-        elif _moves_batch(site, index, other, unpacked) or _moves_if(site, index, other, unpacked):
+        elif _moves_batch(site, index, other.node, other.origin, unpacked):
             continue  # Lightning moves the batch
         elif _shapes_inputs(site, index, other, unpacked):
-            kept.append(_without_device_move(site, other))
+            kept.append(_without_device_move(site, index, other))
             unpacked |= names_written(index, [node])
         elif names_written(index, [node]) & unpacked:
             return None
@@ -182,7 +181,7 @@ def _shapes_inputs(site: TrainingSite, index: SourceIndex, item, batch: set[str]
     assign = statement.body[0]
     if not all(isinstance(t.target, cst.Name) for t in assign.targets):
         return False
-    value = _without_device_move(site, item).body[0].value
+    value = _without_device_move(site, index, item).body[0].value
     attributes = {id(a.attr) for a in find(value, cst.Attribute)}
     keywords = {id(a.keyword) for c in find(value, cst.Call) for a in c.args if a.keyword}
     for name in find(value, cst.Name):
@@ -203,24 +202,13 @@ def _shapes_inputs(site: TrainingSite, index: SourceIndex, item, batch: set[str]
     return True
 
 
-def _without_device_move(site: TrainingSite, item) -> cst.BaseStatement:
+def _without_device_move(site: TrainingSite, index: SourceIndex, item) -> cst.BaseStatement:
     """The statement without a trailing `.to(device)` / `.cuda()` (Lightning moves batches)."""
     statement = item.node
     if not m.matches(statement, m.SimpleStatementLine([m.Assign()])):
         return statement
     value = statement.body[0].value
-    if (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Attribute)
-        and (
-            (value.func.attr.value == "cuda" and not value.args)
-            or (
-                value.func.attr.value == "to"
-                and len(value.args) == 1
-                and site.role_of(item.origin.site_name(value.args[0].value)) is Role.DEVICE
-            )
-        )
-    ):
+    if _is_device_move(site, index, item.origin, value):
         value = value.func.value
     return statement.with_changes(body=[statement.body[0].with_changes(value=value)])
 
@@ -240,9 +228,12 @@ def _unpacks(statement: cst.CSTNode, batch: set[str]) -> bool:
     )
 
 
-def _moves_batch(site: TrainingSite, index: SourceIndex, item, unpacked: set[str]) -> bool:
-    """`x, y = x.to(device), y.to(device)`: what the hooks drop (Lightning moves batches)."""
-    statement = item.node
+def _moves_batch(site: TrainingSite, index: SourceIndex, statement, origin, unpacked) -> bool:
+    """`x, y = x.to(device), y.to(device)`, also under a condition of its own (`if use_gpu:`):
+    what the hooks drop (Lightning moves batches)."""
+    if isinstance(statement, cst.If) and statement.orelse is None:
+        body = statement.body.body
+        return bool(body) and all(_moves_batch(site, index, s, origin, unpacked) for s in body)
     if not m.matches(statement, m.SimpleStatementLine([m.Assign([m.AssignTarget()])])):
         return False
     assign = statement.body[0]
@@ -254,36 +245,29 @@ def _moves_batch(site: TrainingSite, index: SourceIndex, item, unpacked: set[str
         and len(target.elements) == len(value.elements)
         else [(target, value)]
     )
-    for name, moved in pairs:
-        if not (
-            isinstance(name, cst.Name)
-            and name.value in unpacked
-            and isinstance(moved, cst.Call)
-            and isinstance(moved.func, cst.Attribute)
-            and m.matches(moved.func.value, m.Name(name.value))
-        ):
-            return False
-        method, args = moved.func.attr.value, moved.args
-        if method == "cuda" and not args:
-            continue
-        device = args[0].value if method == "to" and len(args) == 1 else None
-        if device is None or not (
-            site.role_of(item.origin.site_name(device)) is Role.DEVICE
-            or index.resolves_to(device, "torch.device")
-        ):
-            return False
-    return True
+    return all(
+        isinstance(name, cst.Name)
+        and name.value in unpacked
+        and _is_device_move(site, index, origin, moved)
+        and m.matches(moved.func.value, m.Name(name.value))
+        for name, moved in pairs
+    )
 
 
-def _moves_if(site: TrainingSite, index: SourceIndex, item, unpacked: set[str]) -> bool:
-    """`if use_gpu: img = img.cuda()`: batch moves under a condition of their own, no else."""
-    node = item.node
-    if not isinstance(node, cst.If) or node.orelse is not None:
+def _is_device_move(site: TrainingSite, index: SourceIndex, origin, value) -> bool:
+    """`x.cuda()`, `x.to(device)` with the script's device (or a `torch.device`)."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
         return False
-    body = node.body.body
-    return bool(body) and all(
-        _moves_batch(site, index, types.SimpleNamespace(node=s, origin=item.origin), unpacked)
-        for s in body
+    method, args = value.func.attr.value, value.args
+    if method == "cuda":
+        return not args
+    return (
+        method == "to"
+        and len(args) == 1
+        and (
+            site.role_of(origin.site_name(args[0].value)) is Role.DEVICE
+            or index.resolves_to(args[0].value, "torch.device")
+        )
     )
 
 

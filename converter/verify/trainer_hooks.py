@@ -28,6 +28,7 @@ import functools
 import importlib.abc
 import importlib.machinery
 import inspect
+import itertools
 import math
 import sys
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         trainer_cls.fit = use_hooks.wrap_fit(trainer_cls, original_fit, plan, package)
 
     elif plan.save_weights:
-        fits = iter(range(1_000_000))
+        fits = itertools.count()
 
         @functools.wraps(original_fit)
         def fit(self, model, *args, **kwargs):
@@ -184,7 +185,7 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
         trainer_cls.fit = fit
 
     elif plan.evaluate_weights:
-        fits = iter(range(1_000_000))
+        fits = itertools.count()
 
         @functools.wraps(original_fit)
         def fit(self, *args, **kwargs):
