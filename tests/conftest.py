@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 from tests.support.mnist import make_mnist_root  # noqa: E402
+
+# Every process the tests start ends a live torch process group at exit: see the module.
+_AT_EXIT = str(Path(__file__).resolve().parent / "support" / "at_exit")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_AT_EXIT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+)
 
 # A test run started in the background (`nohup`, `cmd &` in a script) inherits SIGINT and SIGHUP
 # ignored, and so would every process the tests start: an ignored signal stays ignored across

@@ -44,13 +44,6 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     for name in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_WORLD_SIZE"):
         env.pop(name, None)
     run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
-    if run.returncode != 0 and "terminate called without an active exception" in run.stderr:
-        # a gloo thread aborting a process at exit, under load, after the script has run: once
-        # more (anything else, or twice, fails)
-        for leftover in cwd.iterdir():  # epochs.txt is appended to: start it again
-            if leftover.is_file() and leftover.name != "converted.py":
-                leftover.unlink()
-        run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     return run
 

@@ -237,7 +237,20 @@ def main(argv: list[str] | None = None) -> int:
         skip = trainer_hooks.lightning_folders(plan)
         extra["written"] = [{"path": p} for p in writing.relative(os.getcwd(), skip)]
     tracer.dump(args.trace, status, error, extra)
+    _end_process_group()
     return code
+
+
+def _end_process_group() -> None:
+    """End the process group a DDP run leaves alive (Lightning never ends the one it starts).
+
+    A process that exits with a live gloo group can abort while Python shuts down ("terminate
+    called without an active exception", exit -6; pytorch/pytorch#179291): the run would read as
+    failed after everything was recorded.
+    """
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
