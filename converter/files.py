@@ -1,5 +1,5 @@
 """The file layer of the command line: which files to convert, and how to read them (writing is
-in ``converter.writing``).
+in ``converter.cli.writing``).
 
 Nothing here imports LibCST or torch. The promises:
 
@@ -404,7 +404,7 @@ def read_regular(path: Path, limit: int = READ_LIMIT) -> bytes:
 
 def read_regular_stat(path: Path, limit: int = READ_LIMIT) -> tuple[bytes, os.stat_result]:
     """:func:`read_regular`, and the file's ``fstat`` taken before reading it: what a write in
-    place checks the file against (``converter.writing.replace_if_unchanged``)."""
+    place checks the file against (``converter.cli.writing.replace_if_unchanged``)."""
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
         raise ReadProblem(not_regular(mode))

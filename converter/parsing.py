@@ -31,7 +31,7 @@ import warnings
 import libcst as cst
 
 from converter.analysis.lines import remember_tree
-from converter.writing import signals_deferred
+from converter.signals import signals_deferred
 
 #: The size budget: larger files are not converted (LibCST's parse and the analysis cost about
 #: 30-70 s and 0.6-1.2 GB of memory per MB; real training scripts are a few to tens of KiB).

@@ -11,10 +11,11 @@ from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
 from converter.fallback import fall_back
 from converter.parsing import parse_module
-from converter.patterns import PATTERNS, Emission
-from converter.planning import find_backward_loops, plan_site
 from converter.report import ConversionResult, Report
-from converter.rewrite.script import (
+from converter.siblings import Modules
+from converter.targets.trainer.patterns import PATTERNS, Emission
+from converter.targets.trainer.planning import find_backward_loops, plan_site
+from converter.targets.trainer.rewrite.script import (
     ApplyEdits,
     Edits,
     GeneratedNames,
@@ -23,8 +24,7 @@ from converter.rewrite.script import (
     override_inherited_hooks,
     plan_edits,
 )
-from converter.rewrite.unused_imports import drop_unused_imports
-from converter.siblings import Modules
+from converter.targets.trainer.rewrite.unused_imports import drop_unused_imports
 
 
 def convert_source(
@@ -88,7 +88,9 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
 
 
 def _fabric(index: SourceIndex, report: Report) -> cst.Module:
-    from converter.fabric import convert_to_fabric  # here: a Trainer conversion never loads it
+    from converter.targets.fabric import (
+        convert_to_fabric,  # here: a Trainer conversion never loads it
+    )
 
     return convert_to_fabric(index, report)
 

@@ -101,7 +101,7 @@ def test_syntax_error_is_one_line_and_does_not_stop_the_others(tmp_path, flags):
 
 def test_syntax_error_message_format():
     """The message shape, from a real LibCST error (the CLI uses the same function)."""
-    from converter.batch import syntax_error_message
+    from converter.cli.file_runner import syntax_error_message
 
     with pytest.raises(libcst.ParserSyntaxError) as info:
         libcst.parse_module("x = (1,\ny = 2\n")
@@ -270,7 +270,7 @@ _WRITER = """
 import sys
 from pathlib import Path
 from converter.parsing import parse_module
-from converter.writing import atomic_write
+from converter.cli.writing import atomic_write
 parse_module("x = 1\\n")  # as in a real run, a parse thread exists beside the writer
 target = Path(sys.argv[1])
 blobs = [b"A" * 8_000_000, b"B" * 12_000_000]
@@ -315,7 +315,7 @@ def test_atomic_write_keeps_mode_and_follows_links(tmp_path):
     script = """
 import os, sys
 from pathlib import Path
-from converter.writing import atomic_write
+from converter.cli.writing import atomic_write
 atomic_write(Path(sys.argv[1]), b"new\\n")
 atomic_write(Path(sys.argv[2]), b"linked\\n")
 atomic_write(Path(sys.argv[3]), b"fresh\\n")

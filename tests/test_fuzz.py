@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converter import TARGETS, convert_source
-from converter.batch import CONVERTED, UNCHANGED, Options, process
-from converter.diffing import split_lines, unified_diff
+from converter.cli.diffing import split_lines, unified_diff
+from converter.cli.file_runner import CONVERTED, UNCHANGED, Options, process
 from converter.files import Source, decode_source, encode_source
 from converter.parsing import SourceRejected
 

@@ -114,3 +114,9 @@ def holds_number(
     return bool(starts) and all(
         is_number(index, v) for v in [*starts, *(aug.value for aug in adds)]
     )
+
+
+UNEVEN = (
+    " (not exact where the data does not divide evenly among the processes: the"
+    " DistributedSampler repeats up to processes - 1 samples, which the sums count)"
+)

@@ -50,7 +50,7 @@ class NotebookResult:
 
     def diff(self, display: str) -> str:
         """A unified diff per changed cell (headers ``NAME cell N``), for people to read."""
-        from converter.diffing import unified_diff
+        from converter.cli.diffing import unified_diff
 
         def ended(text: str) -> str:
             return text if not text or text.endswith("\n") else text + "\n"

@@ -7,7 +7,8 @@ original does.
 How it works:
 
 1. :mod:`~converter.verify.command` (the CLI process; never imports torch) converts the script in
-   memory (through :func:`converter.batch.process`, as ``convert`` does) or takes ``--against``,
+   memory (through :func:`converter.cli.file_runner.process`, as ``convert`` does) or takes
+   ``--against``,
    and starts the runs through :mod:`~converter.verify.runs`: ``sys.executable -m
    converter.verify.runner``, each in a fresh working directory of its own, with
    ``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED`` fixed and, unless ``--accelerator gpu``, no GPU

@@ -291,19 +291,22 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
 def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes | None:
     """The conversion's bytes (the file's encoding kept), or None when there is nothing to
     compare; the same reading, decoding and one-line errors as ``torch2lightning convert``."""
-    from converter import batch, files
+    from converter import files
+    from converter.cli import file_runner
     from converter.report import place
 
     source = files.Source(script, str(script), explicit=True)
-    options = batch.Options(target=opts["target"], write="stdout", fallback=opts.get("fallback"))
-    outcome = batch.process(source, options)
+    options = file_runner.Options(
+        target=opts["target"], write="stdout", fallback=opts.get("fallback")
+    )
+    outcome = file_runner.process(source, options)
     declined = (outcome.report or {}).get("declined", [])
     reasons = [f"{place(outcome.display, e)}: {e['message']}" for e in declined]
-    if outcome.status == batch.ERROR:
+    if outcome.status == file_runner.ERROR:
         console.warn(outcome.message)
         result["verdict"] = "cannot-convert"
         return None
-    if outcome.status != batch.CONVERTED:
+    if outcome.status != file_runner.CONVERTED:
         console.warn(f"the converter declined {script.name}: nothing to compare.")
         for line in reasons or [f"{outcome.display}: {outcome.message or '(no reason given)'}"]:
             console.warn(f"  {line}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from converter.verify.trainer_hooks import Plan, _AfterImport
+from converter.verify.trainer_hooks import AfterImport, Plan
 
 FABRIC_MODULES = ("lightning_fabric.fabric", "lightning.fabric.fabric")
 
@@ -47,7 +47,7 @@ def install(plan: Plan) -> _State:
     for name in FABRIC_MODULES:
         if name in sys.modules:
             patch(sys.modules[name])
-    sys.meta_path.insert(0, _AfterImport(FABRIC_MODULES, patch))
+    sys.meta_path.insert(0, AfterImport(FABRIC_MODULES, patch))
     return state
 
 

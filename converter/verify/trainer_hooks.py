@@ -75,7 +75,7 @@ def lightning_folders(plan: Plan) -> list[str]:
     return folders
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
+class AfterImport(importlib.abc.MetaPathFinder):
     """Calls ``callback(module)`` right after one of ``names`` is executed."""
 
     def __init__(self, names: tuple[str, ...], callback) -> None:
@@ -108,7 +108,7 @@ def install(plan: Plan) -> None:
     for name in TRAINER_MODULES:
         if name in sys.modules:
             patch(sys.modules[name])
-    sys.meta_path.insert(0, _AfterImport(TRAINER_MODULES, patch))
+    sys.meta_path.insert(0, AfterImport(TRAINER_MODULES, patch))
     if plan.uses is not None:  # what each module is constructed with, for its reload
 
         def record(module) -> None:
@@ -117,7 +117,7 @@ def install(plan: Plan) -> None:
         for name in MODULE_MODULES:
             if name in sys.modules:
                 record(sys.modules[name])
-        sys.meta_path.insert(0, _AfterImport(MODULE_MODULES, record))
+        sys.meta_path.insert(0, AfterImport(MODULE_MODULES, record))
 
 
 def _plain(value):

@@ -1,5 +1,5 @@
-"""Every pattern carries its own example (`converter.patterns.base.Example`): the example
-converts as shown, and docs/patterns.md, made from the examples, is current."""
+"""Every pattern carries its own example (`converter.targets.trainer.patterns.base.Example`):
+the example converts as shown, and docs/patterns.md, made from the examples, is current."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from converter import convert_source
-from converter.patterns import PATTERNS
-from converter.patterns.catalog import PAGE, markdown
+from converter.targets.trainer.patterns import PATTERNS
+from converter.targets.trainer.patterns.catalog import PAGE, markdown
 
 
 def test_every_pattern_has_an_example():
@@ -34,9 +34,11 @@ def test_the_example_converts_as_shown(pattern):
 
 def test_the_docs_table_is_current():
     assert PAGE.read_text(encoding="utf-8") == markdown(), (
-        "docs/patterns.md is stale: run python -m converter.patterns.catalog --write"
+        "docs/patterns.md is stale: "
+        "run python -m converter.targets.trainer.patterns.catalog --write"
     )
     check = subprocess.run(
-        [sys.executable, "-m", "converter.patterns.catalog", "--check"], capture_output=True
+        [sys.executable, "-m", "converter.targets.trainer.patterns.catalog", "--check"],
+        capture_output=True,
     )
     assert check.returncode == 0, check.stdout
