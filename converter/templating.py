@@ -16,11 +16,12 @@ import libcst as cst
 from libcst.helpers import parse_template_module
 
 try:  # LibCST's own template machinery, in two steps, so that the parse can be kept
-    from libcst.helpers._template import mangle_template, unmangle_nodes
+    from libcst.helpers._template import TEMPLATE_PREFIX, TemplateTransformer, mangle_template
 except ImportError:  # pragma: no cover - another LibCST layout: parse every time
-    mangle_template = unmangle_nodes = None
+    TemplateTransformer = None
 
-_MARK = "__t2l_list_{}__"
+_PREFIX = "__t2l_list_"
+_MARK = _PREFIX + "{}__"
 
 
 @cache
@@ -45,17 +46,44 @@ def fill(template: str, /, **values) -> list[cst.BaseStatement]:
     nodes = {k: v for k, v in values.items() if not isinstance(v, list)}
     for key in lists:
         text = text.replace("{" + key + "}", _MARK.format(key))
-    if unmangle_nodes is None:
+    if TemplateTransformer is None:
         module = parse_template_module(text, **nodes)
-    else:
-        module = unmangle_nodes(_parsed(text, frozenset(nodes)), nodes)
-    return list(module.visit(_ExpandLists(lists)).body)
+        return list(module.visit(_ExpandLists(lists)).body)
+    placeholders = frozenset(nodes)
+    filler = _Fill(nodes, lists, _on_the_way(text, placeholders))
+    return list(_parsed(text, placeholders).visit(filler).body)
 
 
 @cache
 def _parsed(text: str, placeholders: frozenset[str]) -> cst.Module:
     """A template's parse with its placeholders as marked names: the same for every fill."""
     return cst.parse_module(mangle_template(text, set(placeholders)))
+
+
+@cache
+def _on_the_way(text: str, placeholders: frozenset[str]) -> frozenset[int]:
+    """The nodes of the kept parse that hold a placeholder or a list mark (or a call with a
+    trailing comma, which filling takes off): the only ones a fill must rebuild. A transform
+    rebuilds every node it visits; the rest of a template is used as it was parsed."""
+    found: set[int] = set()
+
+    class Marks(cst.CSTVisitor):
+        path: list[cst.CSTNode] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.path.append(node)
+            value = getattr(node, "value", None)
+            marked = isinstance(value, str) and (TEMPLATE_PREFIX in value or _PREFIX in value)
+            trailing = isinstance(node, cst.Call) and bool(node.args)
+            if marked or (trailing and node.args[-1].comma is not cst.MaybeSentinel.DEFAULT):
+                found.update(id(n) for n in self.path)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.path.pop()
+
+    _parsed(text, placeholders).visit(Marks())
+    return frozenset(found)
 
 
 class _ExpandLists(cst.CSTTransformer):
@@ -82,3 +110,32 @@ class _ExpandLists(cst.CSTTransformer):
         if args and args[-1].comma is not cst.MaybeSentinel.DEFAULT:
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(args=args)
+
+
+if TemplateTransformer is not None:
+
+    class _Fill(TemplateTransformer, _ExpandLists):
+        """LibCST's placeholder replacement and the list expansion, in one transform that
+        visits only the nodes on the way to a placeholder (`_on_the_way`)."""
+
+        def __init__(self, nodes: dict, lists: dict, on_the_way: frozenset[int]) -> None:
+            TemplateTransformer.__init__(self, nodes)
+            _ExpandLists.__init__(self, lists)
+            self.on_the_way = on_the_way
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return id(node) in self.on_the_way and super().on_visit(node)
+
+        def on_leave(self, original_node, updated_node):
+            if id(original_node) not in self.on_the_way:
+                return updated_node
+            return super().on_leave(original_node, updated_node)
+
+        def leave_SimpleStatementLine(self, original_node, updated_node):
+            # a whole-statement placeholder first, as LibCST fills it; then a list mark
+            updated = TemplateTransformer.leave_SimpleStatementLine(
+                self, original_node, updated_node
+            )
+            if not isinstance(updated, cst.SimpleStatementLine):
+                return updated
+            return _ExpandLists.leave_SimpleStatementLine(self, original_node, updated)
