@@ -26,6 +26,9 @@ class SourceIndex:
         self._qnames: dict[cst.CSTNode, set[str]] = {}
         self._lines = Lines(module, source, self._parents)
         self._by_type: dict[type, list] | None = None
+        #: results of analyses that only read the tree, by analysis then node: the tree never
+        #: changes, so what was found for a node stays true (see names.name_events)
+        self.memo: dict[str, dict] = {}
 
     # -- positions and tree shape -------------------------------------------------------------
 

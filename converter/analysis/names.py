@@ -156,10 +156,18 @@ _HANDLERS = {
 
 
 def name_events(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> list[NameEvent]:
-    collector = _Collector(index)
+    """The events of each node in turn. Each node's are found once per index: the dataflow, the
+    patterns and the rewrite ask again about the same moved statements."""
+    known = index.memo.setdefault("name_events", {})
+    events: list[NameEvent] = []
     for node in nodes:
-        collector.visit(node)
-    return collector.events
+        found = known.get(node)
+        if found is None:
+            collector = _Collector(index)
+            collector.visit(node)
+            found = known[node] = tuple(collector.events)
+        events.extend(found)
+    return events
 
 
 def names_read(index: SourceIndex, nodes: Iterable[cst.CSTNode]) -> set[str]:
