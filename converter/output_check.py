@@ -7,6 +7,7 @@ bug, and the user's file is left alone."""
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Callable
 
 import libcst as cst
@@ -50,7 +51,9 @@ def problem(
     `converted_index`: that tree's index, when the caller has it.
     """
     try:
-        compile(code, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning: the script's own
+            compile(code, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
         return f"it does not compile: {error.msg} (line {error.lineno})"
     except (ValueError, RecursionError, MemoryError) as error:

@@ -9,11 +9,12 @@ statements; one in a call's argument list takes a list of arguments; anywhere el
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import libcst as cst
 from libcst.helpers import parse_template_module
+
+from converter.analysis.walk import children
 
 try:  # LibCST's own template machinery, in two steps, so that the parse can be kept
     from libcst.helpers._template import TEMPLATE_PREFIX, TemplateTransformer, mangle_template
@@ -31,12 +32,18 @@ def expr(code: str) -> cst.BaseExpression:
 
 
 @cache
+def _folder() -> Path:
+    """Installed, the templates are the package's data folder `converter/templates`; in a source
+    checkout (editable, or on PYTHONPATH) they are `templates/` beside `converter/`. Plain paths:
+    importlib.resources, and the zipfile and tempfile it loads, cost milliseconds at each start."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+@cache
 def _text(name: str) -> str:
-    try:
-        folder = resources.files("converter.templates")  # installed: the package's data
-    except ModuleNotFoundError:  # a source checkout on PYTHONPATH: templates/ beside converter/
-        folder = Path(__file__).resolve().parents[1] / "templates"
-    return folder.joinpath(f"{name}.py").read_text("utf-8")
+    return (_folder() / f"{name}.py").read_text("utf-8")
 
 
 def fill(template: str, /, **values) -> list[cst.BaseStatement]:
@@ -67,22 +74,18 @@ def _on_the_way(text: str, placeholders: frozenset[str]) -> frozenset[int]:
     rebuilds every node it visits; the rest of a template is used as it was parsed."""
     found: set[int] = set()
 
-    class Marks(cst.CSTVisitor):
-        path: list[cst.CSTNode] = []
+    def marks(node: cst.CSTNode) -> bool:  # a plain recursion: LibCST's visitor is slower
+        value = getattr(node, "value", None)
+        marked = isinstance(value, str) and (TEMPLATE_PREFIX in value or _PREFIX in value)
+        if isinstance(node, cst.Call) and node.args:
+            marked |= node.args[-1].comma is not cst.MaybeSentinel.DEFAULT
+        for child in children(node):
+            marked |= marks(child)
+        if marked:
+            found.add(id(node))
+        return marked
 
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            self.path.append(node)
-            value = getattr(node, "value", None)
-            marked = isinstance(value, str) and (TEMPLATE_PREFIX in value or _PREFIX in value)
-            trailing = isinstance(node, cst.Call) and bool(node.args)
-            if marked or (trailing and node.args[-1].comma is not cst.MaybeSentinel.DEFAULT):
-                found.update(id(n) for n in self.path)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            self.path.pop()
-
-    _parsed(text, placeholders).visit(Marks())
+    marks(_parsed(text, placeholders))
     return frozenset(found)
 
 

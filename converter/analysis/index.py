@@ -15,7 +15,7 @@ from libcst.helpers import get_full_name_for_node
 
 from converter.analysis.lines import Lines
 from converter.analysis.scopes import Scope
-from converter.analysis.walk import Walk
+from converter.analysis.walk import Walk, is_kind
 
 
 class SourceIndex:
@@ -52,7 +52,7 @@ class SourceIndex:
             self._by_type = {}
             for node in self._walk.order:
                 self._by_type.setdefault(type(node), []).append(node)
-        groups = [nodes for t, nodes in self._by_type.items() if issubclass(t, kind)]
+        groups = [nodes for t, nodes in self._by_type.items() if is_kind(t, kind)]
         if len(groups) == 1:
             return list(groups[0])
         position = self._walk.position

@@ -138,4 +138,5 @@ def __getattr__(name: str):
     kind = getattr(cst, name, None)
     if not (isinstance(kind, type) and issubclass(kind, cst.CSTNode)):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _factory(name)
+    factory = globals()[name] = _factory(name)  # found directly from now on
+    return factory

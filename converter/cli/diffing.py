@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 
 _NO_NEWLINE = "\\ No newline at end of file\n"
@@ -30,6 +29,8 @@ def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
     """A unified diff of one file, ``patch -p0`` applicable; empty when nothing differs."""
     if before == after:
         return ""
+    import difflib  # here: a run without --diff never needs it (start-up time)
+
     out = []
     for line in difflib.unified_diff(
         split_lines(before),

@@ -7,8 +7,10 @@ left untouched. It runs in the main process or in a pool worker (outcomes are pi
 
 from __future__ import annotations
 
+import functools
+import gc
 import re
-import traceback
+import warnings
 
 from converter import files, notebook
 from converter.cli.diffing import unified_diff
@@ -94,7 +96,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         return error(
             display,
             f"internal error: {type(err).__name__}: {err} (file left untouched; please report)",
-            traceback=traceback.format_exc(),
+            traceback=_traceback(),
         )
 
     report = result.report.to_dict()
@@ -149,12 +151,7 @@ class _ParseFailed(Exception):
 
 
 def _convert(text: str, target: str, display: str, fallback: str | None = None, modules=None):
-    # Imported here: a run over files the pre-filter skips never loads LibCST.
-    import libcst
-
-    from converter import convert_source
-    from converter.parsing import SourceRejected
-
+    libcst, convert_source, SourceRejected = _converter()
     try:
         return convert_source(
             text, target=target, filename=display, fallback=fallback, modules=modules
@@ -166,16 +163,50 @@ def _convert(text: str, target: str, display: str, fallback: str | None = None, 
         raise _ParseFailed(f"{where}: {err.message}") from None
 
 
-def _unparsable(code: str) -> str:
-    import libcst
+@functools.cache
+def _converter():
+    """LibCST and the converter, loaded when the first file needs them: a run over files the
+    pre-filter skips never loads LibCST.
 
+    The collector is off while they load, and what loading made (tens of thousands of objects)
+    then goes to its permanent generation: a conversion makes many short-lived nodes, and every
+    full collection would walk all of those again (a sixth of a one-file run, and a few percent
+    more while loading). Once per process: a later freeze would keep the garbage of the files
+    before it."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        libcst.parse_module(code)
-    except libcst.ParserSyntaxError as err:
-        return syntax_error_message("converted", err)
+        import libcst
+
+        from converter import convert_source
+        from converter.parsing import SourceRejected
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+    return libcst, convert_source, SourceRejected
+
+
+def _unparsable(code: str) -> str:
+    """Why CPython would not run `code` ("" when it compiles). CPython's compiler, as the output
+    check inside `convert_source` uses it: a tenth of a LibCST parse, and stricter."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning: the script's own
+            compile(code, "converted", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return f"converted:{err.lineno}:{err.offset}: cannot parse: {err.msg}"
+    except (ValueError, RecursionError, MemoryError) as err:
+        return f"converted: cannot compile: {err}"
     return ""
 
 
 def process_in_worker(args: tuple[files.Source, Options]) -> Outcome:
     """Pool entry point."""
     return process(*args)
+
+
+def _traceback() -> str:
+    import traceback  # here: only an internal error needs it (start-up time)
+
+    return traceback.format_exc()

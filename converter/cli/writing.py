@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import stat
 import time
 from collections.abc import Callable
@@ -206,6 +204,8 @@ def copy_file(src: Path, dest: Path) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise ReadProblem(not_regular(st.st_mode))
         dest.parent.mkdir(parents=True, exist_ok=True)
+        import shutil  # here: converting a file never needs it (start-up time)
+
         fill = lambda handle: shutil.copyfileobj(source, handle, 1 << 20)  # noqa: E731
         _write_output(dest, fill, output_mode(st.st_mode))
 
@@ -241,7 +241,7 @@ def _replace(
         mode = _default_mode()
     while True:
         # The name is known before the file exists, so an interrupt at any point can remove it.
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.t2l-tmp"
+        tmp = target.parent / f".{target.name}.{os.urandom(4).hex()}.t2l-tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
             break
