@@ -232,9 +232,10 @@ def parameters_root(node: cst.CSTNode | None) -> str | None:
     return value.value if isinstance(value, cst.Name) else None
 
 
-def epoch_range(index: SourceIndex, loop: cst.For):
-    """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`."""
-    it = loop.iter
+def epoch_range(index: SourceIndex, loop: cst.For, counted: cst.Call | None = None):
+    """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`: the
+    loop's own iterable, or the range a pattern found it counts (`counted`)."""
+    it = loop.iter if counted is None else counted
     if not (
         m.matches(it, m.Call(func=m.Name("range")))
         and 1 <= len(it.args) <= 2

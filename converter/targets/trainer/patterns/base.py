@@ -104,6 +104,11 @@ class Pattern:
     def build_train_stage(self, site: TrainingSite, index: SourceIndex, epoch_loop) -> bool:
         return False
 
+    def epochs(self, loop: cst.For, index: SourceIndex) -> cst.Call | None:
+        """For an epoch loop that does not iterate `range(...)` itself, the `range(...)` call
+        it counts its epochs with (`tqdm(range(n))` counts `range(n)`), or None."""
+        return None
+
     def reshape(self, site: TrainingSite, index: SourceIndex) -> None:
         pass
 

@@ -136,7 +136,8 @@ def _epoch(site: TrainingSite, index: SourceIndex, epoch_loop: cst.For) -> None:
                 "critic's) are not converted to training_step",
             )
         raise Declined(index.line(epoch_loop), "the epoch loop's variable is not a plain name")
-    start, max_epochs = epoch_range(index, epoch_loop)
+    counted = next((r for p in PATTERNS if (r := p.epochs(epoch_loop, index)) is not None), None)
+    start, max_epochs = epoch_range(index, epoch_loop, counted)
     site.epoch = EpochLoop(epoch_loop.target.value, start, max_epochs, epoch_loop)
     train = site.train
     before, after = split_around(epoch_loop.body.body, site.train_part)
