@@ -187,13 +187,26 @@ def strip_device_moves(call: cst.Call) -> cst.Call:
 
 
 def is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
-    """`model.to(device)` or `model = model.to(device)` (also .cuda()/.cpu())."""
-    move = m.Call(func=m.Attribute(value=m.Name(var), attr=m.OneOf(*map(m.Name, _DEVICE_METHODS))))
-    return m.matches(
-        statement,
-        m.SimpleStatementLine(
-            body=[m.Expr(move) | m.Assign(targets=[m.AssignTarget(m.Name(var))], value=move)]
-        ),
+    """`model.to(device)` or `model = model.to(device)` (also .cuda()/.cpu()). Plain checks: it
+    is asked of every statement of the script, for each model."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        move = small.value
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if not (isinstance(target, cst.Name) and target.value == var):
+            return False
+        move = small.value
+    else:
+        return False
+    func = move.func if isinstance(move, cst.Call) else None
+    return (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == var
+        and func.attr.value in _DEVICE_METHODS
     )
 
 

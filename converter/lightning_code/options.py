@@ -46,7 +46,9 @@ def scaling_flags(
     existing = {
         s.evaluated_value
         for s in index.nodes(cst.SimpleString)
-        if isinstance(s.evaluated_value, str) and s.evaluated_value.startswith("--")
+        if "--" in s.value  # the raw text first: evaluating every string of a script is slow
+        and isinstance(s.evaluated_value, str)
+        and s.evaluated_value.startswith("--")
     }
     if any(flag in existing for flag in flags.values()):
         return [], []

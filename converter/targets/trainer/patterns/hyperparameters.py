@@ -326,8 +326,9 @@ def _parser_defaults(index: SourceIndex, site: TrainingSite) -> dict[str, cst.Ba
     call = site.namespace_binding.body[0].value
     parser = call.func.value.value if isinstance(call.func.value, cst.Name) else None
     found = {}
+    adds = m.Attribute(value=m.Name(parser), attr=m.Name("add_argument"))
     for add in index.nodes(cst.Call):
-        if not m.matches(add.func, m.Attribute(value=m.Name(parser), attr=m.Name("add_argument"))):
+        if not m.matches(add.func, adds):
             continue
         keywords = {a.keyword.value: a.value for a in add.args if a.keyword is not None}
         flags = [

@@ -27,6 +27,7 @@ from converter.analysis.site import (
     TrainingSite,
 )
 from converter.analysis.walk import find
+from converter.lightning_code.transform import EditingTransformer
 from converter.targets.trainer.patterns import Emission
 from converter.targets.trainer.patterns.device import is_cuda_literal
 from converter.templating import expr
@@ -148,7 +149,7 @@ class HookCode:
             if self._is_docstring(item.node):  # an inlined function's: no statement of the hook
                 continue
             replacements = self._replacements(item.node, item.origin, stage, hook)
-            new = item.node.visit(_Replace(replacements, self.patterns))
+            new = item.node.visit(_Replace(self.index, item.node, replacements, self.patterns))
             if isinstance(new, cst.FlattenSentinel):  # a pattern added statements after it
                 result += [s for s in new.nodes if not _is_identity(s)]
             elif not (isinstance(new, cst.RemovalSentinel) or _is_identity(new)):
@@ -168,7 +169,8 @@ class HookCode:
         )
 
     def expression(self, node: cst.BaseExpression, origin: Origin, stage: Stage | None, hook):
-        return node.visit(_Replace(self._replacements(node, origin, stage, hook), self.patterns))
+        table = self._replacements(node, origin, stage, hook)
+        return node.visit(_Replace(self.index, node, table, self.patterns))
 
     def _replacements(self, root, origin: Origin, stage: Stage | None, hook: Hook | None):
         table: dict[cst.CSTNode, Replacement] = {}
@@ -317,12 +319,27 @@ def _is_identity(statement) -> bool:
     ).replace(" ", "").strip("()")
 
 
-class _Replace(cst.CSTTransformer):
+class _Replace(EditingTransformer):
     """Applies each table's replacement of a node in turn: the names' mapping first, then the
-    patterns' own edits (which may wrap it, `x` -> `x.to(self.device)`, or replace it)."""
+    patterns' own edits (which may wrap it, `x` -> `x.to(self.device)`, or replace it). It
+    visits only the way to the replaced nodes of `root` (every node, where `root` or a replaced
+    node is not of the script's tree)."""
 
-    def __init__(self, *tables: dict[cst.CSTNode, Replacement]) -> None:
+    def __init__(
+        self, index: SourceIndex, root: cst.CSTNode, *tables: dict[cst.CSTNode, Replacement]
+    ) -> None:
+        keys = [key for table in tables for key in table]
+        super().__init__(index, keys)
+        # `root` may be a pattern's rebuilt copy (its children partly the script's own nodes)
+        self.everywhere = (
+            index.parent(root) is None
+            or root not in self._paths
+            or any(k is not root and index.parent(k) is None for k in keys)
+        )
         self.tables = tables
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return self.everywhere or super().on_visit(node)
 
     def on_leave(self, original, updated):
         for table in self.tables:
