@@ -2,6 +2,7 @@
 converter's two dependencies (one file: a pre-commit hook on one staged script).
 
     python benchmarks/throughput.py TREE [--repeat 7] [--jobs 1] [--per-file 10]
+    python benchmarks/throughput.py TREE --converting-only     # the files it converts
     python benchmarks/throughput.py --one FILE [--repeat 15]
 
 Two commands run in fresh processes, interleaved, ``--repeat`` times each, on the same files:
@@ -104,6 +105,15 @@ def one_file(path: Path, repeat: int, max_ratio: float) -> int:
     return 0 if found["ratio"] <= max_ratio else 1
 
 
+def converting(names: list[str]) -> list[str]:
+    """The files `convert --check` would convert."""
+    check = [sys.executable, "-m", "converter", "convert", "--check", *names]
+    done = subprocess.run(check, capture_output=True, text=True, env=ENVIRONMENT)
+    prefix = "would convert "
+    lines = (done.stdout + done.stderr).splitlines()  # the report goes to stderr
+    return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tree", type=Path, nargs="?")
@@ -112,6 +122,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="passed to convert -j")
     parser.add_argument("--per-file", type=int, default=0, metavar="N")
     parser.add_argument("--max-ratio", type=float, default=1.5)
+    parser.add_argument(
+        "--converting-only",
+        action="store_true",
+        help="only the files of TREE that the converter converts (a collection where every "
+        "file converts), given to both commands by name",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -124,6 +140,8 @@ def main() -> int:
 
     found = discover([str(args.tree)])
     names = [str(s.path) for s in found.sources]
+    if args.converting_only:
+        names = converting(names)
     if not names:
         sys.exit(f"{args.tree}: no Python files")
     lines = sum(Path(n).read_bytes().count(b"\n") for n in names)
@@ -133,13 +151,14 @@ def main() -> int:
         listing.write("\n".join(names))
     floor_cmd = [sys.executable, "-c", FLOOR, listing.name]
     tool_cmd = [sys.executable, "-m", "converter", "convert", "--check", "-q"]
-    tool_cmd += ["-j", str(args.jobs), str(args.tree)]
+    tool_cmd += ["-j", str(args.jobs), *(names if args.converting_only else [str(args.tree)])]
     try:
         found = side_by_side(floor_cmd, tool_cmd, args.repeat)
     finally:
         os.unlink(listing.name)
 
-    print(f"tree:      {args.tree} ({len(names)} Python files, {lines} lines)")
+    only = ", those it converts" if args.converting_only else ""
+    print(f"tree:      {args.tree} ({len(names)} Python files{only}, {lines} lines)")
     skipped = len(names) - len(hinted)
     print(
         f"pre-filter: {skipped} files skipped without a parse, {len(hinted)} given to the converter"
