@@ -56,22 +56,18 @@ def fill(template: str, /, **values) -> list[cst.BaseStatement]:
     if TemplateTransformer is None:
         module = parse_template_module(text, **nodes)
         return list(module.visit(_ExpandLists(lists)).body)
-    placeholders = frozenset(nodes)
-    filler = _Fill(nodes, lists, _on_the_way(text, placeholders))
-    return list(_parsed(text, placeholders).visit(filler).body)
+    module, on_the_way = _parsed(text, frozenset(nodes))
+    return list(module.visit(_Fill(nodes, lists, on_the_way)).body)
 
 
 @cache
-def _parsed(text: str, placeholders: frozenset[str]) -> cst.Module:
-    """A template's parse with its placeholders as marked names: the same for every fill."""
-    return cst.parse_module(mangle_template(text, set(placeholders)))
-
-
-@cache
-def _on_the_way(text: str, placeholders: frozenset[str]) -> frozenset[int]:
-    """The nodes of the kept parse that hold a placeholder or a list mark (or a call with a
-    trailing comma, which filling takes off): the only ones a fill must rebuild. A transform
-    rebuilds every node it visits; the rest of a template is used as it was parsed."""
+def _parsed(text: str, placeholders: frozenset[str]) -> tuple[cst.Module, frozenset[int]]:
+    """A template's parse with its placeholders as marked names (the same for every fill), and
+    the ids of its nodes that hold a placeholder or a list mark (or a call with a trailing
+    comma, which filling takes off): the only ones a fill must rebuild. A transform rebuilds
+    every node it visits; the rest of a template is used as it was parsed. (Kept together: the
+    ids are those of this parse's nodes.)"""
+    module = cst.parse_module(mangle_template(text, set(placeholders)))
     found: set[int] = set()
 
     def marks(node: cst.CSTNode) -> bool:  # a plain recursion: LibCST's visitor is slower
@@ -85,8 +81,8 @@ def _on_the_way(text: str, placeholders: frozenset[str]) -> frozenset[int]:
             found.add(id(node))
         return marked
 
-    marks(_parsed(text, placeholders))
-    return frozenset(found)
+    marks(module)
+    return module, frozenset(found)
 
 
 class _ExpandLists(cst.CSTTransformer):
@@ -119,7 +115,7 @@ if TemplateTransformer is not None:
 
     class _Fill(TemplateTransformer, _ExpandLists):
         """LibCST's placeholder replacement and the list expansion, in one transform that
-        visits only the nodes on the way to a placeholder (`_on_the_way`)."""
+        visits only the nodes on the way to a placeholder (see `_parsed`)."""
 
         def __init__(self, nodes: dict, lists: dict, on_the_way: frozenset[int]) -> None:
             TemplateTransformer.__init__(self, nodes)

@@ -249,12 +249,22 @@ def epoch_range(index: SourceIndex, loop: cst.For, counted: cst.Call | None = No
     """(first epoch number, number of epochs) from `range(stop)` / `range(start, stop)`: the
     loop's own iterable, or the range a pattern found it counts (`counted`)."""
     it = loop.iter if counted is None else counted
+    is_range = m.matches(it, m.Call(func=m.Name("range")))
+    if is_range and len(it.args) == 3:
+        raise Declined(
+            index.line(loop),
+            f"the epoch loop's `{code(it)}` has a step: the Trainer counts epochs one by one",
+        )
     if not (
-        m.matches(it, m.Call(func=m.Name("range")))
+        is_range
         and 1 <= len(it.args) <= 2
         and all(a.keyword is None and not a.star for a in it.args)
     ):
-        raise Declined(index.line(loop), "the epoch loop is not `for epoch in range(...)`")
+        raise Declined(
+            index.line(loop),
+            f"the epoch loop iterates `{code(it)}`, not `range(...)`: the Trainer needs the "
+            "number of epochs",
+        )
     if len(it.args) == 1:
         return None, it.args[0].value
     start, stop = it.args[0].value, it.args[1].value

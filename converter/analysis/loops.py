@@ -40,7 +40,9 @@ def bind_arguments(
     return bound
 
 
-_PROGRESS_BARS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm")
+_PROGRESS_BARS = tuple(
+    f"tqdm.{where}tqdm" for where in ("", "auto.", "autonotebook.", "notebook.", "std.", "rich.")
+)
 
 
 def without_progress_bar(
@@ -114,7 +116,7 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
             index_start = None  # enumerate(loader, 0) counts like batch_idx
     if loop.orelse is not None and (name is not StageName.TRAIN or breaks_out(index, loop)):
         # a training loop's `else:` without a `break` runs after every epoch's batches: it
-        # joins the epoch's wrap-up (see planning/stages.py)
+        # joins the epoch's wrap-up (see converter/targets/trainer/planning/stages.py)
         raise Declined(index.line(loop), f"the {name.value} loop has an else: block")
     items = iterable if iterates_items(index, iterable, origin) else None
     if items is not None:

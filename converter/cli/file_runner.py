@@ -151,7 +151,7 @@ class _ParseFailed(Exception):
 
 
 def _convert(text: str, target: str, display: str, fallback: str | None = None, modules=None):
-    libcst, convert_source, SourceRejected = _converter()
+    libcst, convert_source, SourceRejected = load_converter()
     try:
         return convert_source(
             text, target=target, filename=display, fallback=fallback, modules=modules
@@ -164,7 +164,7 @@ def _convert(text: str, target: str, display: str, fallback: str | None = None, 
 
 
 @functools.cache
-def _converter():
+def load_converter():
     """LibCST and the converter, loaded when the first file needs them: a run over files the
     pre-filter skips never loads LibCST.
 
@@ -180,8 +180,9 @@ def _converter():
 
         from converter import convert_source
         from converter.parsing import SourceRejected
+
+        gc.freeze()  # (not after a failed import: a retry would freeze again)
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
     return libcst, convert_source, SourceRejected

@@ -167,8 +167,10 @@ def _run_pool(sources, on_disk, file_options, stdin_options, jobs, accept, stop)
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
-    # fork: workers inherit the imported converter instead of importing it again.
+    # fork: workers inherit the converter loaded (and frozen) here instead of loading it each
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    if context.get_start_method() == "fork":
+        file_runner.load_converter()
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(on_disk)),
         mp_context=context,

@@ -33,9 +33,25 @@ def test_the_range_in_the_bar_gives_the_epochs(epochs, max_epochs):
     assert any("progress bar over the epochs" in c for c in changes(result))
 
 
-def test_the_bar_of_another_module_spelling_is_seen_too():
-    result = convert(_script("tqdm.auto.trange(3)", imports="import tqdm.auto\n"))
+SPELLINGS = {
+    "tqdm.auto": ("tqdm.auto.trange(3)", "import tqdm.auto\n"),
+    "the package": ("tqdm.tqdm(range(3))", "import tqdm\n"),
+    "an alias": ("bar(range(3))", "from tqdm import tqdm as bar\n"),
+    "a notebook's": ("trange(3)", "from tqdm.notebook import trange\n"),
+    "autonotebook": ("tqdm(range(3))", "from tqdm.autonotebook import tqdm\n"),
+}
+
+
+@pytest.mark.parametrize("epochs, imports", SPELLINGS.values(), ids=SPELLINGS)
+def test_every_spelling_of_the_bar_is_seen(epochs, imports):
+    result = convert(_script(epochs, imports=imports))
+    assert not declined(result), result.report.text()
     assert trainer_options(result)["max_epochs"] == "3"
+
+
+def test_a_bar_option_that_calls_something_is_declined_with_its_reason():
+    result = convert(_script('tqdm(range(3), file=open("epochs.log", "w"))'))
+    assert 'is given `open("epochs.log", "w")`' in declined(result)
 
 
 def test_the_first_epoch_number_follows_the_range():
@@ -45,19 +61,19 @@ def test_the_first_epoch_number_follows_the_range():
     assert "self.print(self.current_epoch + 1)" in result.code
 
 
-@pytest.mark.parametrize(
-    "epochs",
-    [
-        "tqdm(epoch_list)",  # not a range: what the epochs are is not known
-        "trange(0, 6, 2)",  # a step: Lightning counts epochs one by one
-        "trange(*bounds)",  # unknown arguments
-        "bar",  # a bar held in a variable: the loop may update it
-    ],
-)
-def test_other_iterables_of_epochs_are_declined_as_before(epochs):
+DECLINED = {
+    "not a range": ("tqdm(epoch_list)", "iterates `tqdm(epoch_list)`"),
+    "a step": ("trange(0, 6, 2)", "`range(0, 6, 2)` has a step"),
+    "unknown arguments": ("trange(*bounds)", "iterates `trange(*bounds)`"),
+    "a held bar": ("bar", "iterates `bar`"),  # the loop may update it
+}
+
+
+@pytest.mark.parametrize("epochs, reason", DECLINED.values(), ids=DECLINED)
+def test_other_iterables_of_epochs_are_declined_naming_what_they_iterate(epochs, reason):
     setup = "epoch_list = [0, 1]\nbounds = (0, 2)\nbar = tqdm(range(2))\n"
     source = _script(epochs).replace("import torch\n", "import torch\n" + setup, 1)
-    assert "epoch loop" in declined(convert(source))
+    assert reason in declined(convert(source))
 
 
 def test_a_plain_range_is_not_reported():

@@ -15,10 +15,13 @@ from converter.analysis import match as m
 from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import is_progress_bar_call
-from converter.analysis.site import TrainingSite
+from converter.analysis.site import Declined, TrainingSite
+from converter.analysis.walk import find
 from converter.targets.trainer.patterns.base import Example, Pattern
 
-_TRANGES = ("tqdm.trange", "tqdm.auto.trange", "tqdm.notebook.trange", "tqdm.std.trange")
+_TRANGES = tuple(
+    f"tqdm.{where}trange" for where in ("", "auto.", "autonotebook.", "notebook.", "std.", "rich.")
+)
 _RANGE = m.Call(func=m.Name("range"))
 
 
@@ -52,9 +55,11 @@ class EpochProgressBar(Pattern):
     def epochs(self, loop: cst.For, index: SourceIndex) -> cst.Call | None:
         bar = loop.iter
         if is_progress_bar_call(index, bar) and m.matches(bar.args[0].value, _RANGE):
+            _check_options(index, loop, bar.args[1:])
             return bar.args[0].value
         if not (isinstance(bar, cst.Call) and index.resolves_to(bar.func, *_TRANGES)):
             return None
+        _check_options(index, loop, [a for a in bar.args if a.keyword is not None])
         counts = [a for a in bar.args if a.keyword is None]
         if not counts or any(a.star for a in counts):
             return None
@@ -67,8 +72,20 @@ class EpochProgressBar(Pattern):
             report.change(
                 "trainer",
                 index.line(loop),
-                f"the progress bar over the epochs ({code(loop.iter)}) goes: "
+                f"the progress bar over the epochs (`{code(loop.iter)}`) is dropped: "
                 "Lightning draws its own",
+            )
+
+
+def _check_options(index: SourceIndex, loop: cst.For, options: list[cst.Arg]) -> None:
+    """The bar goes with the loop, and its options with it: one that calls something
+    (`file=open("epochs.log", "w")`) would no longer run."""
+    for option in options:
+        if find(option.value, cst.Call):
+            raise Declined(
+                index.line(loop),
+                f"the progress bar over the epochs is given `{code(option.value)}`, which the "
+                "conversion would drop with the loop",
             )
 
 
