@@ -107,6 +107,8 @@ class Hyperparameters(Pattern):
     State = HyperparametersState
 
     def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        for model in site.models:
+            _check_nothing_attached(index, model)
         state = site.state(self)
         namespace = site.namespace_var
         options = _namespace_reads(site, namespace) if namespace else []
@@ -387,3 +389,28 @@ def _object_arguments(index: SourceIndex, site: TrainingSite, init) -> list[str]
 
 
 PATTERN = Hyperparameters()
+
+
+def _check_nothing_attached(index: SourceIndex, model) -> None:
+    """`model.classifier = nn.Sequential(...)` after `model = Net(...)`: `load_from_checkpoint`
+    builds the module from its constructor alone, so what is attached afterwards is not there and
+    the checkpoint's weights for it do not load. (A model the conversion wraps is given to the
+    reload again, as it was trained.)"""
+    if model.cls is None:
+        return
+    block = getattr(index.parent(model.binding), "body", ())
+    after = list(block)[list(block).index(model.binding) + 1 :] if model.binding in block else []
+    for statement in after:
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+        if not (isinstance(small, cst.Assign) and find(small.value, cst.Call)):
+            continue
+        for target in small.targets:
+            attached = target.target
+            if isinstance(attached, cst.Attribute) and m.matches(attached.value, m.Name(model.var)):
+                name = model.cls.name
+                raise Declined(
+                    index.line(statement),
+                    f"`{code(attached)}` is set after {name}(...) creates the model: "
+                    f"load_from_checkpoint builds {name} from its constructor alone and would "
+                    f"not have it (its saved weights would not load); set it in {name}.__init__",
+                )
