@@ -63,6 +63,10 @@ def problem(
     if missing:
         names = ", ".join(f"`{name}`" for name in sorted(missing))
         return f"it reads {names}, which nothing binds"
+    early = read_before_bound(converted) - read_before_bound(source_index)
+    if early:
+        names = ", ".join(f"`{name}`" for name in sorted(early))
+        return f"its top-level code reads {names} before any statement binds it"
     unsaved = unsaved_hyperparameters(converted) - unsaved_hyperparameters(source_index)
     if unsaved:
         names = ", ".join(f"`self.hparams.{name}`" for name in sorted(unsaved))
@@ -83,6 +87,26 @@ def unbound(index: SourceIndex) -> set[str]:
             if name not in _BOUND_ANYWAY and scope.lookup(name) is None:
                 missing.add(name)
     return missing
+
+
+def read_before_bound(index: SourceIndex) -> set[str]:
+    """Names the script's top-level code reads above every statement that binds them, outside
+    any loop (where an earlier round may have bound them): a NameError when it runs. (A
+    Trainer created where the loop was cannot read a device chosen further down.)"""
+    module = index.body_scope(None)
+    early = set()
+    for name, accesses in module.accesses_by_name().items():
+        bound = [index.order(a.node) for a in module.assignments[name]]
+        if not bound:
+            continue  # a builtin, or `unbound` says so
+        for access in accesses:
+            if index.order(access.node) < min(bound) and not _in_loop(index, access.node):
+                early.add(name)
+    return early
+
+
+def _in_loop(index: SourceIndex, node: cst.CSTNode) -> bool:
+    return any(isinstance(a, (cst.For, cst.While)) for a in index.ancestors(node))
 
 
 def unsaved_hyperparameters(index: SourceIndex) -> set[str]:

@@ -111,3 +111,20 @@ def test_hyperparameters_saved_from_a_namespace_are_not_judged():
     """`save_hyperparameters(args)` saves what the namespace holds, whatever `__init__` takes."""
     module = MODULE.format(saved="args").replace("self.hparams.every", "self.hparams.batch_size")
     assert unsaved_hyperparameters(_index(module)) == set()
+
+
+def test_a_name_read_above_every_binding_of_it_is_a_problem_the_original_did_not_have():
+    early = ORIGINAL.replace(
+        "model = nn.Linear(4, 1)\n", "print(device)\nmodel = nn.Linear(4, 1)\ndevice = 'cpu'\n"
+    )
+    found = problem(_index(ORIGINAL), early, "x.py", _same)
+    assert found == "its top-level code reads `device` before any statement binds it"
+
+
+def test_a_read_above_its_binding_inside_a_loop_or_in_the_original_too_is_not():
+    looped = ORIGINAL.replace("    optimizer.step()\n", "    optimizer.step()\n    last = x\n")
+    looped = looped.replace(
+        "    optimizer.zero_grad()\n",
+        "    print(last if x is not None else 0)\n    optimizer.zero_grad()\n",
+    )
+    assert problem(_index(ORIGINAL), looped, "x.py", _same) is None

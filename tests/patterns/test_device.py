@@ -97,3 +97,12 @@ def test_a_device_named_literally_in_the_hooks_is_the_modules(statement, expecte
     step = hook(result, "training_step")
     assert step.startswith(expected) or expected in step, step
     assert "cuda" not in result.code.split("class Lit")[1], result.code
+
+
+def test_a_device_chosen_below_the_training_is_not_given_to_the_trainer():
+    """A tutorial's later GPU section binds `device` after it trained: the Trainer, created
+    where the loop was, could not read it yet (pytorch/tutorials' cifar10_tutorial.py)."""
+    source = script() + 'device = torch.device("cpu")\nprint(device)\n'
+    result = convert(source)
+    assert not declined(result), result.report.text()
+    assert "accelerator" not in trainer_options(result)

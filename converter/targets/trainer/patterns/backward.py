@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
-from converter.analysis.site import Claim, Place
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import names_written
+from converter.analysis.site import Claim, Declined, Place, TrainingSite
 from converter.targets.trainer.patterns.base import ClaimContext, Example, Pattern, method_call
+
+
+@dataclass
+class _State:
+    backward: cst.BaseStatement | None = None  # the statement that called it
 
 
 class Backward(Pattern):
     name = "backward"
+    State = _State
     example = Example(
         shape="`loss.backward()`",
         becomes="`training_step` returns the loss; Lightning calls backward on it",
@@ -50,12 +60,34 @@ class Backward(Pattern):
         record_loss(ctx, statement, receiver)
         return True
 
+    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
+        """training_step returns the loss at its end, where Lightning calls backward on it: a
+        step that rebinds the loss's name after backward() (`loss = loss.item()` to print it)
+        would return the rebound value, not the tensor."""
+        backward = site.state(self).backward
+        if backward is None or not isinstance(site.loss, cst.Name):
+            return
+        name, at = site.loss.value, index.order(backward)
+        for item in site.train.step:
+            try:
+                later = index.order(item.node) > at
+            except KeyError:  # not of the script's tree
+                continue
+            if later and name in names_written(index, [item.node]):
+                raise Declined(
+                    index.line(item.node),
+                    f"`{name}` is rebound here, after {name}.backward() (line "
+                    f"{index.line(backward)}): training_step must return the tensor "
+                    "backward() was called on",
+                )
+
 
 def record_loss(ctx: ClaimContext, statement, loss: cst.BaseExpression) -> None:
     """The value training_step returns; one per batch."""
     if ctx.site.loss is not None:
         raise ctx.decline(statement, "more than one backward() per batch")
     ctx.site.loss, ctx.site.loss_origin = loss, ctx.origin
+    ctx.site.state(PATTERN).backward = statement
     ctx.record(Claim.BACKWARD, statement)
 
 

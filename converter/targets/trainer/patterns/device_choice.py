@@ -61,7 +61,10 @@ def _visible_device(site: TrainingSite, index: SourceIndex, out: Emission) -> st
                 if a.scope is scope
             ]
             if statements and not any(
-                id(s) in removed or _in_training_loop(site, index, s) for s in statements
+                id(s) in removed
+                or _in_training_loop(site, index, s)
+                or _after_training(site, index, scope, s)
+                for s in statements
             ):
                 return name
     return None
@@ -72,6 +75,12 @@ def _in_training_loop(site: TrainingSite, index: SourceIndex, statement) -> bool
     return statement is site.outer_loop or any(
         a is site.outer_loop for a in index.ancestors(statement)
     )
+
+
+def _after_training(site: TrainingSite, index: SourceIndex, scope, statement) -> bool:
+    """Bound in the training's own scope, but below it (a tutorial's later GPU section): the
+    Trainer, created where the loop was, could not read it yet."""
+    return scope is site.site_scope and index.order(statement) > index.order(site.outer_loop)
 
 
 PATTERN = DeviceChoice()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from converter.analysis.bindings import assigned_value, bindings
 from converter.analysis.index import SourceIndex
+from converter.analysis.loops import iterates_items
 from converter.analysis.names import names_read, names_written
 from converter.analysis.site import Declined, TrainingSite
 from converter.analysis.walk import find
@@ -65,6 +67,9 @@ class ItemLoader(Pattern):
                         "before training",
                     )
 
+        for stage in site.stages.values():  # (after: a change in the loop says more)
+            _check_one_source(index, stage)
+
     def emit(self, site: TrainingSite, index: SourceIndex, flow, out: Emission) -> None:
         for stage in site.stages.values():
             if stage.items is not None:
@@ -80,6 +85,32 @@ class ItemLoader(Pattern):
                     index.line(stage.loop),
                     f"the {stage.name.value} loop's items -> a DataLoader `{stage.loader.value}`",
                 )
+
+
+def _check_one_source(index: SourceIndex, stage) -> None:
+    """A loop over a name bound more than once, once to plain items (`data = [...]`, and `data`
+    again elsewhere): neither a DataLoader the Trainer can take as it is (a list given to fit is
+    a list of loaders to Lightning) nor one set of items to make one from."""
+    if stage.items is not None or not isinstance(stage.loader, cst.Name):
+        return
+    name = stage.loader.value
+    origin = stage.loop_origin
+    scope = origin.scope.lookup(name) if origin.scope else None
+    if scope is None or origin.argument(name) is not None:
+        return
+    statements = bindings(index, scope, name)
+    if len(statements) < 2:
+        return
+    for statement in statements:
+        value = assigned_value(statement, name)
+        if value is not None and iterates_items(index, value, origin):
+            lines = ", ".join(str(index.line(s)) for s in statements)
+            raise Declined(
+                index.line(stage.loop),
+                f"the {stage.name.value} loop iterates `{name}`, bound more than once (lines "
+                f"{lines}), to plain items at line {index.line(statement)}: the Trainer needs "
+                "one DataLoader",
+            )
 
 
 # Calls that change the list or dict they are called on, or are handed.
