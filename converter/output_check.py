@@ -100,13 +100,9 @@ def read_before_bound(index: SourceIndex) -> set[str]:
         if not bound:
             continue  # a builtin, or `unbound` says so
         for access in accesses:
-            if index.order(access.node) < min(bound) and not _in_loop(index, access.node):
+            if index.order(access.node) < min(bound) and index.enclosing_loop(access.node) is None:
                 early.add(name)
     return early
-
-
-def _in_loop(index: SourceIndex, node: cst.CSTNode) -> bool:
-    return any(isinstance(a, (cst.For, cst.While)) for a in index.ancestors(node))
 
 
 def unsaved_hyperparameters(index: SourceIndex) -> set[str]:

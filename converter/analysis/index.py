@@ -87,6 +87,9 @@ class SourceIndex:
                 return ancestor
         return None
 
+    def enclosing_loop(self, node: cst.CSTNode) -> cst.For | cst.While | None:
+        return next((a for a in self.ancestors(node) if isinstance(a, (cst.For, cst.While))), None)
+
     def enclosing_statement(self, node: cst.CSTNode) -> cst.BaseStatement | None:
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):

@@ -40,9 +40,12 @@ def bind_arguments(
     return bound
 
 
-_PROGRESS_BARS = tuple(
-    f"tqdm.{where}tqdm" for where in ("", "auto.", "autonotebook.", "notebook.", "std.", "rich.")
+_TQDM_MODULES = tuple(
+    f"tqdm.{where}" for where in ("", "auto.", "autonotebook.", "notebook.", "std.", "rich.")
 )
+_PROGRESS_BARS = tuple(module + "tqdm" for module in _TQDM_MODULES)
+#: `trange(*args)`, tqdm's `tqdm(range(*args))`
+TRANGES = tuple(module + "trange" for module in _TQDM_MODULES)
 
 
 def without_progress_bar(

@@ -210,13 +210,9 @@ def _sums(index: SourceIndex, loop: cst.For) -> list[str]:
             continue
         # set anew for each evaluation: a total carried over from an earlier pass would be
         # counted again by every process
-        if all(_loop_around(index, s) is _loop_around(index, loop) for s in before):
+        if all(index.enclosing_loop(s) is index.enclosing_loop(loop) for s in before):
             found.append(name)
     return found
-
-
-def _loop_around(index: SourceIndex, node: cst.CSTNode) -> cst.CSTNode | None:
-    return next((a for a in index.ancestors(node) if isinstance(a, (cst.For, cst.While))), None)
 
 
 def _simple(statement) -> bool:

@@ -14,14 +14,11 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
-from converter.analysis.loops import is_progress_bar_call
+from converter.analysis.loops import TRANGES, is_progress_bar_call
 from converter.analysis.site import Declined, TrainingSite
 from converter.analysis.walk import find
 from converter.targets.trainer.patterns.base import Example, Pattern
 
-_TRANGES = tuple(
-    f"tqdm.{where}trange" for where in ("", "auto.", "autonotebook.", "notebook.", "std.", "rich.")
-)
 _RANGE = m.Call(func=m.Name("range"))
 
 
@@ -57,7 +54,7 @@ class EpochProgressBar(Pattern):
         if is_progress_bar_call(index, bar) and m.matches(bar.args[0].value, _RANGE):
             _check_options(index, loop, bar.args[1:])
             return bar.args[0].value
-        if not (isinstance(bar, cst.Call) and index.resolves_to(bar.func, *_TRANGES)):
+        if not (isinstance(bar, cst.Call) and index.resolves_to(bar.func, *TRANGES)):
             return None
         _check_options(index, loop, [a for a in bar.args if a.keyword is not None])
         counts = [a for a in bar.args if a.keyword is None]

@@ -398,8 +398,8 @@ def _check_nothing_attached(index: SourceIndex, model) -> None:
     reload again, as it was trained.)"""
     if model.cls is None:
         return
-    block = getattr(index.parent(model.binding), "body", ())
-    after = list(block)[list(block).index(model.binding) + 1 :] if model.binding in block else []
+    block = list(getattr(index.parent(model.binding), "body", ()))
+    after = block[block.index(model.binding) + 1 :] if model.binding in block else []
     for statement in after:
         small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
         if not (isinstance(small, cst.Assign) and find(small.value, cst.Call)):
