@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from converter.analysis.index import SourceIndex
-from converter.analysis.names import names_written
+from converter.analysis.names import WRITE, name_events
 from converter.analysis.site import Claim, Declined, Place, TrainingSite
 from converter.targets.trainer.patterns.base import ClaimContext, Example, Pattern, method_call
 
@@ -70,12 +70,15 @@ class Backward(Pattern):
         name, at = site.loss.value, index.order(backward)
         for item in site.train.step:
             try:
-                later = index.order(item.node) > at
+                if index.order(item.node) < at:
+                    continue
             except KeyError:  # not of the script's tree
                 continue
-            if later and name in names_written(index, [item.node]):
+            events = name_events(index, [item.node])
+            rebound = [e.node for e in events if e.kind == WRITE and e.node.value == name]
+            if rebound:
                 raise Declined(
-                    index.line(item.node),
+                    index.line(rebound[0]),
                     f"`{name}` is rebound here, after {name}.backward() (line "
                     f"{index.line(backward)}): training_step must return the tensor "
                     "backward() was called on",
