@@ -96,9 +96,16 @@ def _fabric(index: SourceIndex, report: Report) -> cst.Module:
 
 
 def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
-    loops = find_backward_loops(index)
+    loops, alone = find_backward_loops(index)
     if not loops:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
+    for node in alone:
+        what = (
+            "a loop that steps no optimizer"
+            if isinstance(node, cst.For)
+            else "backward() in no loop"
+        )
+        report.find("backward", index.line(node), f"{what}: it stays as it is")
     models = find_model_classes(index)
     for model in models.values():
         report.find("model", index.line(model.node), f"model class {model.name}")

@@ -24,9 +24,3 @@ def test_declined_script_is_left_byte_identical_with_a_reason(path):
     reasons = " | ".join(e.message for e in result.report.declined)
     assert expected in reasons, result.report.text()
     assert all(e.line >= 1 for e in result.report.declined), result.report.text()
-
-
-def test_a_loss_rebound_after_backward_is_declined_at_the_rebinding():
-    source = (Path(__file__).parent / "declines" / "loss_rebound_after_backward.py").read_text()
-    (entry,) = convert_source(source, filename="x.py").report.declined
-    assert source.splitlines()[entry.line - 1].strip().startswith("loss, current = loss.item()")

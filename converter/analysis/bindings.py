@@ -134,6 +134,30 @@ def single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | 
     return statements[0] if len(statements) == 1 else None
 
 
+def reaching(
+    index: SourceIndex, statements: list[cst.BaseStatement], at: cst.CSTNode
+) -> cst.BaseStatement | None:
+    """Of the statements binding one name, the one whose value `at` reads: the last before it,
+    where it always runs before `at` (it is in a block around `at`) and no other binding follows
+    it before `at`. A notebook that runs `optimizer = SGD(...)` twice before its loop reads the
+    second; a value chosen in branches (`if arch: model = A() else: model = B()`) has none."""
+    if len(statements) == 1:
+        return statements[0]
+    around = set(index.ancestors(at))
+    loops = {a for a in around if isinstance(a, (cst.For, cst.While))}
+    earlier = []
+    for statement in sorted(statements, key=index.order):
+        if statement in around:
+            return None  # `at` is inside it (a loop binding the name)
+        if index.order(statement) < index.order(at):
+            earlier.append(statement)
+        elif loops.intersection(index.ancestors(statement)):
+            return None  # bound again later in a loop around `at`: read again after it
+    if not earlier or index.parent(earlier[-1]) not in around:
+        return None
+    return earlier[-1]
+
+
 def scope_names(scope):
     return sorted({a.name for a in scope.assignments if a.scope is scope})
 

@@ -83,7 +83,41 @@ def install() -> None:
         def today(cls):
             return cls.fromtimestamp(now())
 
-    for cls, name in ((SkewedDateTime, "datetime"), (SkewedDate, "date")):
+    skewed = {"datetime": SkewedDateTime, "date": SkewedDate}
+    for name, cls in skewed.items():
         cls.__name__ = cls.__qualname__ = name
         cls.__module__ = "datetime"
         setattr(datetime, name, cls)
+    _real_types_while_extensions_load(skewed)
+
+
+def _real_types_while_extensions_load(skewed: dict) -> None:
+    """A compiled extension (pandas' Cython modules) takes `datetime.datetime` as the C type it
+    was built against when it loads: a subclass there fails its import or crashes it. While an
+    extension module loads, `datetime` holds its own types again; its clock reads then stay
+    real, the script's own (`datetime.now()`) are skewed."""
+    import importlib.machinery
+
+    real = {name: getattr(datetime, name).__mro__[1] for name in skewed}
+    loader = importlib.machinery.ExtensionFileLoader
+
+    loading = [0]  # extensions load one inside another: the outermost restores the skew
+
+    def with_real_types(method):
+        @functools.wraps(method)
+        def load(self, *args):
+            loading[0] += 1
+            for name, cls in real.items():
+                setattr(datetime, name, cls)
+            try:
+                return method(self, *args)
+            finally:
+                loading[0] -= 1
+                if not loading[0]:
+                    for name, cls in skewed.items():
+                        setattr(datetime, name, cls)
+
+        return load
+
+    loader.create_module = with_real_types(loader.create_module)
+    loader.exec_module = with_real_types(loader.exec_module)

@@ -150,7 +150,8 @@ Arguments for both scripts go after `--`:
     "--fake-data",
     is_flag=True,
     help="Replace torchvision datasets (MNIST, FashionMNIST, KMNIST, EMNIST, CIFAR10/100, SVHN, "
-    "a missing ImageFolder) by small deterministic fakes: 512 train / 256 test items, offline.",
+    "a missing ImageFolder) by small deterministic fakes: 512 train / 256 test items, offline; "
+    "an index up to the real size reads them round and round.",
 )
 @click.option(
     "--old-torch-api",

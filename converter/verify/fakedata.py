@@ -10,10 +10,15 @@ The stand-ins have the real item shape, dtype and number of classes, ``FAKE_TRAI
 ``FAKE_TEST`` test items, and images built from one pattern per class plus noise (so a model can
 learn something). They come from a private ``torch.Generator`` seeded by the dataset's name and
 split: the same in every run, and the global RNG the training uses is never drawn from.
+
+An index up to the real dataset's size reads the stand-in's items round and round (item
+``i % FAKE_TRAIN``): a script that splits by the real size (``Subset(ds, torch.arange(59000))``,
+``SubsetRandomSampler(np.arange(50000))``) runs as it would on the real data.
 """
 
 from __future__ import annotations
 
+import operator
 import sys
 import zlib
 
@@ -39,6 +44,42 @@ def _images(name: str, split: str, n: int, shape: tuple, classes: int, first: in
 
 def _size(train: bool) -> int:
     return FAKE_TRAIN if train else FAKE_TEST
+
+
+#: The real datasets' sizes, (train, test), EMNIST's and SVHN's by split.
+REAL_SIZES = {
+    "MNIST": (60000, 10000),
+    "FashionMNIST": (60000, 10000),
+    "KMNIST": (60000, 10000),
+    "CIFAR10": (50000, 10000),
+    "CIFAR100": (50000, 10000),
+    "EMNISTbyclass": (697932, 116323),
+    "EMNISTbymerge": (697932, 116323),
+    "EMNISTbalanced": (112800, 18800),
+    "EMNISTletters": (124800, 20800),
+    "EMNISTdigits": (240000, 40000),
+    "EMNISTmnist": (60000, 10000),
+    "SVHNtrain": (73257, 0),
+    "SVHNtest": (0, 26032),
+    "SVHNextra": (531131, 0),
+}
+
+
+def _round_and_round(fake, real_size):
+    """`fake` reading indices up to ``real_size(dataset)`` as its own items, round and round."""
+
+    def __getitem__(self, index):
+        try:
+            at = operator.index(index)  # ints, numpy ints, one-element int tensors
+        except TypeError:
+            return fake.__base__.__getitem__(self, index)
+        own = len(self)
+        if own <= at < real_size(self):
+            at %= own
+        return fake.__base__.__getitem__(self, at)
+
+    fake.__getitem__ = __getitem__
+    return fake
 
 
 def _build():
@@ -77,7 +118,11 @@ def _build():
                     first,
                 )
 
-        return Fake
+        def real_size(dataset):
+            sizes = REAL_SIZES[f"{real.__name__}{getattr(dataset, 'split', '') or ''}"]
+            return sizes[0 if dataset.train else 1]
+
+        return _round_and_round(Fake, real_size)
 
     def emnist(real):
         base = mnist_like(real)
@@ -108,7 +153,7 @@ def _build():
                 self.classes = list(classes)
                 self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
-        return Fake
+        return _round_and_round(Fake, lambda d: REAL_SIZES[real.__name__][0 if d.train else 1])
 
     class FakeSVHN(tvd.SVHN):
         def __init__(
@@ -120,6 +165,8 @@ def _build():
             self.split = split
             data, labels = _images("SVHN", split, _size(split != "test"), (3, 32, 32), 10)
             self.data, self.labels = data.numpy(), labels.numpy()
+
+    _round_and_round(FakeSVHN, lambda d: max(REAL_SIZES[f"SVHN{d.split}"]))
 
     class FakeImageFolder(tvd.ImageFolder):
         def __init__(

@@ -1,4 +1,8 @@
-"""`loss.backward()`: training_step returns the loss and Lightning calls backward on it."""
+"""`loss.backward()`: training_step returns the loss and Lightning calls backward on it.
+
+A step that rebinds the loss's name after backward() (`loss, current = loss.item(), ...` to
+print it) keeps the tensor under another name where backward() was called, and returns that:
+training_step's return value is what Lightning calls backward() on."""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ import libcst as cst
 
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import WRITE, name_events
-from converter.analysis.site import Claim, Declined, Place, TrainingSite
+from converter.analysis.site import Claim, Place, TrainingSite
 from converter.targets.trainer.patterns.base import ClaimContext, Example, Pattern, method_call
 
 
 @dataclass
 class _State:
     backward: cst.BaseStatement | None = None  # the statement that called it
+    kept_as: str | None = None  # the tensor's own name, where the step rebinds the loss's
 
 
 class Backward(Pattern):
@@ -58,31 +63,49 @@ class Backward(Pattern):
         if call.args:
             raise ctx.decline(statement, "backward() with arguments has no automatic equivalent")
         record_loss(ctx, statement, receiver)
+        if isinstance(receiver, cst.Name) and _rebinding(ctx.site, ctx.index, statement):
+            state = ctx.site.state(self)
+            state.kept_as = ctx.index.fresh_name(f"{receiver.value}_tensor")
+            ctx.site.loss = cst.Name(state.kept_as)
+            ctx.keep_in_place()  # emit turns it into `loss_tensor = loss`
         return True
 
-    def check(self, site: TrainingSite, index: SourceIndex, flow) -> None:
-        """training_step returns the loss at its end, where Lightning calls backward on it: a
-        step that rebinds the loss's name after backward() (`loss = loss.item()` to print it)
-        would return the rebound value, not the tensor."""
-        backward = site.state(self).backward
-        if backward is None or not isinstance(site.loss, cst.Name):
+    def emit(self, site: TrainingSite, index: SourceIndex, flow, out) -> None:
+        state = site.state(self)
+        if state.kept_as is None:
             return
-        name, at = site.loss.value, index.order(backward)
-        for item in site.train.step:
-            try:
-                if index.order(item.node) < at:
-                    continue
-            except KeyError:  # not of the script's tree
+        loss = method_call(state.backward)[0]
+        kept = cst.parse_statement(
+            f"{state.kept_as} = {loss.value}  # what training_step returns for backward()\n"
+        )
+        out.replacements[state.backward] = lambda u: kept.with_changes(
+            leading_lines=u.leading_lines
+        )
+
+    def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
+        state = site.state(self)
+        if state.kept_as is not None:
+            report.change(
+                "loss",
+                index.line(state.backward),
+                f"the step rebinds `{method_call(state.backward)[0].value}` after backward(): "
+                f"training_step returns the tensor as `{state.kept_as}`",
+            )
+
+
+def _rebinding(site: TrainingSite, index: SourceIndex, backward: cst.BaseStatement):
+    """The step rebinds the loss's name after backward() (a Name written there)."""
+    name, at = method_call(backward)[0].value, index.order(backward)
+    for item in site.train.step:
+        try:
+            if index.order(item.node) <= at:
                 continue
-            events = name_events(index, [item.node])
-            rebound = [e.node for e in events if e.kind == WRITE and e.node.value == name]
-            if rebound:
-                raise Declined(
-                    index.line(rebound[0]),
-                    f"`{name}` is rebound here, after {name}.backward() (line "
-                    f"{index.line(backward)}): training_step must return the tensor "
-                    "backward() was called on",
-                )
+        except KeyError:  # not of the script's tree
+            continue
+        events = name_events(index, [item.node])
+        if any(e.kind == WRITE and e.node.value == name for e in events):
+            return True
+    return False
 
 
 def record_loss(ctx: ClaimContext, statement, loss: cst.BaseExpression) -> None:

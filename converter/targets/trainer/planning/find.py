@@ -16,20 +16,43 @@ from converter.analysis.torch_api import STEP_CALL
 from converter.analysis.walk import find
 
 
-def find_backward_loops(index: SourceIndex) -> list[cst.For]:
-    """The innermost for loops that call `.backward()`, in source order: directly, or through a
-    step function they call (`loss = train(x, y)`)."""
+def find_backward_loops(index: SourceIndex) -> tuple[list[cst.For], list[cst.CSTNode]]:
+    """The innermost for loops that call `.backward()` and step an optimizer, in source order:
+    directly, or through a step function they call (`loss = train(x, y)`); and what stays as it
+    is: the `.backward()` calls in no loop, and the loops that step nothing.
+
+    A tutorial shows one backward() on its own (`out.backward()` to look at a gradient), or a
+    loop that updates tensors by hand, before it trains with an optimizer: those lessons stay
+    as they are while its training loops convert. Only when none is left is there nothing to
+    convert."""
     loops: list[cst.For] = []
+    alone: list[cst.Call] = []
     for node in index.nodes(cst.Call):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
             loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
             if loop is None:
                 loop = _loop_calling(index, index.enclosing_function(node))
             if loop is None:
-                raise Declined(index.line(node), "backward() is not inside a loop")
-            if loop not in loops:
+                alone.append(node)
+            elif loop not in loops:
                 loops.append(loop)
-    return loops
+    if alone and not loops:
+        raise Declined(index.line(alone[0]), "backward() is not inside a loop")
+    stepping = [loop for loop in loops if _steps(index, loop)]
+    if loops and not stepping:
+        step_calls(index, loops[0])  # declines: it steps no optimizer
+    unstepped = [loop for loop in loops if loop not in stepping]
+    return stepping, alone + unstepped
+
+
+def _steps(index: SourceIndex, loop: cst.For) -> bool:
+    """The loop steps something (`optimizer.step()`), itself or through its step function: a
+    loop that updates its tensors by hand (`w -= w.grad * lr`) is a lesson, not a training
+    loop the Trainer could run; it stays as it is."""
+    if find(loop.body, cst.Call, STEP_CALL):
+        return True
+    found = step_function_in(index, loop)
+    return found is not None and bool(find(found[0].body, cst.Call, STEP_CALL))
 
 
 def _loop_calling(index: SourceIndex, function: cst.FunctionDef | None) -> cst.For | None:

@@ -20,6 +20,7 @@ from converter.analysis.bindings import (
     is_optimizer,
     is_statement_of,
     parameters_root,
+    reaching,
     scope_names,
     single_binding,
     strip_device_moves,
@@ -81,7 +82,8 @@ def _optimizers(
     for call, origin in steps:
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
         name = (origin or site.loop_origin).site_name(receiver)
-        statement = single_binding(index, site.site_scope, name) if name else None
+        found_bindings = bindings(index, site.site_scope, name) if name else []
+        statement = reaching(index, found_bindings, site.train_part) if found_bindings else None
         created = assigned_call(statement, name)
         if created is not None and is_optimizer(index, created):
             found[name] = statement
@@ -91,8 +93,9 @@ def _optimizers(
         lines = [index.line(s) for s in bindings(index, site.site_scope, rebound[0])]
         raise Declined(
             index.line(site.batch_loop),
-            f"`{rebound[0]}` is bound more than once (lines {', '.join(map(str, lines))}): the "
-            "Trainer creates the optimizer once, in configure_optimizers",
+            f"`{rebound[0]}` is bound more than once (lines {', '.join(map(str, lines))}), not "
+            "one after the other before the loop: the Trainer creates the optimizer once, in "
+            "configure_optimizers",
         )
     if not found:
         raise Declined(
@@ -197,18 +200,32 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
         and not _wraps_model(index, s, var)
         and index.line(s) < before
     ]
-    if len(created) != 1 or assigned_call(created[0], var) is None:
-        raise Declined(index.line(optimizer_statement), f"`{var}` is not created once by a call")
-    call = strip_device_moves(assigned_call(created[0], var))
+    trained = reaching(index, created, optimizer_statement) if created else None
+    if trained is None:
+        lines = ", ".join(str(index.line(s)) for s in created)
+        raise Declined(
+            index.line(optimizer_statement),
+            f"`{var}` is created more than once before training (lines {lines}), not one "
+            "after the other: cannot tell which model the optimizer trains",
+        )
+    if isinstance(trained, cst.FunctionDef):
+        raise Declined(
+            index.line(trained),
+            f"`{var}` is a parameter of {trained.name.value}(), not created where it trains: "
+            "the Trainer needs the model built where its optimizer is",
+        )
+    if assigned_call(trained, var) is None:
+        raise Declined(index.line(trained), f"`{var}` is not created by a call here")
+    call = strip_device_moves(assigned_call(trained, var))
     cls = None
-    if _handed_to_other_code(site, index, var, created[0]):
+    if _handed_to_other_code(site, index, var, trained):
         pass  # the wrapper shape: `model` stays the plain nn.Module that code was given
     elif isinstance(call.func, cst.Name) and call.func.value in models:
         cls = models[call.func.value]
         for method in _LIGHTNING_METHODS:
             if any(c.method(method) for c in cls.lineage()):
                 raise Declined(index.line(cls.node), f"{cls.name} already defines {method}")
-    return ModelRef(var=var, binding=created[0], call=call, cls=cls)
+    return ModelRef(var=var, binding=trained, call=call, cls=cls)
 
 
 def _handed_to_other_code(site, index: SourceIndex, var: str, created) -> bool:

@@ -1,4 +1,5 @@
-# declines: `optimizer` is bound more than once (lines 10, 20)
+"""Two training runs in one notebook-like script: each its own model and optimizer, bound to the
+same names; each becomes its own LightningModule and Trainer run, in order."""
 import torch
 from torch import nn, optim
 

@@ -1,4 +1,5 @@
-# declines: `loss` is rebound here, after loss.backward() (line 21): training_step must return the tensor backward() was called on
+"""The shape of PyTorch's own quickstart: after backward(), the step rebinds `loss` to a number
+to print it; training_step returns the tensor under its own name."""
 import torch
 from torch import nn
 
@@ -9,15 +10,8 @@ loader = torch.utils.data.DataLoader(data, batch_size=8)
 
 
 def train(dataloader, model, optimizer):
-    # the shape of PyTorch's own quickstart: the loss is printed as a number every k batches
     for batch, (X, y) in enumerate(dataloader):
         loss = nn.functional.mse_loss(model(X), y)
-        # (a comment line, so that backward() sits on line 21 of this file)
-        #
-        #
-        #
-        #
-        #
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
