@@ -3,6 +3,8 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 
 from __future__ import annotations
 
+from collections import Counter
+
 import libcst as cst
 
 from converter import FALLBACKS, TARGETS, output_check, siblings
@@ -109,19 +111,7 @@ def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
     models = find_model_classes(index)
     for model in models.values():
         report.find("model", index.line(model.node), f"model class {model.name}")
-    planned = []
-    trained: set[str] = set()
-    for loop in loops:
-        try:
-            site, flow = plan_site(index, models, loop)
-            if site.model.cls is not None:
-                if site.model.cls.name in trained:
-                    raise Declined(0, f"{site.model.cls.name} is trained by two loops")
-                trained.add(site.model.cls.name)
-        except Declined as declined:
-            declined.line = declined.line or index.line(loop)
-            raise
-        planned.append((site, flow))
+    planned = _plan_sites(index, models, loops)
     edits = Edits()
     names = GeneratedNames.choose(index, target)
     needed: set[str] = set()
@@ -136,6 +126,38 @@ def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
     converted = index.module.visit(ApplyEdits(index, edits))
     unbound = sorted(n for n in needed if not index.body_scope(None).assignments[n])
     return add_imports(converted, names, unbound)
+
+
+def _plan_sites(index: SourceIndex, models: dict, loops: list) -> list:
+    """A site per training loop. A model class that several loops train (a notebook's second
+    run of the same network) stays an nn.Module: each of those loops gets a LightningModule of
+    its own that wraps it, named apart (`LitCNN`, `LitCNN_2`)."""
+
+    def plan(loop, classes):
+        try:
+            return plan_site(index, classes, loop)
+        except Declined as declined:
+            declined.line = declined.line or index.line(loop)
+            raise
+
+    planned = [plan(loop, models) for loop in loops]
+    trained = Counter(site.model.cls.name for site, _ in planned if site.model.cls is not None)
+    shared = {name for name, count in trained.items() if count > 1}
+    if shared:
+        own = {name: model for name, model in models.items() if name not in shared}
+        planned = [
+            plan(loop, own)
+            if site.model.cls is not None and site.model.cls.name in shared
+            else (site, flow)
+            for loop, (site, flow) in zip(loops, planned)
+        ]
+    named = Counter()
+    for site, _ in planned:
+        if site.model.cls is None:
+            named[site.module_class] += 1
+            if named[site.module_class] > 1:
+                site.class_name = f"{site.module_class}_{named[site.module_class]}"
+    return planned
 
 
 def _check_output(

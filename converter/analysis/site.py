@@ -292,6 +292,8 @@ class TrainingSite:
     rewritten: list[cst.CSTNode] = field(default_factory=list)
     # optimizers and schedulers read after training, reached through the trainer then
     read_after: list[cst.Name] = field(default_factory=list)
+    # the generated wrapper's name, where another site of the file wraps the same (`LitCNN_2`)
+    class_name: str | None = None
     _states: dict[str, object] = field(default_factory=dict)
 
     # -- who is who --------------------------------------------------------------------------
@@ -334,6 +336,8 @@ class TrainingSite:
     def module_class(self) -> str:
         if self.model.cls is not None:
             return self.model.cls.name
+        if self.class_name is not None:
+            return self.class_name
         if len(self.models) == 1:
             return "Lit" + _camel(self.model.call)
         return "Lit" + "".join(_camel_name(model.var) for model in self.models)

@@ -200,10 +200,13 @@ class Walk:
         )
         while stack:
             node, parent, scope, ctx = stack.pop()
+            # A generated tree may hold one node in several places (a template's `self`): its
+            # position and end are those of its first place, so that `order` and `descendants`
+            # agree with a reading of the printed code from the top.
             if node is None:
-                end[parent] = len(order)
+                end.setdefault(parent, len(order))
                 continue
-            position[node] = len(order)
+            position.setdefault(node, len(order))
             order.append(node)
             if parent is not None:
                 parents[node] = parent
