@@ -239,12 +239,21 @@ def called_function_statement(
     return None
 
 
+def final_return(function: cst.FunctionDef) -> cst.SimpleStatementLine | None:
+    """The `return` the function ends with: its last statement, or the last of a `with` block
+    it ends with (`with torch.no_grad(): ...; return mae, mse`)."""
+    last = function.body.body[-1] if function.body.body else None
+    if isinstance(last, cst.With) and last.body.body:
+        last = last.body.body[-1]
+    if m.matches(last, m.SimpleStatementLine(body=[m.Return(value=m.DoNotCare())])):
+        return last
+    return None
+
+
 def result_assignment(function: cst.FunctionDef, target) -> cst.SimpleStatementLine | None:
     """`target = <what the function returns>`, from its final `return` (None if it has none)."""
-    last = function.body.body[-1] if function.body.body else None
-    if target is None or not m.matches(
-        last, m.SimpleStatementLine(body=[m.Return(value=m.DoNotCare())])
-    ):
+    last = final_return(function)
+    if target is None or last is None:
         return None
     value = last.body[0].value
     if value is None:

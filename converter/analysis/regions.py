@@ -15,6 +15,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.loops import (
     bind_arguments,
     called_function_statement,
+    final_return,
     is_eval_loop,
     is_mode_switch,
     result_assignment,
@@ -117,9 +118,8 @@ class RegionFinder:
             self.index.body_scope(function),
             tuple(bind_arguments(self.index, function, call).items()),
         )
-        body = [
-            s for s in function.body.body if not _is_return(s) or s is not function.body.body[-1]
-        ]
+        final = final_return(function)
+        body = [s for s in function.body.body if s is not final]
         for holder in body:
             loop = (
                 holder if is_eval_loop(self.index, holder, self.plan.model_vars, origin) else None
@@ -131,6 +131,7 @@ class RegionFinder:
             inner_before, inner_after = (
                 split_around(holder.body.body, loop) if holder is not loop else ([], [])
             )
+            inner_after = [s for s in inner_after if s is not final]
             if any(_is_return(s) for s in outer_before + outer_after + inner_before + inner_after):
                 raise Declined(self.index.line(function), f"{function.name.value}() returns early")
             result = result_assignment(function, target)

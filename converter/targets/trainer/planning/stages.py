@@ -17,6 +17,7 @@ from converter.analysis.bindings import (
 )
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import stage_of_loop
+from converter.analysis.models import is_mode_sensitive
 from converter.analysis.names import names_read, names_written
 from converter.analysis.regions import RegionFinder
 from converter.analysis.site import Declined, EpochLoop, Moved, Role, StageName, TrainingSite
@@ -227,9 +228,25 @@ def _test_stage(site: TrainingSite, index: SourceIndex, loop_statement) -> None:
     block = block_of(index, loop_statement)
     following = block[block.index(loop_statement) + 1 :]
     region = RegionFinder(index, site).find(following, site.origin)
-    if region is None:
+    if region is None or _evaluates_in_train_mode(site, index, region):
         return
     site.stages[StageName.TEST] = region.stage(index, StageName.TEST)
     if region.function is not None:
         site.deleted_functions.append(region.function)
     site.test_region = following[region.first : region.last + 1]
+
+
+def _evaluates_in_train_mode(site: TrainingSite, index: SourceIndex, region) -> bool:
+    """An evaluation after training that never calls `model.eval()`, of a model whose dropout or
+    batch norm the mode changes: trainer.test would run it in eval mode, so it stays plain code
+    after fit, where it computes what the original did."""
+    if not any(is_mode_sensitive(model.cls, index, model.call) for model in site.models):
+        return False
+    statements = [item.node for item in region.start + region.end] + [region.loop]
+    if region.function is not None:
+        statements.append(region.function)
+    return not any(
+        isinstance(call.func, cst.Attribute) and call.func.attr.value == "eval"
+        for statement in statements
+        for call in find(statement, cst.Call)
+    )
