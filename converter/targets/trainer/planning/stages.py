@@ -228,7 +228,7 @@ def _test_stage(site: TrainingSite, index: SourceIndex, loop_statement) -> None:
     block = block_of(index, loop_statement)
     following = block[block.index(loop_statement) + 1 :]
     region = RegionFinder(index, site).find(following, site.origin)
-    if region is None or _evaluates_in_train_mode(site, index, region):
+    if region is None or _stays_plain(site, index, region):
         return
     site.stages[StageName.TEST] = region.stage(index, StageName.TEST)
     if region.function is not None:
@@ -236,10 +236,23 @@ def _test_stage(site: TrainingSite, index: SourceIndex, loop_statement) -> None:
     site.test_region = following[region.first : region.last + 1]
 
 
+def _stays_plain(site: TrainingSite, index: SourceIndex, region) -> bool:
+    """An evaluation after training that trainer.test would run otherwise stays plain code
+    after fit, where it computes what the original did: one that stops early (`break` after
+    the first batch, to show it) or runs the model in training mode."""
+    return _stops_early(index, region) or _evaluates_in_train_mode(site, index, region)
+
+
+def _stops_early(index: SourceIndex, region) -> bool:
+    return any(
+        index.enclosing_loop(node) is region.loop
+        for node in find(region.loop.body, (cst.Break, cst.Return))
+    )
+
+
 def _evaluates_in_train_mode(site: TrainingSite, index: SourceIndex, region) -> bool:
-    """An evaluation after training that never calls `model.eval()`, of a model whose dropout or
-    batch norm the mode changes: trainer.test would run it in eval mode, so it stays plain code
-    after fit, where it computes what the original did."""
+    """It never calls `model.eval()`, and the model's dropout or batch norm depend on the mode:
+    trainer.test would run it in eval mode."""
     if not any(is_mode_sensitive(model.cls, index, model.call) for model in site.models):
         return False
     statements = [item.node for item in region.start + region.end] + [region.loop]
