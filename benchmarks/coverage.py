@@ -424,6 +424,17 @@ def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
         res.category = UNVERIFIABLE
         res.detail = "original does not run here: it never called backward() (nothing to compare)"
         return
+    if "its training does not reproduce here" in res.log:  # verify's "not-reproducible"
+        res.category = UNVERIFIABLE
+        res.detail = (
+            "the original trains differently in a second run with the same seed: "
+            + (
+                next((ln for ln in res.log.splitlines() if "trains differently" in ln), "")
+                .split("(", 1)[-1]
+                .split(")", 1)[0]
+            )
+        )
+        return
     res.category = CRASHED
     res.detail = f"verify exited 2 for no reason it stated: {_last_line(err)}"
 

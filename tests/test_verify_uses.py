@@ -156,3 +156,28 @@ def test_a_class_argument_is_given_again_as_the_module_was_constructed(tmp_path)
     rows = {c["check"]: c["status"] for c in json.loads(result.stdout)["lightning_uses"]["checks"]}
     assert rows["load_from_checkpoint (Net, given block again)"] == "ok", rows
     assert rows["predict the reloaded module like the trained one"] == "ok", rows
+
+
+@pytest.mark.training
+@needs_lightning
+def test_the_originals_own_failure_after_fit_unseen_under_max_steps_is_a_skip(tmp_path):
+    script = CASES / "bug_after_training.py"
+    result = verify(script, "--max-steps", "3", "--lightning-uses", cwd=tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert "skip  the script after fit: RuntimeError: Can't call numpy()" in result.stdout
+    assert "stopped by --max-steps, never reached" in result.stdout
+    # run whole, the original fails there itself: nothing is blamed on the conversion
+    whole = verify(script, "--lightning-uses", cwd=tmp_path / "whole")
+    assert whole.returncode == 2, explain(whole)
+    assert "original" in whole.stderr
+
+
+def test_an_error_after_fit_in_code_the_conversion_changed_still_fails():
+    unseen = uses.Unseen("RuntimeError: boom", 12, "print(x.numpy())")
+    trace = {"uses": [{"check": "fit with the default sanity check", "printed": ""}]}
+    assert uses.judge(trace, unseen).rows[-1][0] == uses.SKIPPED
+    assert uses.judge(trace, "RuntimeError: boom").rows[-1] == (
+        uses.FAILED,
+        "the script after fit",
+        "RuntimeError: boom",
+    )

@@ -474,7 +474,8 @@ def _verify(
     if opts["lightning_uses"] and use is None:
         console.say(f"{USES}: none to check (a Fabric script keeps its own loop)")
     if use is not None:
-        used = _judge_uses(use, opts, console)
+        stopped = any(t["status"] == "stopped" for t in traces)
+        used = _judge_uses(use, opts, console, script if stopped else None)
         result["lightning_uses"] = used
         if used["problems"]:
             if equivalent:
@@ -666,11 +667,17 @@ def _uses_run(converted: Path, root: Path, shared, opts) -> Run | None:
     return run
 
 
-def _judge_uses(run: Run, opts: dict, console) -> dict:
+def _judge_uses(run: Run, opts: dict, console, unseen_after_fit: Path | None) -> dict:
+    """``unseen_after_fit``: the original, where --max-steps stopped it before any code after
+    its training ran: an error of the script's own code after fit (a line the conversion left
+    as it was) is then no evidence against the conversion, only unknown."""
     if opts["verbose"]:
         _show_logs(run, console)
     trace = compare.load(str(run.trace)) if run.trace.exists() else {}
     error = run.error() and (run.last_error_line() or run.error())
+    own = _failing_line(run) if error and unseen_after_fit else None
+    if own is not None and own[1] in _lines_of(unseen_after_fit):
+        error = uses.Unseen(error, *own)
     found = uses.judge(trace, error)
     console.say(f"{USES}:")
     console.say("\n".join(found.details()))
@@ -678,6 +685,22 @@ def _judge_uses(run: Run, opts: dict, console) -> dict:
         "checks": [{"status": s, "check": c, "detail": d} for s, c, d in found.rows],
         "problems": found.problems,
     }
+
+
+def _failing_line(run: Run) -> tuple[int, str] | None:
+    """(line, its text) of the script's last frame in the run's traceback."""
+    text = runs.tail(run.stderr, n=10**9)
+    frames = re.findall(rf'File "{re.escape(str(run.script))}", line (\d+)', text)
+    if not frames:
+        return None
+    number = int(frames[-1])
+    lines = _lines_of(run.script, stripped=False)
+    return (number, lines[number - 1].strip()) if 0 < number <= len(lines) else None
+
+
+def _lines_of(path: Path, stripped: bool = True) -> list[str]:
+    text = path.read_text("utf-8", errors="replace").splitlines()
+    return [line.strip() for line in text] if stripped else text
 
 
 def _rank(rank: int, port: str) -> dict[str, str]:

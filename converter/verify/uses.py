@@ -41,7 +41,20 @@ class UseCheck:
         ]
 
 
-def judge(trace: dict, error: str | None) -> UseCheck:
+@dataclass(frozen=True)
+class Unseen:
+    """The run's error, raised by a line of the script's own code after fit that the conversion
+    left as it was, where the original's run stopped (--max-steps) before reaching it."""
+
+    error: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.error
+
+
+def judge(trace: dict, error: str | Unseen | None) -> UseCheck:
     """``error``: the run's own failure (the script's fit, or the script after it), or None."""
     result = UseCheck()
     fitted = False
@@ -63,9 +76,18 @@ def judge(trace: dict, error: str | None) -> UseCheck:
                 result.rows.append(
                     (FAILED if unprinted else OK, f"{stage}: logged = printed", unprinted)
                 )
-    if error is not None:
+    if isinstance(error, Unseen) and fitted:
+        result.rows.append(
+            (
+                SKIPPED,
+                "the script after fit",
+                f"{error.error} (line {error.line}: {error.text}), code of the original's own "
+                "that its run, stopped by --max-steps, never reached",
+            )
+        )
+    elif error is not None:
         where = "fit with the default sanity check and check_val_every_n_epoch=2"
-        result.rows.append((FAILED, where if not fitted else "the script after fit", error))
+        result.rows.append((FAILED, where if not fitted else "the script after fit", str(error)))
     return result
 
 
