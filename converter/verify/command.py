@@ -674,8 +674,8 @@ def _judge_uses(run: Run, opts: dict, console, unseen_after_fit: Path | None) ->
     if opts["verbose"]:
         _show_logs(run, console)
     trace = compare.load(str(run.trace)) if run.trace.exists() else {}
-    error = run.error() and (run.last_error_line() or run.error())
-    own = _failing_line(run) if error and unseen_after_fit else None
+    error = run.error() and (run.timed_out and run.error() or run.last_error_line())
+    own = _failing_line(run) if error and unseen_after_fit and not run.timed_out else None
     if own is not None and own[1] in _lines_of(unseen_after_fit):
         error = uses.Unseen(error, *own)
     found = uses.judge(trace, error)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from converter.verify import printed
 
 SKIPPED, FAILED, OK = "skip", "FAIL", "ok"
+TIMED_OUT = "it did not finish in time"  # runs.Run.error() of a run --timeout stopped
 
 
 @dataclass
@@ -76,7 +77,9 @@ def judge(trace: dict, error: str | Unseen | None) -> UseCheck:
                 result.rows.append(
                     (FAILED if unprinted else OK, f"{stage}: logged = printed", unprinted)
                 )
-    if isinstance(error, Unseen) and fitted:
+    if error is not None and str(error).startswith(TIMED_OUT):
+        result.rows.append((SKIPPED, "the rest of the uses", f"{error}: not judged"))
+    elif isinstance(error, Unseen) and fitted:
         result.rows.append(
             (
                 SKIPPED,
