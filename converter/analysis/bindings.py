@@ -234,6 +234,25 @@ def is_device_move_of(statement: cst.BaseStatement, var: str) -> bool:
     )
 
 
+#: nn.Module methods that return the module itself (`model = model.train()` rebinds, not creates)
+_RETURNS_ITSELF = frozenset(
+    "train eval float double half bfloat16 requires_grad_ share_memory".split()
+)
+
+
+def returns_itself(statement: cst.BaseStatement, var: str) -> bool:
+    """`model = model.train()`, `model = model.eval()`, `model = model.float()`: the same
+    module bound again, not another one."""
+    value = assigned_value(statement, var)
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and isinstance(value.func.value, cst.Name)
+        and value.func.value.value == var
+        and value.func.attr.value in _RETURNS_ITSELF
+    )
+
+
 def device_moves_at_site(index: SourceIndex, scope, var: str) -> list[cst.BaseStatement]:
     return [
         node

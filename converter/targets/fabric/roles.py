@@ -21,6 +21,7 @@ from converter.analysis.bindings import (
     is_device_move_of,
     is_optimizer,
     parameters_root,
+    returns_itself,
     scope_names,
     single_binding,
 )
@@ -245,7 +246,12 @@ def _models(index: SourceIndex, scope: Scope, optimizers, trains) -> tuple[list[
         params = [a for a in scope.assignments[name] if isinstance(a.node, cst.Param)]
         signature = {index.enclosing_statement(a.node) for a in params}  # the function itself
         created = [
-            s for s in found if s not in wraps and s not in signature and index.order(s) < last
+            s
+            for s in found
+            if s not in wraps
+            and s not in signature
+            and not returns_itself(s, name)
+            and index.order(s) < last
         ]
         if params and created or not (params or created):
             raise Declined(line, f"`{name}` is not created once by an assignment")

@@ -21,6 +21,7 @@ from converter.analysis.bindings import (
     is_statement_of,
     parameters_root,
     reaching,
+    returns_itself,
     scope_names,
     single_binding,
     strip_device_moves,
@@ -197,6 +198,7 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
         s
         for s in bindings(index, site.site_scope, var)
         if not is_device_move_of(s, var)
+        and not returns_itself(s, var)
         and not _wraps_model(index, s, var)
         and index.line(s) < before
     ]
