@@ -74,13 +74,16 @@ class Backward(Pattern):
         state = site.state(self)
         if state.kept_as is None:
             return
-        loss = method_call(state.backward)[0]
         kept = cst.parse_statement(
-            f"{state.kept_as} = {loss.value}  # what training_step returns for backward()\n"
+            f"{state.kept_as} = loss  # what training_step returns for backward()\n"
         )
-        out.replacements[state.backward] = lambda u: kept.with_changes(
-            leading_lines=u.leading_lines
-        )
+
+        def keep(updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+            loss = updated.body[0].value.func.value  # as the hook names it (`self.loss`)
+            assign = kept.body[0].with_changes(value=loss)
+            return kept.with_changes(body=[assign], leading_lines=updated.leading_lines)
+
+        out.replacements[state.backward] = keep
 
     def report(self, site: TrainingSite, index: SourceIndex, report) -> None:
         state = site.state(self)
