@@ -235,6 +235,13 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
                 ):
                     continue
                 if not any(access.node is n or _contains(index, n, access.node) for n in moving):
+                    if _in_another_training_loop(index, site, access.node):
+                        raise Declined(
+                            index.line(access.node),
+                            f"`{name}` (line {index.line(statement)}) is used by another "
+                            "training loop here too: the Trainer creates it once per fit, in "
+                            "configure_optimizers, so two loops cannot share it",
+                        )
                     user = index.enclosing_function(access.node)
                     where = f"{user.name.value}()" if user is not None else "code that stays"
                     raise Declined(
@@ -242,6 +249,19 @@ def check_removed_names_unread(site: TrainingSite, index: SourceIndex) -> None:
                         f"`{name}` moves into the LightningModule (line "
                         f"{index.line(statement)}) but {where} still reads it here",
                     )
+
+
+def _in_another_training_loop(index: SourceIndex, site: TrainingSite, node) -> bool:
+    """`node` is inside a loop that calls backward(), other than the site's own."""
+    return any(
+        isinstance(loop, cst.For)
+        and loop is not site.batch_loop
+        and any(
+            isinstance(c.func, cst.Attribute) and c.func.attr.value == "backward"
+            for c in find(loop.body, cst.Call)
+        )
+        for loop in index.ancestors(node)
+    )
 
 
 def keep_functions_still_used(site: TrainingSite, index: SourceIndex) -> None:
