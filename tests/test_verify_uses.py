@@ -166,10 +166,6 @@ def test_the_originals_own_failure_after_fit_unseen_under_max_steps_is_a_skip(tm
     assert result.returncode == 0, explain(result)
     assert "skip  the script after fit: RuntimeError: Can't call numpy()" in result.stdout
     assert "stopped by --max-steps, never reached" in result.stdout
-    # run whole, the original fails there itself: nothing is blamed on the conversion
-    whole = verify(script, "--lightning-uses", cwd=tmp_path / "whole")
-    assert whole.returncode == 2, explain(whole)
-    assert "original" in whole.stderr
 
 
 def test_an_error_after_fit_in_code_the_conversion_changed_still_fails():
