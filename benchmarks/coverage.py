@@ -425,15 +425,10 @@ def _verify_once(res: FileResult, job: Job, cwd: Path | None) -> None:
         res.detail = "original does not run here: it never called backward() (nothing to compare)"
         return
     if "its training does not reproduce here" in res.log:  # verify's "not-reproducible"
+        said = next(ln for ln in res.log.splitlines() if "does not reproduce here" in ln)
+        why = said.split("(", 1)[-1].split(")", 1)[0]  # "at step 1: first run loss ..."
         res.category = UNVERIFIABLE
-        res.detail = (
-            "the original trains differently in a second run with the same seed: "
-            + (
-                next((ln for ln in res.log.splitlines() if "trains differently" in ln), "")
-                .split("(", 1)[-1]
-                .split(")", 1)[0]
-            )
-        )
+        res.detail = f"the original trains differently in a second run with the same seed: {why}"
         return
     res.category = CRASHED
     res.detail = f"verify exited 2 for no reason it stated: {_last_line(err)}"

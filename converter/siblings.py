@@ -28,11 +28,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.analysis.walk import find
 from converter.parsing import SourceRejected, parse_module
 from converter.report import ConversionResult, Entry, Report
 
-_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 _BACKWARD_CALL = re.compile(r"\.\s*backward\s*\(")
 #: Names a module binds for itself: a copy would read the script's.
 _MODULE_OWN = {"__file__", "__name__", "__spec__", "__package__", "__loader__", "__path__"}
@@ -144,7 +144,7 @@ def bring_in(source: str, modules: Modules) -> BroughtIn | None:
     if wrapper is None:
         return None  # the conversion itself says why
     script = _Source(Module("__main__", "", source, False), wrapper)
-    if any(m.matches(c, _BACKWARD) for c in script.index.nodes(cst.Call)):
+    if any(m.matches(c, BACKWARD_CALL) for c in script.index.nodes(cst.Call)):
         return None
     plan = _Plan(script, _Cache(modules))
     plan.collect()
@@ -371,7 +371,7 @@ class _Plan:
 
 
 def _trains(function: cst.FunctionDef) -> bool:
-    return any(m.matches(c, _BACKWARD) for c in find(function, cst.Call))
+    return any(m.matches(c, BACKWARD_CALL) for c in find(function, cst.Call))
 
 
 #: What an evaluation's loop wraps its loader in: `enumerate(loader)`, `tqdm(loader)`.

@@ -181,10 +181,10 @@ def test_an_error_after_fit_in_code_the_conversion_changed_still_fails():
 
 def test_a_uses_run_that_runs_out_of_time_is_not_judged():
     trace = {"uses": [{"check": "predict a fresh module", "printed": ""}]}
-    rows = uses.judge(trace, "it did not finish in time (--timeout)").rows
+    rows = uses.judge(trace, "it did not finish in time (--timeout)", timed_out=True).rows
     assert rows[-1] == (
         uses.SKIPPED,
         "the rest of the uses",
         "it did not finish in time (--timeout): not judged",
     )
-    assert uses.judge(trace, "it did not finish in time (--timeout)").equivalent
+    assert uses.judge(trace, "it did not finish in time (--timeout)", timed_out=True).equivalent

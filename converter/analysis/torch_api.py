@@ -34,6 +34,7 @@ SCALERS = (
 
 
 STEP_CALL = m.Call(func=m.Attribute(attr=m.Name("step")))
+BACKWARD_CALL = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
 
 def is_device(index: SourceIndex, value: cst.BaseExpression) -> bool:

@@ -84,23 +84,22 @@ def install() -> None:
             return cls.fromtimestamp(now())
 
     skewed = {"datetime": SkewedDateTime, "date": SkewedDate}
+    real = {name: getattr(datetime, name) for name in skewed}
     for name, cls in skewed.items():
         cls.__name__ = cls.__qualname__ = name
         cls.__module__ = "datetime"
         setattr(datetime, name, cls)
-    _real_types_while_extensions_load(skewed)
+    _real_types_while_extensions_load(real, skewed)
 
 
-def _real_types_while_extensions_load(skewed: dict) -> None:
+def _real_types_while_extensions_load(real: dict, skewed: dict) -> None:
     """A compiled extension (pandas' Cython modules) takes `datetime.datetime` as the C type it
     was built against when it loads: a subclass there fails its import or crashes it. While an
     extension module loads, `datetime` holds its own types again; its clock reads then stay
     real, the script's own (`datetime.now()`) are skewed."""
     import importlib.machinery
 
-    real = {name: getattr(datetime, name).__mro__[1] for name in skewed}
     loader = importlib.machinery.ExtensionFileLoader
-
     loading = [0]  # extensions load one inside another: the outermost restores the skew
 
     def with_real_types(method):

@@ -674,11 +674,13 @@ def _judge_uses(run: Run, opts: dict, console, unseen_after_fit: Path | None) ->
     if opts["verbose"]:
         _show_logs(run, console)
     trace = compare.load(str(run.trace)) if run.trace.exists() else {}
-    error = run.error() and (run.timed_out and run.error() or run.last_error_line())
-    own = _failing_line(run) if error and unseen_after_fit and not run.timed_out else None
-    if own is not None and own[1] in _lines_of(unseen_after_fit):
-        error = uses.Unseen(error, *own)
-    found = uses.judge(trace, error)
+    error = run.error()
+    if error and not run.timed_out:
+        error = run.last_error_line() or error
+        own = _failing_line(run) if unseen_after_fit else None
+        if own is not None and own[1] in _lines_of(unseen_after_fit):
+            error = uses.Unseen(error, *own)
+    found = uses.judge(trace, error, timed_out=run.timed_out)
     console.say(f"{USES}:")
     console.say("\n".join(found.details()))
     return {
@@ -694,13 +696,14 @@ def _failing_line(run: Run) -> tuple[int, str] | None:
     if not frames:
         return None
     number = int(frames[-1])
-    lines = _lines_of(run.script, stripped=False)
-    return (number, lines[number - 1].strip()) if 0 < number <= len(lines) else None
+    lines = _lines_of(run.script)
+    return (number, lines[number - 1]) if 0 < number <= len(lines) else None
 
 
-def _lines_of(path: Path, stripped: bool = True) -> list[str]:
-    text = path.read_text("utf-8", errors="replace").splitlines()
-    return [line.strip() for line in text] if stripped else text
+def _lines_of(path: Path) -> list[str]:
+    """The file's lines, stripped: a line of the original is found in its conversion however
+    the conversion indents it."""
+    return [line.strip() for line in path.read_text("utf-8", errors="replace").splitlines()]
 
 
 def _rank(rank: int, port: str) -> dict[str, str]:

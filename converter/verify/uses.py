@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from converter.verify import printed
 
 SKIPPED, FAILED, OK = "skip", "FAIL", "ok"
-TIMED_OUT = "it did not finish in time"  # runs.Run.error() of a run --timeout stopped
 
 
 @dataclass
@@ -55,8 +54,9 @@ class Unseen:
         return self.error
 
 
-def judge(trace: dict, error: str | Unseen | None) -> UseCheck:
-    """``error``: the run's own failure (the script's fit, or the script after it), or None."""
+def judge(trace: dict, error: str | Unseen | None, timed_out: bool = False) -> UseCheck:
+    """``error``: the run's own failure (the script's fit, or the script after it), or None;
+    ``timed_out``: --timeout stopped the run, so what it did not reach is not judged."""
     result = UseCheck()
     fitted = False
     for entry in trace.get("uses") or ():
@@ -77,7 +77,7 @@ def judge(trace: dict, error: str | Unseen | None) -> UseCheck:
                 result.rows.append(
                     (FAILED if unprinted else OK, f"{stage}: logged = printed", unprinted)
                 )
-    if error is not None and str(error).startswith(TIMED_OUT):
+    if timed_out:
         result.rows.append((SKIPPED, "the rest of the uses", f"{error}: not judged"))
     elif isinstance(error, Unseen) and fitted:
         result.rows.append(

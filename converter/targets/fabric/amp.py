@@ -28,7 +28,7 @@ from converter.analysis import match as m
 from converter.analysis.bindings import code, method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
-from converter.analysis.torch_api import AUTOCAST, SCALERS
+from converter.analysis.torch_api import AUTOCAST, BACKWARD_CALL, SCALERS
 from converter.analysis.walk import find
 from converter.lightning_code.options import precision_option
 from converter.targets.fabric.context import Context, make_call
@@ -181,7 +181,7 @@ def _is_scaled_backward(index: SourceIndex, call) -> bool:
         isinstance(call, cst.Call)
         and len(call.args) == 1
         and not call.args[0].keyword
-        and m.matches(backward, m.Call(func=m.Attribute(attr=m.Name("backward"))))
+        and m.matches(backward, BACKWARD_CALL)
         and backward.func.value is call
     )
 

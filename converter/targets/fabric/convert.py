@@ -8,6 +8,7 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.lightning_code.layout import BLANK, insert_imports
 from converter.report import Report
 from converter.targets.fabric import checks, clipping, devices, training
@@ -30,7 +31,6 @@ from converter.targets.fabric.setup import (
     setup_points,
 )
 
-_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 _NEEDS_PROCESS_GROUP = (
     "torch.distributed",
     "torch.utils.data.distributed.DistributedSampler",
@@ -41,7 +41,7 @@ _NEEDS_PROCESS_GROUP = (
 def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     checks.refuse_lightning(index)
     checks.refuse_uncompilable(index)
-    backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, _BACKWARD)]
+    backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, BACKWARD_CALL)]
     if not backward_calls:
         raise Declined(1, "no training loop: nothing calls .backward()", kind="file")
     checks.refuse_spawn(index)

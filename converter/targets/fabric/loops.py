@@ -13,12 +13,12 @@ from converter.analysis import match as m
 from converter.analysis.bindings import assigned_call, bindings
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import without_progress_bar
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.analysis.walk import find
 from converter.targets.fabric.reach import Reach
 from converter.targets.fabric.roles import resolve_all
 
 DATALOADER = ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader")
-_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 _NUMBER = m.Integer() | m.Float() | m.UnaryOperation(expression=m.Integer() | m.Float())
 
 
@@ -87,7 +87,7 @@ def find_loops(index: SourceIndex, reach: Reach, distributed: bool) -> Loops:
             if isinstance(node, cst.CompFor) and names and reach.has_fabric(node):
                 comprehensions.append((node, names))
             continue
-        trains = bool(find(node.body, cst.Call, _BACKWARD))
+        trains = bool(find(node.body, cst.Call, BACKWARD_CALL))
         loop = Loop(node, None, None, trains=trains)
         loops.append(loop)
         if names:

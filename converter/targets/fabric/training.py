@@ -18,12 +18,11 @@ from converter.analysis import match as m
 from converter.analysis.file_writes import writing_statements
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.analysis.walk import find
 from converter.targets.fabric.context import Context, make_call
 from converter.targets.fabric.reach import references
 from converter.templating import fill
-
-_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
 
 def backward(ctx: Context, unscaled: set[cst.Call]) -> None:
@@ -32,7 +31,7 @@ def backward(ctx: Context, unscaled: set[cst.Call]) -> None:
     `fabric.backward(scaler.scale(loss))` where the script keeps its own."""
     index = ctx.index
     for call in index.nodes(cst.Call):
-        if not m.matches(call, _BACKWARD):
+        if not m.matches(call, BACKWARD_CALL):
             continue
         if not ctx.reach.has_fabric(call):
             if ctx.reach.never_called(call):

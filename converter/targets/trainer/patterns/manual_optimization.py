@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis import match as m
 from converter.analysis.bindings import method_call
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Hook, TrainingSite
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.analysis.walk import find
 from converter.targets.trainer.patterns.base import Emission, Example, Pattern
 from converter.templating import expr, fill
-
-_BACKWARD = m.Call(func=m.Attribute(attr=m.Name("backward")))
 
 
 class ManualOptimization(Pattern):
@@ -86,7 +84,7 @@ class ManualOptimization(Pattern):
             cst.SimpleStatementLine([binding])
         )
         for item in site.train.step:
-            for call in find(item.node, cst.Call, _BACKWARD):
+            for call in find(item.node, cst.Call, BACKWARD_CALL):
                 out.replacements[call] = lambda updated: updated.with_changes(
                     func=expr("self.manual_backward"),
                     args=[cst.Arg(updated.func.value), *updated.args],

@@ -28,6 +28,7 @@ from converter.analysis.site import (
     StageName,
     TrainingSite,
 )
+from converter.analysis.torch_api import BACKWARD_CALL
 from converter.analysis.walk import find
 
 # Statements that act on the loop or function around them; `await` suspends the coroutine
@@ -256,10 +257,7 @@ def _in_another_training_loop(index: SourceIndex, site: TrainingSite, node) -> b
     return any(
         isinstance(loop, cst.For)
         and loop is not site.batch_loop
-        and any(
-            isinstance(c.func, cst.Attribute) and c.func.attr.value == "backward"
-            for c in find(loop.body, cst.Call)
-        )
+        and bool(find(loop.body, cst.Call, BACKWARD_CALL))
         for loop in index.ancestors(node)
     )
 

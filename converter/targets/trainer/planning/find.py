@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis import match as m
 from converter.analysis.bindings import assigned_locally, calls_of
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, result_assignment
 from converter.analysis.site import Declined, Origin, StepFunction, TrainingSite
-from converter.analysis.torch_api import STEP_CALL
+from converter.analysis.torch_api import BACKWARD_CALL, STEP_CALL
 from converter.analysis.walk import find
+
+STEPS_NOTHING = "the loop calls backward() but steps no optimizer in its body"
 
 
 def find_backward_loops(index: SourceIndex) -> tuple[list[cst.For], list[cst.CSTNode]]:
@@ -26,8 +27,9 @@ def find_backward_loops(index: SourceIndex) -> tuple[list[cst.For], list[cst.CST
     as they are while its training loops convert. Only when none is left is there nothing to
     convert."""
     loops: list[cst.For] = []
-    alone: list[cst.Call] = []
+    alone: list[cst.CSTNode] = []  # backward() calls, then loops that step nothing
     for node in index.nodes(cst.Call):
+        # BACKWARD_CALL as plain checks: asked of every call of the script
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
             loop = next((a for a in index.ancestors(node) if isinstance(a, cst.For)), None)
             if loop is None:
@@ -40,7 +42,7 @@ def find_backward_loops(index: SourceIndex) -> tuple[list[cst.For], list[cst.CST
         raise Declined(index.line(alone[0]), "backward() is not inside a loop")
     stepping = [loop for loop in loops if _steps(index, loop)]
     if loops and not stepping:
-        step_calls(index, loops[0])  # declines: it steps no optimizer
+        raise Declined(index.line(loops[0]), STEPS_NOTHING)
     unstepped = [loop for loop in loops if loop not in stepping]
     return stepping, alone + unstepped
 
@@ -87,9 +89,7 @@ def step_function_in(index: SourceIndex, batch_loop: cst.For):
             None,
         )
         if function is not None and _loop_calling(index, function) is batch_loop:
-            backward = find(
-                function.body, cst.Call, m.Call(func=m.Attribute(attr=m.Name("backward")))
-            )
+            backward = find(function.body, cst.Call, BACKWARD_CALL)
             if any(not _in_a_loop(index, b, function) for b in backward):
                 return function, statement, call, target
     return None
@@ -116,9 +116,7 @@ def step_calls(index: SourceIndex, site_or_loop) -> list[tuple[cst.Call, Origin 
         inner = find(step_function.function.body, cst.Call, STEP_CALL)
         calls += [(c, step_function.origin) for c in inner]
     if not calls:
-        raise Declined(
-            index.line(loop), "the loop calls backward() but steps no optimizer in its body"
-        )
+        raise Declined(index.line(loop), STEPS_NOTHING)
     return calls
 
 

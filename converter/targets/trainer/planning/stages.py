@@ -251,8 +251,9 @@ def _stops_early(index: SourceIndex, region) -> bool:
 
 
 def _evaluates_in_train_mode(site: TrainingSite, index: SourceIndex, region) -> bool:
-    """It never calls `model.eval()`, and the model's dropout or batch norm depend on the mode:
-    trainer.test would run it in eval mode."""
+    """The model's dropout or batch norm depend on the mode, and nothing in the evaluation calls
+    `.eval()` (on anything: a switch it cannot place keeps the evaluation for trainer.test, whose
+    checks decide): trainer.test would run it in eval mode."""
     if not any(is_mode_sensitive(model.cls, index, model.call) for model in site.models):
         return False
     statements = [item.node for item in region.start + region.end] + [region.loop]
