@@ -419,7 +419,7 @@ def test_a_fabric_conversion_evaluates_on_2_processes_as_on_1_and_prints_once(tm
     )
     assert run.returncode == 0, explain(run)
     out = run.stdout
-    assert "printed output: 5 lines compared (original 5, lightning 5): the same" in out
+    assert "printed output: 7 lines compared (original 7, lightning 7): the same" in out
     assert "1 vs 2 processes (ddp, gloo):" in out
     assert "evaluation: 1 line printed\n" in out and "evaluation: 2 lines printed\n" in out
     assert "the same on 2 processes: printed once, metrics reduced" in out
@@ -442,7 +442,7 @@ def test_devices_2_fails_a_fabric_script_whose_processes_print_their_own_shard(t
     )
     assert run.returncode == 1, explain(run)
     out = run.stdout
-    assert "printed output: 5 lines compared" in out  # one process: all agree
+    assert "printed output: 7 lines compared" in out  # one process: all agree
     assert "! evaluation: what rank 0 printed differs from 1 process" in out
     assert "! evaluation: rank 1 printed too" in out and "print once (fabric.print" in out
     assert "DIVERGED on 2 processes: evaluation: what rank 0 printed differs" in out

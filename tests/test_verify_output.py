@@ -189,7 +189,7 @@ def _devices(tmp_path, mode: str):
 def test_devices_2_passes_when_metrics_are_reduced_and_printed_once(tmp_path):
     result = _devices(tmp_path, "synced")
     assert result.returncode == 0, explain(result)
-    assert "printed output: 5 lines compared (original 5, lightning 5): the same" in result.stdout
+    assert "printed output: 7 lines compared (original 7, lightning 7): the same" in result.stdout
     assert "validate: 1 line printed, 2 logged metrics (val_acc, val_loss)" in result.stdout
     assert "training summary: 1 line printed, 0 logged metrics" in result.stdout
     assert "test: 1 line printed, 2 logged metrics (test_acc, test_loss)" in result.stdout
@@ -202,7 +202,7 @@ def test_devices_2_passes_when_metrics_are_reduced_and_printed_once(tmp_path):
 def test_devices_2_fails_when_each_process_prints_and_logs_its_own_shard(tmp_path):
     result = _devices(tmp_path, "per_shard")
     assert result.returncode == 1, explain(result)
-    assert "printed output: 5 lines compared" in result.stdout  # one process: all agree
+    assert "printed output: 7 lines compared" in result.stdout  # one process: all agree
     out = result.stdout
     assert "! validate: what rank 0 printed differs from 1 process" in out
     assert "! validate: rank 1 printed too" in out

@@ -12,17 +12,21 @@ loss depends on the batch alone. The epoch's total over all batches is then the 
 they are split; a mean over batches differs only by how a short last batch weighs.
 
 What the module prints at the end of the epoch (``on_train_epoch_end``, or ``on_train_batch_end``
-after the last batch, where a conversion prints a summary the loop printed before validating) is
-labelled and recorded
-as one more evaluation, stage ``training summary``, with the tolerance that the split needs;
-what it prints in its steps is labelled too, so that it must be printed once. Not every number
-printed there sums up the epoch: ``last loss 0.31`` is the last batch's, which on N processes is
-another batch. So on one process the epoch runs a second time with its batches in another order
-(the loader re-made with a permuting sampler of its own generator): a number that changes with
-the order is no summary, and is not compared (``reordered`` in the record).
+once it has read ``trainer.is_last_batch`` as true: a conversion guards so the summary the loop
+printed before validating) is labelled and recorded as one more evaluation, stage ``training
+summary``, with the tolerance that the split needs; what it prints in its steps is labelled too, so
+that it must be printed once. A line a hand-kept step counter schedules (``if steps % 3 == 0``) is
+a step's, even when it falls on the last batch: N processes take fewer steps an epoch.
+
+Not every number printed there sums up the epoch: ``last loss 0.31`` is the last batch's, which
+on N processes is another batch. So on one process the epoch runs a second time with its batches
+in another order (the loader re-made with a permuting sampler of its own generator): a number
+that changes with the order is no summary, and is not compared (``reordered`` in the record).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 #: Relative difference allowed between the summaries of 1 and N processes: batches of other sizes.
 TOLERANCE = 0.02
@@ -43,10 +47,12 @@ def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodul
     n = len(plan.evaluations) + 1
     labels = {"steps": f"training steps {n}", "summary": f"training summary {n}"}
     options = {**getattr(trainer, "_verify_options", {}), **QUIET}
-    options["callbacks"] = [_holding_still(callback_cls, plan, labels)]
+    wrap_up = _WrapUp(plan.capture)
+    options["callbacks"] = [_holding_still(callback_cls, plan, labels, wrap_up)]
     options.pop("check_val_every_n_epoch", None)
     held = trainer_cls(**options)
-    fit(held, model, train_dataloaders=train_loaders, datamodule=datamodule)
+    with wrap_up.reading(trainer_cls):
+        fit(held, model, train_dataloaders=train_loaders, datamodule=datamodule)
     record = {
         "label": labels["summary"],
         "stage": "training summary",
@@ -61,8 +67,9 @@ def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodul
             "steps": f"{labels['steps']} reordered",
             "summary": f"{labels['summary']} reordered",
         }
-        options["callbacks"] = [_holding_still(callback_cls, plan, again)]
-        fit(trainer_cls(**options), model, train_dataloaders=reordered)
+        options["callbacks"] = [_holding_still(callback_cls, plan, again, wrap_up)]
+        with wrap_up.reading(trainer_cls):
+            fit(trainer_cls(**options), model, train_dataloaders=reordered)
         record["reordered"] = again["summary"]
     plan.evaluations.append(record)
     # what the script may read from its Trainer after fit (trainer.optimizers[0].state_dict())
@@ -88,7 +95,35 @@ def _reordered(loader, package: str):
         return None
 
 
-def _holding_still(callback_cls, plan, labels):
+class _WrapUp:
+    """The label the epoch's wrap-up prints under, armed after the last batch: the module's
+    ``on_train_batch_end`` runs after the callbacks', and what it prints once it has read
+    ``trainer.is_last_batch`` as true is the epoch's wrap-up before validation, as conversions
+    guard it. Anything it prints before that read (a step counter's line) stays a step's."""
+
+    def __init__(self, capture):
+        self.capture = capture
+        self.label: str | None = None
+
+    @contextlib.contextmanager
+    def reading(self, trainer_cls):
+        read = trainer_cls.is_last_batch
+
+        def is_last_batch(trainer):
+            value = read.fget(trainer)
+            if value and self.label is not None:
+                self.capture.label, self.label = self.label, None
+            return value
+
+        trainer_cls.is_last_batch = property(is_last_batch)
+        try:
+            yield
+        finally:
+            trainer_cls.is_last_batch = read
+            self.label = None
+
+
+def _holding_still(callback_cls, plan, labels, wrap_up: _WrapUp):
     class HoldStill(callback_cls):
         def on_train_start(self, trainer, module):
             module.eval()
@@ -97,8 +132,8 @@ def _holding_still(callback_cls, plan, labels):
             plan.capture.label = labels["steps"]
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            if trainer.is_last_batch:  # the epoch's wrap-up before validation, as conversions
-                plan.capture.label = labels["summary"]  # print it (the module's hook runs next)
+            last = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+            wrap_up.label = labels["summary"] if last else None
 
         def on_train_epoch_end(self, trainer, module):
             # the module's own hook runs after the callbacks'

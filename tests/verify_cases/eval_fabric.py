@@ -45,6 +45,7 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model, optimizer = fabric.setup(model, optimizer)
     train, val, test = fabric.setup_dataloaders(train, val, test)
+    steps = 0
     for epoch in range(2):
         model.train()
         running = 0.0
@@ -53,6 +54,9 @@ def main():
             loss = F.cross_entropy(model(x), y)
             fabric.backward(loss)
             optimizer.step()
+            steps += 1
+            if steps % 8 == 0:
+                (fabric.print if mode == "synced" else print)(f"step {steps}")
             running += loss.item() * len(y)
         if mode != "per_shard" and fabric.world_size > 1:
             running = fabric.all_reduce(torch.tensor(running), reduce_op="sum").item()

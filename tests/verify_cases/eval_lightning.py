@@ -34,6 +34,7 @@ class Net(pl.LightningModule):
         self.mode = mode
         self.scale = scale
         self.model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.steps = 0
 
     def forward(self, x):
         return self.model(x)
@@ -48,6 +49,9 @@ class Net(pl.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.steps += 1
+        if self.steps % 8 == 0:  # a step's line, whatever batch it falls on
+            (self.print if self.mode == "synced" else print)(f"step {self.steps}")
         if not self.trainer.is_last_batch:  # the summary before validation, as the loop prints it
             return
         running = self.running

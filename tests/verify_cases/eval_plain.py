@@ -1,5 +1,6 @@
 """A plain loop that evaluates: validation after each epoch, a test at the end, each printing a
-loss and a count; and a training summary after each epoch (the loss over the epoch's items). The Lightning versions beside it (eval_*.py) evaluate the same way on one
+loss and a count; a training summary after each epoch (the loss over the epoch's items); and a
+line every 8 steps, counted by hand, which falls on the epoch's last batch on one process only. The Lightning versions beside it (eval_*.py) evaluate the same way on one
 process; --devices 2 tells apart those that also do on two."""
 
 import torch
@@ -40,6 +41,7 @@ def main():
     train, val, test = loaders()
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = 0
     for epoch in range(2):
         model.train()
         running = 0.0
@@ -48,6 +50,9 @@ def main():
             loss = F.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()
+            steps += 1
+            if steps % 8 == 0:
+                print(f"step {steps}")
             running += loss.item() * len(y)
         print(f"epoch {epoch} training: loss {running / len(train.dataset):.4f}")
         evaluate(model, val, f"epoch {epoch} validation")
