@@ -11,17 +11,37 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 TARGETS = ("pytorch_lightning", "lightning", "fabric")
+#: The one Lightning distribution a conversion imports from, Trainer and Fabric alike:
+#: pytorch-lightning (``pytorch_lightning``, and the ``lightning_fabric`` it bundles) or lightning.
+PACKAGES = ("pytorch_lightning", "lightning")
 #: What `--fallback` may name: the target tried when the Trainer conversion declines.
 FALLBACKS = ("fabric",)
 __all__ = [
     "FALLBACKS",
+    "PACKAGES",
     "TARGETS",
     "ConversionResult",
     "Entry",
     "Report",
     "__version__",
     "convert_source",
+    "lightning_package",
 ]
+
+
+def lightning_package(target: str, package: str | None) -> str:
+    """The distribution a conversion to ``target`` imports from: ``package`` where given (the
+    default target, ``pytorch_lightning``, then names the Trainer alone), else the target's."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if package is None:
+        return target if target in PACKAGES else PACKAGES[0]
+    if package not in PACKAGES:
+        raise ValueError(f"unknown package {package!r}; choose one of {', '.join(PACKAGES)}")
+    if target == "lightning" and package != "lightning":
+        raise ValueError(f"target lightning imports lightning, not {package}")
+    return package
+
 
 if TYPE_CHECKING:
     from converter.pipeline import convert_source

@@ -7,7 +7,7 @@ from collections import Counter
 
 import libcst as cst
 
-from converter import FALLBACKS, TARGETS, output_check, siblings
+from converter import FALLBACKS, lightning_package, output_check, siblings
 from converter.analysis.index import SourceIndex
 from converter.analysis.models import find_model_classes
 from converter.analysis.site import Declined, TrainingSite
@@ -35,8 +35,13 @@ def convert_source(
     filename: str = "<string>",
     fallback: str | None = None,
     modules: Modules | None = None,
+    package: str | None = None,
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
+
+    ``package``: the Lightning distribution the output imports from, whichever target writes it
+    (:data:`converter.PACKAGES`); by default the one ``target`` names, else ``pytorch_lightning``,
+    whose ``lightning_fabric`` Fabric conversions then import.
 
     ``fallback="fabric"``: when the Trainer conversion declines, convert to Lightning Fabric
     instead (the report says why, with the Trainer's reason); when that declines too, the report
@@ -48,6 +53,7 @@ def convert_source(
     Raises ``libcst.ParserSyntaxError`` when the source does not parse, and
     ``converter.parsing.SourceRejected`` when it is over the size or nesting budget.
     """
+    package = lightning_package(target, package)
     try:
         brought = siblings.bring_in(source, modules) if modules is not None else None
     except Declined as declined:
@@ -57,8 +63,8 @@ def convert_source(
 
     def convert(to: str) -> ConversionResult:
         if brought is None:
-            return _convert_source(source, to, filename, check=True)
-        return brought.restore(_convert_source(brought.text, to, filename, check=True), source)
+            return _convert_source(source, to, filename, package)
+        return brought.restore(_convert_source(brought.text, to, filename, package), source)
 
     result = convert(target)
     if fallback is None or fallback == target or result.changed or not result.report.declined:
@@ -68,20 +74,17 @@ def convert_source(
     return fall_back(result, convert(fallback))
 
 
-def _convert_source(source: str, target: str, filename: str, check: bool) -> ConversionResult:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+def _convert_source(source: str, target: str, filename: str, package: str) -> ConversionResult:
     report = Report(filename=filename)
     module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
         index = SourceIndex(module, source)
         if target == "fabric":
-            converted = _fabric(index, report)
+            converted = _fabric(index, report, package)
         else:
-            converted = _convert(index, target, report)
+            converted = _convert(index, package, report)
         converted, code, output = drop_unused_imports(index, converted)
-        if check:
-            _check_output(index, converted, code, filename, target, output)
+        _check_output(index, converted, code, filename, target, package, output)
     except Declined as declined:
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
@@ -89,12 +92,12 @@ def _convert_source(source: str, target: str, filename: str, check: bool) -> Con
     return ConversionResult(source=source, code=code, report=report)
 
 
-def _fabric(index: SourceIndex, report: Report) -> cst.Module:
+def _fabric(index: SourceIndex, report: Report, package: str) -> cst.Module:
     from converter.targets.fabric import (
         convert_to_fabric,  # here: a Trainer conversion never loads it
     )
 
-    return convert_to_fabric(index, report)
+    return convert_to_fabric(index, report, package)
 
 
 def _convert(index: SourceIndex, target: str, report: Report) -> cst.Module:
@@ -166,13 +169,14 @@ def _check_output(
     code: str,
     filename: str,
     target: str,
+    package: str,
     output: SourceIndex | None = None,
 ) -> None:
     def convert_again(again: SourceIndex) -> str:
         try:
             if target == "fabric":
-                return _fabric(again, Report(filename=filename)).code
-            return _convert(again, target, Report(filename=filename)).code
+                return _fabric(again, Report(filename=filename), package).code
+            return _convert(again, package, Report(filename=filename)).code
         except Declined:
             return code  # left as it is
 

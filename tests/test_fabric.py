@@ -4,7 +4,9 @@ conversion on 2 CPU processes (`verify --devices 2`)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -354,6 +356,49 @@ def test_convert_fallback_converts_what_the_trainer_declines_and_says_so(tmp_pat
     assert "pytorch_lightning" in (tmp_path / "gan.py").read_text()
     assert files["method.py"]["status"] == "unchanged"
     assert [d["message"][:8] for d in files["method.py"]["declined"]] == ["Trainer:", "Fabric: "]
+
+
+def _lightning_imports(text: str) -> set[str]:
+    """The top-level Lightning modules a converted file imports."""
+    found = re.findall(
+        r"^(?:import|from) (lightning_fabric|lightning|pytorch_lightning)\b", text, re.M
+    )
+    return set(found)
+
+
+@pytest.mark.parametrize(
+    ("package", "expected"),
+    [
+        (None, {"pytorch_lightning", "lightning_fabric"}),
+        ("lightning", {"lightning"}),
+    ],
+)
+def test_one_lightning_distribution_per_output_whichever_target_converts(
+    tmp_path, package, expected
+):
+    """The Trainer converts the GAN, Fabric the `while` loop: both import from one distribution."""
+    for name in ("while_epoch_loop", "gan"):
+        (tmp_path / f"{name}.py").write_text((HERE / "golden_fabric" / f"{name}.in.py").read_text())
+    flags = ["--lightning-package", package] if package else []
+    run = cli("convert", "--fallback", "fabric", *flags, tmp_path)
+    assert run.returncode == 0, explain(run)
+    imported = set()
+    for name in ("while_epoch_loop", "gan"):
+        imported |= _lightning_imports((tmp_path / f"{name}.py").read_text())
+    assert imported == expected
+    distributions = importlib.metadata.packages_distributions()
+    assert len({d for module in imported for d in distributions[module]}) == 1, imported
+
+
+def test_lightning_package_that_contradicts_the_target_is_a_usage_error(tmp_path):
+    (tmp_path / "gan.py").write_text((HERE / "golden_fabric" / "gan.in.py").read_text())
+    before = (tmp_path / "gan.py").read_text()
+    run = cli(
+        "convert", "--target", "lightning", "--lightning-package", "pytorch_lightning", tmp_path
+    )
+    assert run.returncode == 2, explain(run)
+    assert "target lightning imports lightning, not pytorch_lightning" in run.stderr
+    assert (tmp_path / "gan.py").read_text() == before
 
 
 def test_convert_rejects_an_unknown_fallback(tmp_path):

@@ -66,7 +66,7 @@ def test_batchified_tensors_train_the_same_on_2_processes_as_on_1(tmp_path):
 
 def test_prints_after_the_call_that_launches_fabric_print_on_the_first_process():
     code = convert(CASES / "printed_by_the_caller.py").code
-    assert "from lightning.fabric.utilities import rank_zero_only\n" in code
+    assert "from lightning_fabric.utilities import rank_zero_only\n" in code
     assert 'print("training")\n' in code.replace("    ", "")  # before the launch: as it was
     assert (
         '    if rank_zero_only.rank == 0:\n        print(f"round {rnd}: total loss {total:.4f}")\n'
@@ -78,7 +78,7 @@ def test_the_guard_takes_a_fresh_name_where_the_script_has_rank_zero_only():
     source = (CASES / "printed_by_the_caller.py").read_text()
     source = source.replace("import argparse\n", "import argparse\n\nrank_zero_only = None\n", 1)
     code = convert_source(source, target="fabric").code
-    assert "from lightning.fabric.utilities import rank_zero_only as rank_zero_only_2" in code
+    assert "from lightning_fabric.utilities import rank_zero_only as rank_zero_only_2" in code
     assert "if rank_zero_only_2.rank == 0:" in code
 
 

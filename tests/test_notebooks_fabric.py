@@ -29,7 +29,7 @@ def comparable(code: str) -> list[str]:
     return [
         line
         for line in code.splitlines()
-        if line.strip() and line not in ("from lightning.fabric import Fabric", "import os")
+        if line.strip() and line not in ("from lightning_fabric import Fabric", "import os")
     ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from converter import FALLBACKS, TARGETS, __version__
+from converter import FALLBACKS, PACKAGES, TARGETS, __version__, lightning_package
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -43,6 +43,14 @@ Examples:
   torch2lightning convert src/ -o converted/   write a converted copy of the tree
   cat train.py | torch2lightning convert -     standard input to standard output
 """
+
+
+def checked_package(target: str, package: str | None) -> str:
+    """``--lightning-package`` for ``--target``: a usage error where they disagree."""
+    try:
+        return lightning_package(target, package)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--lightning-package") from None
 
 
 class _Commands(click.Group):
@@ -100,6 +108,13 @@ def main() -> None:
     "says so, with the Trainer's reason).",
 )
 @click.option(
+    "--lightning-package",
+    "package",
+    type=click.Choice(PACKAGES),
+    help="The one Lightning distribution the output imports from, Trainer and Fabric alike "
+    "[default: the target's; for fabric, pytorch_lightning's lightning_fabric].",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -149,6 +164,7 @@ def convert(
     output: Path | None,
     target: str,
     fallback: str | None,
+    package: str | None,
     report_path: Path | None,
     as_json: bool,
     jobs: int,
@@ -167,6 +183,7 @@ def convert(
 
     if quiet and verbose:
         raise click.UsageError("-q and -v contradict each other")
+    package = checked_package(target, package)
     try:
         found = files.discover(paths, output, excludes)
     except files.UsageProblem as err:
@@ -182,13 +199,14 @@ def convert(
 
     write_mode = "none" if not writes else ("output" if output is not None else "inplace")
     file_options = file_runner.Options(
-        target=target, write=write_mode, diff=diff, fallback=fallback
+        target=target, write=write_mode, diff=diff, fallback=fallback, package=package
     )
     stdin_options = file_runner.Options(
         target=target,
         write="stdout" if write_mode == "inplace" else write_mode,
         diff=diff,
         fallback=fallback,
+        package=package,
     )
     use_color = _use_color(color)
     run = _Run(writes=writes, quiet=quiet, verbose=verbose)

@@ -83,7 +83,7 @@ def process(source: files.Source, options: Options, stdin_data: bytes | None = N
         return deliver(source, options, skipped, data, data, read_stat)
 
     try:
-        result = _convert(text, options.target, display, options.fallback, modules)
+        result = _convert(text, options, display, modules)
     except _ParseFailed as err:
         return Outcome(display, ERROR, message=err.message)
     except MemoryError:
@@ -150,11 +150,16 @@ class _ParseFailed(Exception):
         self.message = message
 
 
-def _convert(text: str, target: str, display: str, fallback: str | None = None, modules=None):
+def _convert(text: str, options: Options, display: str, modules=None):
     libcst, convert_source, SourceRejected = load_converter()
     try:
         return convert_source(
-            text, target=target, filename=display, fallback=fallback, modules=modules
+            text,
+            target=options.target,
+            filename=display,
+            fallback=options.fallback,
+            modules=modules,
+            package=options.package,
         )
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(syntax_error_message(display, err)) from None

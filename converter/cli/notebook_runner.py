@@ -31,7 +31,9 @@ def process(
     if not own_loop and not _imports_training(data, source.path, modules):
         return outcomes.deliver(source, options, skipped, data, data, read_stat)
     try:
-        result = convert_notebook(data, options.target, display, options.fallback, modules)
+        result = convert_notebook(
+            data, options.target, display, options.fallback, modules, options.package
+        )
     except NotebookProblem as problem:
         return _problem(display, problem)
     except MemoryError:

@@ -39,6 +39,8 @@ class Options:
     diff: bool = False
     #: Where the Trainer conversion declines, convert to this instead ("fabric"), or None.
     fallback: str | None = None
+    #: The Lightning distribution the output imports from (None: the one the target names).
+    package: str | None = None
 
 
 @dataclass

@@ -82,9 +82,10 @@ def convert_notebook(
     filename: str = "<notebook>",
     fallback: str | None = None,
     modules=None,
+    package: str | None = None,
 ) -> NotebookResult:
-    """Convert a notebook's bytes (``target``, ``fallback`` and ``modules``, the notebook's own
-    modules, as for ``convert_source``). Raises
+    """Convert a notebook's bytes (``target``, ``fallback``, ``package`` and ``modules``, the
+    notebook's own modules, as for ``convert_source``). Raises
     :class:`NotebookProblem` for a file that is not a notebook this tool takes (not JSON, not
     nbformat 4, a code cell that does not parse)."""
     notebook = read(data)
@@ -99,7 +100,7 @@ def convert_notebook(
         unchanged.reason = "no code cells"
         return unchanged
     joined = joining.join(taken)
-    result = _convert(joined, target, filename, fallback, modules)
+    result = _convert(joined, target, filename, fallback, modules, package)
     report = _located(result.report.to_dict(), joined)
     unchanged.report = report
     if not result.changed:
@@ -176,7 +177,9 @@ def _check_syntax(number: int, text: str) -> None:
         raise NotebookProblem(f"cannot parse: {err}", cell=number) from None
 
 
-def _convert(joined: joining.Joined, target: str, filename: str, fallback: str | None, modules):
+def _convert(
+    joined: joining.Joined, target: str, filename: str, fallback: str | None, modules, package
+):
     import libcst
 
     from converter import convert_source
@@ -184,7 +187,12 @@ def _convert(joined: joining.Joined, target: str, filename: str, fallback: str |
 
     try:
         return convert_source(
-            joined.text, target=target, filename=filename, fallback=fallback, modules=modules
+            joined.text,
+            target=target,
+            filename=filename,
+            fallback=fallback,
+            modules=modules,
+            package=package,
         )
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from converter import FALLBACKS, TARGETS, notebook
+from converter import FALLBACKS, PACKAGES, TARGETS, notebook
 from converter.verify import compare, evaluation, outcome, printed, runs, uses
 from converter.verify.runs import Run
 
@@ -141,6 +141,12 @@ Arguments for both scripts go after `--`:
     help="Convert to this target where the Trainer conversion declines (as convert --fallback).",
 )
 @click.option(
+    "--lightning-package",
+    "package",
+    type=click.Choice(PACKAGES),
+    help="The Lightning distribution the conversion imports from (as convert --lightning-package).",
+)
+@click.option(
     "--max-steps",
     type=click.IntRange(min=1),
     metavar="N",
@@ -227,6 +233,9 @@ Arguments for both scripts go after `--`:
 def verify(ctx: click.Context, script: Path, script_args: tuple[str, ...], **opts) -> None:
     console = Console(opts["json_output"])
     result: dict = {"script": str(script), "against": opts["against"] and str(opts["against"])}
+    from converter.cli.commands import checked_package
+
+    opts["package"] = checked_package(opts["target"], opts["package"])
     if opts["devices"] and opts["accelerator"] != "cpu":
         raise click.UsageError("--devices N runs N CPU processes: use it with --accelerator cpu")
     if opts["cuda_on_cpu"] and opts["accelerator"] != "cpu":
@@ -298,7 +307,10 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
 
     source = files.Source(script, str(script), explicit=True)
     options = file_runner.Options(
-        target=opts["target"], write="stdout", fallback=opts.get("fallback")
+        target=opts["target"],
+        write="stdout",
+        fallback=opts.get("fallback"),
+        package=opts["package"],
     )
     outcome = file_runner.process(source, options)
     declined = (outcome.report or {}).get("declined", [])

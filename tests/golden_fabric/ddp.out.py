@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 def main():

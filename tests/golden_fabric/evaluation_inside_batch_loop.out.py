@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 def evaluate(model, loader):

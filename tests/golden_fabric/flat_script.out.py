@@ -2,7 +2,7 @@ import torch
 import torch.nn as nn
 import torchvision
 import torchvision.transforms as transforms
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 # Device configuration
 device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')

@@ -7,7 +7,7 @@ import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torchvision import datasets, transforms
 import os
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 class Net(nn.Module):

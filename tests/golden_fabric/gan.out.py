@@ -1,7 +1,7 @@
 """A small GAN: two models, two optimizers stepped by hand in one batch loop."""
 import torch
 from torch import nn
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 fabric = Fabric()
 fabric.launch()

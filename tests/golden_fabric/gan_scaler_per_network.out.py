@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 import os
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 def main():

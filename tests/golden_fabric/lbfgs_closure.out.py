@@ -3,7 +3,7 @@ import math
 
 import torch
 import torch.nn as nn
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 fabric = Fabric()
 fabric.launch()

@@ -3,7 +3,7 @@ comprehension over one: Fabric sets both up, so their batches reach the model's 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 def make_loader(x, y, shuffle):

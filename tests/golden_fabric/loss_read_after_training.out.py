@@ -1,7 +1,7 @@
 # the loss read after training (the Trainer conversion hands it back from the module)
 import torch
 from torch import nn
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 fabric = Fabric()
 fabric.launch()

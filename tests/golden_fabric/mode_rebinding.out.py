@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 fabric = Fabric()
 fabric.launch()

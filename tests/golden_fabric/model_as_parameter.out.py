@@ -3,8 +3,8 @@ optimizer over it (Udacity's char-RNN notebook): Fabric sets both up there, and 
 still hands back the very module it received."""
 import torch
 from torch import nn
-from lightning.fabric import Fabric
-from lightning.fabric.utilities import rank_zero_only
+from lightning_fabric import Fabric
+from lightning_fabric.utilities import rank_zero_only
 
 train_on_gpu = torch.cuda.is_available()
 

@@ -4,7 +4,7 @@ batch's names."""
 import torch
 from torch import nn, optim
 from torch.utils.data import DataLoader, TensorDataset
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 fabric = Fabric(accelerator=torch.device(device).type)

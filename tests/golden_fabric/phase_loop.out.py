@@ -4,7 +4,7 @@ import copy
 import torch
 from torch import nn, optim
 from torch.optim import lr_scheduler
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 torch.manual_seed(0)
 datasets = {

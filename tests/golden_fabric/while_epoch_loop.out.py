@@ -1,7 +1,7 @@
 # declines: cannot lift
 import torch
 from torch import nn
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 fabric = Fabric()
 fabric.launch()

@@ -38,7 +38,13 @@ _NEEDS_PROCESS_GROUP = (
 )
 
 
-def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
+#: Where Fabric lives in each Lightning distribution (pytorch-lightning bundles lightning_fabric).
+FABRIC_MODULES = {"pytorch_lightning": "lightning_fabric", "lightning": "lightning.fabric"}
+
+
+def convert_to_fabric(
+    index: SourceIndex, report: Report, package: str = "pytorch_lightning"
+) -> cst.Module:
     checks.refuse_lightning(index)
     checks.refuse_uncompilable(index)
     backward_calls = [c for c in index.nodes(cst.Call) if m.matches(c, BACKWARD_CALL)]
@@ -131,10 +137,11 @@ def convert_to_fabric(index: SourceIndex, report: Report) -> cst.Module:
     pass_fabric(index, reach, ctx)
 
     module = index.module.visit(ApplyFabricEdits(index, edits))
-    imports = _imports(index, names, options.imports)
+    fabric_module = FABRIC_MODULES[package]
+    imports = _imports(index, names, options.imports, fabric_module)
     if rank_zero:
         alias = "" if names.rank_zero == "rank_zero_only" else f" as {names.rank_zero}"
-        imports.append(f"from lightning.fabric.utilities import rank_zero_only{alias}")
+        imports.append(f"from {fabric_module}.utilities import rank_zero_only{alias}")
     module = insert_imports(module, imports)
     describe(index, roles, reach, loops, ctx, kept, points, report, distributed, amp)
     if clips.pinned:
@@ -215,8 +222,8 @@ def _training_in_scope(index: SourceIndex, roles: Roles, backward_calls) -> list
     return found
 
 
-def _imports(index: SourceIndex, names, modules: set[str]) -> list[str]:
+def _imports(index: SourceIndex, names, modules: set[str], fabric_module: str) -> list[str]:
     bound = index.body_scope(None).assignments
     lines = [f"import {name}" for name in sorted(modules) if not bound[name]]
     alias = "" if names.cls == "Fabric" else f" as {names.cls}"
-    return [*lines, f"from lightning.fabric import Fabric{alias}"]
+    return [*lines, f"from {fabric_module} import Fabric{alias}"]

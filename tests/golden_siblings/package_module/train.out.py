@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import utils
 from helpers import progress as utils_2
-from lightning.fabric import Fabric
+from lightning_fabric import Fabric
 
 
 def train_one_epoch(model, optimizer, data_loader, device, epoch, fabric):
