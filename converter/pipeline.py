@@ -15,6 +15,7 @@ from converter.fallback import fall_back
 from converter.parsing import parse_module
 from converter.report import ConversionResult, Report
 from converter.siblings import Modules
+from converter.targets.trainer import inlining
 from converter.targets.trainer.patterns import PATTERNS, Emission
 from converter.targets.trainer.planning import find_backward_loops, plan_site
 from converter.targets.trainer.rewrite.script import (
@@ -74,7 +75,9 @@ def convert_source(
     return fall_back(result, convert(fallback))
 
 
-def _convert_source(source: str, target: str, filename: str, package: str) -> ConversionResult:
+def _convert_source(
+    source: str, target: str, filename: str, package: str, depth: int = 0
+) -> ConversionResult:
     report = Report(filename=filename)
     module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
     try:
@@ -86,6 +89,14 @@ def _convert_source(source: str, target: str, filename: str, package: str) -> Co
         converted, code, output = drop_unused_imports(index, converted)
         _check_output(index, converted, code, filename, target, package, output)
     except Declined as declined:
+        if declined.inline is not None and depth < inlining.DEPTH:
+            try:
+                inlined = inlining.inline(index, declined.inline)
+            except Declined as refused:
+                declined = Declined(declined.line, f"{declined}; {refused}", declined.kind)
+            else:
+                again = _convert_source(inlined.text, target, filename, package, depth + 1)
+                return inlining.restore(again, inlined, source)
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))
         code = source

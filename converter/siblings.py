@@ -207,17 +207,36 @@ class _Plan:
                 found = self._function(parent, attribute) if attribute == name else None
                 if found is not None and self._called(name):
                     self._candidates.append((name, found, statement, None))
-        if not any(_trains(function) for _, (_, function), _, _ in self._candidates):
+        if not any(_trains_through(*found) for _, found, _, _ in self._candidates):
             return
         for name, found, statement, attribute in self._candidates:
-            if not (_trains(found[1]) or _loops_over_a_parameter(found[1])):
+            if not (_trains_through(*found) or _loops_over_a_parameter(found[1])):
                 continue
             self._copy(name, found, statement)
+            self._copy_callees(found, statement)
             if attribute is None:
                 self.dropped.setdefault(statement, set()).add(name)
             else:
                 self.renamed.append(attribute)
         self._needed_imports()
+
+    def _copy_callees(self, found: tuple[_Source, cst.FunctionDef], statement) -> None:
+        """The functions of its own module that a copy calls and that train or evaluate
+        (`train()` calling `train_step()` and `test_step()` each epoch): copied along with it,
+        so that the loops are in the script (the conversion finds them through the calls)."""
+        for callee, function in _callees(*found):
+            if not (_trains_through(found[0], function) or _loops_over_a_parameter(function)):
+                continue
+            if self._copied(callee):
+                continue
+            if self.script.index.body_scope(None).assignments[callee]:
+                raise Declined(
+                    self.script.index.line(statement),
+                    f"{callee}() of {found[0].module.display} trains, but this script binds "
+                    f"`{callee}` too: it cannot be copied in under its name",
+                )
+            self._copy(callee, (found[0], function), statement)
+            self._copy_callees((found[0], function), statement)
 
     def _module_attributes(self, name: str, dotted: str, statement) -> None:
         """`import engine` ... `engine.train_one_epoch(...)`: the attribute becomes the copy."""
@@ -372,6 +391,34 @@ class _Plan:
 
 def _trains(function: cst.FunctionDef) -> bool:
     return any(m.matches(c, BACKWARD_CALL) for c in find(function, cst.Call))
+
+
+def _callees(source: _Source, function: cst.FunctionDef) -> list[tuple[str, cst.FunctionDef]]:
+    """The module-level functions of ``source`` that ``function`` calls by name."""
+    found = {}
+    scope = source.index.body_scope(None)
+    for call in find(function, cst.Call):
+        if not isinstance(call.func, cst.Name) or call.func.value in found:
+            continue
+        bindings = scope.assignments[call.func.value]
+        node = bindings[0].node if len(bindings) == 1 else None
+        if isinstance(node, cst.FunctionDef) and node in source.index.module.body:
+            if source.index.scope(call).lookup(call.func.value) is scope:
+                found[call.func.value] = node
+    return list(found.items())
+
+
+def _trains_through(source: _Source, function: cst.FunctionDef, seen=None) -> bool:
+    """It calls backward(), or calls a function of its module that does (at any depth)."""
+    if _trains(function):
+        return True
+    seen = seen if seen is not None else {function}
+    for _, callee in _callees(source, function):
+        if callee not in seen:
+            seen.add(callee)
+            if _trains_through(source, callee, seen):
+                return True
+    return False
 
 
 #: What an evaluation's loop wraps its loader in: `enumerate(loader)`, `tqdm(loader)`.

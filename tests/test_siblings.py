@@ -212,6 +212,31 @@ def test_a_module_attribute_call_becomes_a_call_of_the_copy():
     assert "def describe" not in result.code
 
 
+def test_a_function_that_trains_through_another_of_its_module_brings_both_in():
+    """The loop two calls away (`engine.train` calls `train_step`, which has the batch loop):
+    both are copied in, then train() takes the place of its call, since it receives what it
+    trains (converter/targets/trainer/inlining.py)."""
+    engine = ENGINE + textwrap.dedent("""
+        def train(model, loader, optimizer, epochs):
+            for epoch in range(epochs):
+                train_one_epoch(model, loader, optimizer)
+                print(epoch, describe(model))
+    """)
+    text = SCRIPT.replace("for epoch in range(2):\n            {call}", "{call}").format(
+        imports="import engine", call="engine.train(model, loader, optimizer, 2)", describe="1"
+    )
+    result = convert(text, {"engine.py": engine})
+    assert result.changed, result.report.text()
+    changed = [(e.kind, e.message.split(" (")[0]) for e in result.report.changed[:3]]
+    assert changed == [
+        ("copied-in", "train() of engine.py"),
+        ("copied-in", "train_one_epoch() of engine.py"),
+        ("inlined", "train()"),
+    ]
+    assert "from engine import describe" in result.code  # read by the copy, not training
+    assert "def train(" not in result.code and "def train_one_epoch(" not in result.code
+
+
 def test_a_script_with_a_loop_of_its_own_converts_as_without_its_modules():
     own = script("from engine import train_one_epoch", "train_one_epoch(model, loader, optimizer)")
     own = own.replace(

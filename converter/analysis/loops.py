@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import assigned_value, bindings, single_binding
+from converter.analysis.bindings import assigned_value, bindings, code, single_binding
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
 from converter.analysis.tensors import is_tensor_name
@@ -100,6 +100,17 @@ def breaks_out(index: SourceIndex, loop: cst.For) -> bool:
     return False
 
 
+def _chosen_by_outer_loop(index: SourceIndex, loop: cst.For, iterable) -> cst.For | None:
+    """The loop around ``loop`` whose variable picks what it iterates (`loaders[phase]`)."""
+    read = {n.value for n in find(iterable, cst.Name)}
+    for ancestor in index.ancestors(loop):
+        if isinstance(ancestor, cst.For) and read & {
+            n.value for n in find(ancestor.target, cst.Name)
+        }:
+            return ancestor
+    return None
+
+
 def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Origin) -> Stage:
     """The loader, batch target and index of `for [i, ]batch in [enumerate(]loader[)]`, with or
     without a tqdm progress bar around either."""
@@ -128,6 +139,15 @@ def stage_of_loop(index: SourceIndex, name: StageName, loop: cst.For, origin: Or
     else:
         loader = origin.site_name(iterable)
     if loader is None:
+        phase = _chosen_by_outer_loop(index, loop, iterable)
+        if phase is not None:
+            raise Declined(
+                index.line(loop),
+                f"the {name.value} loop iterates over `{code(iterable)}`, chosen by the loop "
+                f"over `{code(phase.target)}` around it (line {index.line(phase)}): one code "
+                "path for training and evaluation, which the Trainer splits into training_step "
+                "and validation_step",
+            )
         raise Declined(
             index.line(loop), f"the {name.value} loop does not iterate over a loader variable"
         )

@@ -20,10 +20,13 @@ from converter.analysis.scopes import Scope
 class Declined(Exception):
     """The analysis cannot convert this faithfully; `line` and the message go in the report."""
 
-    def __init__(self, line: int, message: str, kind: str = "loop") -> None:
+    def __init__(self, line: int, message: str, kind: str = "loop", inline=None) -> None:
         super().__init__(message)
         self.line = line
         self.kind = kind
+        #: the function (a cst.FunctionDef) whose body, in place of its one call, might convert:
+        #: the loop's function receives what it trains (see targets/trainer/inlining.py)
+        self.inline = inline
 
 
 class StageName(str, Enum):

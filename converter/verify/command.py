@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, PACKAGES, TARGETS, notebook
-from converter.verify import compare, evaluation, outcome, printed, runs, uses
+from converter.verify import beside, compare, evaluation, outcome, printed, runs, uses
 from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
@@ -408,6 +408,12 @@ def _verify(
         if not shared:
             shutil.rmtree(run.cwd, ignore_errors=True)  # a reused --work-dir starts clean
     home = home or script.parent  # the original's folder: its sibling modules import
+    opts["beside"], left = ([], []) if shared else beside.entries(home, root)
+    if left:
+        console.warn(
+            f"verify: left out of the runs' folders (over {beside.BUDGET >> 20} MiB with the "
+            f"rest of {home}): {', '.join(left)}; pass absolute paths, or --cwd {home}"
+        )
     paths = {
         script: [home],
         converted: list(dict.fromkeys([converted.parent, home])),
@@ -423,7 +429,7 @@ def _verify(
     besides = [use] if use else []
     options = _runner_options(opts, own)
     groups = [[run] for run in [*pair, *besides]] if shared else [[*pair, *besides]]
-    _execute(groups, args, options, paths, env, opts["timeout"])
+    _execute(groups, args, options, paths, env, opts["timeout"], opts["beside"])
     if opts["verbose"]:
         for run in pair:
             _show_logs(run, console)
@@ -540,7 +546,7 @@ def _run_original_again(first: Run, root, shared, args, options, paths, env, opt
         "verify: something differs; running the original again to tell its own "
         "variation (clocks, dates) from the conversion's"
     )
-    _execute([[again]], args, options, paths, env, opts["timeout"])
+    _execute([[again]], args, options, paths, env, opts["timeout"], opts["beside"])
     if again.error():
         console.warn(f"(the second run of the original failed: {again.last_error_line()})")
         return None
@@ -581,7 +587,7 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         message = f"{title}: nothing to check (the conversion {never})"
         console.warn(message)
         return {"verdict": "failed", "message": message}
-    base = ["--evaluate-weights", str(weights)]
+    base = ["--evaluate-weights", str(weights), "--fits", str(_fits(weights))]
     # A Fabric script keeps its own loop (and may call torch.distributed itself): its single
     # process is a world of one, started as each of the N ranks is.
     single = "ddp" if fabric else "auto"
@@ -614,7 +620,8 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
     ]
     groups = [[one], ranks] if shared else [[one, *ranks]]
     options = _runner_options(opts, own)
-    _execute(groups, args, options, paths, runs.without_launchers(env), opts["timeout"])
+    env = runs.without_launchers(env)
+    _execute(groups, args, options, paths, env, opts["timeout"], opts["beside"])
     every = [one, *ranks]
     if opts["verbose"]:
         for run in every:
@@ -623,6 +630,17 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         message = f"{title}: an evaluation run failed, nothing to check"
         console.warn(message)
         return {"verdict": "failed", "message": message}
+    raised = [_last_line(compare.load(str(r.trace)).get("error")) for r in every]
+    if any(raised):
+        if len(set(raised)) > 1:  # not the script's own code after training: the processes
+            message = f"{title}: after the last fit, the runs raised differently: {raised}"
+            console.warn(message)
+            return {"verdict": "diverged", "message": message}
+        console.say(
+            f"{title}: after its last fit the conversion's code raised in every run "
+            f"({raised[0]}): it reads what training makes, and training does not run in this "
+            "check; the evaluations before it are compared"
+        )
     reference = compare.load(str(one.trace))
     traces = [compare.load(str(r.trace)) for r in ranks]
     found = evaluation.check(reference, traces, opts["tolerance"] or 0.0, fabric)
@@ -740,8 +758,9 @@ def _runs_fabric(converted: Path) -> bool:
     )
 
 
-def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float) -> None:
-    """Start each group's runs together, the groups one after the other; stop at a failure."""
+def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float, near=()) -> None:
+    """Start each group's runs together, the groups one after the other; stop at a failure.
+    ``near``: what sits beside the script, copied into each run's fresh folder (beside.py)."""
     try:
         for group in groups:
             ran = [r for g in groups for r in g if r.proc is not None and not r.independent]
@@ -750,6 +769,7 @@ def _execute(groups: list[list[Run]], args, options, paths, env, timeout: float)
                     run.cancelled = True
                 continue
             for run in group:
+                beside.copy(near, run.cwd)
                 runs.start(run, args, options, paths[run.script], env)
             runs.wait(group, time.monotonic() + timeout if timeout else None)
     finally:
@@ -789,6 +809,17 @@ _SHIMS = {
     "was a deprecated alias for the builtin": ("old_torch_api", "--old-torch-api restores it"),
     "must be a positive integer, not": ("old_torch_api", "--old-torch-api takes a 10.0 grid"),
 }
+
+
+def _last_line(error: str | None) -> str | None:
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else None
+
+
+def _fits(weights: Path) -> int:
+    """How many fits the training run saved the weights of (weights.pt, weights.pt.fit1...)."""
+    numbered = re.compile(re.escape(weights.name) + r"\.fit\d+")
+    return 1 + sum(1 for p in weights.parent.iterdir() if numbered.fullmatch(p.name))
 
 
 def _report_failures(group: list[Run], shared: bool, console: Console, opts: dict) -> bool:

@@ -50,6 +50,8 @@ class Plan:
     capture: object = None  # a Capture, whose label marks the evaluation in progress
     #: ``--lightning-uses``: what each use of the conversion gave (see use_hooks.py)
     uses: list | None = None
+    #: ``evaluate_weights``: how many of the script's fits were evaluated (their weights loaded)
+    fits_evaluated: int = 0
     #: every Trainer and Fabric the script made: their loggers' and checkpoints' folders are
     #: Lightning's output, not the script's (see :func:`lightning_folders`)
     lightning: list = field(default_factory=list)
@@ -193,6 +195,7 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
             bound.apply_defaults()
             model = bound.arguments["model"]
             _load(model, _numbered(plan.evaluate_weights, next(fits)))
+            plan.fits_evaluated += 1
             loaders = bound.arguments.get("val_dataloaders")
             datamodule = bound.arguments.get("datamodule")
             has_loaders = loaders is not None or datamodule is not None

@@ -1,4 +1,4 @@
-# declines: the batch loop is nested inside other statements
+# declines: chosen by the loop over `phase` around it
 import copy
 
 import torch

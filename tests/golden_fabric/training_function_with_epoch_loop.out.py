@@ -1,4 +1,3 @@
-# declines: the batch loop is nested inside other statements
 import torch
 from torch import nn
 from lightning_fabric import Fabric

@@ -188,7 +188,11 @@ def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):
             "the decorator does",
         )
     if batch_loop not in function.body.body:
-        raise Declined(index.line(batch_loop), "the batch loop is nested inside other statements")
+        raise Declined(
+            index.line(batch_loop),
+            f"the batch loop is nested inside other statements of {name}()",
+            inline=function,
+        )
     calls = calls_of(index, function)
     if not calls:
         raise Declined(
@@ -197,7 +201,11 @@ def _inline(index: SourceIndex, function: cst.FunctionDef, batch_loop: cst.For):
             "(there, it is copied in and converted with the script)",
         )
     if len(calls) != 1:
-        raise Declined(index.line(function), f"{name}() must be called exactly once")
+        raise Declined(
+            index.line(function),
+            f"{name}() trains from {len(calls)} places: one LightningModule needs one loop",
+            inline=function,
+        )
     call_stmt, call = calls[0]
     shape = called_function_statement(call_stmt)
     if shape is None or shape[0] is not call:

@@ -80,6 +80,7 @@ def _optimizers(
     """The optimizers the loop steps, in the order the site creates them."""
     found: dict[str, cst.BaseStatement] = {}
     rebound = []
+    received = None  # the function the optimizer is a parameter of
     for call, origin in steps:
         receiver = _stepped_by_pattern(site, index, call) or call.func.value
         name = (origin or site.loop_origin).site_name(receiver)
@@ -90,6 +91,8 @@ def _optimizers(
             found[name] = statement
         elif name and statement is None and _optimizers_only(index, site, name):
             rebound.append(name)
+        elif isinstance(statement, cst.FunctionDef):
+            received = statement
     if not found and rebound:
         lines = [index.line(s) for s in bindings(index, site.site_scope, rebound[0])]
         raise Declined(
@@ -100,7 +103,10 @@ def _optimizers(
         )
     if not found:
         raise Declined(
-            index.line(site.batch_loop), "the batch loop steps no optimizer created by torch.optim"
+            index.line(site.batch_loop),
+            "the batch loop steps no optimizer created by torch.optim"
+            + (f" in {received.name.value}(), which receives it" if received else ""),
+            inline=received,
         )
     return sorted(found.items(), key=lambda item: index.line(item[1]))
 
@@ -215,6 +221,7 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
             index.line(trained),
             f"`{var}` is a parameter of {trained.name.value}(), not created where it trains: "
             "the Trainer needs the model built where its optimizer is",
+            inline=trained,
         )
     if assigned_call(trained, var) is None:
         raise Declined(index.line(trained), f"`{var}` is not created by a call here")

@@ -1,0 +1,125 @@
+"""A training function that receives what it trains takes the place of its calls
+(converter/targets/trainer/inlining.py): what converts, where the report points, and each reason
+it is refused. The golden case `engine_functions` trains two models through train() and
+train_step(), both inlined at each call, and proves it (tests/test_golden_training.py)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from converter import convert_source
+
+HEAD = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+loader = torch.utils.data.DataLoader(
+    torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=8
+)
+
+
+"""
+TRAIN = """\
+def train(model, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+
+
+"""
+CALLER = """\
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+history = train(model, optimizer, 2)
+print(len(history))
+"""
+
+
+def convert(text: str):
+    return convert_source(HEAD + textwrap.dedent(text), filename="t.py")
+
+
+def declined(text: str) -> str:
+    result = convert(text)
+    assert not result.changed, result.code
+    return " | ".join(e.message for e in result.report.declined)
+
+
+def test_a_function_holding_the_epoch_loop_takes_the_place_of_its_call():
+    result = convert(TRAIN + CALLER)
+    assert result.changed, result.report.text()
+    assert "def train(" not in result.code
+    assert "history = losses" in result.code  # what it returned, assigned where it was called
+    inlined = [e for e in result.report.changed if e.kind == "inlined"]
+    assert [(e.line, e.message[:31]) for e in inlined] == [(24, "train() (line 10) takes the pla")]
+    assert {e.line for e in result.report.changed} <= set(range(1, 25))
+
+
+def test_a_parameter_passed_another_name_reads_that_name():
+    result = convert(
+        TRAIN.replace("(model, optimizer", "(net, opt")
+        .replace("model(x)", "net(x)")
+        .replace("optimizer.", "opt.")
+        + CALLER
+    )
+    assert result.changed, result.report.text()
+    assert "self.model(x)" in result.code
+
+
+def test_a_name_the_caller_reuses_is_fine_when_bound_again_before_it_is_read():
+    reuse = CALLER + "for x in range(3):\n    print(x)\nloss = 0.0\nprint(loss)\n"
+    assert convert(TRAIN + reuse).changed
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda t: t.replace(
+                "    losses = []\n", "    losses = []\n    if epochs == 0:\n        return []\n"
+            ),
+            "it returns before its end",
+        ),
+        (lambda t: t + "print(train)\n", "it is named other than in calls"),
+    ],
+)
+def test_a_function_that_cannot_take_the_place_of_its_call_says_why(change, reason):
+    text = change(TRAIN) + CALLER
+    assert "train() cannot take the place of its calls: " + reason in declined(text)
+
+
+def test_a_decorated_function_is_not_inlined():
+    text = "import functools\n\n\n@functools.lru_cache\n" + TRAIN + CALLER
+    assert "train() is decorated: its body cannot move into Lightning's hooks" in declined(text)
+
+
+def test_a_local_the_caller_reads_after_the_call_is_refused():
+    reads = CALLER + "print(loss)\n"  # the function's `loss`: a NameError, or another value
+    assert "it binds `loss`, which the code that calls it uses too" in declined(TRAIN + reads)
+
+
+def test_a_global_the_calling_function_binds_is_refused():
+    caller = "def main():\n    loader = None\n" + textwrap.indent(CALLER, "    ") + "\n\nmain()\n"
+    reasons = declined(TRAIN + caller)
+    assert "it reads the global `loader`, which main() binds" in reasons
+
+
+def test_a_call_inside_an_expression_is_refused():
+    caller = CALLER.replace(
+        "history = train(model, optimizer, 2)", "print(train(model, optimizer, 2))"
+    )
+    assert "it is called inside an expression" in declined(TRAIN + caller)
+
+
+def test_a_function_never_called_here_says_where_to_convert():
+    reasons = declined(TRAIN)
+    assert "it is never called in this file: convert the script that calls it" in reasons

@@ -1,0 +1,55 @@
+"""verify runs each script in a fresh folder of its own, with what ships beside the script
+copied there first (converter/verify/beside.py): relative paths resolve as they do when the
+script runs from its own folder, and the user's folder is never written to."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.test_verify import explain, needs_lightning, verify
+
+SCRIPT = textwrap.dedent(
+    """\
+    from pathlib import Path
+
+    import torch
+    from torch import nn
+
+    if not Path("helpers.py").is_file():  # a notebook downloads its helpers when missing
+        raise SystemExit("helpers.py is missing: it would be downloaded")
+    scale = float(open("data/scale.txt").read())
+    torch.manual_seed(0)
+    x = torch.randn(32, 4) * scale
+    y = x.sum(1, keepdim=True)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(2):
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+        print(epoch, round(loss.item(), 4))
+    torch.save(model.state_dict(), "model.pt")
+    """
+)
+
+
+@pytest.mark.training
+@needs_lightning
+def test_relative_paths_read_what_ships_beside_the_script_and_nothing_is_written_there(tmp_path):
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "train.py").write_text(SCRIPT)
+    (project / "helpers.py").write_text("")
+    (project / "data" / "scale.txt").write_text("0.5\n")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    result = verify(project / "train.py", cwd=tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert "files compared: 1 (model.pt)" in result.stdout  # not the copies
+    assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
