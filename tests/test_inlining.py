@@ -97,6 +97,27 @@ def test_a_function_that_cannot_take_the_place_of_its_call_says_why(change, reas
     assert "train() cannot take the place of its calls: " + reason in declined(text)
 
 
+MAIN = 'if __name__ == "__main__":\n' + textwrap.indent(CALLER, "    ")
+
+
+def test_a_call_in_the_main_guard_converts_when_its_locals_are_bound_again_before_reads():
+    bound = MAIN + "    loss = None\n    print(loss)\n"
+    assert convert(TRAIN + bound).changed
+
+
+def test_a_read_after_the_main_guard_of_a_local_the_copy_binds_is_refused():
+    reads = MAIN + "print(epoch)\n"
+    assert "it binds `epoch`, which the code that calls it uses too" in declined(TRAIN + reads)
+
+
+def test_a_read_in_a_loop_around_the_call_is_refused():
+    looped = CALLER.replace(
+        "history = train(",
+        "for lr in (0.1,):\n    print(losses if lr < 0 else lr)\n    history = train(",
+    )
+    assert "it binds `losses`, which the code that calls it uses too" in declined(TRAIN + looped)
+
+
 def test_a_decorated_function_is_not_inlined():
     text = "import functools\n\n\n@functools.lru_cache\n" + TRAIN + CALLER
     assert "train() is decorated: its body cannot move into Lightning's hooks" in declined(text)

@@ -5,7 +5,6 @@ script runs from its own folder, and the user's folder is never written to."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 

@@ -93,6 +93,8 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
         )
     if _references(index, name) != len(calls):
         raise refuse("it is named other than in calls")
+    if any(function in index.ancestors(statement) for statement, _ in calls):
+        raise refuse("it calls itself")
     sites = []
     for statement, call in calls:
         shape = called_function_statement(statement)
@@ -147,6 +149,7 @@ def _body_at(
     lead = [
         cst.SimpleStatementLine(body=[cst.Assign([cst.AssignTarget(cst.Name(p))], arguments[p])])
         for p in assigned
+        if not m.matches(arguments[p], m.Name(p))  # `model = model`: nothing to assign
     ]
     tail = []
     if last is not None and last.body[0].value is not None:
@@ -314,22 +317,12 @@ def _check_names(index, own, caller, statements, call, local, target, refuse) ->
 
 
 def _observed(index: SourceIndex, own: Scope, caller, statements, name: str) -> bool:
-    """Whether the caller's code might read ``name`` as a copy left it: a read in another
-    function (which runs when it is called), in the statement that holds a call (a loop around
-    it), or after a call with no statement of the caller's block binding ``name`` in between.
-    Reads before the first call see what they saw before. (A notebook reuses `x`, `loss` and
-    `batch` from cell to cell, each cell binding them again before it reads them.)"""
+    """Whether the caller's code might read ``name`` as a copy left it: a read in a function or
+    class defined in the caller (which runs whenever it is called), in a loop around a call, or
+    after a call with nothing binding ``name`` again surely in between. Reads before a call see
+    what they saw before. (A notebook reuses `x`, `loss` and `batch` from cell to cell, each
+    cell binding them again before it reads them.)"""
     scope_of_caller = index.body_scope(caller)
-    block = list((caller.body if caller is not None else index.module).body)
-    position = {id(s): k for k, s in enumerate(block)}
-
-    def top(node) -> int | None:
-        for ancestor in [node, *index.ancestors(node)]:
-            if id(ancestor) in position:
-                return position[id(ancestor)]
-        return None
-
-    calls = sorted(top(s) for s in statements)
     for scope in index.scopes():
         if _within(scope, own) or not _within(scope, scope_of_caller):
             continue
@@ -340,11 +333,70 @@ def _observed(index: SourceIndex, own: Scope, caller, statements, name: str) -> 
         for access in scope.accesses[name]:
             if _runs_apart(scope, scope_of_caller):
                 return True
-            at = top(access.node)
-            before = [c for c in calls if c < at]
-            if at in calls:
+            for statement in statements:
+                if _sees_copy(index, statement, access.node, name, caller):
+                    return True
+    return False
+
+
+def _sees_copy(index: SourceIndex, statement, read, name: str, caller) -> bool:
+    """Whether ``read`` may run after the copy that replaces ``statement`` with no binding of
+    ``name`` in between."""
+    around = set(index.ancestors(read))
+    for loop in index.ancestors(statement):
+        if loop is caller:
+            break
+        if isinstance(loop, (cst.For, cst.While)) and loop in around:
+            return True  # the loop runs the copy again after the read
+    if index.order(read) < index.order(statement):
+        return False
+    current = statement
+    while True:
+        block = index.parent(current)
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            return True
+        body = list(block.body)
+        after = body[body.index(current) + 1 :]
+        holder = next((s for s in after if s in around), None)
+        between = after[: after.index(holder)] if holder is not None else after
+        if _surely_binds(between, name):
+            return False
+        if holder is not None:
+            return not _bound_around(index, read, holder, name)
+        owner = index.parent(block)
+        while owner is not None and not isinstance(owner, cst.BaseStatement):
+            owner = index.parent(owner)  # an `else:` block's statement
+        if owner is None or owner is caller or block is index.module:
+            return True
+        current = owner
+
+
+def _surely_binds(statements: list, name: str) -> bool:
+    """One of ``statements``, run in order with nothing jumping past it, binds ``name``."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine) and name in _assigned(statement):
+            return True
+        if find(statement, (cst.Break, cst.Continue, cst.Return, cst.Raise)):
+            return False
+    return False
+
+
+def _bound_around(index: SourceIndex, read, holder, name: str) -> bool:
+    """Inside ``holder``, something that surely runs before ``read`` binds ``name``: an earlier
+    statement of a block around the read, a `for` or `with` whose body the read is in."""
+    path = [read, *index.ancestors(read)]
+    for child, node in zip(path, path[1:]):
+        if child is holder:
+            break
+        if isinstance(node, cst.For) and child is node.body:
+            if name in {n.value for n in find(node.target, cst.Name)}:
                 return True
-            if before and not _bound_between(index, block, before[-1], at, name, access.node):
+        if isinstance(node, cst.With) and child is node.body:
+            bound = [i.asname.name for i in node.items if i.asname is not None]
+            if name in {n.value for b in bound for n in find(b, cst.Name)}:
+                return True
+        if isinstance(node, (cst.IndentedBlock, cst.Module)):
+            if _surely_binds(list(node.body[: list(node.body).index(child)]), name):
                 return True
     return False
 
@@ -355,31 +407,6 @@ def _runs_apart(scope: Scope, caller: Scope) -> bool:
         if not isinstance(scope, ComprehensionScope):
             return True
         scope = scope.parent
-    return False
-
-
-def _bound_between(index, block: list, after: int, at: int, name: str, read) -> bool:
-    """A statement of the block between ``after`` and ``at`` binds ``name`` (a plain assignment,
-    an import), or so does one that surely runs before the read inside the statement at ``at``:
-    an earlier statement of a block around the read, a `for` or `with` it is in the body of."""
-    for statement in block[after + 1 : at]:
-        if isinstance(statement, cst.SimpleStatementLine) and name in _assigned(statement):
-            return True
-    path = [read, *index.ancestors(read)]
-    for child, node in zip(path, path[1:]):
-        if isinstance(node, cst.For) and child is node.body:
-            if name in {n.value for n in find(node.target, cst.Name)}:
-                return True
-        if isinstance(node, cst.With) and child is node.body:
-            bound = [i.asname.name for i in node.items if i.asname is not None]
-            if name in {n.value for b in bound for n in find(b, cst.Name)}:
-                return True
-        if isinstance(node, (cst.IndentedBlock, cst.Module)):
-            for statement in node.body[: node.body.index(child)]:
-                if isinstance(statement, cst.SimpleStatementLine) and name in _assigned(statement):
-                    return True
-        if node is block[at]:
-            break
     return False
 
 
