@@ -4,6 +4,7 @@ script runs from its own folder, and the user's folder is never written to."""
 
 from __future__ import annotations
 
+import socket
 import textwrap
 
 import pytest
@@ -46,9 +47,12 @@ def test_relative_paths_read_what_ships_beside_the_script_and_nothing_is_written
     (project / "train.py").write_text(SCRIPT)
     (project / "helpers.py").write_text("")
     (project / "data" / "scale.txt").write_text("0.5\n")
+    listener = socket.socket(socket.AF_UNIX)  # what cannot be copied is left out, no crash
+    listener.bind(str(project / "data" / "listener"))
     before = sorted(p.relative_to(project) for p in project.rglob("*"))
     result = verify(project / "train.py", cwd=tmp_path)
     assert result.returncode == 0, explain(result)
     assert "files compared: 1 (model.pt)" in result.stdout  # not the copies
     assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    listener.close()

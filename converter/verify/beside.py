@@ -20,15 +20,26 @@ import shutil
 from pathlib import Path
 
 BUDGET = 64 * 2**20
+#: Entries looked at, and files counted in a folder, at most: a folder beside the script that holds
+#: more (a home or temporary folder) is not what the script ships with.
+MAX_ENTRIES, MAX_FILES = 200, 5000
 _SKIP = {"__pycache__", "lightning_logs", "node_modules", "venv", "site-packages"}
 
 
 def entries(home: Path, exclude: Path) -> tuple[list[Path], list[str]]:
     """What to copy from ``home`` (in name order, within the budget), and what is left out."""
     taken, left, total = [], [], 0
-    for entry in sorted(home.iterdir(), key=lambda p: p.name):
+    try:
+        listed = sorted(home.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return [], []
+    if len(listed) > MAX_ENTRIES:
+        return [], [f"{len(listed)} entries of {home}"]
+    for entry in listed:
         if entry.name.startswith(".") or entry.name in _SKIP or entry.is_symlink():
             continue
+        if not (entry.is_file() or entry.is_dir()):
+            continue  # a socket, a pipe, a device
         if _contains(entry, exclude):
             continue
         size = _size(entry, BUDGET - total)
@@ -41,19 +52,31 @@ def entries(home: Path, exclude: Path) -> tuple[list[Path], list[str]]:
 
 
 def copy(taken: list[Path], folder: Path) -> None:
+    """Copy the entries into ``folder``; one that cannot be copied (gone, unreadable) is left
+    out: the run then sees what it would see without it."""
     folder.mkdir(parents=True, exist_ok=True)
     for entry in taken:
         target = folder / entry.name
         if target.exists():
             continue
-        if entry.is_dir():
-            shutil.copytree(entry, target, symlinks=True, ignore=_ignored)
-        elif entry.is_file():
-            shutil.copy2(entry, target)
+        try:
+            if entry.is_dir():
+                shutil.copytree(entry, target, symlinks=True, ignore=_ignored)
+            elif entry.is_file():
+                shutil.copy2(entry, target)
+        except (OSError, shutil.Error):
+            continue
 
 
 def _ignored(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if n.startswith(".") or n in _SKIP]
+    """Hidden names, caches, and what is neither a file nor a folder (sockets, pipes)."""
+    left = []
+    for name in names:
+        path = os.path.join(folder, name)
+        plain = os.path.islink(path) or os.path.isfile(path) or os.path.isdir(path)
+        if name.startswith(".") or name in _SKIP or not plain:
+            left.append(name)
+    return left
 
 
 def _contains(entry: Path, inner: Path) -> bool:
@@ -69,12 +92,13 @@ def _size(entry: Path, room: int) -> int | None:
         if entry.is_file():
             size = entry.stat().st_size
             return size if size <= room else None
-        total = 0
+        total, count = 0, 0
         for folder, dirs, files in os.walk(entry):
             dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP]
             for name in files:
                 total += os.lstat(os.path.join(folder, name)).st_size
-                if total > room:
+                count += 1
+                if total > room or count > MAX_FILES:
                     return None
         return total
     except OSError:

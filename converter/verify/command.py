@@ -410,9 +410,10 @@ def _verify(
     home = home or script.parent  # the original's folder: its sibling modules import
     opts["beside"], left = ([], []) if shared else beside.entries(home, root)
     if left:
+        named = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
         console.warn(
-            f"verify: left out of the runs' folders (over {beside.BUDGET >> 20} MiB with the "
-            f"rest of {home}): {', '.join(left)}; pass absolute paths, or --cwd {home}"
+            f"verify: not copied beside the runs (over {beside.BUDGET >> 20} MiB, or too many, "
+            f"with the rest of {home}): {named}; pass absolute paths, or --cwd {home}"
         )
     paths = {
         script: [home],

@@ -85,6 +85,7 @@ def find_roles(index: SourceIndex) -> Roles:
     if not stepped:
         _why_not_stepped(index, through)
         _why_no_optimizer(index)
+        _why_not_one(index)
         raise Declined(1, "no optimizer created by torch.optim is stepped", kind="file")
     scopes = {scope for scope, _ in stepped}
     if len(scopes) > 1:
@@ -155,6 +156,27 @@ def resolve_all(index: SourceIndex, expr: cst.BaseExpression, depth: int = 0) ->
             return None
         found |= targets
     return found or None
+
+
+def _why_not_one(index: SourceIndex) -> None:
+    """An optimizer parameter that its calls bind to optimizers made in several places (a
+    notebook's train() called for each experiment): say where."""
+    for call in index.nodes(cst.Call):
+        if not m.matches(call, STEP_CALL):
+            continue
+        found = resolve_all(index, call.func.value)
+        if found is None or len(found) < 2:
+            continue
+        where = sorted(f"`{name}` of {_owner(scope)}" for scope, name in found)
+        raise Declined(
+            index.line(call),
+            f"the optimizer stepped here is a parameter that its calls bind to {len(found)} "
+            f"variables ({', '.join(where)}): Fabric sets each optimizer up where it is created",
+        )
+
+
+def _owner(scope) -> str:
+    return f"{scope.node.name.value}()" if isinstance(scope.node, cst.FunctionDef) else "the script"
 
 
 def _why_no_optimizer(index: SourceIndex) -> None:
