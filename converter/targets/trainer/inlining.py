@@ -10,11 +10,13 @@ each parameter becomes the argument the call passes (renamed where the argument 
 the function never rebinds, else assigned first, in order), and its final `return` becomes the
 call's assignment. The conversion then runs again, at most :data:`DEPTH` times.
 
-Inlining is exact only where the function's names cannot meet the caller's, so it is refused,
+Inlining is exact only where the function's names cannot meet the caller's: a name of its own
+that the caller's code might read after a copy binds it (`loss`, which a notebook's later cell
+prints) is named apart in that copy (`train_loss`); a default that is not a literal is evaluated
+once, where the function was defined (`train_loss_fn = nn.CrossEntropyLoss()`). It is refused,
 with the reason, when the function is decorated, nested, a generator, declares `global` or
-`nonlocal`, returns before its end, is called or named more than once, takes `*args`/`**kwargs`
-or a default that is not a literal (defaults are evaluated when the function is defined), binds a
-name the caller also uses, or reads a global that the caller binds as its own local.
+`nonlocal`, returns before its end, calls itself, is named other than in calls, takes
+`*args`/`**kwargs`, or reads a global that the calling function binds as its own local.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
         if shape[1] is not None and last is None:
             raise refuse("it returns nothing at its end", index.line(statement))
         sites.append((statement, call, shape[1]))
-    _check_targets(sites, set(own.assignments_by_name()), refuse)
+    assigned_elsewhere = _assigned_by_other_calls(sites, set(own.assignments_by_name()))
     replaced: dict[cst.CSTNode, list] = {}
     origin: dict[cst.CSTNode, cst.CSTNode] = {}
     placed: dict[cst.CSTNode, int] = {}
@@ -112,7 +114,8 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
     if defaults:
         replaced[function] = list(defaults.values())
         placed.update(dict.fromkeys(defaults.values(), line))
-    for statement, call, target in sites:
+    fresh: dict[str, str] = {}
+    for k, (statement, call, target) in enumerate(sites):
         arguments = bind_arguments(index, function, call)
         for param, value in arguments.items():
             if param in defaults and value is _default(function, param):
@@ -120,9 +123,25 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
         caller = index.enclosing_function(statement)
         renamed, assigned = _parameters(index, function, own, arguments, refuse)
         local = (set(own.assignments_by_name()) - set(arguments)) | set(assigned)
-        _check_names(index, own, caller, statements, call, local, target, refuse)
+        clash = _check_names(index, own, caller, statements, call, local, target, refuse)
+        clash |= assigned_elsewhere[k] & local
+        for n in sorted(clash):
+            if not all(isinstance(a.node, (cst.Name, cst.Param)) for a in own.assignments[n]):
+                raise refuse(f"it binds `{n}`, which the code that calls it uses too")
+            fresh.setdefault(n, index.fresh_name(f"{name}_{n}"))
+        hygiene = {n: fresh[n] for n in clash}
         replaced[statement] = _body_at(
-            index, function, last, statement, target, arguments, renamed, assigned, origin, placed
+            index,
+            function,
+            last,
+            statement,
+            target,
+            arguments,
+            renamed,
+            assigned,
+            hygiene,
+            origin,
+            placed,
         )
     module = index.module.visit(_Place(function, replaced, origin))
     return Inlined(
@@ -135,7 +154,7 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
 
 
 def _body_at(
-    index, function, last, statement, target, arguments, renamed, assigned, origin, placed
+    index, function, last, statement, target, arguments, renamed, assigned, hygiene, origin, placed
 ) -> list:
     """The statements that take the place of one call: the parameters assigned, the body read
     through the call's names, the returned value assigned to the call's target."""
@@ -144,10 +163,17 @@ def _body_at(
         body = body[1:]  # the docstring
     if last is not None:
         body = body[:-1]
-    renamer = _Rename(_reads(index, index.body_scope(function), set(renamed)), renamed, origin)
+    own = index.body_scope(function)
+    names = {node: renamed[node.value] for node in _reads(index, own, set(renamed))}
+    for name, new in hygiene.items():  # a name of its own the caller uses too: named apart
+        bound = {a.node for a in own.assignments[name] if isinstance(a.node, cst.Name)}
+        names.update(dict.fromkeys(_reads(index, own, {name}) | bound, new))
+    renamer = _Rename(names, origin)
     moved = [s.visit(renamer) for s in body]
     lead = [
-        cst.SimpleStatementLine(body=[cst.Assign([cst.AssignTarget(cst.Name(p))], arguments[p])])
+        cst.SimpleStatementLine(
+            body=[cst.Assign([cst.AssignTarget(cst.Name(hygiene.get(p, p)))], arguments[p])]
+        )
         for p in assigned
         if not m.matches(arguments[p], m.Name(p))  # `model = model`: nothing to assign
     ]
@@ -204,18 +230,18 @@ def _names(expr) -> tuple[str, ...] | None:
     return None
 
 
-def _check_targets(sites, local: set[str], refuse) -> None:
-    """A name one call assigns that another call's copy binds too would change under the
-    caller between them, unless that call assigns it as well (`loss, acc = step(...)` each time)."""
+def _assigned_by_other_calls(sites, local: set[str]) -> list[set[str]]:
+    """Per call, the function's names that another call assigns (its target) and this one does
+    not: the copy would change them under the caller between the calls, so it names them apart
+    (`loss, acc = step(...)` at every call is fine)."""
     targets = [
         {n.value for n in find(t, cst.Name)} if t is not None else set() for _, _, t in sites
     ]
+    apart = []
     for k, own in enumerate(targets):
         others = set().union(*(t for j, t in enumerate(targets) if j != k))
-        clash = sorted((others & local) - own)
-        if clash:
-            names = ", ".join(f"`{n}`" for n in clash)
-            raise refuse(f"it binds {names}, which another of its calls assigns")
+        apart.append((others & local) - own)
+    return apart
 
 
 def _own(index: SourceIndex, function: cst.FunctionDef, kind) -> list:
@@ -289,19 +315,19 @@ def _parameters(index, function, own: Scope, arguments: dict, refuse):
     return renamed, assigned
 
 
-def _check_names(index, own, caller, statements, call, local, target, refuse) -> None:
-    """The function's names, once the caller's, meet none of the caller's own."""
+def _check_names(index, own, caller, statements, call, local, target, refuse) -> set[str]:
+    """The function's names that the caller's code would see once the copy binds them (the copy
+    names them apart); refused where a name passed in meets one, or the function reads a global
+    that the calling function binds as its own."""
     caller_scope = index.body_scope(caller)
     module = index.body_scope(None)
     mine = {n.value for n in find(target, cst.Name)} if target is not None else set()
     args = {n.value for a in call.args for n in find(a.value, cst.Name)}
-    clash = sorted(
-        {n for n in local - mine if _observed(index, own, caller, statements, n)}
-        | (local & mine & args)
-    )
-    if clash:
-        names = ", ".join(f"`{n}`" for n in clash)
-        raise refuse(f"it binds {names}, which the code that calls it uses too")
+    passed = sorted(local & mine & args)
+    if passed:
+        names = ", ".join(f"`{n}`" for n in passed)
+        raise refuse(f"it binds {names}, which its call passes and assigns")
+    clash = {n for n in local - mine if _observed(index, own, caller, statements, n)}
     if caller is not None:
         free = {
             n
@@ -314,6 +340,7 @@ def _check_names(index, own, caller, statements, call, local, target, refuse) ->
         if shadowed:
             names = ", ".join(f"`{n}`" for n in shadowed)
             raise refuse(f"it reads the global {names}, which {caller.name.value}() binds")
+    return clash
 
 
 def _observed(index: SourceIndex, own: Scope, caller, statements, name: str) -> bool:
@@ -465,17 +492,17 @@ def _reads(index: SourceIndex, own: Scope, params: set[str]) -> set[cst.Name]:
 
 
 class _Rename(cst.CSTTransformer):
-    """Parameters read as the caller's names; each rebuilt statement remembers its original."""
+    """The function's names as the copy has them (parameters as the caller's names, its own
+    names apart where the caller uses them too); each rebuilt statement remembers its original."""
 
-    def __init__(self, reads: set[cst.Name], renamed: dict[str, str], origin: dict) -> None:
+    def __init__(self, names: dict[cst.Name, str], origin: dict) -> None:
         super().__init__()
-        self.reads = reads
-        self.renamed = renamed
+        self.names = names
         self.origin = origin
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        if original in self.reads:
-            return updated.with_changes(value=self.renamed[original.value])
+        if original in self.names:
+            return updated.with_changes(value=self.names[original])
         return updated
 
     def on_leave(self, original, updated):
