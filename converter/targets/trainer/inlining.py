@@ -31,8 +31,9 @@ from converter.analysis import match as m
 from converter.analysis.bindings import calls_of
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, final_return
-from converter.analysis.scopes import ComprehensionScope, Scope
+from converter.analysis.scopes import Scope
 from converter.analysis.site import Declined
+from converter.analysis.visibility import seen_after, within
 from converter.analysis.walk import find
 from converter.report import ConversionResult, Entry, Report
 
@@ -70,41 +71,8 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
     def refuse(why: str, at: int = line) -> Declined:
         return Declined(at, f"{name}() cannot take the place of its calls: {why}")
 
-    if function not in index.module.body:
-        raise refuse("it is not a module-level function")
-    if function.decorators:
-        raise refuse("it is decorated")
-    if function.asynchronous is not None:
-        raise refuse("it is async")
-    own = index.body_scope(function)
-    if own.globals or own.nonlocals:
-        raise refuse("it declares `global` or `nonlocal` names")
-    if _own(index, function, (cst.Yield, cst.Await)):
-        raise refuse("it is a generator")
-    last = final_return(function)
-    returns = _own(index, function, cst.Return)
-    if any(r is not (last.body[0] if last is not None else None) for r in returns):
-        raise refuse("it returns before its end")
-    if last is not None and last is not function.body.body[-1]:
-        raise refuse("it returns from inside a block")
-    calls = calls_of(index, function)
-    if not calls:
-        raise refuse(
-            "it is never called in this file: convert the script that calls it (there, it is "
-            "copied in and converted with the script)"
-        )
-    if _references(index, name) != len(calls):
-        raise refuse("it is named other than in calls")
-    if any(function in index.ancestors(statement) for statement, _ in calls):
-        raise refuse("it calls itself")
-    sites = []
-    for statement, call in calls:
-        shape = called_function_statement(statement)
-        if shape is None or shape[0] is not call:
-            raise refuse("it is called inside an expression", index.line(statement))
-        if shape[1] is not None and last is None:
-            raise refuse("it returns nothing at its end", index.line(statement))
-        sites.append((statement, call, shape[1]))
+    own, last = _body_checked(index, function, refuse)
+    sites = _call_sites(index, function, last, refuse)
     assigned_elsewhere = _assigned_by_other_calls(sites, set(own.assignments_by_name()))
     replaced: dict[cst.CSTNode, list] = {}
     origin: dict[cst.CSTNode, cst.CSTNode] = {}
@@ -129,19 +97,9 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
             if not all(isinstance(a.node, (cst.Name, cst.Param)) for a in own.assignments[n]):
                 raise refuse(f"it binds `{n}`, which the code that calls it uses too")
             fresh.setdefault(n, index.fresh_name(f"{name}_{n}"))
-        hygiene = {n: fresh[n] for n in clash}
+        names = _CopyNames(renamed, assigned, {n: fresh[n] for n in clash})
         replaced[statement] = _body_at(
-            index,
-            function,
-            last,
-            statement,
-            target,
-            arguments,
-            renamed,
-            assigned,
-            hygiene,
-            origin,
-            placed,
+            index, function, last, statement, target, arguments, names, origin, placed
         )
     module = index.module.visit(_Place(function, replaced, origin))
     return Inlined(
@@ -153,9 +111,62 @@ def inline(index: SourceIndex, function: cst.FunctionDef) -> Inlined:
     )
 
 
-def _body_at(
-    index, function, last, statement, target, arguments, renamed, assigned, hygiene, origin, placed
-) -> list:
+def _body_checked(index: SourceIndex, function: cst.FunctionDef, refuse):
+    """The function's scope and final `return`, where its body can take a call's place."""
+    if function not in index.module.body:
+        raise refuse("it is not a module-level function")
+    if function.decorators:
+        raise refuse("it is decorated")
+    if function.asynchronous is not None:
+        raise refuse("it is async")
+    own = index.body_scope(function)
+    if own.globals or own.nonlocals:
+        raise refuse("it declares `global` or `nonlocal` names")
+    if _own(index, function, (cst.Yield, cst.Await)):
+        raise refuse("it is a generator")
+    last = final_return(function)
+    returns = _own(index, function, cst.Return)
+    if any(r is not (last.body[0] if last is not None else None) for r in returns):
+        raise refuse("it returns before its end")
+    if last is not None and last is not function.body.body[-1]:
+        raise refuse("it returns from inside a block")
+    return own, last
+
+
+def _call_sites(index: SourceIndex, function: cst.FunctionDef, last, refuse) -> list[tuple]:
+    """(statement, call, target) of each call: `f(...)` or `target = f(...)` statements."""
+    name = function.name.value
+    calls = calls_of(index, function)
+    if not calls:
+        raise refuse(
+            "it is never called in this file: convert the script that calls it (there, it is "
+            "copied in and converted with the script)"
+        )
+    if _references(index, name) != len(calls):
+        raise refuse("it is named other than in calls")
+    if any(function in index.ancestors(statement) for statement, _ in calls):
+        raise refuse("it calls itself")
+    sites = []
+    for statement, call in calls:
+        shape = called_function_statement(statement)
+        if shape is None or shape[0] is not call:
+            raise refuse("it is called inside an expression", index.line(statement))
+        if shape[1] is not None and last is None:
+            raise refuse("it returns nothing at its end", index.line(statement))
+        sites.append((statement, call, shape[1]))
+    return sites
+
+
+@dataclass
+class _CopyNames:
+    """How one copy names the function's names."""
+
+    renamed: dict[str, str]  # a parameter -> the caller's name passed to it
+    assigned: list[str]  # parameters assigned first, in order
+    apart: dict[str, str]  # a name of its own the caller uses too -> the copy's name for it
+
+
+def _body_at(index, function, last, statement, target, arguments, names, origin, placed):
     """The statements that take the place of one call: the parameters assigned, the body read
     through the call's names, the returned value assigned to the call's target."""
     body = list(function.body.body)
@@ -164,17 +175,17 @@ def _body_at(
     if last is not None:
         body = body[:-1]
     own = index.body_scope(function)
-    names = {node: renamed[node.value] for node in _reads(index, own, set(renamed))}
-    for name, new in hygiene.items():  # a name of its own the caller uses too: named apart
+    nodes = {node: names.renamed[node.value] for node in _reads(index, own, set(names.renamed))}
+    for name, new in names.apart.items():
         bound = {a.node for a in own.assignments[name] if isinstance(a.node, cst.Name)}
-        names.update(dict.fromkeys(_reads(index, own, {name}) | bound, new))
-    renamer = _Rename(names, origin)
+        nodes.update(dict.fromkeys(_reads(index, own, {name}) | bound, new))
+    renamer = _Rename(nodes, origin)
     moved = [s.visit(renamer) for s in body]
     lead = [
         cst.SimpleStatementLine(
-            body=[cst.Assign([cst.AssignTarget(cst.Name(hygiene.get(p, p)))], arguments[p])]
+            body=[cst.Assign([cst.AssignTarget(cst.Name(names.apart.get(p, p)))], arguments[p])]
         )
-        for p in assigned
+        for p in names.assigned
         if not m.matches(arguments[p], m.Name(p))  # `model = model`: nothing to assign
     ]
     tail = []
@@ -327,12 +338,12 @@ def _check_names(index, own, caller, statements, call, local, target, refuse) ->
     if passed:
         names = ", ".join(f"`{n}`" for n in passed)
         raise refuse(f"it binds {names}, which its call passes and assigns")
-    clash = {n for n in local - mine if _observed(index, own, caller, statements, n)}
+    clash = {n for n in local - mine if seen_after(index, own, caller, statements, n)}
     if caller is not None:
         free = {
             n
             for scope in index.scopes()
-            if _within(scope, own)
+            if within(scope, own)
             for n in scope.accesses_by_name()
             if scope.lookup(n) is module
         }
@@ -343,146 +354,11 @@ def _check_names(index, own, caller, statements, call, local, target, refuse) ->
     return clash
 
 
-def _observed(index: SourceIndex, own: Scope, caller, statements, name: str) -> bool:
-    """Whether the caller's code might read ``name`` as a copy left it: a read in a function or
-    class defined in the caller (which runs whenever it is called), in a loop around a call, or
-    after a call with nothing binding ``name`` again surely in between. Reads before a call see
-    what they saw before. (A notebook reuses `x`, `loss` and `batch` from cell to cell, each
-    cell binding them again before it reads them.)"""
-    scope_of_caller = index.body_scope(caller)
-    for scope in index.scopes():
-        if _within(scope, own) or not _within(scope, scope_of_caller):
-            continue
-        resolved = scope.lookup(name)  # None: a builtin, or unbound (a NameError)
-        if resolved is not None and resolved is not scope_of_caller:
-            if _within(resolved, scope_of_caller):
-                continue  # a local of a function inside the caller: not the caller's name
-        for access in scope.accesses[name]:
-            if _runs_apart(scope, scope_of_caller):
-                return True
-            for statement in statements:
-                if _sees_copy(index, statement, access.node, name, caller):
-                    return True
-    return False
-
-
-def _sees_copy(index: SourceIndex, statement, read, name: str, caller) -> bool:
-    """Whether ``read`` may run after the copy that replaces ``statement`` with no binding of
-    ``name`` in between."""
-    around = set(index.ancestors(read))
-    for loop in index.ancestors(statement):
-        if loop is caller:
-            break
-        if isinstance(loop, (cst.For, cst.While)) and loop in around:
-            return True  # the loop runs the copy again after the read
-    if index.order(read) < index.order(statement):
-        return False
-    current = statement
-    while True:
-        block = index.parent(current)
-        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
-            return True
-        body = list(block.body)
-        after = body[body.index(current) + 1 :]
-        holder = next((s for s in after if s in around), None)
-        between = after[: after.index(holder)] if holder is not None else after
-        if _surely_binds(between, name):
-            return False
-        if holder is not None:
-            return not _bound_around(index, read, holder, name)
-        owner = index.parent(block)
-        while owner is not None and not isinstance(owner, cst.BaseStatement):
-            owner = index.parent(owner)  # an `else:` block's statement
-        if owner is None or owner is caller or block is index.module:
-            return True
-        current = owner
-
-
-def _surely_binds(statements: list, name: str) -> bool:
-    """One of ``statements``, run in order with nothing jumping past it, binds ``name``."""
-    for statement in statements:
-        if isinstance(statement, cst.SimpleStatementLine) and name in _assigned(statement):
-            return True
-        if find(statement, (cst.Break, cst.Continue, cst.Return, cst.Raise)):
-            return False
-    return False
-
-
-def _bound_around(index: SourceIndex, read, holder, name: str) -> bool:
-    """Inside ``holder``, something that surely runs before ``read`` binds ``name``: an earlier
-    statement of a block around the read, a `for` or `with` whose body the read is in."""
-    path = [read, *index.ancestors(read)]
-    for child, node in zip(path, path[1:]):
-        if child is holder:
-            break
-        if isinstance(node, cst.For) and child is node.body:
-            if name in {n.value for n in find(node.target, cst.Name)}:
-                return True
-        if isinstance(node, cst.With) and child is node.body:
-            bound = [i.asname.name for i in node.items if i.asname is not None]
-            if name in {n.value for b in bound for n in find(b, cst.Name)}:
-                return True
-        if isinstance(node, (cst.IndentedBlock, cst.Module)):
-            if _surely_binds(list(node.body[: list(node.body).index(child)]), name):
-                return True
-    return False
-
-
-def _runs_apart(scope: Scope, caller: Scope) -> bool:
-    """A function or class body inside the caller: it runs whenever it is called."""
-    while scope is not None and scope is not caller:
-        if not isinstance(scope, ComprehensionScope):
-            return True
-        scope = scope.parent
-    return False
-
-
-def _assigned(statement: cst.SimpleStatementLine) -> set[str]:
-    names = set()
-    for small in statement.body:
-        if isinstance(small, (cst.Assign,)):
-            for target in small.targets:
-                names |= {
-                    n.value
-                    for n in find(target.target, cst.Name)
-                    if not _under_attribute(n, target.target)
-                }
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            if isinstance(small.target, cst.Name):
-                names.add(small.target.value)
-        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-            small.names, cst.ImportStar
-        ):
-            for alias in small.names:
-                bound = alias.asname.name if alias.asname else alias.name
-                if isinstance(bound, cst.Name):
-                    names.add(bound.value)
-                elif isinstance(bound, cst.Attribute):
-                    names.add(cst.helpers.get_full_name_for_node(bound).split(".")[0])
-    return names
-
-
-def _under_attribute(name: cst.Name, target) -> bool:
-    """`a.b = ...` or `a[i] = ...` bind no name."""
-    return any(
-        isinstance(node, (cst.Attribute, cst.Subscript)) and name in find(node, cst.Name)
-        for node in find(target, (cst.Attribute, cst.Subscript))
-    )
-
-
-def _within(scope: Scope | None, outer: Scope) -> bool:
-    while scope is not None:
-        if scope is outer:
-            return True
-        scope = scope.parent
-    return False
-
-
 def _reads(index: SourceIndex, own: Scope, params: set[str]) -> set[cst.Name]:
     """The Name nodes, in the function and what it defines, that read its parameters."""
     found = set()
     for scope in index.scopes():
-        if not _within(scope, own):
+        if not within(scope, own):
             continue
         for name in params:
             for access in scope.accesses[name]:
