@@ -56,3 +56,24 @@ def test_relative_paths_read_what_ships_beside_the_script_and_nothing_is_written
     assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
     listener.close()
+
+
+@pytest.mark.training
+@needs_lightning
+def test_a_notebook_imports_from_its_working_folder_as_its_kernel_does(tmp_path):
+    """A Jupyter kernel imports from its working folder: a notebook run with `--cwd DIR` finds
+    the helpers module a cell downloaded or wrote there, beside neither notebook."""
+    import nbformat
+
+    body = SCRIPT.replace('scale = float(open("data/scale.txt").read())', "scale = SCALE")
+    body = "from helpers import SCALE\n" + body
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(body)]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(notebook, tmp_path / "notebooks" / "train.ipynb")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "helpers.py").write_text("SCALE = 0.5\n")
+    result = verify(tmp_path / "notebooks" / "train.ipynb", "--cwd", work, cwd=tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")

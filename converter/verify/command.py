@@ -285,12 +285,14 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
             against.parent.mkdir(parents=True, exist_ok=True)
             against.write_bytes(converted)  # in the script's own encoding
         home = script.parent
+        kernel = []  # a notebook's kernel also imports from its working folder, as IPython does
         if notebook.is_notebook(script) or notebook.is_notebook(against):
             scripts = _notebook_scripts((script, against), root, console)
             if scripts is None:
                 return EXIT_NOTHING_TO_COMPARE
             script, against = scripts
-        return _verify(script, against, args, root, opts, console, result, home)
+            kernel = [Path(".")]  # each run's own folder, where the notebook's neighbours are
+        return _verify(script, against, args, root, opts, console, result, home, kernel)
     finally:
         if opts["keep"] or work:
             console.warn(f"kept the converted file, traces and logs in {root}")
@@ -390,6 +392,7 @@ def _verify(
     console,
     result,
     home: Path | None = None,
+    kernel: list[Path] | None = None,
 ) -> int:
     gpu = opts["accelerator"] == "gpu"
     tolerance = opts["tolerance"]
@@ -416,8 +419,8 @@ def _verify(
             f"with the rest of {home}): {named}; pass absolute paths, or --cwd {home}"
         )
     paths = {
-        script: [home],
-        converted: list(dict.fromkeys([converted.parent, home])),
+        script: [home, *(kernel or [])],
+        converted: list(dict.fromkeys([converted.parent, home, *(kernel or [])])),
     }
     other = converted.name if opts["against"] else f"its conversion ({converted})"
     where = f"shared cwd {shared}" if shared else "separate working directories"
