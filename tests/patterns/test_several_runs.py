@@ -29,6 +29,14 @@ print(model(torch.randn(1, 4)))
 model = nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 """,
+    "a model from a factory that returns it with its transforms": """\
+def create_model():
+    return nn.Linear(4, 1), None
+
+
+model, transforms = create_model()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+""",
     "the optimizer cell run twice": """\
 model = nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

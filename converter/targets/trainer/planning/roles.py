@@ -223,9 +223,10 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
             "the Trainer needs the model built where its optimizer is",
             inline=trained,
         )
-    if assigned_call(trained, var) is None:
+    made = assigned_call(trained, var) or _unpacked_call(trained, var)
+    if made is None:
         raise Declined(index.line(trained), f"`{var}` is not created by a call here")
-    call = strip_device_moves(assigned_call(trained, var))
+    call = strip_device_moves(made)
     cls = None
     if _handed_to_other_code(site, index, var, trained):
         pass  # the wrapper shape: `model` stays the plain nn.Module that code was given
@@ -235,6 +236,18 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
             if any(c.method(method) for c in cls.lineage()):
                 raise Declined(index.line(cls.node), f"{cls.name} already defines {method}")
     return ModelRef(var=var, binding=trained, call=call, cls=cls)
+
+
+def _unpacked_call(statement, var: str) -> cst.Call | None:
+    """The factory call in `model, transforms = create_model()`: the model is one of what it
+    returns (a LightningModule then wraps it)."""
+    names = m.Tuple(elements=[m.ZeroOrMore(m.Element(m.Name()))])
+    shape = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(names)], value=m.Call())])
+    if not m.matches(statement, shape):
+        return None
+    assign = statement.body[0]
+    bound = [e.value.value for e in assign.targets[0].target.elements]
+    return assign.value if var in bound else None
 
 
 def _handed_to_other_code(site, index: SourceIndex, var: str, created) -> bool:
