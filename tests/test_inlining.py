@@ -151,3 +151,33 @@ def test_a_call_inside_an_expression_is_refused():
 def test_a_function_never_called_here_says_where_to_convert():
     reasons = declined(TRAIN)
     assert "it is never called in this file: convert the script that calls it" in reasons
+
+
+def test_a_progress_bar_the_copies_bind_each_is_still_a_bar():
+    """train_step() holds its own bar over `enumerate(loader)`; copied for each of two runs, the
+    bar is bound twice, and each copy's loop still iterates the loader (verified EQUIVALENT)."""
+    step = """\
+    from tqdm import tqdm
+
+
+    def train_step(model, optimizer):
+        bar = tqdm(enumerate(loader), total=len(loader))
+        for i, (x, y) in bar:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            bar.set_postfix(loss=loss.item())
+        return loss.item()
+
+
+    """
+    runs = "".join(
+        f"model_{k} = nn.Linear(4, 1)\n"
+        f"optimizer = torch.optim.SGD(model_{k}.parameters(), lr=0.1)\n"
+        f"for epoch in range(2):\n    last = train_step(model_{k}, optimizer)\n"
+        for k in range(2)
+    )
+    result = convert(textwrap.dedent(step) + runs)
+    assert result.changed, result.report.text()
+    assert "tqdm(" not in result.code and "set_postfix" not in result.code

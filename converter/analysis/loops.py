@@ -6,7 +6,13 @@ from __future__ import annotations
 import libcst as cst
 
 from converter.analysis import match as m
-from converter.analysis.bindings import assigned_value, bindings, code, single_binding
+from converter.analysis.bindings import (
+    assigned_value,
+    bindings,
+    code,
+    reaching,
+    single_binding,
+)
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined, Origin, Stage, StageName
 from converter.analysis.tensors import is_tensor_name
@@ -54,7 +60,7 @@ def without_progress_bar(
     """`tqdm(loader, ...)` -> `loader`: Lightning draws its own progress bar. Given the loop's
     scope, also a bar held in a variable: `bar = tqdm(loader)`, `for x in bar:`."""
     if isinstance(iterable, cst.Name) and scope is not None:
-        held = progress_bar_of(index, scope, iterable.value)
+        held = progress_bar_of(index, scope, iterable.value, at=iterable)
         return held if held is not None else iterable
     if is_progress_bar_call(index, iterable):
         return iterable.args[0].value
@@ -71,10 +77,13 @@ def is_progress_bar_call(index: SourceIndex, value) -> bool:
     )
 
 
-def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression | None:
-    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)`, or
-    when it is a parameter rebound once, in the function's own body, to a bar over itself
-    (`data_loader = tqdm(data_loader, file=sys.stdout)`): then the parameter."""
+def progress_bar_of(
+    index: SourceIndex, scope, name: str, at: cst.CSTNode | None = None
+) -> cst.BaseExpression | None:
+    """What `name` shows progress over, when its one binding is `name = tqdm(what, ...)` (or,
+    read at `at`, the binding that reaches it: a notebook's training copied twice binds its bar
+    twice), or when it is a parameter rebound once, in the function's own body, to a bar over
+    itself (`data_loader = tqdm(data_loader, file=sys.stdout)`): then the parameter."""
     statements = bindings(index, scope, name)
     if len(statements) == 2 and isinstance(statements[0], cst.FunctionDef):
         function, statement = statements
@@ -87,7 +96,10 @@ def progress_bar_of(index: SourceIndex, scope, name: str) -> cst.BaseExpression 
         ):
             return value.args[0].value
         return None
-    value = assigned_value(single_binding(index, scope, name), name)
+    binding = single_binding(index, scope, name)
+    if binding is None and at is not None and statements:
+        binding = reaching(index, statements, at)
+    value = assigned_value(binding, name)
     return value.args[0].value if is_progress_bar_call(index, value) else None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converter.analysis.bindings import call_statement
+from converter.analysis.bindings import assigned_value, bindings, call_statement
 from converter.analysis.loops import is_progress_bar_call, progress_bar_of
 from converter.targets.trainer.patterns.base import ClaimContext, Example, Pattern
 
@@ -58,7 +58,7 @@ class HeldProgressBar(Pattern):
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             if isinstance(target, cst.Name) and is_progress_bar_call(ctx.index, small.value):
-                return _bar(ctx, target)  # bar = tqdm(loader)
+                return _bar(ctx, target) or _only_bars(ctx, target)  # bar = tqdm(loader)
             if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
                 return _bar(ctx, target.value)  # bar.desc = "..."
             return False
@@ -80,7 +80,16 @@ class HeldProgressBar(Pattern):
 
 
 def _bar(ctx: ClaimContext, name: cst.Name) -> bool:
-    return progress_bar_of(ctx.index, ctx.origin.scope, name.value) is not None
+    return progress_bar_of(ctx.index, ctx.origin.scope, name.value, at=name) is not None
+
+
+def _only_bars(ctx: ClaimContext, name: cst.Name) -> bool:
+    """Every binding of the name is a bar (a training function copied in for each of its calls
+    binds its bar in each copy)."""
+    found = bindings(ctx.index, ctx.origin.scope, name.value)
+    return bool(found) and all(
+        is_progress_bar_call(ctx.index, assigned_value(s, name.value)) for s in found
+    )
 
 
 PATTERN = HeldProgressBar()

@@ -208,7 +208,14 @@ def _model(site, index: SourceIndex, models, var: str, optimizer_statement) -> M
         and not _wraps_model(index, s, var)
         and index.line(s) < before
     ]
-    trained = reaching(index, created, optimizer_statement) if created else None
+    if not created:
+        raise Declined(
+            index.line(optimizer_statement),
+            f"`{var}` is not created before training in this scope, only moved or wrapped "
+            "(`.to(device)`, `torch.compile`, `DataParallel`): cannot tell which model the "
+            "optimizer trains",
+        )
+    trained = reaching(index, created, optimizer_statement)
     if trained is None:
         lines = ", ".join(str(index.line(s)) for s in created)
         raise Declined(
