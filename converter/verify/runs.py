@@ -45,6 +45,7 @@ class Run:
     #: a run beside the others (verify --lightning-uses): its failure is a finding, and does
     #: not stop them
     independent: bool = False
+    terminal: int | None = None  # the master side of the run's pseudo-terminal (its stdin)
 
     @classmethod
     def in_folder(cls, name: str, script: Path, root: Path, cwd: Path | None = None, **kw) -> Run:
@@ -114,21 +115,62 @@ def start(run: Run, args: list[str], options: list[str], paths: list[Path], env:
     cmd += ["--", str(run.script), *args]
     run.cwd.mkdir(parents=True, exist_ok=True)
     run.trace.unlink(missing_ok=True)
+    stdin = _terminal(run)
     with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
         run.started = time.monotonic()
-        run.proc = subprocess.Popen(
-            cmd,
-            cwd=run.cwd,
-            env={**env, **run.env},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=os.name == "posix",  # so a timeout can stop DataLoader workers too
-        )
+        try:
+            run.proc = subprocess.Popen(
+                cmd,
+                cwd=run.cwd,
+                env={**env, **run.env},
+                stdin=stdin,
+                stdout=out,
+                stderr=err,
+                start_new_session=os.name == "posix",  # a timeout stops DataLoader workers too
+            )
+        finally:
+            if stdin is not subprocess.DEVNULL:
+                os.close(stdin)
+
+
+#: End-of-file keys waiting on the run's terminal: each read of stdin (`input()`) gets one, and
+#: ends at once as on a closed stdin.
+_EOFS = 256
+
+
+def _terminal(run: Run):
+    """The slave side of a pseudo-terminal of 24 rows and 80 columns for the run's stdin, or
+    DEVNULL where there is none. A script may ask its terminal for its size (`stty size`, a
+    progress bar of its own drawn to the width): under `python train.py` it has one. Reads of
+    it end at once (end-of-file), as with no stdin."""
+    if os.name != "posix":
+        return subprocess.DEVNULL
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.write(master, b"\x04" * _EOFS)
+    except (OSError, ImportError):
+        return subprocess.DEVNULL
+    run.terminal = master
+    return slave
+
+
+def close_terminal(run: Run) -> None:
+    if run.terminal is not None:
+        try:
+            os.close(run.terminal)
+        except OSError:
+            pass
+        run.terminal = None
 
 
 def kill(run: Run) -> None:
     if run.proc is None or run.proc.poll() is not None:
+        close_terminal(run)
         return
     try:
         if os.name == "posix":
@@ -138,6 +180,7 @@ def kill(run: Run) -> None:
     except ProcessLookupError:
         pass
     run.proc.wait()
+    close_terminal(run)
 
 
 def wait(runs: list[Run], deadline: float | None) -> None:

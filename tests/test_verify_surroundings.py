@@ -1,6 +1,8 @@
-"""verify runs each script in a fresh folder of its own, with what ships beside the script
-copied there first (converter/verify/beside.py): relative paths resolve as they do when the
-script runs from its own folder, and the user's folder is never written to."""
+"""What a script finds around it under verify, as under `python train.py` in its own folder:
+what ships beside it, copied into each run's fresh folder first (converter/verify/beside.py),
+so relative paths resolve and the user's folder is never written to; a notebook importing from
+its working folder, as its kernel does; and a terminal to ask for its size (`stty size`), whose
+reads end at once, as a closed stdin's (converter/verify/runs.py)."""
 
 from __future__ import annotations
 
@@ -77,3 +79,40 @@ def test_a_notebook_imports_from_its_working_folder_as_its_kernel_does(tmp_path)
     result = verify(tmp_path / "notebooks" / "train.ipynb", "--cwd", work, cwd=tmp_path)
     assert result.returncode == 0, explain(result)
     assert result.stdout.splitlines()[-1].startswith("EQUIVALENT")
+
+
+TERMINAL = textwrap.dedent(
+    """\
+    import os
+
+    import torch
+    from torch import nn
+
+    _, width = os.popen("stty size", "r").read().split()  # a progress bar drawn to the width
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 4), torch.randn(32, 1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(2):
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+        print("=" * (int(width) // 8), round(loss.item(), 4))
+    try:
+        input("continue? ")
+    except EOFError:
+        print("no more input")
+    """
+)
+
+
+@pytest.mark.training
+@needs_lightning
+def test_a_script_that_asks_its_terminal_for_its_size_runs_and_input_ends_at_once(tmp_path):
+    (tmp_path / "train.py").write_text(TERMINAL)
+    result = verify(tmp_path / "train.py", "--timeout", "120", cwd=tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert "printed output: 3 lines compared (original 3, lightning 3): the same" in result.stdout
