@@ -50,7 +50,7 @@ class Plan:
     capture: object = None  # a Capture, whose label marks the evaluation in progress
     #: ``--lightning-uses``: what each use of the conversion gave (see use_hooks.py)
     uses: list | None = None
-    #: ``evaluate_weights``: how many of the script's fits were evaluated (their weights loaded)
+    #: ``evaluate_weights``: how many of the script's fits were evaluated and returned
     fits_evaluated: int = 0
     #: every Trainer and Fabric the script made: their loggers' and checkpoints' folders are
     #: Lightning's output, not the script's (see :func:`lightning_folders`)
@@ -195,7 +195,6 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
             bound.apply_defaults()
             model = bound.arguments["model"]
             _load(model, _numbered(plan.evaluate_weights, next(fits)))
-            plan.fits_evaluated += 1
             loaders = bound.arguments.get("val_dataloaders")
             datamodule = bound.arguments.get("datamodule")
             has_loaders = loaders is not None or datamodule is not None
@@ -207,6 +206,7 @@ def _patch_trainer(trainer_cls, plan: Plan) -> None:
             train = bound.arguments.get("train_dataloaders")
             callback = sys.modules[package].Callback
             summaries.run(original_fit, trainer_cls, callback, self, model, train, datamodule, plan)
+            plan.fits_evaluated += 1  # returned: what raises from here on is the script's own
 
         trainer_cls.fit = fit
 
