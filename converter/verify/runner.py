@@ -62,6 +62,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--files-opened", action="store_true")  # a rank sharing rank 0's folder
     parser.add_argument("--skewed-clock", action="store_true")
     parser.add_argument("--lightning-uses", action="store_true")
+    parser.add_argument("--chdir")  # the run's working folder (the runner starts elsewhere)
     args = parser.parse_args(argv[:cut])
     if cut + 1 >= len(argv):
         parser.error("no script after --")
@@ -133,6 +134,8 @@ def _forget_own_package(own_path: str | None, keep: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     started = time.time()  # files modified from now on are the run's (read before any skew)
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.chdir:
+        os.chdir(args.chdir)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     gpu = args.accelerator == "gpu"

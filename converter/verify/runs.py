@@ -109,7 +109,7 @@ def free_port() -> int:
 
 def start(run: Run, args: list[str], options: list[str], paths: list[Path], env: dict) -> None:
     cmd = [sys.executable, "-m", "converter.verify.runner", "--trace", str(run.trace)]
-    cmd += [*options, *run.options]
+    cmd += [*options, *run.options, "--chdir", str(run.cwd)]
     for p in paths:
         cmd += ["--path", str(p)]
     cmd += ["--", str(run.script), *args]
@@ -121,7 +121,9 @@ def start(run: Run, args: list[str], options: list[str], paths: list[Path], env:
         try:
             run.proc = subprocess.Popen(
                 cmd,
-                cwd=run.cwd,
+                # `-m` puts the starting folder first on sys.path: verify's own folder, not the
+                # run's, which may hold the script's `converter.py` (copied beside it, or --cwd)
+                cwd=run.trace.parent,
                 env={**env, **run.env},
                 stdin=stdin,
                 stdout=out,
