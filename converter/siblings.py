@@ -26,6 +26,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from converter.analysis import match as m
+from converter.analysis.bindings import module_reads
 from converter.analysis.index import SourceIndex
 from converter.analysis.site import Declined
 from converter.analysis.torch_api import BACKWARD_CALL
@@ -241,7 +242,7 @@ class _Plan:
     def _module_attributes(self, name: str, dotted: str, statement) -> None:
         """`import engine` ... `engine.train_one_epoch(...)`: the attribute becomes the copy."""
         index = self.script.index
-        for access in _reads_of_module_binding(index, name):
+        for access in module_reads(index, name):
             parent = index.parent(access.node)
             if not (isinstance(parent, cst.Attribute) and parent.value is access.node):
                 continue
@@ -279,7 +280,7 @@ class _Plan:
         return None
 
     def _called(self, name: str) -> bool:
-        return bool(_reads_of_module_binding(self.script.index, name))
+        return bool(module_reads(self.script.index, name))
 
     def _copied(self, name: str) -> bool:
         return any(c.name == name for c in self.copies)
@@ -455,16 +456,6 @@ def _import_statement(index: SourceIndex, bindings) -> cst.Import | cst.ImportFr
     if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
         return None
     return node if index.parent(line) is index.module else None
-
-
-def _reads_of_module_binding(index: SourceIndex, name: str) -> list:
-    module = index.body_scope(None)
-    return [
-        access
-        for scope in index.scopes()
-        for access in scope.accesses[name]
-        if scope.lookup(name) is module
-    ]
 
 
 def _absolute(module: Module, qualified: str) -> str:

@@ -115,6 +115,17 @@ def calls_of(index: SourceIndex, function: cst.FunctionDef):
     ]
 
 
+def module_reads(index: SourceIndex, name: str) -> list:
+    """Every read (an Access) of the module-level ``name``, in any scope."""
+    module = index.body_scope(None)
+    return [
+        access
+        for scope in index.scopes()
+        for access in scope.accesses[name]
+        if scope.lookup(name) is module
+    ]
+
+
 def bindings(index: SourceIndex, scope, name: str) -> list[cst.BaseStatement]:
     statements = []
     seen: set[int] = set()  # by identity: a name bound thousands of times stays linear

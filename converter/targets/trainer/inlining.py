@@ -28,7 +28,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from converter.analysis import match as m
-from converter.analysis.bindings import calls_of
+from converter.analysis.bindings import calls_of, module_reads
 from converter.analysis.index import SourceIndex
 from converter.analysis.loops import bind_arguments, called_function_statement, final_return
 from converter.analysis.scopes import Scope
@@ -142,7 +142,7 @@ def _call_sites(index: SourceIndex, function: cst.FunctionDef, last, refuse) -> 
             "it is never called in this file: convert the script that calls it (there, it is "
             "copied in and converted with the script)"
         )
-    if _references(index, name) != len(calls):
+    if len(module_reads(index, name)) != len(calls):
         raise refuse("it is named other than in calls")
     if any(function in index.ancestors(statement) for statement, _ in calls):
         raise refuse("it calls itself")
@@ -271,14 +271,6 @@ def _in_lambda(index: SourceIndex, node, function) -> bool:
         if isinstance(ancestor, cst.Lambda):
             return True
     return False
-
-
-def _references(index: SourceIndex, name: str) -> int:
-    """Reads of the module-level ``name``, wherever they are."""
-    module = index.body_scope(None)
-    return sum(
-        len(scope.accesses[name]) for scope in index.scopes() if scope.lookup(name) is module
-    )
 
 
 def _defaults_kept(index: SourceIndex, function: cst.FunctionDef) -> dict:
