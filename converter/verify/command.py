@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import shutil
 import signal
@@ -22,7 +23,7 @@ from pathlib import Path
 import click
 
 from converter import FALLBACKS, PACKAGES, TARGETS, notebook
-from converter.verify import beside, compare, evaluation, outcome, printed, runs, uses
+from converter.verify import beside, compare, evaluation, outcome, printed, runs, uses, warm
 from converter.verify.runs import Run
 
 NAMES = ("original", "lightning")
@@ -227,6 +228,12 @@ Arguments for both scripts go after `--`:
     show_default=True,
     help="Seconds allowed for each run (0: no limit).",
 )
+@click.option(
+    "--cold-start",
+    is_flag=True,
+    help="Start every run of the conversion in a fresh Python, not forked from one that has "
+    "imported Lightning (slower; see docs/verify.md).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the scripts' output.")
 @click.pass_context
@@ -394,6 +401,46 @@ def _verify(
     home: Path | None = None,
     kernel: list[Path] | None = None,
 ) -> int:
+    server = _warm_server(converted, root, opts)
+    try:
+        return _verify_runs(
+            script, converted, args, root, opts, console, result, home, kernel, server
+        )
+    finally:
+        if server is not None:
+            server.close()
+        started = server is not None and server.ready
+        result["conversion_started"] = (
+            "forked from one that imported Lightning" if started else "fresh processes"
+        )
+
+
+def _warm_server(converted: Path, root: Path, opts: dict) -> warm.Server | None:
+    """The process the conversion's runs fork from (warm.py), or None: every run starts cold."""
+    if opts["cold_start"] or opts["accelerator"] == "gpu" or not hasattr(os, "fork"):
+        return None
+    try:
+        modules = warm.preloads(converted.read_text("utf-8", errors="replace"))
+    except OSError:
+        return None
+    if not modules:
+        return None
+    env, _ = runs.environment(opts["seed"], gpu=False)
+    return warm.Server(modules, runs.without_launchers(env), root, root / "warm-server.log")
+
+
+def _verify_runs(
+    script: Path,
+    converted: Path,
+    args: list[str],
+    root: Path,
+    opts: dict,
+    console,
+    result,
+    home: Path | None,
+    kernel: list[Path] | None,
+    server: warm.Server | None,
+) -> int:
     gpu = opts["accelerator"] == "gpu"
     tolerance = opts["tolerance"]
     if tolerance is None:
@@ -430,6 +477,9 @@ def _verify(
     for run in pair:
         run.options += ["--outcome", *_max_steps(opts)]
     use = _uses_run(converted, root, shared, opts) if opts["lightning_uses"] else None
+    pair[1].warm = server
+    if use is not None:
+        use.warm = server
     besides = [use] if use else []
     options = _runner_options(opts, own)
     groups = [[run] for run in [*pair, *besides]] if shared else [[*pair, *besides]]
@@ -504,7 +554,9 @@ def _verify(
                 verdict = f"A LIGHTNING USE FAILS: {used['problems'][0]}"
             code = EXIT_DIVERGED
     if opts["devices"]:
-        checked = _check_processes(converted, args, root, shared, opts, env, own, paths, console)
+        checked = _check_processes(
+            converted, args, root, shared, opts, env, own, paths, console, server
+        )
         result["devices_check"] = checked
         if checked["verdict"] == "failed":
             console.say(f"{verdict} But {checked['message']}")
@@ -580,7 +632,9 @@ def _compare_printed(traces: list[dict], opts: dict, tolerance: float, again=Non
     return printed.compare_lines(original, converted, tolerance, prefix_only=stopped, varies=varies)
 
 
-def _check_processes(converted, args, root, shared, opts, env, own, paths, console) -> dict:
+def _check_processes(
+    converted, args, root, shared, opts, env, own, paths, console, server=None
+) -> dict:
     """``--devices N``: evaluate the trained weights on 1 and N processes; see evaluation.py."""
     n = opts["devices"]
     weights = root / "weights.pt"
@@ -622,6 +676,8 @@ def _check_processes(converted, args, root, shared, opts, env, own, paths, conso
         )
         for rank in range(n)
     ]
+    for run in (one, *ranks):
+        run.warm = server
     groups = [[one], ranks] if shared else [[one, *ranks]]
     options = _runner_options(opts, own)
     env = runs.without_launchers(env)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from converter.verify import warm
+
 TAIL_LINES = 25
 #: Where the ``converter`` package lives: added to the children's PYTHONPATH so that ``-m`` finds
 #: the runner, and taken away again by the runner before the script runs.
@@ -37,7 +39,7 @@ class Run:
     stderr: Path
     options: list[str] = field(default_factory=list)  # runner options of this run only
     env: dict[str, str] = field(default_factory=dict)  # variables of this run only
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen | warm.Forked | None = None
     started: float = 0.0
     seconds: float = 0.0
     timed_out: bool = False
@@ -46,6 +48,7 @@ class Run:
     #: not stop them
     independent: bool = False
     terminal: int | None = None  # the master side of the run's pseudo-terminal (its stdin)
+    warm: warm.Server | None = None  # forks this run (a run of the conversion), or None: cold
 
     @classmethod
     def in_folder(cls, name: str, script: Path, root: Path, cwd: Path | None = None, **kw) -> Run:
@@ -119,6 +122,10 @@ def start(run: Run, args: list[str], options: list[str], paths: list[Path], env:
     with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
         run.started = time.monotonic()
         try:
+            if run.warm is not None:
+                run.proc = _forked(run, cmd[3:], {**env, **run.env}, stdin, out, err)
+            if run.proc is not None:
+                return
             run.proc = subprocess.Popen(
                 cmd,
                 # `-m` puts the starting folder first on sys.path: verify's own folder, not the
@@ -133,6 +140,13 @@ def start(run: Run, args: list[str], options: list[str], paths: list[Path], env:
         finally:
             if stdin is not subprocess.DEVNULL:
                 os.close(stdin)
+
+
+def _forked(run: Run, argv: list[str], env: dict, stdin, out, err) -> warm.Forked | None:
+    if stdin is not subprocess.DEVNULL:
+        return run.warm.start(argv, env, stdin, out, err)
+    with open(os.devnull, "rb") as nothing:
+        return run.warm.start(argv, env, nothing.fileno(), out, err)
 
 
 #: End-of-file keys waiting on the run's terminal: each read of stdin (`input()`) gets one, and
