@@ -419,6 +419,8 @@ def _warm_server(converted: Path, root: Path, opts: dict) -> warm.Server | None:
     """The process the conversion's runs fork from (warm.py), or None: every run starts cold."""
     if opts["cold_start"] or opts["accelerator"] == "gpu" or not hasattr(os, "fork"):
         return None
+    if not (opts["lightning_uses"] or opts["devices"]):  # one run of the conversion: no gain
+        return None
     try:
         modules = warm.preloads(converted.read_text("utf-8", errors="replace"))
     except OSError:
