@@ -22,7 +22,9 @@ Why the child runs the conversion exactly as a fresh ``python -m converter.verif
   forked child once the parent started it), on a platform without ``fork``, or when the server
   fails or finds CUDA started, every run starts cold.
 
-The original always starts cold: the baseline is ``python script.py`` as its author ran it.
+The original always starts cold: the baseline is ``python script.py`` as its author ran it. A
+verification that runs the conversion once (no ``--lightning-uses``, no ``--devices``) starts it
+cold too: a server would import as much as that one run does.
 ``verify --cold-start`` starts every run cold.
 """
 
