@@ -282,6 +282,7 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
     if work and work.is_dir() and any(work.iterdir()) and not (work / MARKER).exists():
         raise click.UsageError(f"--work-dir {work}: not empty, and not a verify work folder")
     root = work.resolve() if work else Path(tempfile.mkdtemp(prefix="torch2lightning-verify-"))
+    server = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / MARKER).touch()  # a later --work-dir here may clean what verify put here
@@ -299,8 +300,15 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
                 return EXIT_NOTHING_TO_COMPARE
             script, against = scripts
             kernel = [Path(".")]  # each run's own folder, where the notebook's neighbours are
-        return _verify(script, against, args, root, opts, console, result, home, kernel)
+        server = _warm_server(against, root, opts)
+        return _verify(script, against, args, root, opts, console, result, home, kernel, server)
     finally:
+        if server is not None:
+            server.close()
+        forked = server is not None and server.ready
+        result["conversion_started"] = (
+            "forked from one that imported Lightning" if forked else "fresh processes"
+        )
         if opts["keep"] or work:
             console.warn(f"kept the converted file, traces and logs in {root}")
         else:
@@ -390,31 +398,6 @@ def _trainer(**overrides) -> list[str]:
     return [a for k, v in overrides.items() for a in ("--trainer", f"{k}={json.dumps(v)}")]
 
 
-def _verify(
-    script: Path,
-    converted: Path,
-    args: list[str],
-    root: Path,
-    opts: dict,
-    console,
-    result,
-    home: Path | None = None,
-    kernel: list[Path] | None = None,
-) -> int:
-    server = _warm_server(converted, root, opts)
-    try:
-        return _verify_runs(
-            script, converted, args, root, opts, console, result, home, kernel, server
-        )
-    finally:
-        if server is not None:
-            server.close()
-        started = server is not None and server.ready
-        result["conversion_started"] = (
-            "forked from one that imported Lightning" if started else "fresh processes"
-        )
-
-
 def _warm_server(converted: Path, root: Path, opts: dict) -> warm.Server | None:
     """The process the conversion's runs fork from (warm.py), or None: every run starts cold."""
     if opts["cold_start"] or opts["accelerator"] == "gpu" or not hasattr(os, "fork"):
@@ -431,7 +414,7 @@ def _warm_server(converted: Path, root: Path, opts: dict) -> warm.Server | None:
     return warm.Server(modules, runs.without_launchers(env), root, root / "warm-server.log")
 
 
-def _verify_runs(
+def _verify(
     script: Path,
     converted: Path,
     args: list[str],
@@ -439,9 +422,9 @@ def _verify_runs(
     opts: dict,
     console,
     result,
-    home: Path | None,
-    kernel: list[Path] | None,
-    server: warm.Server | None,
+    home: Path | None = None,
+    kernel: list[Path] | None = None,
+    server: warm.Server | None = None,
 ) -> int:
     gpu = opts["accelerator"] == "gpu"
     tolerance = opts["tolerance"]
