@@ -23,7 +23,8 @@ from __future__ import annotations
 import functools
 import sys
 
-from converter.verify.trainer_hooks import AfterImport, Plan
+from converter.verify.after_import import AfterImport
+from converter.verify.trainer_hooks import Plan
 
 FABRIC_MODULES = ("lightning_fabric.fabric", "lightning.fabric.fabric")
 

@@ -87,14 +87,21 @@ def _settle(seed: int, gpu: bool) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set, or parallel work already started
         pass
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    _deterministic(torch)
     if gpu:  # full float32 on the GPU too: TF32 would round both runs' products differently
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = False
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and not gpu:  # CPU only, like CUDA_VISIBLE_DEVICES="" in the parent's env
-        mps.is_available = lambda: False
+        real = mps.is_available
+
+        def is_available() -> bool:
+            return False
+
+        # what dynamo reads of the real one when the script imports it (torchvision, Lightning)
+        is_available.__wrapped__ = getattr(real, "__wrapped__", real)
+        mps.is_available = is_available
     random.seed(seed)
     try:
         import numpy
@@ -103,6 +110,27 @@ def _settle(seed: int, gpu: bool) -> None:
     except ImportError:
         pass
     torch.manual_seed(seed)
+
+
+def _deterministic(torch) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without the import of
+    ``torch._inductor`` that it makes to set inductor's own flag: that import loads dynamo (over a
+    second of CPU) into a plain torch script that never compiles. The flag is set as soon as the
+    script imports inductor (``torch.compile``, Lightning and torchvision do), as the call would
+    have set it."""
+    from converter.verify.after_import import after_import
+
+    try:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+    except (AttributeError, TypeError):  # a torch without the flag's own setter
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return
+    after_import("torch._inductor.config", _inductor_deterministic)
+
+
+def _inductor_deterministic(config) -> None:
+    if hasattr(config, "deterministic"):
+        config.deterministic = True
 
 
 def _script_traceback(exc: BaseException, script: str) -> str:

@@ -25,8 +25,6 @@ its ``Trainer`` when it loads. What is patched depends on the run (:class:`Plan`
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.machinery
 import inspect
 import itertools
 import math
@@ -35,6 +33,7 @@ from dataclasses import dataclass, field
 
 # imported now: the runner forgets its own package before the script runs
 from converter.verify import summaries, use_hooks
+from converter.verify.after_import import AfterImport
 
 TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
 MODULE_MODULES = ("pytorch_lightning.core.module", "lightning.pytorch.core.module")
@@ -75,32 +74,6 @@ def lightning_folders(plan: Plan) -> list[str]:
             if getattr(callback, "dirpath", None):
                 folders.append(str(callback.dirpath))
     return folders
-
-
-class AfterImport(importlib.abc.MetaPathFinder):
-    """Calls ``callback(module)`` right after one of ``names`` is executed."""
-
-    def __init__(self, names: tuple[str, ...], callback) -> None:
-        self.names, self.callback = names, callback
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in self.names:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        loader, callback = spec.loader, self.callback
-
-        class Loader(importlib.abc.Loader):
-            def create_module(self, spec):
-                return loader.create_module(spec)
-
-            def exec_module(self, module):
-                loader.exec_module(module)
-                callback(module)
-
-        spec.loader = Loader()
-        return spec
 
 
 def install(plan: Plan) -> None:

@@ -191,8 +191,10 @@ class Forked:
 def serve(fd: int, modules: list[str]) -> list[str] | None:
     """Import ``modules``, then fork a child per request. Returns only in a child, with the
     runner's arguments; the server itself returns None when the parent closes the channel."""
+    import gc
     import importlib
 
+    gc.disable()  # see _settle_memory
     before = dict(os.environ)
     for name in modules:
         try:
@@ -203,6 +205,7 @@ def serve(fd: int, modules: list[str]) -> list[str] | None:
     # again over each run's own
     made = {k: v for k, v in os.environ.items() if before.get(k) != v}
     dropped = [k for k in before if k not in os.environ]
+    _settle_memory()
     channel = socket.socket(fileno=fd)
     torch = sys.modules.get("torch")
     cold = torch is not None and torch.cuda.is_initialized()
@@ -230,6 +233,18 @@ def serve(fd: int, modules: list[str]) -> list[str] | None:
         channel.send(json.dumps({"pid": pid}).encode())
 
 
+def _settle_memory() -> None:
+    """What the imports made, collected once and frozen (``gc.freeze``), with the collector off
+    meanwhile: a child's collections then never walk the server's objects, and so never copy the
+    memory pages that hold them (a run of a small model took 1.6 s of CPU, 0.6 s frozen). A
+    fresh process collects the imports' garbage whenever its collector runs; here it goes before
+    the first fork, and the child collects its own objects as a fresh process would."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _report_exits(channel: socket.socket, children: set[int]) -> None:
     for pid in list(children):
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -241,6 +256,9 @@ def _report_exits(channel: socket.socket, children: set[int]) -> None:
 
 def _become_fresh(fds: list[int], env: dict[str, str], dropped: list[str]) -> None:
     """In the child: the run's own session, streams, environment, signal handlers and rank."""
+    import gc
+
+    gc.enable()
     os.setsid()
     for target, descriptor in enumerate(fds):
         os.dup2(descriptor, target)
