@@ -64,9 +64,10 @@ def test_a_script_with_code_before_lightning_starts_cold(source):
 
 
 PROBE = """\
-import json, os, sys
+import gc, json, os, sys
 import pytorch_lightning as pl
 import torch
+import torch._inductor.config
 from lightning_utilities.core.rank_zero import rank_zero_only
 from torchmetrics.utilities.prints import rank_zero_only as metrics_rank_zero_only
 
@@ -79,6 +80,11 @@ seen = {
     "own_session": os.getsid(0) == os.getpid(),
     "stdin_is_a_terminal": sys.stdin.isatty(),
     "threads": torch.get_num_threads(),
+    "collector_on": gc.isenabled(),
+    "deterministic": torch.are_deterministic_algorithms_enabled(),
+    "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
+    "inductor_deterministic": torch._inductor.config.deterministic,
+    "mps": torch.backends.mps.is_available(),
     "tool_importable": any(m == "converter" or m.startswith("converter.") for m in sys.modules),
     "first_random": torch.rand(1).item(),
 }
@@ -115,6 +121,43 @@ def test_a_forked_run_sees_what_a_fresh_process_sees(tmp_path):
     assert fresh["rank"] == fresh["metrics_rank"] == 1
     assert fresh["env"] == {"LOCAL_RANK": "1", "PYTORCH_NVML_BASED_CUDA_CHECK": "1", "MINE": "yes"}
     assert fresh["own_session"] and fresh["stdin_is_a_terminal"] and fresh["threads"] == 1
+    assert fresh["collector_on"] and fresh["deterministic"] and fresh["warn_only"]
+    assert fresh["inductor_deterministic"] and not fresh["mps"]
+
+
+PLAIN = """\
+import json, sys
+import torch
+seen = {"dynamo_loaded": "torch._dynamo" in sys.modules}
+seen["deterministic"] = torch.are_deterministic_algorithms_enabled()
+import torch._inductor.config  # as torch.compile, torchvision and Lightning import it
+seen["inductor_deterministic"] = torch._inductor.config.deterministic
+seen["mps"] = torch.backends.mps.is_available()
+print(json.dumps(seen, sort_keys=True))
+"""
+
+
+def test_a_plain_torch_script_is_deterministic_without_loading_what_it_does_not_import(
+    tmp_path,
+):
+    """The runner makes kernels deterministic without importing torch's compiler stack (dynamo,
+    which `torch.use_deterministic_algorithms` imports to set inductor's flag); the flag is set
+    when the script imports it."""
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN)
+    env, own = runs.environment(seed=0, gpu=False)
+    run = runs.Run.in_folder("plain", script, tmp_path)
+    runs.start(run, [], own, [tmp_path], runs.without_launchers(env))
+    runs.wait([run], None)
+    runs.close_terminal(run)
+    assert run.proc.returncode == 0, run.stderr.read_text()
+    seen = json.loads(run.stdout.read_text())
+    assert seen == {
+        "dynamo_loaded": False,
+        "deterministic": True,
+        "inductor_deterministic": True,
+        "mps": False,
+    }
 
 
 @pytest.mark.training

@@ -6,8 +6,8 @@
         -- script.py [args...]
 
 Before the script runs: one CPU thread (``torch.set_num_threads(1)``; the parent also sets
-``OMP_NUM_THREADS=1`` and ``PYTHONHASHSEED``), ``torch.use_deterministic_algorithms(True,
-warn_only=True)``, ``random``/``numpy``/``torch`` seeded with ``--seed``, the hooks of
+``OMP_NUM_THREADS=1`` and ``PYTHONHASHSEED``), deterministic kernels (:func:`_deterministic`),
+``random``/``numpy``/``torch`` seeded with ``--seed``, the hooks of
 :mod:`~converter.verify.tracing`, :mod:`~converter.verify.capture` (``sys.stdout``) and
 :mod:`~converter.verify.trainer_hooks` (and :mod:`~converter.verify.fabric_hooks`, its
 Fabric counterpart) and, with ``--fake-data``, the datasets of
