@@ -24,6 +24,8 @@ import zlib
 
 import torch
 
+from converter.verify.after_import import after_import
+
 FAKE_TRAIN = 512
 FAKE_TEST = 256
 
@@ -233,12 +235,14 @@ def _build():
     return fakes
 
 
-def install() -> list[str]:
-    """Patch torchvision (when installed); return the names replaced."""
-    try:
-        import torchvision.datasets as tvd
-    except ImportError:
-        return []
+def install() -> None:
+    """Put the stand-ins in torchvision's datasets when the script imports them (at once if they
+    are imported already): a script that never imports torchvision runs without it, as it would
+    without verify (importing it takes over a second and loads torch's compiler stack)."""
+    after_import("torchvision.datasets", _patch)
+
+
+def _patch(tvd) -> None:
     fakes = _build()
     originals = {name: getattr(tvd, name) for name in fakes}
     for mod_name, mod in list(sys.modules.items()):
@@ -247,4 +251,3 @@ def install() -> list[str]:
         for name, fake in fakes.items():
             if getattr(mod, name, None) is originals[name]:
                 setattr(mod, name, fake)
-    return sorted(fakes)
