@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.verify import runs, warm
+from converter.verify import fakedata, runs, warm
 from tests.test_golden import GOLDEN
 
 
@@ -129,10 +129,13 @@ PLAIN = """\
 import json, sys
 import torch
 seen = {"dynamo_loaded": "torch._dynamo" in sys.modules}
+seen["torchvision_loaded"] = "torchvision" in sys.modules
 seen["deterministic"] = torch.are_deterministic_algorithms_enabled()
 import torch._inductor.config  # as torch.compile, torchvision and Lightning import it
 seen["inductor_deterministic"] = torch._inductor.config.deterministic
 seen["mps"] = torch.backends.mps.is_available()
+from torchvision.datasets.mnist import MNIST  # the stand-in, however it is imported
+seen["mnist_items"] = len(MNIST("nowhere", download=True))
 print(json.dumps(seen, sort_keys=True))
 """
 
@@ -141,22 +144,25 @@ def test_a_plain_torch_script_is_deterministic_without_loading_what_it_does_not_
     tmp_path,
 ):
     """The runner makes kernels deterministic without importing torch's compiler stack (dynamo,
-    which `torch.use_deterministic_algorithms` imports to set inductor's flag); the flag is set
-    when the script imports it."""
+    which `torch.use_deterministic_algorithms` imports to set inductor's flag), and `--fake-data`
+    does not import torchvision ahead of the script; the flag and the stand-ins are in place once
+    the script imports them."""
     script = tmp_path / "plain.py"
     script.write_text(PLAIN)
     env, own = runs.environment(seed=0, gpu=False)
     run = runs.Run.in_folder("plain", script, tmp_path)
-    runs.start(run, [], own, [tmp_path], runs.without_launchers(env))
+    runs.start(run, [], [*own, "--fake-data"], [tmp_path], runs.without_launchers(env))
     runs.wait([run], None)
     runs.close_terminal(run)
     assert run.proc.returncode == 0, run.stderr.read_text()
     seen = json.loads(run.stdout.read_text())
     assert seen == {
         "dynamo_loaded": False,
+        "torchvision_loaded": False,
         "deterministic": True,
         "inductor_deterministic": True,
         "mps": False,
+        "mnist_items": fakedata.FAKE_TRAIN,
     }
 
 
