@@ -92,12 +92,12 @@ print(json.dumps(seen, sort_keys=True))
 """
 
 
-def _probe(tmp_path: Path, server: warm.Server | None, name: str) -> dict:
+def _probe(tmp_path: Path, stage: warm.Stage | None, name: str) -> dict:
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     env, own = runs.environment(seed=0, gpu=False)
     run = runs.Run.in_folder(name, script, tmp_path, env={"LOCAL_RANK": "1", "MINE": "yes"})
-    run.warm = server
+    run.warm = stage
     runs.start(run, ["--flag", "x"], own, [tmp_path], runs.without_launchers(env))
     runs.wait([run], None)
     runs.close_terminal(run)
@@ -108,9 +108,9 @@ def _probe(tmp_path: Path, server: warm.Server | None, name: str) -> dict:
 def test_a_forked_run_sees_what_a_fresh_process_sees(tmp_path):
     env, _ = runs.environment(seed=0, gpu=False)
     log = tmp_path / "server.log"
-    server = warm.Server(["torch", "pytorch_lightning"], runs.without_launchers(env), tmp_path, log)
+    server = warm.Server(runs.without_launchers(env), tmp_path, log)
     try:
-        forked = _probe(tmp_path, server, "warm")
+        forked = _probe(tmp_path, server.stage(["pytorch_lightning"]), "warm")
     finally:
         server.close()
     fresh = _probe(tmp_path, None, "cold")
@@ -140,23 +140,30 @@ print(json.dumps(seen, sort_keys=True))
 """
 
 
+def _plain(tmp_path: Path, stage: warm.Stage | None, name: str) -> dict:
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN)
+    env, own = runs.environment(seed=0, gpu=False)
+    run = runs.Run.in_folder(name, script, tmp_path)
+    run.warm = stage
+    runs.start(run, [], [*own, "--fake-data"], [tmp_path], runs.without_launchers(env))
+    runs.wait([run], None)
+    runs.close_terminal(run)
+    assert run.proc.returncode == 0, run.stderr.read_text()
+    assert isinstance(run.proc, warm.Forked) == (stage is not None)
+    return json.loads(run.stdout.read_text())
+
+
 def test_a_plain_torch_script_is_deterministic_without_loading_what_it_does_not_import(
     tmp_path,
 ):
     """The runner makes kernels deterministic without importing torch's compiler stack (dynamo,
     which `torch.use_deterministic_algorithms` imports to set inductor's flag), and `--fake-data`
     does not import torchvision ahead of the script; the flag and the stand-ins are in place once
-    the script imports them."""
-    script = tmp_path / "plain.py"
-    script.write_text(PLAIN)
-    env, own = runs.environment(seed=0, gpu=False)
-    run = runs.Run.in_folder("plain", script, tmp_path)
-    runs.start(run, [], [*own, "--fake-data"], [tmp_path], runs.without_launchers(env))
-    runs.wait([run], None)
-    runs.close_terminal(run)
-    assert run.proc.returncode == 0, run.stderr.read_text()
-    seen = json.loads(run.stdout.read_text())
-    assert seen == {
+    the script imports them. The same holds for a run forked from a server that has imported
+    torch (the original's run), and a server that has gone on to import Lightning forks no
+    such run: it starts cold."""
+    expected = {
         "dynamo_loaded": False,
         "torchvision_loaded": False,
         "deterministic": True,
@@ -164,6 +171,17 @@ def test_a_plain_torch_script_is_deterministic_without_loading_what_it_does_not_
         "mps": False,
         "mnist_items": fakedata.FAKE_TRAIN,
     }
+    assert _plain(tmp_path, None, "cold") == expected
+    env, _ = runs.environment(seed=0, gpu=False)
+    server = warm.Server(runs.without_launchers(env), tmp_path, tmp_path / "server.log")
+    try:
+        original, conversion = server.stage([]), server.stage(["pytorch_lightning"])
+        assert _plain(tmp_path, original, "forked") == expected
+        _probe(tmp_path, conversion, "lightning")
+        assert _plain(tmp_path, original, "after") == expected  # cold, see the assert in _plain
+    finally:
+        server.close()
+    assert (original.forked, conversion.forked) == (1, 1)
 
 
 @pytest.mark.training
@@ -192,6 +210,9 @@ def test_a_warm_verify_reports_what_a_cold_one_does(tmp_path):
         return result
 
     warm_result, cold_result = verify(), verify("--cold-start")
-    assert warm_result.pop("conversion_started") == "forked from one that imported Lightning"
+    assert warm_result.pop("original_started") == "forked from one that imported torch"
+    started = warm_result.pop("conversion_started")
+    assert started.startswith("forked from one that imported torch, ") and "lightning" in started
+    assert cold_result.pop("original_started") == "fresh processes"
     assert cold_result.pop("conversion_started") == "fresh processes"
     assert warm_result == cold_result

@@ -282,7 +282,7 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
     if work and work.is_dir() and any(work.iterdir()) and not (work / MARKER).exists():
         raise click.UsageError(f"--work-dir {work}: not empty, and not a verify work folder")
     root = work.resolve() if work else Path(tempfile.mkdtemp(prefix="torch2lightning-verify-"))
-    server = None
+    server, starts = None, warm.COLD
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / MARKER).touch()  # a later --work-dir here may clean what verify put here
@@ -300,15 +300,13 @@ def _main(script: Path, args: list[str], opts: dict, console: Console, result: d
                 return EXIT_NOTHING_TO_COMPARE
             script, against = scripts
             kernel = [Path(".")]  # each run's own folder, where the notebook's neighbours are
-        server = _warm_server(against, root, opts)
-        return _verify(script, against, args, root, opts, console, result, home, kernel, server)
+        server = _warm_server(root, opts)
+        starts = _starts(server, against)
+        return _verify(script, against, args, root, opts, console, result, home, kernel, starts)
     finally:
         if server is not None:
             server.close()
-        forked = server is not None and server.ready
-        result["conversion_started"] = (
-            "forked from one that imported Lightning" if forked else "fresh processes"
-        )
+        result.update(starts.said())
         if opts["keep"] or work:
             console.warn(f"kept the converted file, traces and logs in {root}")
         else:
@@ -398,20 +396,24 @@ def _trainer(**overrides) -> list[str]:
     return [a for k, v in overrides.items() for a in ("--trainer", f"{k}={json.dumps(v)}")]
 
 
-def _warm_server(converted: Path, root: Path, opts: dict) -> warm.Server | None:
-    """The process the conversion's runs fork from (warm.py), or None: every run starts cold."""
+def _warm_server(root: Path, opts: dict) -> warm.Server | None:
+    """The process the runs fork from (warm.py), or None: every run starts cold."""
     if opts["cold_start"] or opts["accelerator"] == "gpu" or not hasattr(os, "fork"):
         return None
-    if not (opts["lightning_uses"] or opts["devices"]):  # one run of the conversion: no gain
-        return None
+    env, _ = runs.environment(opts["seed"], gpu=False)
+    return warm.Server(runs.without_launchers(env), root, root / "warm-server.log")
+
+
+def _starts(server: warm.Server | None, converted: Path) -> warm.Starts:
+    """The original forks once torch is imported; the conversion once what it imports first
+    (Lightning) is imported too."""
+    if server is None:
+        return warm.COLD
     try:
         modules = warm.preloads(converted.read_text("utf-8", errors="replace"))
     except OSError:
-        return None
-    if not modules:
-        return None
-    env, _ = runs.environment(opts["seed"], gpu=False)
-    return warm.Server(modules, runs.without_launchers(env), root, root / "warm-server.log")
+        modules = []
+    return warm.Starts(server.stage([]), server.stage(modules))
 
 
 def _verify(
@@ -424,7 +426,7 @@ def _verify(
     result,
     home: Path | None = None,
     kernel: list[Path] | None = None,
-    server: warm.Server | None = None,
+    starts: warm.Starts = warm.COLD,
 ) -> int:
     gpu = opts["accelerator"] == "gpu"
     tolerance = opts["tolerance"]
@@ -462,9 +464,9 @@ def _verify(
     for run in pair:
         run.options += ["--outcome", *_max_steps(opts)]
     use = _uses_run(converted, root, shared, opts) if opts["lightning_uses"] else None
-    pair[1].warm = server
+    pair[0].warm, pair[1].warm = starts
     if use is not None:
-        use.warm = server
+        use.warm = starts.conversion
     besides = [use] if use else []
     options = _runner_options(opts, own)
     groups = [[run] for run in [*pair, *besides]] if shared else [[*pair, *besides]]
@@ -540,7 +542,7 @@ def _verify(
             code = EXIT_DIVERGED
     if opts["devices"]:
         checked = _check_processes(
-            converted, args, root, shared, opts, env, own, paths, console, server
+            converted, args, root, shared, opts, env, own, paths, console, starts.conversion
         )
         result["devices_check"] = checked
         if checked["verdict"] == "failed":
@@ -618,7 +620,7 @@ def _compare_printed(traces: list[dict], opts: dict, tolerance: float, again=Non
 
 
 def _check_processes(
-    converted, args, root, shared, opts, env, own, paths, console, server=None
+    converted, args, root, shared, opts, env, own, paths, console, warm_start=None
 ) -> dict:
     """``--devices N``: evaluate the trained weights on 1 and N processes; see evaluation.py."""
     n = opts["devices"]
@@ -662,7 +664,7 @@ def _check_processes(
         for rank in range(n)
     ]
     for run in (one, *ranks):
-        run.warm = server
+        run.warm = warm_start
     groups = [[one], ranks] if shared else [[one, *ranks]]
     options = _runner_options(opts, own)
     env = runs.without_launchers(env)

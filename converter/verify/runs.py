@@ -48,7 +48,7 @@ class Run:
     #: not stop them
     independent: bool = False
     terminal: int | None = None  # the master side of the run's pseudo-terminal (its stdin)
-    warm: warm.Server | None = None  # forks this run (a run of the conversion), or None: cold
+    warm: warm.Stage | None = None  # forks this run (warm.py), or None: it starts cold
 
     @classmethod
     def in_folder(cls, name: str, script: Path, root: Path, cwd: Path | None = None, **kw) -> Run:

@@ -1,10 +1,13 @@
-"""Warm starts: the conversion's runs fork from one process that has already imported Lightning.
+"""Warm starts: a verification's runs fork from one process that has already imported torch,
+and Lightning for the conversion's.
 
-Importing torch with Lightning takes seconds (torchmetrics alone imports torchvision's models), and
-``verify --lightning-uses --devices 2`` runs the conversion five times: importing would be most of
-the check. So verify starts one *server* per verification, ``python -m converter.verify.warm``,
-which imports what the conversion imports first and then forks a child for each run of the
-conversion; the child becomes the runner (:mod:`converter.verify.runner`) as a fresh process would.
+Importing torch takes seconds, with Lightning more (torchmetrics alone imports torchvision's
+models), and a verification runs the original once and the conversion up to five times
+(``--lightning-uses --devices 2``): importing would be most of the check. So verify starts one
+*server* per verification, ``python -m converter.verify.warm``, which imports torch (the runner
+imports it before any script) and forks the original's run; then it imports what the conversion
+imports first and forks a child for each run of the conversion. The child becomes the runner
+(:mod:`converter.verify.runner`) as a fresh process would.
 
 Why the child runs the conversion exactly as a fresh ``python -m converter.verify.runner`` does:
 
@@ -22,9 +25,8 @@ Why the child runs the conversion exactly as a fresh ``python -m converter.verif
   forked child once the parent started it), on a platform without ``fork``, or when the server
   fails or finds CUDA started, every run starts cold.
 
-The original always starts cold: the baseline is ``python script.py`` as its author ran it. A
-verification that runs the conversion once (no ``--lightning-uses``, no ``--devices``) starts it
-cold too: a server would import as much as that one run does.
+The original forks before the server imports anything beyond torch; a run of the original after
+that (the second one that tells a clock's print from a difference) starts cold.
 ``verify --cold-start`` starts every run cold.
 """
 
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 #: Heavy packages the server may import ahead of the script.
 PRELOADABLE = frozenset(
@@ -52,6 +55,8 @@ LIGHTNING = frozenset({"lightning", "pytorch_lightning", "lightning_fabric"})
 TRANSPARENT = frozenset(sys.stdlib_module_names) | {"numpy", "tqdm"}
 
 _MESSAGE = 1 << 16
+#: What every run imports first: the runner imports torch before any script.
+FIRST = ("torch",)
 
 
 def preloads(source: str) -> list[str]:
@@ -90,16 +95,21 @@ def _imported(statement: ast.stmt) -> list[str] | None:
 
 
 class Server:
-    """The parent's side: one server process, and the runs forked from it."""
+    """The parent's side: one server process, and the runs forked from it.
 
-    def __init__(self, modules: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
+    It starts by importing torch (which the runner imports before any script), so the original
+    forks from it first; a run that asks for more (the conversion's Lightning) has the server
+    import that before it forks, and from then on a run that asks for less starts cold."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.exits: dict[int, int] = {}
         self.ready: bool | None = None
+        self.loaded: list[str] = list(FIRST)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.channel = ours
         with open(log, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "converter.verify.warm", str(theirs.fileno()), *modules],
+                [sys.executable, "-m", "converter.verify.warm", str(theirs.fileno()), *FIRST],
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -110,23 +120,43 @@ class Server:
             )
         theirs.close()
 
-    def start(self, argv: list[str], env: dict[str, str], stdin: int, out, err) -> Forked | None:
-        """Fork a runner with these arguments, or None when the server cannot (start it cold)."""
+    def stage(self, modules: list[str]) -> Stage:
+        """What forks runs that may have ``modules`` imported ahead (torch always first)."""
+        return Stage(self, list(dict.fromkeys([*FIRST, *modules])))
+
+    def start(
+        self, modules: list[str], argv: list[str], env: dict[str, str], stdin: int, out, err
+    ) -> Forked | None:
+        """Fork a runner with these arguments once ``modules`` are imported, or None when the
+        server cannot (start it cold): it failed, or it has imported more than ``modules``."""
         if self.ready is None:
-            self.ready = bool(self._receive(lambda m: "ready" in m, block=True).get("ready"))
+            self.ready = self._wait_ready()
+        if modules[: len(self.loaded)] != self.loaded:
+            return None
+        if self.ready and len(modules) > len(self.loaded):
+            self._send({"load": modules[len(self.loaded) :]})
+            self.loaded = modules
+            self.ready = self._wait_ready()
         if not self.ready or not _ranks_agree(env):
             return None
-        request = json.dumps({"argv": argv, "env": env}).encode()
-        try:
-            socket.send_fds(self.channel, [request], [stdin, out.fileno(), err.fileno()])
-        except OSError:
-            self.ready = False
+        if not self._send({"argv": argv, "env": env}, [stdin, out.fileno(), err.fileno()]):
             return None
         pid = self._receive(lambda m: "pid" in m, block=True).get("pid")
         if pid is None:
             self.ready = False
             return None
         return Forked(pid, self)
+
+    def _wait_ready(self) -> bool:
+        return bool(self._receive(lambda m: "ready" in m, block=True).get("ready"))
+
+    def _send(self, message: dict, fds: list[int] = ()) -> bool:
+        try:
+            socket.send_fds(self.channel, [json.dumps(message).encode()], list(fds))
+        except OSError:
+            self.ready = False
+            return False
+        return True
 
     def _receive(self, wanted, block: bool) -> dict:
         """Read the server's messages (exits are kept) until one is ``wanted``, or none is left."""
@@ -159,6 +189,39 @@ class Server:
         self.proc.wait()
 
 
+class Starts(NamedTuple):
+    """Where a verification's runs fork from: the original's stage and the conversion's (None:
+    they start cold)."""
+
+    original: Stage | None
+    conversion: Stage | None
+
+    def said(self) -> dict[str, str]:
+        """How each side's runs started, for the JSON result."""
+        return {
+            f"{name}_started": f"forked from one that imported {', '.join(stage.modules)}"
+            if stage is not None and stage.forked
+            else "fresh processes"
+            for name, stage in zip(self._fields, self)
+        }
+
+
+#: Every run starts cold.
+COLD = Starts(None, None)
+
+
+class Stage:
+    """Starts runs forked from ``server`` with ``modules`` imported ahead; counts them."""
+
+    def __init__(self, server: Server, modules: list[str]) -> None:
+        self.server, self.modules, self.forked = server, modules, 0
+
+    def start(self, argv: list[str], env: dict[str, str], stdin: int, out, err) -> Forked | None:
+        forked = self.server.start(self.modules, argv, env, stdin, out, err)
+        self.forked += forked is not None
+        return forked
+
+
 class Forked:
     """A forked run, answering as the ``subprocess.Popen`` of a cold run does."""
 
@@ -189,28 +252,16 @@ class Forked:
 
 
 def serve(fd: int, modules: list[str]) -> list[str] | None:
-    """Import ``modules``, then fork a child per request. Returns only in a child, with the
-    runner's arguments; the server itself returns None when the parent closes the channel."""
+    """Import ``modules``, then fork a child per request, importing more when asked to. Returns
+    only in a child, with the runner's arguments; the server itself returns None when the
+    parent closes the channel."""
     import gc
-    import importlib
 
     gc.disable()  # see _settle_memory
     before = dict(os.environ)
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the script's own import then fails as it would cold
-            pass
-    # what the imports wrote to the environment (lightning_fabric sets two variables), written
-    # again over each run's own
-    made = {k: v for k, v in os.environ.items() if before.get(k) != v}
-    dropped = [k for k in before if k not in os.environ]
-    _settle_memory()
     channel = socket.socket(fileno=fd)
-    torch = sys.modules.get("torch")
-    cold = torch is not None and torch.cuda.is_initialized()
-    channel.send(json.dumps({"ready": not cold}).encode())
-    if cold:
+    ready = _load(modules, channel)
+    if not ready:
         return None
     children: set[int] = set()
     while True:
@@ -222,6 +273,18 @@ def serve(fd: int, modules: list[str]) -> list[str] | None:
         if not data:
             return None
         request = json.loads(data)
+        if "load" in request:
+            ready = _load(request["load"], channel)  # runs forked already go on
+            continue
+        if not ready:
+            for descriptor in fds:
+                os.close(descriptor)
+            channel.send(json.dumps({"pid": None}).encode())
+            continue
+        # what the imports wrote to the environment (lightning_fabric sets two variables),
+        # written again over each run's own
+        made = {k: v for k, v in os.environ.items() if before.get(k) != v}
+        dropped = [k for k in before if k not in os.environ]
         pid = os.fork()
         if pid == 0:
             channel.close()
@@ -231,6 +294,22 @@ def serve(fd: int, modules: list[str]) -> list[str] | None:
             os.close(descriptor)
         children.add(pid)
         channel.send(json.dumps({"pid": pid}).encode())
+
+
+def _load(modules: list[str], channel: socket.socket) -> bool:
+    """Import ``modules`` and say whether runs can fork now (not once torch started CUDA)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the script's own import then fails as it would cold
+            pass
+    _settle_memory()
+    torch = sys.modules.get("torch")
+    ready = not (torch is not None and torch.cuda.is_initialized())
+    channel.send(json.dumps({"ready": ready}).encode())
+    return ready
 
 
 def _settle_memory() -> None:
