@@ -37,9 +37,11 @@ class AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def after_import(name: str, callback) -> None:
-    """``callback(module)`` now if ``name`` is imported, else right after the script imports it."""
-    if name in sys.modules:
-        callback(sys.modules[name])
-    else:
-        sys.meta_path.insert(0, AfterImport((name,), callback))
+def after_import(names: str | tuple[str, ...], callback) -> None:
+    """``callback(module)`` for each of ``names`` imported already, and right after the script
+    imports one (again)."""
+    names = (names,) if isinstance(names, str) else names
+    for name in names:
+        if name in sys.modules:
+            callback(sys.modules[name])
+    sys.meta_path.insert(0, AfterImport(names, callback))

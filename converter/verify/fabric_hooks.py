@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from converter.verify.after_import import AfterImport
+from converter.verify.after_import import after_import
 from converter.verify.trainer_hooks import Plan
 
 FABRIC_MODULES = ("lightning_fabric.fabric", "lightning.fabric.fabric")
@@ -45,10 +45,7 @@ def install(plan: Plan) -> _State:
         wrappers = sys.modules[module.__name__.rsplit(".", 1)[0] + ".wrappers"]
         _patch_train(wrappers._FabricModule, state)
 
-    for name in FABRIC_MODULES:
-        if name in sys.modules:
-            patch(sys.modules[name])
-    sys.meta_path.insert(0, AfterImport(FABRIC_MODULES, patch))
+    after_import(FABRIC_MODULES, patch)
     return state
 
 

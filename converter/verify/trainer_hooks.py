@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 # imported now: the runner forgets its own package before the script runs
 from converter.verify import summaries, use_hooks
-from converter.verify.after_import import AfterImport
+from converter.verify.after_import import after_import
 
 TRAINER_MODULES = ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer")
 MODULE_MODULES = ("pytorch_lightning.core.module", "lightning.pytorch.core.module")
@@ -80,19 +80,13 @@ def install(plan: Plan) -> None:
     def patch(module) -> None:
         _patch_trainer(module.Trainer, plan)
 
-    for name in TRAINER_MODULES:
-        if name in sys.modules:
-            patch(sys.modules[name])
-    sys.meta_path.insert(0, AfterImport(TRAINER_MODULES, patch))
+    after_import(TRAINER_MODULES, patch)
     if plan.uses is not None:  # what each module is constructed with, for its reload
 
         def record(module) -> None:
             use_hooks.record_init_args(module.LightningModule)
 
-        for name in MODULE_MODULES:
-            if name in sys.modules:
-                record(sys.modules[name])
-        sys.meta_path.insert(0, AfterImport(MODULE_MODULES, record))
+        after_import(MODULE_MODULES, record)
 
 
 def _plain(value):

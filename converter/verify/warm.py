@@ -33,6 +33,7 @@ that (the second one that tells a clock's print from a difference) starts cold.
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import os
 import select
@@ -139,7 +140,7 @@ class Server:
             self.ready = self._wait_ready()
         if not self.ready or not _ranks_agree(env):
             return None
-        if not self._send({"argv": argv, "env": env}, [stdin, out.fileno(), err.fileno()]):
+        if not self._send({"argv": argv, "env": env}, (stdin, out.fileno(), err.fileno())):
             return None
         pid = self._receive(lambda m: "pid" in m, block=True).get("pid")
         if pid is None:
@@ -150,7 +151,7 @@ class Server:
     def _wait_ready(self) -> bool:
         return bool(self._receive(lambda m: "ready" in m, block=True).get("ready"))
 
-    def _send(self, message: dict, fds: list[int] = ()) -> bool:
+    def _send(self, message: dict, fds: tuple[int, ...] = ()) -> bool:
         try:
             socket.send_fds(self.channel, [json.dumps(message).encode()], list(fds))
         except OSError:
@@ -255,8 +256,6 @@ def serve(fd: int, modules: list[str]) -> list[str] | None:
     """Import ``modules``, then fork a child per request, importing more when asked to. Returns
     only in a child, with the runner's arguments; the server itself returns None when the
     parent closes the channel."""
-    import gc
-
     gc.disable()  # see _settle_memory
     before = dict(os.environ)
     channel = socket.socket(fileno=fd)
@@ -318,8 +317,6 @@ def _settle_memory() -> None:
     memory pages that hold them (a run of a small model took 1.6 s of CPU, 0.6 s frozen). A
     fresh process collects the imports' garbage whenever its collector runs; here it goes before
     the first fork, and the child collects its own objects as a fresh process would."""
-    import gc
-
     gc.collect()
     gc.freeze()
 
@@ -335,8 +332,6 @@ def _report_exits(channel: socket.socket, children: set[int]) -> None:
 
 def _become_fresh(fds: list[int], env: dict[str, str], dropped: list[str]) -> None:
     """In the child: the run's own session, streams, environment, signal handlers and rank."""
-    import gc
-
     gc.enable()
     os.setsid()
     for target, descriptor in enumerate(fds):
