@@ -16,6 +16,7 @@ from converter.parsing import parse_module
 from converter.report import ConversionResult, Report
 from converter.siblings import Modules
 from converter.targets.trainer import inlining
+from converter.targets.trainer.datamodule import add_datamodule
 from converter.targets.trainer.patterns import PATTERNS, Emission
 from converter.targets.trainer.planning import find_backward_loops, plan_site
 from converter.targets.trainer.rewrite.script import (
@@ -37,6 +38,7 @@ def convert_source(
     fallback: str | None = None,
     modules: Modules | None = None,
     package: str | None = None,
+    datamodule: bool = False,
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
 
@@ -47,6 +49,10 @@ def convert_source(
     ``fallback="fabric"``: when the Trainer conversion declines, convert to Lightning Fabric
     instead (the report says why, with the Trainer's reason); when that declines too, the report
     gives both reasons.
+
+    ``datamodule``: the Trainer conversion's loaders, and the code that builds them, become a
+    LightningDataModule where that is the same program
+    (:mod:`converter.targets.trainer.datamodule`).
 
     ``modules``: reads the script's own modules (those beside it); the training functions the
     script imports from them are copied in and converted with it (:mod:`converter.siblings`).
@@ -64,8 +70,9 @@ def convert_source(
 
     def convert(to: str) -> ConversionResult:
         if brought is None:
-            return _convert_source(source, to, filename, package)
-        return brought.restore(_convert_source(brought.text, to, filename, package), source)
+            return _convert_source(source, to, filename, package, datamodule)
+        converted = _convert_source(brought.text, to, filename, package, datamodule)
+        return brought.restore(converted, source)
 
     result = convert(target)
     if fallback is None or fallback == target or result.changed or not result.report.declined:
@@ -76,7 +83,7 @@ def convert_source(
 
 
 def _convert_source(
-    source: str, target: str, filename: str, package: str, depth: int = 0
+    source: str, target: str, filename: str, package: str, datamodule: bool, depth: int = 0
 ) -> ConversionResult:
     report = Report(filename=filename)
     module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
@@ -86,6 +93,8 @@ def _convert_source(
             converted = _fabric(index, report, package)
         else:
             converted = _convert(index, package, report)
+            if datamodule:
+                converted = add_datamodule(index, converted, report)
         converted, code, output = drop_unused_imports(index, converted)
         _check_output(index, converted, code, filename, target, package, output)
     except Declined as declined:
@@ -95,7 +104,9 @@ def _convert_source(
             except Declined as refused:
                 declined = Declined(declined.line, f"{declined}; {refused}", declined.kind)
             else:
-                again = _convert_source(inlined.text, target, filename, package, depth + 1)
+                again = _convert_source(
+                    inlined.text, target, filename, package, datamodule, depth + 1
+                )
                 return inlining.restore(again, inlined, source)
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))

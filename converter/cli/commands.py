@@ -115,6 +115,12 @@ def main() -> None:
     "[default: the target's; for fabric, pytorch_lightning's lightning_fabric].",
 )
 @click.option(
+    "--datamodule",
+    is_flag=True,
+    help="Also move the code that builds the loaders into a LightningDataModule (settings as "
+    "its constructor arguments), where that trains the same; the report says why not elsewhere.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -165,6 +171,7 @@ def convert(
     target: str,
     fallback: str | None,
     package: str | None,
+    datamodule: bool,
     report_path: Path | None,
     as_json: bool,
     jobs: int,
@@ -199,7 +206,12 @@ def convert(
 
     write_mode = "none" if not writes else ("output" if output is not None else "inplace")
     file_options = file_runner.Options(
-        target=target, write=write_mode, diff=diff, fallback=fallback, package=package
+        target=target,
+        write=write_mode,
+        diff=diff,
+        fallback=fallback,
+        package=package,
+        datamodule=datamodule,
     )
     stdin_options = file_runner.Options(
         target=target,
@@ -207,6 +219,7 @@ def convert(
         diff=diff,
         fallback=fallback,
         package=package,
+        datamodule=datamodule,
     )
     use_color = _use_color(color)
     run = _Run(writes=writes, quiet=quiet, verbose=verbose)

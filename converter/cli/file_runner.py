@@ -160,6 +160,7 @@ def _convert(text: str, options: Options, display: str, modules=None):
             fallback=options.fallback,
             modules=modules,
             package=options.package,
+            datamodule=options.datamodule,
         )
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(syntax_error_message(display, err)) from None

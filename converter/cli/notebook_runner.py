@@ -32,7 +32,13 @@ def process(
         return outcomes.deliver(source, options, skipped, data, data, read_stat)
     try:
         result = convert_notebook(
-            data, options.target, display, options.fallback, modules, options.package
+            data,
+            options.target,
+            display,
+            options.fallback,
+            modules,
+            options.package,
+            options.datamodule,
         )
     except NotebookProblem as problem:
         return _problem(display, problem)

@@ -41,6 +41,8 @@ class Options:
     fallback: str | None = None
     #: The Lightning distribution the output imports from (None: the one the target names).
     package: str | None = None
+    #: The Trainer conversion's data code as a LightningDataModule (`--datamodule`).
+    datamodule: bool = False
 
 
 @dataclass

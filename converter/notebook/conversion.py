@@ -83,8 +83,10 @@ def convert_notebook(
     fallback: str | None = None,
     modules=None,
     package: str | None = None,
+    datamodule: bool = False,
 ) -> NotebookResult:
-    """Convert a notebook's bytes (``target``, ``fallback``, ``package`` and ``modules``, the
+    """Convert a notebook's bytes (``target``, ``fallback``, ``package``, ``datamodule`` and
+    ``modules``, the
     notebook's own modules, as for ``convert_source``). Raises
     :class:`NotebookProblem` for a file that is not a notebook this tool takes (not JSON, not
     nbformat 4, a code cell that does not parse)."""
@@ -100,7 +102,7 @@ def convert_notebook(
         unchanged.reason = "no code cells"
         return unchanged
     joined = joining.join(taken)
-    result = _convert(joined, target, filename, fallback, modules, package)
+    result = _convert(joined, target, filename, fallback, modules, package, datamodule)
     report = _located(result.report.to_dict(), joined)
     unchanged.report = report
     if not result.changed:
@@ -178,7 +180,13 @@ def _check_syntax(number: int, text: str) -> None:
 
 
 def _convert(
-    joined: joining.Joined, target: str, filename: str, fallback: str | None, modules, package
+    joined: joining.Joined,
+    target: str,
+    filename: str,
+    fallback: str | None,
+    modules,
+    package,
+    datamodule: bool,
 ):
     import libcst
 
@@ -193,6 +201,7 @@ def _convert(
             fallback=fallback,
             modules=modules,
             package=package,
+            datamodule=datamodule,
         )
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)

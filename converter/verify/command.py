@@ -148,6 +148,11 @@ Arguments for both scripts go after `--`:
     help="The Lightning distribution the conversion imports from (as convert --lightning-package).",
 )
 @click.option(
+    "--datamodule",
+    is_flag=True,
+    help="Convert with the loaders' code in a LightningDataModule (as convert --datamodule).",
+)
+@click.option(
     "--max-steps",
     type=click.IntRange(min=1),
     metavar="N",
@@ -326,6 +331,7 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
         write="stdout",
         fallback=opts.get("fallback"),
         package=opts["package"],
+        datamodule=opts["datamodule"],
     )
     outcome = file_runner.process(source, options)
     declined = (outcome.report or {}).get("declined", [])

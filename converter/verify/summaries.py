@@ -61,6 +61,8 @@ def run(fit, trainer_cls, callback_cls, trainer, model, train_loaders, datamodul
         "steps": labels["steps"],
     }
     package = trainer_cls.__module__.split(".trainer")[0]  # pytorch_lightning, lightning.pytorch
+    if train_loaders is None and datamodule is not None:  # set up by the held epoch's fit
+        train_loaders = datamodule.train_dataloader()
     reordered = _reordered(train_loaders, package) if trainer.world_size == 1 else None
     if reordered is not None:
         again = {

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from converter.analysis import match as m
+from converter.analysis.argparse_options import parser_defaults
 from converter.analysis.bindings import assigned_value, code, single_binding
 from converter.analysis.construction import can_move_after, rebuildable
 from converter.analysis.dataflow import RESERVED
@@ -118,7 +119,9 @@ class Hyperparameters(Pattern):
             if call is not None:
                 state.rebuilt[name] = call
         state.objects = [n for n in flow.objects if n not in state.rebuilt]
-        defaults = _parser_defaults(index, site) if namespace else {}
+        defaults = (
+            parser_defaults(index, site.namespace_binding, site.site_scope) if namespace else {}
+        )
         for name in options:
             state.defaults[name] = defaults.get(name, cst.Name("None"))
             state.values[name] = expr(f"{namespace}.{name}")
@@ -320,41 +323,6 @@ def _namespace_reads(site: TrainingSite, namespace: str) -> list[str]:
                 )
             if attribute.attr.value not in found:
                 found.append(attribute.attr.value)
-    return found
-
-
-def _parser_defaults(index: SourceIndex, site: TrainingSite) -> dict[str, cst.BaseExpression]:
-    """Each option's default as written in `parser.add_argument(...)`, when it is plain data."""
-    call = site.namespace_binding.body[0].value
-    parser = call.func.value.value if isinstance(call.func.value, cst.Name) else None
-    found = {}
-    adds = m.Attribute(value=m.Name(parser), attr=m.Name("add_argument"))
-    for add in index.nodes(cst.Call):
-        if not m.matches(add.func, adds):
-            continue
-        keywords = {a.keyword.value: a.value for a in add.args if a.keyword is not None}
-        flags = [
-            a.value.evaluated_value
-            for a in add.args
-            if a.keyword is None and isinstance(a.value, cst.SimpleString)
-        ]
-        dest = keywords.get("dest")
-        if isinstance(dest, cst.SimpleString):
-            name = dest.evaluated_value
-        else:
-            longs = [f for f in flags if f.startswith("--")] or flags
-            if not longs:
-                continue
-            name = longs[0].lstrip("-").replace("-", "_")
-        default = keywords.get("default")
-        action = keywords.get("action")
-        if default is None and isinstance(action, cst.SimpleString):
-            default = {"store_true": cst.Name("False"), "store_false": cst.Name("True")}.get(
-                action.evaluated_value
-            )
-        if default is not None and is_plain(index, site.site_scope, default, set()):
-            if not find(default, cst.Name) or code(default) in ("True", "False", "None"):
-                found[name] = default
     return found
 
 

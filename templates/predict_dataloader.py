@@ -1,0 +1,3 @@
+def predict_dataloader(self):
+    """What `trainer.predict` goes over: the batches `predict_step` unpacks."""
+    return self.{hook}()

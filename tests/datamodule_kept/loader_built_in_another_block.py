@@ -1,0 +1,23 @@
+# kept: no statement before `fit` in its block builds its loaders
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+features = torch.randn(64, 4)
+targets = torch.randn(64, 1)
+loader = DataLoader(TensorDataset(features, targets), batch_size=8)
+
+
+def main():
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+
+
+main()

@@ -1,0 +1,21 @@
+# kept: `loader`, which the data code binds, is also read on line 20
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+features = torch.randn(64, 4)
+targets = torch.randn(64, 1)
+loader = DataLoader(TensorDataset(features, targets), batch_size=8, shuffle=True)
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(2):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+with torch.no_grad():
+    total = sum(nn.functional.mse_loss(model(x), y).item() for x, y in loader)
+print(total)
