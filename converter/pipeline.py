@@ -16,7 +16,6 @@ from converter.parsing import parse_module
 from converter.report import ConversionResult, Report
 from converter.siblings import Modules
 from converter.targets.trainer import inlining
-from converter.targets.trainer.datamodule import add_datamodule
 from converter.targets.trainer.patterns import PATTERNS, Emission
 from converter.targets.trainer.planning import find_backward_loops, plan_site
 from converter.targets.trainer.rewrite.script import (
@@ -94,6 +93,8 @@ def _convert_source(
         else:
             converted = _convert(index, package, report)
             if datamodule:
+                from converter.targets.trainer.datamodule import add_datamodule  # its flag only
+
                 converted = add_datamodule(index, converted, report)
         converted, code, output = drop_unused_imports(index, converted)
         _check_output(index, converted, code, filename, target, package, output)

@@ -1,0 +1,186 @@
+"""The DataModule class and the script's edits: the data code out, the DataModule's creation
+where it ended, `datamodule=` for the loaders `fit` and `test` were given."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import name_events
+from converter.lightning_code.layout import one_argument_per_line
+from converter.targets.trainer.datamodule.plan import HOOKS, DataPlan, builds_a_hooked_loader
+from converter.templating import expr, fill
+
+# `trainer.predict` goes over the data the module's `predict_step` was made for: the evaluation's
+_EVALUATION = ("val_dataloader", "test_dataloader")
+
+
+def apply(index: SourceIndex, plan: DataPlan) -> cst.Module:
+    cls = _class(index, plan)
+    arguments = [
+        cst.Arg(s.value, keyword=cst.Name(s.name), equal=_TIGHT)
+        for s in plan.settings
+        if s.value is not None
+    ]
+    call = cst.Call(cst.Name(plan.class_name), arguments)
+    creation = cst.SimpleStatementLine(
+        [cst.Assign([cst.AssignTarget(cst.Name(plan.variable))], call)],
+        leading_lines=plan.data[0].leading_lines,
+    )
+    if len(arguments) > 3:
+        creation = one_argument_per_line(creation)
+    edits = _ScriptEdits(index, plan, creation, cls)
+    return index.module.visit(edits)
+
+
+_TIGHT = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def _class(index: SourceIndex, plan: DataPlan) -> cst.ClassDef:
+    names = _Names(index, plan)
+    setup = [names.rewrite(s) for s in plan.data if not builds_a_hooked_loader(index, plan, s)]
+    if setup:
+        setup[0] = setup[0].with_changes(leading_lines=[])
+    objects = [s.name for s in plan.settings if not s.saved]
+    ignore = f"ignore={objects!r}".replace("'", '"') if objects else ""
+    settings = []
+    if plan.settings:
+        settings.append(cst.parse_statement(f"self.save_hyperparameters({ignore})"))
+    settings += [cst.parse_statement(f"self.{n} = {n}") for n in objects]
+    (cls,) = fill(
+        "datamodule",
+        name=cst.Name(plan.class_name),
+        base=expr(f"{plan.alias}.LightningDataModule"),
+        settings=settings,
+        setup=setup or [cst.SimpleStatementLine([cst.Pass()])],
+    )
+    body = list(cls.body.body)
+    init = body[1]
+    params = [cst.Param(cst.Name(s.name), default=s.default, equal=_TIGHT) for s in plan.settings]
+    body[1] = init.with_changes(
+        params=init.params.with_changes(params=[*init.params.params, *params])
+    )
+    if not setup:
+        body = body[:2]
+    for hook in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        if hook not in plan.loaders:
+            continue
+        loader = plan.loaders[hook]
+        value = (
+            names.rewrite(plan.built_in_hook[loader])
+            if loader in plan.built_in_hook
+            else expr(f"self.{loader}")
+        )
+        body.append(
+            cst.FunctionDef(
+                cst.Name(hook),
+                cst.Parameters([cst.Param(cst.Name("self"))]),
+                cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(value)])]),
+                leading_lines=[cst.EmptyLine(indent=False)],
+            )
+        )
+    blank = cst.EmptyLine(indent=False)
+    evaluated = next(h for h in (*_EVALUATION, "train_dataloader") if h in plan.loaders)
+    (predict,) = fill("predict_dataloader", hook=cst.Name(evaluated))
+    body.append(predict.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
+    return cls.with_changes(body=cls.body.with_changes(body=body), leading_lines=[blank, blank])
+
+
+class _Names:
+    """The data code's names as the DataModule reads them: a setting `self.hparams.x` (or
+    `self.x`, an object), an option `args.x` -> `self.hparams.x`, what setup binds for a hook
+    `self.x`."""
+
+    def __init__(self, index: SourceIndex, plan: DataPlan) -> None:
+        self.replace: dict[cst.CSTNode, cst.BaseExpression] = {}
+        saved = {s.name for s in plan.settings if s.saved}
+        objects = {s.name for s in plan.settings if not s.saved}
+        nodes = [*plan.data, *plan.built_in_hook.values()]
+        for setting in plan.settings:
+            for literal in setting.literals:
+                self.replace[literal] = expr(f"self.hparams.{setting.name}")
+        for event in name_events(index, nodes):
+            name = event.node.value
+            if name == plan.namespace:
+                attribute = index.parent(event.node)
+                self.replace[attribute] = expr(f"self.hparams.{attribute.attr.value}")
+            elif name in saved:
+                self.replace[event.node] = expr(f"self.hparams.{name}")
+            elif name in objects or name in plan.shared:
+                self.replace[event.node] = expr(f"self.{name}")
+
+    def rewrite(self, node):
+        return node.visit(_Replace(self.replace))
+
+
+class _Replace(cst.CSTTransformer):
+    """The names replaced; blank lines without the indentation of where the code was."""
+
+    def __init__(self, replace: dict) -> None:
+        self.replace_by_id = {id(k): v for k, v in replace.items()}
+
+    def on_leave(self, original, updated):
+        found = self.replace_by_id.get(id(original))
+        if found is not None:
+            return found
+        if isinstance(updated, cst.EmptyLine) and updated.comment is None:
+            return updated.with_changes(indent=False, whitespace=cst.SimpleWhitespace(""))
+        return updated
+
+
+class _ScriptEdits(cst.CSTTransformer):
+    """Out with the data code, in with the DataModule's creation (where the last data statement
+    was) and its class (before the top-level statement holding the first), and `datamodule=`
+    for the loaders given to `fit` and `test`."""
+
+    def __init__(self, index: SourceIndex, plan: DataPlan, creation, cls) -> None:
+        self.plan = plan
+        self.data = {id(s) for s in plan.data}
+        self.last = id(plan.data[-1])
+        self.creation = creation
+        self.cls = cls
+        self.calls = {id(c) for c in [plan.fit, *plan.tests]}
+        body = list(index.module.body)
+        top = index.top_level(plan.data[0])
+        self.anchor, self.class_after = id(top), None
+        if not isinstance(top, (cst.FunctionDef, cst.ClassDef)):
+            defs = [
+                s for s in body[: body.index(top)] if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+            ]
+            if defs:
+                self.class_after, self.anchor = id(defs[-1]), None
+            else:  # before the first statement that stays (or the DataModule's creation)
+                rest = body[body.index(top) :]
+                self.anchor = id(
+                    next(s for s in rest if id(s) not in self.data or id(s) == self.last)
+                )
+
+    def on_leave(self, original, updated):
+        key = id(original)
+        if key in self.calls:
+            return self._datamodule_given(updated)
+        if key not in self.data and key not in (self.class_after, self.anchor):
+            return updated
+        statements = [updated]
+        if key in self.data:
+            statements = [self.creation] if key == self.last else []
+        if key == self.class_after:
+            statements.append(self.cls)
+        if key == self.anchor:
+            first = statements[0]
+            statements = [self.cls, first.with_changes(leading_lines=_two_blank(first))]
+        return cst.FlattenSentinel(statements) if statements else cst.RemovalSentinel.REMOVE
+
+    def _datamodule_given(self, call: cst.Call) -> cst.Call:
+        args = [a for a in call.args if a.keyword is None or a.keyword.value not in HOOKS]
+        args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        given = cst.Arg(cst.Name(self.plan.variable), keyword=cst.Name("datamodule"), equal=_TIGHT)
+        return call.with_changes(args=[*args, given])
+
+
+def _two_blank(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
+    """Its comment lines, after the two blank lines that follow a class (PEP 8)."""
+    comments = [line for line in statement.leading_lines if line.comment is not None]
+    return [cst.EmptyLine(indent=False)] * 2 + comments

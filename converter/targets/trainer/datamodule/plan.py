@@ -1,0 +1,357 @@
+"""The DataModule's plan, read from the Trainer conversion: which loaders `fit` and `test` are
+given, the data code that builds them, its settings, and what each loader hook returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from converter.analysis import match as m
+from converter.analysis.argparse_options import is_parse_args, parser_defaults
+from converter.analysis.bindings import assigned_value, code
+from converter.analysis.index import SourceIndex
+from converter.analysis.names import READ, WRITE, name_events, read_before_written
+from converter.analysis.values import is_plain
+from converter.analysis.walk import find
+from converter.targets.trainer.datamodule.data_code import (
+    Kept,
+    changed_objects,
+    check_effects,
+    check_reads,
+    data_statements,
+    reads,
+    simple_assignment,
+    written,
+)
+
+TRAINERS = ("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer")
+
+
+# what each `fit`/`test` keyword gives, and the hook that gives it from a DataModule
+HOOKS = {
+    "train_dataloaders": "train_dataloader",
+    "val_dataloaders": "val_dataloader",
+    "dataloaders": "test_dataloader",
+}
+
+
+# attributes LightningDataModule has: a setting or a dataset must not take their names
+TAKEN = frozenset(
+    """trainer hparams hparams_initial name prepare_data_per_node setup teardown prepare_data
+    train_dataloader val_dataloader test_dataloader predict_dataloader state_dict load_state_dict
+    save_hyperparameters load_from_checkpoint from_datasets on_exception transfer_batch_to_device
+    on_before_batch_transfer on_after_batch_transfer stage
+    allow_zero_length_dataloader_with_multiple_devices""".split()
+)
+
+
+_MUTABLE = (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
+
+
+_LOADERS = ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader")
+
+
+_LOADER_SETTINGS = ("batch_size", "num_workers")
+
+
+@dataclass
+class Setting:
+    name: str
+    default: cst.BaseExpression
+    value: cst.BaseExpression | None  # what the script passes (None: the default)
+    saved: bool  # a hyper-parameter (plain data), else an attribute
+    literals: tuple[cst.CSTNode, ...] = ()  # written in the data code: read from hparams
+
+
+@dataclass
+class DataPlan:
+    alias: str  # the Lightning package's name in the script (`pl`)
+    fit: cst.Call
+    tests: list[cst.Call]
+    data: list[cst.BaseStatement]  # what moves, in order
+    loaders: dict[str, str]  # hook -> loader variable
+    built_in_hook: dict[str, cst.BaseExpression]  # loader variable -> its value
+    settings: list[Setting] = field(default_factory=list)
+    namespace: str | None = None
+    shared: set[str] = field(default_factory=set)  # bound in setup, read by a hook: `self.x`
+    class_name: str = "DataModule"
+    variable: str = "datamodule"
+
+
+def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
+    found = fits(index)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise Kept(0, "the script trains more than once; --datamodule takes one `fit`", found[1])
+    (fit,) = found
+    statement = index.enclosing_statement(fit)
+    block = index.parent(statement)
+    body = list(block.body)
+    loaders = _loaders(fit, "train_dataloaders", "val_dataloaders")
+    tests = [
+        c
+        for c in index.nodes(cst.Call)
+        if _trainer_call(index, c, "test")
+        and index.enclosing_statement(c) in body
+        and c.func.value.value == fit.func.value.value
+    ]
+    for test in tests:
+        loaders.update(_loaders(test, "dataloaders"))
+    scope = index.scope(statement)
+    end = body.index(statement)
+    given = {id(a.value) for call in [fit, *tests] for a in call.args[1:] if a.keyword is not None}
+    data = data_statements(index, scope, body[:end], set(loaders.values()), given)
+    line = _liner(source, index, body[:end])
+    plan = DataPlan(
+        alias=_alias(index, fit),
+        fit=fit,
+        tests=tests,
+        data=data,
+        loaders=loaders,
+        built_in_hook={},
+    )
+    check_reads(index, scope, data, given, line)
+    check_effects(index, data, line)
+    _settings(index, scope, plan, body, end, line)
+    _hooks(index, plan)
+    _loader_settings(index, plan)
+    plan.class_name = index.fresh_name(_class_name(index, data))
+    plan.variable = index.fresh_name("datamodule")
+    return plan
+
+
+def fits(index: SourceIndex) -> list[cst.Call]:
+    return [c for c in index.nodes(cst.Call) if _trainer_call(index, c, "fit")]
+
+
+def line_near(source: SourceIndex, index: SourceIndex, node: cst.CSTNode) -> int:
+    """The line, in the script converted, of the closest statement at or before `node` that
+    the conversion kept (a generated `trainer.fit(...)` has none of its own)."""
+    statement = node if isinstance(node, cst.BaseStatement) else index.enclosing_statement(node)
+    while statement is not None:
+        if source.line(statement):
+            return source.line(statement)
+        parent = index.parent(statement)
+        body = list(getattr(parent, "body", []))
+        earlier = body[: body.index(statement)] if statement in body else []
+        known = [source.line(s) for s in earlier if source.line(s)]
+        if known:
+            return known[-1]
+        statement = index.enclosing_statement(parent) if parent is not None else None
+    return 1
+
+
+def _trainer_call(index: SourceIndex, call: cst.Call, method: str) -> bool:
+    """`trainer.<method>(...)` where `trainer` is bound to a Lightning Trainer."""
+    if not m.matches(call.func, m.Attribute(value=m.Name(), attr=m.Name(method))):
+        return False
+    scope = index.scope(call)
+    owner = scope.lookup(call.func.value.value) if scope is not None else None
+    if owner is None:
+        return False
+    for assignment in owner.assignments[call.func.value.value]:
+        value = assigned_value(index.enclosing_statement(assignment.node), call.func.value.value)
+        if isinstance(value, cst.Call) and index.resolves_to(value.func, *TRAINERS):
+            return True
+    return False
+
+
+def _alias(index: SourceIndex, fit: cst.Call) -> str:
+    scope = index.scope(fit)
+    owner = scope.lookup(fit.func.value.value)
+    for assignment in owner.assignments[fit.func.value.value]:
+        value = assigned_value(index.enclosing_statement(assignment.node), fit.func.value.value)
+        if isinstance(value, cst.Call):
+            return code(value.func).rpartition(".")[0]
+    raise AssertionError("checked by _trainer_call")
+
+
+def _loaders(call: cst.Call, *keywords: str) -> dict[str, str]:
+    found = {}
+    for arg in call.args[1:]:
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name not in keywords:
+            continue
+        if not isinstance(arg.value, cst.Name):
+            raise Kept(0, f"`{name}` is given `{code(arg.value)}`, not a variable")
+        found[HOOKS[name]] = arg.value.value
+    if "train_dataloader" not in found and "train_dataloaders" in keywords:
+        raise Kept(0, "`fit` is given no training loader")
+    return found
+
+
+def _liner(source: SourceIndex, index: SourceIndex, statements):
+    """The line of a node in the script converted (its statement's, else the first data's)."""
+
+    def line(node: cst.CSTNode) -> int:
+        found = source.line(node)
+        if not found:
+            statement = index.enclosing_statement(node)
+            found = source.line(statement) if statement is not None else 0
+        return found or next((source.line(s) for s in statements if source.line(s)), 0)
+
+    return line
+
+
+def _settings(index: SourceIndex, scope, plan: DataPlan, body, end: int, line) -> None:
+    """The values the data code reads from the script become constructor arguments."""
+    data = plan.data
+    free = read_before_written(index, data)
+    last = body.index(data[-1])
+    for name in sorted(free, key=lambda n: _first_read(index, data, n)):
+        reader = next(s for s in data if name in reads(index, s))
+        between = [s for s in body[body.index(reader) : last] if s not in data]
+        if name in {e.node.value for e in name_events(index, between) if e.kind == WRITE}:
+            raise Kept(
+                line(reader),
+                f"`{name}` changes between the data code that reads it (line {line(reader)}) "
+                "and the end of the data code, where the DataModule is created",
+            )
+    for name in sorted(free, key=lambda n: _first_read(index, data, n)):
+        if scope.lookup(name) is not scope or not _variable(scope, name):
+            continue  # an import, a function or class of the script, a builtin
+        changed = _changes(index, data, name)
+        if changed is not None:
+            raise Kept(
+                line(changed),
+                f"the data code changes `{name}` (line {line(changed)}), which the script "
+                "made and may read elsewhere; inside `fit` the change would come later",
+            )
+        binding = _single_binding(index, scope, name)
+        if is_parse_args(binding):
+            plan.namespace = name
+            _options(index, scope, plan, binding, line)
+            continue
+        value = assigned_value(binding, name) if binding is not None else None
+        plain = (
+            value is not None and is_plain(index, scope, value, set()) and not find(value, cst.Name)
+        )
+        default = value if plain and not find(value, _MUTABLE) else cst.Name("None")
+        plan.settings.append(Setting(name, default, cst.Name(name), saved=plain))
+    names = [s.name for s in plan.settings]
+    for name in names:
+        if name in TAKEN or names.count(name) > 1:
+            raise Kept(
+                line(data[0]),
+                f"the setting `{name}` would clash with a name the DataModule has already",
+            )
+
+
+def _changes(index: SourceIndex, data, name: str) -> cst.CSTNode | None:
+    return changed_objects(index, data).get(name)
+
+
+def _first_read(index: SourceIndex, data, name: str) -> int:
+    events = [e for e in name_events(index, data) if e.node.value == name]
+    return index.order(events[0].node) if events else 0
+
+
+_NOT_VARIABLES = (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.FunctionDef, cst.ClassDef)
+
+
+def _variable(scope, name: str) -> bool:
+    """Bound by assignments (not an import, def or class)."""
+    return all(
+        not isinstance(
+            a.node, (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.FunctionDef, cst.ClassDef)
+        )
+        for a in scope.assignments[name]
+    )
+
+
+def _single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | None:
+    assignments = scope.assignments[name]
+    if len(assignments) != 1:
+        return None
+    return index.enclosing_statement(assignments[0].node)
+
+
+def _options(index: SourceIndex, scope, plan: DataPlan, binding, line) -> None:
+    """`args.batch_size` -> a setting `batch_size`, its default the option's."""
+    defaults = parser_defaults(index, binding, scope)
+    for event in name_events(index, plan.data):
+        if event.node.value != plan.namespace:
+            continue
+        parent = index.parent(event.node)
+        if not m.matches(parent, m.Attribute(value=m.Name(plan.namespace))):
+            raise Kept(
+                line(event.node),
+                f"the data code uses the whole argparse namespace `{plan.namespace}`; only "
+                "its options can be the DataModule's settings",
+            )
+        option = parent.attr.value
+        if option in (s.name for s in plan.settings):
+            continue
+        plan.settings.append(
+            Setting(option, defaults.get(option, cst.Name("None")), parent, saved=True)
+        )
+
+
+def _hooks(index: SourceIndex, plan: DataPlan) -> None:
+    """A loader bound once by `name = <value>`, read by nothing else of the data code, is built
+    in its hook; any other is built in `setup` and the hook returns it."""
+    for name in set(plan.loaders.values()):
+        bindings = [s for s in plan.data if name in written(index, s)]
+        value = assigned_value(bindings[0], name) if len(bindings) == 1 else None
+        others = [s for s in plan.data if s is not bindings[0] and name in reads(index, s)]
+        if value is not None and not others and simple_assignment(bindings[0]):
+            plan.built_in_hook[name] = value
+    setup = [s for s in plan.data if not builds_a_hooked_loader(index, plan, s)]
+    bound_in_setup = {e.node.value for e in name_events(index, setup) if e.kind == WRITE}
+    read_by_hooks = {
+        e.node.value
+        for value in plan.built_in_hook.values()
+        for e in name_events(index, [value])
+        if e.kind == READ
+    }
+    loaders_in_setup = set(plan.loaders.values()) - set(plan.built_in_hook)
+    plan.shared = (bound_in_setup & read_by_hooks) | loaders_in_setup
+    for name in plan.shared:
+        if name in TAKEN or name in (s.name for s in plan.settings):
+            raise Kept(0, f"`{name}` would clash with a name the DataModule has already")
+
+
+def _loader_settings(index: SourceIndex, plan: DataPlan) -> None:
+    """A `DataLoader`'s literal `batch_size=`/`num_workers=`, the same in every loader, is a
+    setting too (`DataModule(batch_size=...)`), as the Lightning docs' DataModules have it."""
+    found: dict[str, list[cst.BaseExpression]] = {}
+    for node in plan.data:
+        for call in find(node, cst.Call):
+            if not index.resolves_to(call.func, *_LOADERS):
+                continue
+            for arg in call.args:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                if keyword in _LOADER_SETTINGS and isinstance(arg.value, cst.Integer):
+                    found.setdefault(keyword, []).append(arg.value)
+    taken = {s.name for s in plan.settings} | plan.shared
+    for keyword, literals in found.items():
+        if len({v.value for v in literals}) == 1 and keyword not in taken:
+            setting = Setting(keyword, literals[0], None, saved=True, literals=tuple(literals))
+            plan.settings.append(setting)
+
+
+def builds_a_hooked_loader(index: SourceIndex, plan: DataPlan, statement) -> bool:
+    return any(
+        name in plan.built_in_hook and assigned_value(statement, name) is plan.built_in_hook[name]
+        for name in plan.loaders.values()
+    )
+
+
+def _class_name(index: SourceIndex, data) -> str:
+    """`MNISTDataModule` for the data of `datasets.MNIST(...)`, else `DataModule`."""
+    found = []
+    for call in (c for d in data for c in find(d, cst.Call)):
+        for qualified in index.qualified_names(call.func):
+            if qualified.startswith("torchvision.datasets."):
+                found.append(qualified.rpartition(".")[2])
+    own = {s.name.value for s in index.module.body if isinstance(s, cst.ClassDef)}
+    found += [
+        c.func.value.removesuffix("Dataset")
+        for d in data
+        for c in find(d, cst.Call)
+        if isinstance(c.func, cst.Name) and c.func.value in own
+    ]
+    kinds = list(dict.fromkeys(f for f in found if f and f not in ("ImageFolder", "DatasetFolder")))
+    return f"{kinds[0]}DataModule" if len(kinds) == 1 else "DataModule"
