@@ -29,6 +29,7 @@ INPUTS = {
     "gan": HERE / "golden" / "gan.in.py",
     "val_and_test": HERE / "golden" / "val_and_test.in.py",
     "items_list": HERE / "golden" / "items_list.in.py",
+    "main_guard": GOLDEN / "main_guard.in.py",
 }
 KEPT = sorted((HERE / "datamodule_kept").glob("*.py"))
 
@@ -39,6 +40,7 @@ def _datamodule(source: str):
 
 def test_every_golden_has_an_input():
     assert {p.name.removesuffix(".out.py") for p in GOLDEN.glob("*.out.py")} == set(INPUTS)
+    assert {p.name.removesuffix(".in.py") for p in GOLDEN.glob("*.in.py")} <= set(INPUTS)
 
 
 @pytest.mark.parametrize("case", sorted(INPUTS))
@@ -196,6 +198,7 @@ TRAINING_CASES = {
     "gan": [],
     "val_and_test": [],
     "items_list": [],
+    "main_guard": ["--epochs", "2"],
 }
 
 

@@ -9,7 +9,7 @@ import libcst as cst
 
 from converter.analysis import match as m
 from converter.analysis.argparse_options import is_parse_args, parser_defaults
-from converter.analysis.bindings import assigned_value, code
+from converter.analysis.bindings import assigned_value, code, is_main_guard
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
 from converter.analysis.values import is_plain
@@ -100,10 +100,10 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     for test in tests:
         loaders.update(_loaders(test, "dataloaders"))
     scope = index.scope(statement)
-    end = body.index(statement)
+    before = _run_before(index, block) + body[: body.index(statement)]
     given = {id(a.value) for call in [fit, *tests] for a in call.args[1:] if a.keyword is not None}
-    data = data_statements(index, scope, body[:end], set(loaders.values()), given)
-    line = _liner(source, index, body[:end])
+    data = data_statements(index, scope, before, set(loaders.values()), given)
+    line = _liner(source, index, before)
     plan = DataPlan(
         alias=_alias(index, fit),
         fit=fit,
@@ -114,12 +114,22 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     )
     check_reads(index, scope, data, given, line)
     check_effects(index, data, line)
-    _settings(index, scope, plan, body, end, line)
+    _settings(index, scope, plan, before, line)
     _hooks(index, plan)
     _loader_settings(index, plan)
     plan.class_name = index.fresh_name(_class_name(index, data))
     plan.variable = index.fresh_name("datamodule")
     return plan
+
+
+def _run_before(index: SourceIndex, block) -> list[cst.BaseStatement]:
+    """The module's statements before an `if __name__ == "__main__":` block that holds `fit`:
+    they run before it, in the same (module) scope."""
+    guard = index.parent(block)
+    if isinstance(guard, cst.If) and is_main_guard(guard) and guard in index.module.body:
+        body = list(index.module.body)
+        return body[: body.index(guard)]
+    return []
 
 
 def fits(index: SourceIndex) -> list[cst.Call]:
@@ -195,7 +205,7 @@ def _liner(source: SourceIndex, index: SourceIndex, statements):
     return line
 
 
-def _settings(index: SourceIndex, scope, plan: DataPlan, body, end: int, line) -> None:
+def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
     """The values the data code reads from the script become constructor arguments."""
     data = plan.data
     free = read_before_written(index, data)
