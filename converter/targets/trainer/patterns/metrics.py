@@ -111,7 +111,7 @@ class EvaluationMetrics(Pattern):
         names = _sums_of(site, index, flow, steps, starts)
         if not names:
             return
-        why = _left_per_process(index, stage, names, after, during)
+        why = _left_per_process(index, stage, names, after, during, _renewed(site, stage_name))
         if why is not None:
             state.per_process[stage_name] = why
             return
@@ -198,6 +198,24 @@ def _parts(site: TrainingSite, stage_name: StageName):
     return stage.step + batch_end, stage.start, after, during
 
 
+def _renewed(site: TrainingSite, stage_name: StageName) -> set[str]:
+    """While training: what the validation's start sets to a new value, unconditionally,
+    before its batches read it."""
+    validation = site.stages.get(StageName.VALIDATION)
+    if stage_name is not StageName.TRAIN or validation is None:
+        return set()
+    renewed = set()
+    for item in validation.start:
+        if item in site.before_validation or not isinstance(item.node, cst.SimpleStatementLine):
+            continue
+        for small in item.node.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name):
+                    renewed.add(target.value)
+    return renewed
+
+
 def _sums_of(site, index, flow, steps: list[Moved], starts: list[Moved]) -> list[str]:
     """Names the batches only add to (`x += ...`), kept on the module, set anew each epoch."""
     step_nodes = [item.node for item in steps]
@@ -211,9 +229,10 @@ def _sums_of(site, index, flow, steps: list[Moved], starts: list[Moved]) -> list
     ]
 
 
-def _left_per_process(index, stage, names, after, during) -> str | None:
-    """Why the sums stay each process's own, if they do."""
-    if names_read(index, [item.node for item in during]) & set(names):
+def _left_per_process(index, stage, names, after, during, renewed=()) -> str | None:
+    """Why the sums stay each process's own, if they do. A name the validation sets anew before
+    its batches (`total = 0.0` in both `train()` and `test()`) is the validation's own there."""
+    if names_read(index, [item.node for item in during]) & (set(names) - set(renewed)):
         return "read while validating, batch by batch"
     counter = stage.index_name
     readers = [item.node for item in after if names_read(index, [item.node]) & set(names)]
