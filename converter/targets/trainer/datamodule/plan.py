@@ -219,6 +219,14 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
                 f"`{name}` changes between the data code that reads it (line {line(reader)}) "
                 "and the end of the data code, where the DataModule is created",
             )
+        passed = [s for s in body[body.index(reader) :] if s not in data]
+        changed = changed_objects(index, passed).get(name)
+        if changed is not None:
+            raise Kept(
+                line(changed),
+                f"`{name}` is changed in place (line {line(changed)}) after the data code reads "
+                "it and before `fit`, where the DataModule would read it",
+            )
     for name in sorted(free, key=lambda n: _first_read(index, data, n)):
         if scope.lookup(name) is not scope or not _variable(scope, name):
             continue  # an import, a function or class of the script, a builtin

@@ -1,0 +1,19 @@
+# kept: `options` is changed in place (line 13) after the data code reads it
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+features = torch.randn(64, 4)
+targets = torch.randn(64, 1)
+options = {"batch_size": 8}
+loader = DataLoader(TensorDataset(features, targets), **options)
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+options["batch_size"] = 16
+for _ in range(2):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
