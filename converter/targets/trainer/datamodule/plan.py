@@ -116,7 +116,9 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     check_effects(index, data, line)
     _settings(index, scope, plan, before, line)
     _hooks(index, plan)
-    _loader_settings(index, plan)
+    module_settings = _module_settings(index, fit)
+    _check_shared_settings(plan, module_settings, line(fit))
+    _loader_settings(index, plan, set(module_settings))
     plan.class_name = index.fresh_name(_class_name(index, data))
     plan.variable = index.fresh_name("datamodule")
     return plan
@@ -219,8 +221,13 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
                 f"`{name}` changes between the data code that reads it (line {line(reader)}) "
                 "and the end of the data code, where the DataModule is created",
             )
-        passed = [s for s in body[body.index(reader) :] if s not in data]
-        changed = changed_objects(index, passed).get(name)
+        if scope.lookup(name) is not scope or not _variable(scope, name):
+            continue
+        if is_parse_args(_single_binding(index, scope, name)):  # options go in as values
+            changed = _option_set(index, between, name, _options_read(index, data, name))
+        else:  # an object: setup reads it inside `fit`
+            passed = [s for s in body[body.index(reader) :] if s not in data]
+            changed = changed_objects(index, passed).get(name)
         if changed is not None:
             raise Kept(
                 line(changed),
@@ -259,6 +266,24 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
 
 def _changes(index: SourceIndex, data, name: str) -> cst.CSTNode | None:
     return changed_objects(index, data).get(name)
+
+
+def _options_read(index: SourceIndex, data, namespace: str) -> set[str]:
+    return {
+        index.parent(e.node).attr.value
+        for e in name_events(index, data)
+        if e.node.value == namespace
+        and m.matches(index.parent(e.node), m.Attribute(value=m.Name(namespace)))
+    }
+
+
+def _option_set(index: SourceIndex, statements, namespace: str, options: set[str]):
+    """Where `statements` set one of `options` of the namespace (`opt.batch_size = 8`)."""
+    for target in (t for s in statements for t in find(s, cst.AssignTarget)):
+        wanted = m.Attribute(value=m.Name(namespace), attr=m.Name())
+        if m.matches(target.target, wanted) and target.target.attr.value in options:
+            return target
+    return None
 
 
 def _first_read(index: SourceIndex, data, name: str) -> int:
@@ -331,7 +356,50 @@ def _hooks(index: SourceIndex, plan: DataPlan) -> None:
             raise Kept(0, f"`{name}` would clash with a name the DataModule has already")
 
 
-def _loader_settings(index: SourceIndex, plan: DataPlan) -> None:
+def _module_settings(index: SourceIndex, fit: cst.Call) -> dict[str, str | None]:
+    """The constructor parameters of the LightningModule `fit` trains, each with the code the
+    script passes it (None: its default)."""
+    module = fit.args[0].value if fit.args else None
+    scope = index.scope(fit)
+    if not isinstance(module, cst.Name) or scope is None:
+        return {}
+    binding = _single_binding(index, scope.lookup(module.value) or scope, module.value)
+    created = assigned_value(binding, module.value) if binding is not None else None
+    if not isinstance(created, cst.Call) or not isinstance(created.func, cst.Name):
+        return {}
+    classes = {c.name.value: c for c in index.module.body if isinstance(c, cst.ClassDef)}
+    cls = classes.get(created.func.value)
+    init = next(
+        (
+            f
+            for f in (cls.body.body if cls else [])
+            if m.matches(f, m.FunctionDef(m.Name("__init__")))
+        ),
+        None,
+    )
+    if init is None:
+        return {}
+    given = {a.keyword.value: code(a.value) for a in created.args if a.keyword is not None}
+    params = [*init.params.params, *init.params.kwonly_params][1:]
+    return {p.name.value: given.get(p.name.value) for p in params}
+
+
+def _check_shared_settings(plan: DataPlan, module: dict[str, str | None], line: int) -> None:
+    """Lightning logs the module's and the DataModule's hyper-parameters together, and stops
+    where one name has two values: a name both have must be given the same value."""
+    for setting in plan.settings:
+        if setting.name not in module:
+            continue
+        mine = code(setting.value) if setting.value is not None else None
+        if mine is None or mine != module[setting.name]:
+            raise Kept(
+                line,
+                f"the setting `{setting.name}` is also a hyper-parameter of the module, with "
+                "another value: Lightning refuses two values for one hyper-parameter name",
+            )
+
+
+def _loader_settings(index: SourceIndex, plan: DataPlan, taken_by_module: set[str]) -> None:
     """A `DataLoader`'s literal `batch_size=`/`num_workers=`, the same in every loader, is a
     setting too (`DataModule(batch_size=...)`), as the Lightning docs' DataModules have it."""
     found: dict[str, list[cst.BaseExpression]] = {}
@@ -343,7 +411,7 @@ def _loader_settings(index: SourceIndex, plan: DataPlan) -> None:
                 keyword = arg.keyword.value if arg.keyword is not None else None
                 if keyword in _LOADER_SETTINGS and isinstance(arg.value, cst.Integer):
                     found.setdefault(keyword, []).append(arg.value)
-    taken = {s.name for s in plan.settings} | plan.shared
+    taken = {s.name for s in plan.settings} | plan.shared | taken_by_module
     for keyword, literals in found.items():
         if len({v.value for v in literals}) == 1 and keyword not in taken:
             setting = Setting(keyword, literals[0], None, saved=True, literals=tuple(literals))
