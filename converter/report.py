@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, field
 #: Ends a Trainer decline that Fabric converts (the script's own loop kept); `--fallback fabric`
 #: takes it off the reason it quotes.
 FABRIC_HINT = "; `--fallback fabric` converts it to Fabric, which keeps the script's own loop"
+#: Kinds of "found" entries that answer an option the user asked for (`--datamodule`: why the
+#: loaders stay in the script): `-v` and verify print them with the changes.
+ASKED_FOR = ("datamodule",)
 
 
 @dataclass(frozen=True)

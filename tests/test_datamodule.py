@@ -73,6 +73,11 @@ def _converted(body: str) -> str:
     return _datamodule(textwrap.dedent(body)).code
 
 
+def _class_of(code: str, name: str = "DataModule") -> str:
+    start = code.index(f"class {name}(")
+    return code[start : code.index("\n\n\n", start)]
+
+
 _TRAINING = """
     model = nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -103,7 +108,7 @@ def test_a_random_split_stays_where_it_draws_and_the_datamodule_gets_its_parts()
     )
     script = code[code.index("datamodule = ") - 200 :]
     assert "train_set, val_set = random_split(full, [64, 16])" in code
-    assert "random_split" not in code[code.index("class DataModule") : code.index("datamodule =")]
+    assert "random_split" not in _class_of(code)
     assert "datamodule = DataModule(train_set=train_set)" in script
     assert (
         "return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True)"
@@ -164,8 +169,7 @@ def test_code_that_changes_a_script_object_stays_in_the_script():
         print(len(vocabulary))
         """
     )
-    setup = code[code.index("class DataModule") : code.index("datamodule =")]
-    assert "vocabulary.setdefault" not in setup
+    assert "vocabulary.setdefault" not in _class_of(code)
     assert "\nfor sentence in sentences:\n" in code
 
 
@@ -191,6 +195,14 @@ def test_the_command_line_takes_the_flag(tmp_path):
     assert run.returncode == 0, run.stderr
     assert script.read_text() == (GOLDEN / "autoencoder.out.py").read_text()
     assert "datamodule: the data code is now MNISTDataModule" in run.stdout + run.stderr
+    kept = HERE / "datamodule_kept" / "loader_read_after_training.py"
+    run = subprocess.run(
+        [sys.executable, "-m", "converter", "convert", "--datamodule", "-v", "--check", str(kept)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert f"{kept}:20: kept datamodule: the loaders stay in the script:" in run.stderr
 
 
 TRAINING_CASES = {

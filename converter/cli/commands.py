@@ -411,10 +411,16 @@ class _Run:
         if not self.quiet:
             click.echo(line, err=True)
         if self.verbose and outcome.report:
-            from converter.report import place
+            from converter.report import ASKED_FOR, place
 
-            for title in ("changed", "declined"):
-                for entry in outcome.report[title]:
+            report = outcome.report
+            asked = [e for e in report["found"] if e["kind"] in ASKED_FOR]
+            for title, entries in (
+                ("changed", report["changed"]),
+                ("kept", asked),
+                ("declined", report["declined"]),
+            ):
+                for entry in entries:
                     click.echo(
                         f"  {place(outcome.display, entry)}: {title} {entry['kind']}: "
                         f"{entry['message']}",

@@ -323,7 +323,7 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
     compare; the same reading, decoding and one-line errors as ``torch2lightning convert``."""
     from converter import files
     from converter.cli import file_runner
-    from converter.report import place
+    from converter.report import ASKED_FOR, place
 
     source = files.Source(script, str(script), explicit=True)
     options = file_runner.Options(
@@ -348,8 +348,9 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
         return None
     for line in reasons:
         console.say(f"note: left unconverted: {line}")
-    for entry in (outcome.report or {}).get("changed", []):
-        if entry["kind"] == "fallback":
+    report = outcome.report or {}
+    for entry in report.get("changed", []) + report.get("found", []):
+        if entry["kind"] in ("fallback", *ASKED_FOR):  # what the options the user gave did
             console.say(f"note: {entry['message']}")
     return outcome.data
 

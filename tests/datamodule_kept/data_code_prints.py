@@ -11,7 +11,7 @@ targets = torch.randn(64, 1)
 def main():
     data = TensorDataset(features, targets)
     loader = DataLoader(data, batch_size=8)
-    print("batches:", len(loader))
+    print("items:", len(data))
     model = nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for _ in range(2):

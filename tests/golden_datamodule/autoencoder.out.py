@@ -6,12 +6,6 @@ import torch.nn as nn
 from torchvision import datasets, transforms
 import pytorch_lightning as pl
 
-# Hyper-parameters
-batch_size = 64
-learning_rate = 1e-3
-num_epochs = 2
-code_size = 32
-
 
 class MNISTDataModule(pl.LightningDataModule):
     """The data the training reads: Lightning calls `setup` in each process, then asks the
@@ -44,6 +38,12 @@ class MNISTDataModule(pl.LightningDataModule):
         """What `trainer.predict` goes over: the batches `predict_step` unpacks."""
         return self.val_dataloader()
 
+
+# Hyper-parameters
+batch_size = 64
+learning_rate = 1e-3
+num_epochs = 2
+code_size = 32
 
 torch.manual_seed(0)
 datamodule = MNISTDataModule(batch_size=batch_size)

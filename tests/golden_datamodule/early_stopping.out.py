@@ -4,10 +4,6 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 import pytorch_lightning as pl
 
-torch.manual_seed(7)
-features = torch.randn(240, 5)
-labels = features @ torch.randn(5) + 0.3 * torch.randn(240)
-
 
 class DataModule(pl.LightningDataModule):
     """The data the training reads: Lightning calls `setup` in each process, then asks the
@@ -19,17 +15,24 @@ class DataModule(pl.LightningDataModule):
         self.features = features
         self.labels = labels
 
+    def setup(self, stage):
+        self.train_dataset = TensorDataset(self.features[:200], self.labels[:200])
+        self.val_dataset = TensorDataset(self.features[200:], self.labels[200:])
+
     def train_dataloader(self):
-        return DataLoader(TensorDataset(self.features[:200], self.labels[:200]), batch_size=self.hparams.batch_size, shuffle=True)
+        return DataLoader(self.train_dataset, batch_size=self.hparams.batch_size, shuffle=True)
 
     def val_dataloader(self):
-        return DataLoader(TensorDataset(self.features[200:], self.labels[200:]), batch_size=self.hparams.batch_size)
+        return DataLoader(self.val_dataset, batch_size=self.hparams.batch_size)
 
     def predict_dataloader(self):
         """What `trainer.predict` goes over: the batches `predict_step` unpacks."""
         return self.val_dataloader()
 
 
+torch.manual_seed(7)
+features = torch.randn(240, 5)
+labels = features @ torch.randn(5) + 0.3 * torch.randn(240)
 datamodule = DataModule(features=features, labels=labels)
 
 model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))

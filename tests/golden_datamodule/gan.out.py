@@ -3,11 +3,6 @@ import torch
 from torch import nn
 import pytorch_lightning as pl
 
-generator = nn.Linear(4, 8)
-discriminator = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
-criterion = nn.BCELoss()
-real = torch.randn(64, 8)
-
 
 class DataModule(pl.LightningDataModule):
     """The data the training reads: Lightning calls `setup` in each process, then asks the
@@ -26,6 +21,10 @@ class DataModule(pl.LightningDataModule):
         return self.train_dataloader()
 
 
+generator = nn.Linear(4, 8)
+discriminator = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+real = torch.randn(64, 8)
 datamodule = DataModule(real=real)
 
 

@@ -57,9 +57,12 @@ class DataModule(pl.LightningDataModule):
         self.save_hyperparameters(ignore=["training_data"])
         self.training_data = training_data
 
+    def setup(self, stage):
+        self.train_dataset = list(self.training_data)
+
     def train_dataloader(self):
         return torch.utils.data.DataLoader(
-            list(self.training_data), batch_size=None, collate_fn=lambda item: item, generator=torch.Generator()
+            self.train_dataset, batch_size=None, collate_fn=lambda item: item, generator=torch.Generator()
         )
 
     def predict_dataloader(self):

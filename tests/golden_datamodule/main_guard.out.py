@@ -7,19 +7,6 @@ from torch.utils.data import DataLoader, TensorDataset
 import os
 import pytorch_lightning as pl
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--batch-size", type=int, default=16)
-parser.add_argument("--epochs", type=int, default=3)
-parser.add_argument("--workers", type=int, default=0)
-parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
-parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
-parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
-parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
-args = parser.parse_args()
-
-torch.manual_seed(3)
-points = torch.randn(96, 6)
-
 
 class DataModule(pl.LightningDataModule):
     """The data the training reads: Lightning calls `setup` in each process, then asks the
@@ -32,18 +19,32 @@ class DataModule(pl.LightningDataModule):
 
     def setup(self, stage):
         self.kwargs = {"num_workers": self.hparams.workers}
+        self.train_dataset = TensorDataset(self.points[:64])
+        self.val_dataset = TensorDataset(self.points[64:])
 
     def train_dataloader(self):
-        return DataLoader(TensorDataset(self.points[:64]), batch_size=self.hparams.batch_size, shuffle=True, **self.kwargs)
+        return DataLoader(self.train_dataset, batch_size=self.hparams.batch_size, shuffle=True, **self.kwargs)
 
     def val_dataloader(self):
-        return DataLoader(TensorDataset(self.points[64:]), batch_size=self.hparams.batch_size, **self.kwargs)
+        return DataLoader(self.val_dataset, batch_size=self.hparams.batch_size, **self.kwargs)
 
     def predict_dataloader(self):
         """What `trainer.predict` goes over: the batches `predict_step` unpacks."""
         return self.val_dataloader()
 
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--batch-size", type=int, default=16)
+parser.add_argument("--epochs", type=int, default=3)
+parser.add_argument("--workers", type=int, default=0)
+parser.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, tpu, mps or auto")
+parser.add_argument("--devices", default=os.environ.get("LOCAL_WORLD_SIZE", "auto"), help="devices per node (default: torchrun's --nproc-per-node, else auto): a number, a list like 0,1, or auto")
+parser.add_argument("--num-nodes", type=int, default=int(os.environ.get("GROUP_WORLD_SIZE", 1)), help="machines to train on (default: torchrun's --nnodes, else 1)")
+parser.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed...")
+args = parser.parse_args()
+
+torch.manual_seed(3)
+points = torch.randn(96, 6)
 datamodule = DataModule(workers=args.workers, batch_size=args.batch_size, points=points)
 
 

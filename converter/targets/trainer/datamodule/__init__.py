@@ -46,11 +46,11 @@ def add_datamodule(source: SourceIndex, converted: cst.Module, report: Report) -
     if plan is None:
         return converted
     line = next((source.line(s) for s in plan.data if source.line(s)), 1)
-    hooks = ", ".join(plan.loaders)
+    hooks = ", ".join([*(["setup"] if plan.has_setup else []), *plan.loaders])
     settings = ", ".join(s.name for s in plan.settings) or "no settings"
     report.change(
         "datamodule",
         line,
-        f"the data code is now {plan.class_name} (setup, {hooks}), created with {settings}",
+        f"the data code is now {plan.class_name} ({hooks}), created with {settings}",
     )
     return apply(index, plan)

@@ -67,6 +67,11 @@ def _nothing_movable(index: SourceIndex, before, loaders: set[str]):
                 f"(`{code(drawn[0].func)}`); it stays where it draws, before the model is created",
                 statement,
             )
+    unbound = sorted(
+        n for n in loaders if not index.scope(before[-1] if before else index.module).lookup(n)
+    )
+    if unbound:
+        raise Kept(0, f"`{unbound[0]}`, which the training loop iterates, is bound nowhere")
     raise Kept(
         0,
         "no statement before `fit` in its block builds its loaders (they are built in another "
@@ -89,8 +94,11 @@ def _closure(index: SourceIndex, before, loaders: set[str], shared: set[str]) ->
                 changed = True
             if statement in taken:
                 wanted |= reads(index, statement)
+        # what uses what they bind (not the loaders: a use of theirs is the script's), changing
+        # nothing else
         bound = {e.node.value for e in name_events(index, list(taken)) if e.kind == WRITE}
-        for statement in movable:  # what uses what they bind, changing nothing else
+        bound -= loaders
+        for statement in movable:
             if statement not in taken and reads(index, statement) & bound:
                 others = set(changed_objects(index, [statement])) - bound
                 if not written(index, statement) & shared and not others:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import name_events
 from converter.lightning_code.layout import one_argument_per_line
-from converter.targets.trainer.datamodule.plan import HOOKS, DataPlan, builds_a_hooked_loader
+from converter.targets.trainer.datamodule.plan import HOOKS, DataPlan
 from converter.templating import expr, fill
 
+_IMPORT = m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])
 # `trainer.predict` goes over the data the module's `predict_step` was made for: the evaluation's
 _EVALUATION = ("val_dataloader", "test_dataloader")
 
@@ -40,7 +42,15 @@ _TIGHT = cst.AssignEqual(
 
 def _class(index: SourceIndex, plan: DataPlan) -> cst.ClassDef:
     names = _Names(index, plan)
-    setup = [names.rewrite(s) for s in plan.data if not builds_a_hooked_loader(index, plan, s)]
+    setup = []
+    for statement in plan.data:
+        loader = plan.builds_in_hook.get(id(statement))
+        if loader is None:
+            setup.append(names.rewrite(statement))
+        elif loader in plan.datasets:  # its dataset, made here as the statement made it
+            attribute, dataset = plan.datasets[loader]
+            made = cst.Assign([cst.AssignTarget(expr(f"self.{attribute}"))], names.rewrite(dataset))
+            setup.append(cst.SimpleStatementLine([made], leading_lines=statement.leading_lines))
     if setup:
         setup[0] = setup[0].with_changes(leading_lines=[])
     objects = [s.name for s in plan.settings if not s.saved]
@@ -68,11 +78,12 @@ def _class(index: SourceIndex, plan: DataPlan) -> cst.ClassDef:
         if hook not in plan.loaders:
             continue
         loader = plan.loaders[hook]
-        value = (
-            names.rewrite(plan.built_in_hook[loader])
-            if loader in plan.built_in_hook
-            else expr(f"self.{loader}")
-        )
+        value = expr(f"self.{loader}")
+        if loader in plan.built_in_hook:
+            value = names.rewrite(plan.built_in_hook[loader])
+        if loader in plan.datasets:
+            first = value.args[0].with_changes(value=expr(f"self.{plan.datasets[loader][0]}"))
+            value = value.with_changes(args=[first, *value.args[1:]])
         body.append(
             cst.FunctionDef(
                 cst.Name(hook),
@@ -144,28 +155,34 @@ class _ScriptEdits(cst.CSTTransformer):
         self.calls = {id(c) for c in [plan.fit, *plan.tests]}
         body = list(index.module.body)
         top = index.top_level(plan.data[0])
-        self.anchor, self.class_after = id(top), None
+        self.anchor, self.class_after, self.after_class = id(top), None, None
         if not isinstance(top, (cst.FunctionDef, cst.ClassDef)):
-            defs = [
-                s for s in body[: body.index(top)] if isinstance(s, (cst.FunctionDef, cst.ClassDef))
-            ]
-            if defs:
-                self.class_after, self.anchor = id(defs[-1]), None
+            earlier = body[: body.index(top)]
+            defs = [s for s in earlier if isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+            imports = [s for s in earlier if m.matches(s, _IMPORT)]
+            after = (defs or imports or [None])[-1]
+            if after is not None:  # after the script's last def or class, else its imports
+                self.class_after, self.anchor = id(after), None
+                rest = body[body.index(after) + 1 :]
             else:  # before the first statement that stays (or the DataModule's creation)
                 rest = body[body.index(top) :]
-                self.anchor = id(
-                    next(s for s in rest if id(s) not in self.data or id(s) == self.last)
-                )
+            stays = [s for s in rest if id(s) not in self.data or id(s) == self.last]
+            if after is None:
+                self.anchor = id(stays[0])
+            elif stays:
+                self.after_class = id(stays[0])
 
     def on_leave(self, original, updated):
         key = id(original)
         if key in self.calls:
             return self._datamodule_given(updated)
-        if key not in self.data and key not in (self.class_after, self.anchor):
+        if key not in self.data and key not in (self.class_after, self.anchor, self.after_class):
             return updated
         statements = [updated]
         if key in self.data:
             statements = [self.creation] if key == self.last else []
+        if key == self.after_class:
+            statements[0] = statements[0].with_changes(leading_lines=_two_blank(statements[0]))
         if key == self.class_after:
             statements.append(self.cls)
         if key == self.anchor:

@@ -75,8 +75,15 @@ class DataPlan:
     settings: list[Setting] = field(default_factory=list)
     namespace: str | None = None
     shared: set[str] = field(default_factory=set)  # bound in setup, read by a hook: `self.x`
+    # a dataset made inside a loader's call, made in setup instead: loader -> (attribute, call)
+    datasets: dict[str, tuple[str, cst.Call]] = field(default_factory=dict)
+    builds_in_hook: dict[int, str] = field(default_factory=dict)  # statement id -> its loader
     class_name: str = "DataModule"
     variable: str = "datamodule"
+
+    @property
+    def has_setup(self) -> bool:
+        return bool(self.datasets) or any(id(s) not in self.builds_in_hook for s in self.data)
 
 
 def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
@@ -112,6 +119,7 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
         loaders=loaders,
         built_in_hook={},
     )
+    _check_loaders_are_the_scripts(index, source, plan, line_near(source, index, fit))
     check_reads(index, scope, data, given, line)
     check_effects(index, data, line)
     _settings(index, scope, plan, before, line)
@@ -122,6 +130,23 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     plan.class_name = index.fresh_name(_class_name(index, data))
     plan.variable = index.fresh_name("datamodule")
     return plan
+
+
+def _check_loaders_are_the_scripts(index: SourceIndex, source: SourceIndex, plan, line) -> None:
+    """A loader the conversion made (a full-batch loop's one-item stand-in) holds no data of the
+    script's: there is nothing to move."""
+    for loader in plan.loaders.values():
+        bindings = [s for s in plan.data if loader in written(index, s)]
+        if not bindings or any(source.line(s) for s in bindings):
+            continue  # the script's own
+        scope = index.scope(bindings[0])
+        read = [(scope.lookup(n), n) for n in reads(index, bindings[0])]
+        if not any(owner is not None and _variable(owner, n) for owner, n in read):
+            raise Kept(
+                line,
+                f"the training loop steps over data it holds whole (a full-batch loop); `{loader}` "
+                "is the stand-in loader the conversion made, with no data of the script's",
+            )
 
 
 def _run_before(index: SourceIndex, block) -> list[cst.BaseStatement]:
@@ -327,9 +352,10 @@ def _options(index: SourceIndex, scope, plan: DataPlan, binding, line) -> None:
         option = parent.attr.value
         if option in (s.name for s in plan.settings):
             continue
-        plan.settings.append(
-            Setting(option, defaults.get(option, cst.Name("None")), parent, saved=True)
-        )
+        default = defaults.get(option, cst.Name("None"))
+        if find(default, _MUTABLE):  # one list shared by every instance: None instead
+            default = cst.Name("None")
+        plan.settings.append(Setting(option, default, parent, saved=True))
 
 
 def _hooks(index: SourceIndex, plan: DataPlan) -> None:
@@ -341,7 +367,11 @@ def _hooks(index: SourceIndex, plan: DataPlan) -> None:
         others = [s for s in plan.data if s is not bindings[0] and name in reads(index, s)]
         if value is not None and not others and simple_assignment(bindings[0]):
             plan.built_in_hook[name] = value
-    setup = [s for s in plan.data if not builds_a_hooked_loader(index, plan, s)]
+    for name, value in plan.built_in_hook.items():
+        binding = next(s for s in plan.data if assigned_value(s, name) is value)
+        plan.builds_in_hook[id(binding)] = name
+    _datasets_of_hooks(index, plan)
+    setup = [s for s in plan.data if id(s) not in plan.builds_in_hook]
     bound_in_setup = {e.node.value for e in name_events(index, setup) if e.kind == WRITE}
     read_by_hooks = {
         e.node.value
@@ -354,6 +384,25 @@ def _hooks(index: SourceIndex, plan: DataPlan) -> None:
     for name in plan.shared:
         if name in TAKEN or name in (s.name for s in plan.settings):
             raise Kept(0, f"`{name}` would clash with a name the DataModule has already")
+
+
+def _datasets_of_hooks(index: SourceIndex, plan: DataPlan) -> None:
+    """`DataLoader(datasets.MNIST(...), ...)` built in a hook would make the dataset at each call
+    of the hook: the dataset is made in setup, where the loader's statement was, as
+    `self.train_dataset`, and the hook's loader reads it."""
+    taken = {e.node.value for e in name_events(index, plan.data)} | TAKEN
+    for hook, loader in plan.loaders.items():
+        value = plan.built_in_hook.get(loader)
+        if not isinstance(value, cst.Call) or not index.resolves_to(value.func, *_LOADERS):
+            continue
+        first = value.args[0] if value.args else None
+        if first is None or first.keyword is not None or not isinstance(first.value, cst.Call):
+            continue
+        attribute = hook.removesuffix("_dataloader") + "_dataset"
+        while attribute in taken:
+            attribute += "_"
+        taken.add(attribute)
+        plan.datasets[loader] = (attribute, first.value)
 
 
 def _module_settings(index: SourceIndex, fit: cst.Call) -> dict[str, str | None]:
@@ -416,13 +465,6 @@ def _loader_settings(index: SourceIndex, plan: DataPlan, taken_by_module: set[st
         if len({v.value for v in literals}) == 1 and keyword not in taken:
             setting = Setting(keyword, literals[0], None, saved=True, literals=tuple(literals))
             plan.settings.append(setting)
-
-
-def builds_a_hooked_loader(index: SourceIndex, plan: DataPlan, statement) -> bool:
-    return any(
-        name in plan.built_in_hook and assigned_value(statement, name) is plan.built_in_hook[name]
-        for name in plan.loaders.values()
-    )
 
 
 def _class_name(index: SourceIndex, data) -> str:
