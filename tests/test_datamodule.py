@@ -2,7 +2,7 @@
 
 Goldens (tests/golden_datamodule/<case>.out.py, converted from the inputs named below): exact
 output, converting again changes nothing, and training identical to the original with every
-Lightning use and on 2 processes. Scripts whose loaders must stay in the script
+Lightning use and on 2 processes; `verify --datamodule` on a script and on a notebook. Scripts whose loaders must stay in the script
 (tests/datamodule_kept/*.py, each starting with `# kept: <words of the reason>`): the same
 conversion as without the flag, and the reason in the report. And the rules of what moves.
 """
@@ -256,3 +256,14 @@ def test_verify_converts_with_the_flag(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     converted = next(tmp_path.rglob("converted/autoencoder.py")).read_text()
     assert converted == (GOLDEN / "autoencoder.out.py").read_text()
+
+
+@pytest.mark.training
+def test_a_notebook_takes_the_flag_and_trains_the_same(tmp_path):
+    notebook = HERE / "golden_notebooks" / "ipython_syntax.in.ipynb"
+    command = [sys.executable, "-m", "converter", "verify", str(notebook), "--datamodule"]
+    command += ["--fake-data", "--work-dir", str(tmp_path)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "note: the data code is now DataModule" in run.stdout
+    assert "EQUIVALENT" in run.stdout
