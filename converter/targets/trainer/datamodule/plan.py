@@ -108,7 +108,12 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
         loaders.update(_loaders(test, "dataloaders"))
     scope = index.scope(statement)
     before = _run_before(index, block) + body[: body.index(statement)]
-    given = {id(a.value) for call in [fit, *tests] for a in call.args[1:] if a.keyword is not None}
+    given = {  # the loaders given, which the DataModule gives instead
+        id(a.value)
+        for call in [fit, *tests]
+        for a in call.args[1:]
+        if a.keyword is not None and a.keyword.value in HOOKS
+    }
     data = data_statements(index, scope, before, set(loaders.values()), given)
     line = _liner(source, index, before)
     plan = DataPlan(
