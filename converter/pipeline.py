@@ -4,6 +4,7 @@ emit: the patterns' contributions and the rewrite, applied to the tree in one pa
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -38,6 +39,7 @@ def convert_source(
     modules: Modules | None = None,
     package: str | None = None,
     datamodule: bool = False,
+    callbacks: bool = False,
 ) -> ConversionResult:
     """Convert one script's source. Returns the input unchanged (with reasons) when it declines.
 
@@ -53,6 +55,9 @@ def convert_source(
     LightningDataModule where that is the same program
     (:mod:`converter.targets.trainer.datamodule`).
 
+    ``callbacks``: a patience counter becomes Lightning's ``EarlyStopping`` where that is exact
+    (:mod:`converter.targets.trainer.callbacks`).
+
     ``modules``: reads the script's own modules (those beside it); the training functions the
     script imports from them are copied in and converted with it (:mod:`converter.siblings`).
 
@@ -67,10 +72,12 @@ def convert_source(
         report.decline(declined.kind, declined.line, str(declined))
         return ConversionResult(source=source, code=source, report=report)
 
+    extras = Extras(datamodule, callbacks)
+
     def convert(to: str) -> ConversionResult:
         if brought is None:
-            return _convert_source(source, to, filename, package, datamodule)
-        converted = _convert_source(brought.text, to, filename, package, datamodule)
+            return _convert_source(source, to, filename, package, extras)
+        converted = _convert_source(brought.text, to, filename, package, extras)
         return brought.restore(converted, source)
 
     result = convert(target)
@@ -81,8 +88,15 @@ def convert_source(
     return fall_back(result, convert(fallback))
 
 
+class Extras(NamedTuple):
+    """What the Trainer conversion adds on request, each a pass over its output."""
+
+    datamodule: bool = False
+    callbacks: bool = False
+
+
 def _convert_source(
-    source: str, target: str, filename: str, package: str, datamodule: bool, depth: int = 0
+    source: str, target: str, filename: str, package: str, extras: Extras, depth: int = 0
 ) -> ConversionResult:
     report = Report(filename=filename)
     module = parse_module(source)  # guarded: budgets, Python's syntax check, exact round trip
@@ -92,10 +106,14 @@ def _convert_source(
             converted = _fabric(index, report, package)
         else:
             converted = _convert(index, package, report)
-            if datamodule:
+            if extras.datamodule:
                 from converter.targets.trainer.datamodule import add_datamodule  # its flag only
 
                 converted = add_datamodule(index, converted, report)
+            if extras.callbacks:
+                from converter.targets.trainer.callbacks import add_callbacks  # its flag only
+
+                converted = add_callbacks(index, converted, report)
         converted, code, output = drop_unused_imports(index, converted)
         _check_output(index, converted, code, filename, target, package, output)
     except Declined as declined:
@@ -105,9 +123,7 @@ def _convert_source(
             except Declined as refused:
                 declined = Declined(declined.line, f"{declined}; {refused}", declined.kind)
             else:
-                again = _convert_source(
-                    inlined.text, target, filename, package, datamodule, depth + 1
-                )
+                again = _convert_source(inlined.text, target, filename, package, extras, depth + 1)
                 return inlining.restore(again, inlined, source)
         report.changed.clear()  # nothing changes when any part declines
         report.decline(declined.kind, declined.line, str(declined))

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 FABRIC_HINT = "; `--fallback fabric` converts it to Fabric, which keeps the script's own loop"
 #: Kinds of "found" entries that answer an option the user asked for (`--datamodule`: why the
 #: loaders stay in the script): `-v` and verify print them with the changes.
-ASKED_FOR = ("datamodule",)
+ASKED_FOR = ("datamodule", "callbacks")
 
 
 @dataclass(frozen=True)

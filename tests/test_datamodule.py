@@ -2,9 +2,10 @@
 
 Goldens (tests/golden_datamodule/<case>.out.py, converted from the inputs named below): exact
 output, converting again changes nothing, and training identical to the original with every
-Lightning use and on 2 processes; `verify --datamodule` on a script and on a notebook. Scripts whose loaders must stay in the script
-(tests/datamodule_kept/*.py, each starting with `# kept: <words of the reason>`): the same
-conversion as without the flag, and the reason in the report. And the rules of what moves.
+Lightning use and on 2 processes; `verify --datamodule` on a script and on a notebook. Scripts
+whose loaders must stay in the script (tests/datamodule_kept/*.py, each starting with
+`# kept: <words of the reason>`): the same conversion as without the flag, and the reason in the
+report. And the rules of what moves.
 """
 
 from __future__ import annotations

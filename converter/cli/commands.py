@@ -121,6 +121,12 @@ def main() -> None:
     "its constructor arguments), where that trains the same; the report says why not elsewhere.",
 )
 @click.option(
+    "--callbacks",
+    is_flag=True,
+    help="Also turn a patience counter into Lightning's EarlyStopping callback, where it stops "
+    "at the same epoch; the report says why not elsewhere.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -172,6 +178,7 @@ def convert(
     fallback: str | None,
     package: str | None,
     datamodule: bool,
+    callbacks: bool,
     report_path: Path | None,
     as_json: bool,
     jobs: int,
@@ -212,6 +219,7 @@ def convert(
         fallback=fallback,
         package=package,
         datamodule=datamodule,
+        callbacks=callbacks,
     )
     stdin_options = file_runner.Options(
         target=target,
@@ -220,6 +228,7 @@ def convert(
         fallback=fallback,
         package=package,
         datamodule=datamodule,
+        callbacks=callbacks,
     )
     use_color = _use_color(color)
     run = _Run(writes=writes, quiet=quiet, verbose=verbose)

@@ -161,6 +161,7 @@ def _convert(text: str, options: Options, display: str, modules=None):
             modules=modules,
             package=options.package,
             datamodule=options.datamodule,
+            callbacks=options.callbacks,
         )
     except libcst.ParserSyntaxError as err:
         raise _ParseFailed(syntax_error_message(display, err)) from None

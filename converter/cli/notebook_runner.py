@@ -39,6 +39,7 @@ def process(
             modules,
             options.package,
             options.datamodule,
+            options.callbacks,
         )
     except NotebookProblem as problem:
         return _problem(display, problem)

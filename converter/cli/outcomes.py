@@ -43,6 +43,8 @@ class Options:
     package: str | None = None
     #: The Trainer conversion's data code as a LightningDataModule (`--datamodule`).
     datamodule: bool = False
+    #: A patience counter as Lightning's EarlyStopping (`--callbacks`).
+    callbacks: bool = False
 
 
 @dataclass

@@ -84,9 +84,10 @@ def convert_notebook(
     modules=None,
     package: str | None = None,
     datamodule: bool = False,
+    callbacks: bool = False,
 ) -> NotebookResult:
-    """Convert a notebook's bytes (``target``, ``fallback``, ``package``, ``datamodule`` and
-    ``modules``, the
+    """Convert a notebook's bytes (``target``, ``fallback``, ``package``, ``datamodule``,
+    ``callbacks`` and ``modules``, the
     notebook's own modules, as for ``convert_source``). Raises
     :class:`NotebookProblem` for a file that is not a notebook this tool takes (not JSON, not
     nbformat 4, a code cell that does not parse)."""
@@ -102,7 +103,7 @@ def convert_notebook(
         unchanged.reason = "no code cells"
         return unchanged
     joined = joining.join(taken)
-    result = _convert(joined, target, filename, fallback, modules, package, datamodule)
+    result = _convert(joined, target, filename, fallback, modules, package, datamodule, callbacks)
     report = _located(result.report.to_dict(), joined)
     unchanged.report = report
     if not result.changed:
@@ -187,6 +188,7 @@ def _convert(
     modules,
     package,
     datamodule: bool,
+    callbacks: bool,
 ):
     import libcst
 
@@ -202,6 +204,7 @@ def _convert(
             modules=modules,
             package=package,
             datamodule=datamodule,
+            callbacks=callbacks,
         )
     except libcst.ParserSyntaxError as err:
         where = joined.locate(getattr(err, "raw_line", 0) or 0)

@@ -153,6 +153,11 @@ Arguments for both scripts go after `--`:
     help="Convert with the loaders' code in a LightningDataModule (as convert --datamodule).",
 )
 @click.option(
+    "--callbacks",
+    is_flag=True,
+    help="Convert with a patience counter as EarlyStopping (as convert --callbacks).",
+)
+@click.option(
     "--max-steps",
     type=click.IntRange(min=1),
     metavar="N",
@@ -332,6 +337,7 @@ def _convert(script: Path, opts: dict, console: Console, result: dict) -> bytes 
         fallback=opts.get("fallback"),
         package=opts["package"],
         datamodule=opts["datamodule"],
+        callbacks=opts["callbacks"],
     )
     outcome = file_runner.process(source, options)
     declined = (outcome.report or {}).get("declined", [])
