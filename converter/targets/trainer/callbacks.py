@@ -38,8 +38,15 @@ from converter.analysis import match as m
 from converter.analysis.bindings import code
 from converter.analysis.index import SourceIndex
 from converter.analysis.walk import find
-from converter.lightning_code.layout import one_argument_per_line
+from converter.lightning_code.layout import kwarg, one_argument_per_line
 from converter.report import Report
+from converter.targets.trainer.converted import (
+    TRAINERS,
+    line_near,
+    method_of,
+    trainer_calls,
+)
+from converter.targets.trainer.rewrite.lightning_module import AFTER_VALIDATION
 from converter.templating import expr
 
 _START = {  # the best's first value, for each mode
@@ -47,8 +54,6 @@ _START = {  # the best's first value, for each mode
     "max": ('float("-inf")', "float('-inf')", '-float("inf")', "-float('inf')", "-math.inf"),
 }
 _HPARAMS = m.Attribute(value=m.Name("self"), attr=m.Name("hparams"))
-_GUARD = 'self.trainer.state.fn == "fit" and not self.trainer.sanity_checking'
-_TRAINERS = ("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer")
 
 
 class Kept(Exception):
@@ -106,12 +111,7 @@ def _is_stop(statement: cst.SimpleStatementLine) -> bool:
 def _line(source: SourceIndex, index: SourceIndex, node: cst.CSTNode) -> int:
     """The script's line: its `break`, where it has one (the hook's code is the conversion's)."""
     breaks = [source.line(b) for b in source.nodes(cst.Break)]
-    if len(breaks) == 1:
-        return breaks[0]
-    statement = node if isinstance(node, cst.BaseStatement) else index.enclosing_statement(node)
-    while statement is not None and not source.line(statement):
-        statement = index.enclosing_statement(index.parent(statement))
-    return source.line(statement) if statement is not None else 1
+    return breaks[0] if len(breaks) == 1 else line_near(source, index, node)
 
 
 def _counter(index: SourceIndex, stop: cst.SimpleStatementLine) -> Counter:
@@ -134,7 +134,9 @@ def _counter(index: SourceIndex, stop: cst.SimpleStatementLine) -> Counter:
     _check_improvement(outer, best, wait, value)
     block = index.parent(statements[0])
     guard = index.parent(block)
-    if guard is not method and not (isinstance(guard, cst.If) and code(guard.test) == _GUARD):
+    if guard is not method and not (
+        isinstance(guard, cst.If) and code(guard.test) == AFTER_VALIDATION
+    ):
         raise Kept("the check runs only under a condition of its own", outer)
     if guard is method or [*block.body] != statements:  # the guard stays for what else it holds
         guard = None
@@ -210,7 +212,7 @@ def _check_improvement(outer: cst.If, best: str, wait: str, value) -> None:
 
 
 def _check_start(index: SourceIndex, cls: cst.ClassDef, best, wait, mode, node) -> None:
-    init = _method(cls, "__init__")
+    init = method_of(cls, "__init__")
     starts = {}
     for statement in init.body.body if init is not None else []:
         for small in getattr(statement, "body", []):
@@ -250,17 +252,10 @@ def _check_nothing_else_reads(index: SourceIndex, cls, names, statements) -> Non
             raise Kept(f"`{attribute.attr.value}` is read elsewhere too", attribute)
 
 
-def _method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
-    return next(
-        (f for f in cls.body.body if isinstance(f, cst.FunctionDef) and f.name.value == name),
-        None,
-    )
-
-
 def _trainer(index: SourceIndex, counter: Counter) -> tuple[cst.Call, str, cst.BaseExpression]:
     """The Trainer the script makes, the callback's class as it names it, and the patience as
     the script can read it there."""
-    made = [c for c in index.nodes(cst.Call) if index.resolves_to(c.func, *_TRAINERS)]
+    made = [c for c in index.nodes(cst.Call) if index.resolves_to(c.func, *TRAINERS)]
     if len(made) != 1:
         raise Kept("the script makes more than one Trainer", counter.statements[0])
     (trainer,) = made
@@ -278,7 +273,7 @@ def _trainer(index: SourceIndex, counter: Counter) -> tuple[cst.Call, str, cst.B
     if m.matches(
         patience, m.Attribute(value=m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))
     ):
-        module = _trained_module(index)
+        module = code(trainer_calls(index, "fit")[0].args[0].value)
         patience = expr(f"{module}.hparams.{patience.attr.value}")
     elif isinstance(patience, cst.Name):
         if scope is None or scope.lookup(patience.value) is None:
@@ -288,15 +283,6 @@ def _trainer(index: SourceIndex, counter: Counter) -> tuple[cst.Call, str, cst.B
     if scope is None or scope.lookup("torch") is None:
         raise Kept("the script does not import torch, which logs the metric as float64", trainer)
     return trainer, callback, patience
-
-
-def _trained_module(index: SourceIndex) -> str:
-    fits = [
-        c
-        for c in index.nodes(cst.Call)
-        if isinstance(c.func, cst.Attribute) and c.func.attr.value == "fit" and c.args
-    ]
-    return code(fits[0].args[0].value)
 
 
 def _apply(
@@ -313,7 +299,7 @@ def _apply(
     as_float64 = expr(f"torch.as_tensor({code(value)}, dtype=torch.float64)")
     edits[id(counter.log.args[1])] = counter.log.args[1].with_changes(value=as_float64)
     names = {f"self.{counter.best}", f"self.{counter.wait}"}
-    init = _method(counter.cls, "__init__")
+    init = method_of(counter.cls, "__init__")
     for statement in init.body.body:
         if any(
             code(t.target) in names
@@ -323,11 +309,7 @@ def _apply(
             edits[id(statement)] = cst.RemovalSentinel.REMOVE
     _checkpoint_edits(counter, edits)
     _script_start_edits(index, counter, edits)
-    option = cst.Arg(
-        cst.List([cst.Element(expr(made))]),
-        keyword=cst.Name("callbacks"),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
+    option = kwarg("callbacks", cst.List([cst.Element(expr(made))]))
     _with_option(index, trainer, option, edits)
     return converted.visit(_Edit(edits))
 
@@ -362,8 +344,8 @@ def _attribute_name(index: SourceIndex, name: cst.Name) -> bool:
 def _checkpoint_edits(counter: Counter, edits: dict) -> None:
     """The count and the best leave the loop's state in checkpoints: EarlyStopping keeps them."""
     keys = {f'"{counter.best}"', f'"{counter.wait}"'}
-    save = _method(counter.cls, "on_save_checkpoint")
-    load = _method(counter.cls, "on_load_checkpoint")
+    save = method_of(counter.cls, "on_save_checkpoint")
+    load = method_of(counter.cls, "on_load_checkpoint")
     if save is None or load is None:
         return
     state = [d for d in find(save.body, cst.Dict)]

@@ -28,9 +28,10 @@ import libcst as cst
 
 from converter.analysis.index import SourceIndex
 from converter.report import Report
+from converter.targets.trainer.converted import line_near, trainer_calls
 from converter.targets.trainer.datamodule.data_code import Kept
 from converter.targets.trainer.datamodule.emit import apply
-from converter.targets.trainer.datamodule.plan import fits, line_near, plan_datamodule
+from converter.targets.trainer.datamodule.plan import plan_datamodule
 
 
 def add_datamodule(source: SourceIndex, converted: cst.Module, report: Report) -> cst.Module:
@@ -40,7 +41,7 @@ def add_datamodule(source: SourceIndex, converted: cst.Module, report: Report) -
     try:
         plan = plan_datamodule(index, source)
     except Kept as kept:
-        line = kept.line or line_near(source, index, kept.node or fits(index)[0])
+        line = kept.line or line_near(source, index, kept.node or trainer_calls(index, "fit")[0])
         report.find("datamodule", line, f"the loaders stay in the script: {kept}")
         return converted
     if plan is None:

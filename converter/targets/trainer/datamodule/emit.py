@@ -8,7 +8,7 @@ import libcst as cst
 from converter.analysis import match as m
 from converter.analysis.index import SourceIndex
 from converter.analysis.names import name_events
-from converter.lightning_code.layout import one_argument_per_line
+from converter.lightning_code.layout import kwarg, one_argument_per_line
 from converter.targets.trainer.datamodule.plan import HOOKS, DataPlan
 from converter.templating import expr, fill
 
@@ -19,11 +19,7 @@ _EVALUATION = ("val_dataloader", "test_dataloader")
 
 def apply(index: SourceIndex, plan: DataPlan) -> cst.Module:
     cls = _class(index, plan)
-    arguments = [
-        cst.Arg(s.value, keyword=cst.Name(s.name), equal=_TIGHT)
-        for s in plan.settings
-        if s.value is not None
-    ]
+    arguments = [kwarg(s.name, s.value) for s in plan.settings if s.value is not None]
     call = cst.Call(cst.Name(plan.class_name), arguments)
     creation = cst.SimpleStatementLine(
         [cst.Assign([cst.AssignTarget(cst.Name(plan.variable))], call)],
@@ -108,11 +104,10 @@ class _Names:
         self.replace: dict[cst.CSTNode, cst.BaseExpression] = {}
         saved = {s.name for s in plan.settings if s.saved}
         objects = {s.name for s in plan.settings if not s.saved}
-        nodes = [*plan.data, *plan.built_in_hook.values()]
         for setting in plan.settings:
             for literal in setting.literals:
                 self.replace[literal] = expr(f"self.hparams.{setting.name}")
-        for event in name_events(index, nodes):
+        for event in name_events(index, plan.data):  # the hooks' loaders are data code too
             name = event.node.value
             if name == plan.namespace:
                 attribute = index.parent(event.node)
@@ -193,7 +188,7 @@ class _ScriptEdits(cst.CSTTransformer):
     def _datamodule_given(self, call: cst.Call) -> cst.Call:
         args = [a for a in call.args if a.keyword is None or a.keyword.value not in HOOKS]
         args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
-        given = cst.Arg(cst.Name(self.plan.variable), keyword=cst.Name("datamodule"), equal=_TIGHT)
+        given = kwarg("datamodule", cst.Name(self.plan.variable))
         return call.with_changes(args=[*args, given])
 
 

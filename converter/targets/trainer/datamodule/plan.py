@@ -14,6 +14,7 @@ from converter.analysis.index import SourceIndex
 from converter.analysis.names import READ, WRITE, name_events, read_before_written
 from converter.analysis.values import is_plain
 from converter.analysis.walk import find
+from converter.targets.trainer.converted import line_near, method_of, trainer_calls, trainer_made
 from converter.targets.trainer.datamodule.data_code import (
     Kept,
     changed_objects,
@@ -24,9 +25,6 @@ from converter.targets.trainer.datamodule.data_code import (
     simple_assignment,
     written,
 )
-
-TRAINERS = ("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer")
-
 
 # what each `fit`/`test` keyword gives, and the hook that gives it from a DataModule
 HOOKS = {
@@ -87,7 +85,7 @@ class DataPlan:
 
 
 def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
-    found = fits(index)
+    found = trainer_calls(index, "fit")
     if not found:
         return None
     if len(found) > 1:
@@ -99,10 +97,8 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     loaders = _loaders(fit, "train_dataloaders", "val_dataloaders")
     tests = [
         c
-        for c in index.nodes(cst.Call)
-        if _trainer_call(index, c, "test")
-        and index.enclosing_statement(c) in body
-        and c.func.value.value == fit.func.value.value
+        for c in trainer_calls(index, "test")
+        if index.enclosing_statement(c) in body and c.func.value.value == fit.func.value.value
     ]
     for test in tests:
         loaders.update(_loaders(test, "dataloaders"))
@@ -117,7 +113,7 @@ def plan_datamodule(index: SourceIndex, source: SourceIndex) -> DataPlan | None:
     data = data_statements(index, scope, before, set(loaders.values()), given)
     line = _liner(source, index, before)
     plan = DataPlan(
-        alias=_alias(index, fit),
+        alias=code(trainer_made(index, fit).func).rpartition(".")[0],
         fit=fit,
         tests=tests,
         data=data,
@@ -164,52 +160,6 @@ def _run_before(index: SourceIndex, block) -> list[cst.BaseStatement]:
     return []
 
 
-def fits(index: SourceIndex) -> list[cst.Call]:
-    return [c for c in index.nodes(cst.Call) if _trainer_call(index, c, "fit")]
-
-
-def line_near(source: SourceIndex, index: SourceIndex, node: cst.CSTNode) -> int:
-    """The line, in the script converted, of the closest statement at or before `node` that
-    the conversion kept (a generated `trainer.fit(...)` has none of its own)."""
-    statement = node if isinstance(node, cst.BaseStatement) else index.enclosing_statement(node)
-    while statement is not None:
-        if source.line(statement):
-            return source.line(statement)
-        parent = index.parent(statement)
-        body = list(getattr(parent, "body", []))
-        earlier = body[: body.index(statement)] if statement in body else []
-        known = [source.line(s) for s in earlier if source.line(s)]
-        if known:
-            return known[-1]
-        statement = index.enclosing_statement(parent) if parent is not None else None
-    return 1
-
-
-def _trainer_call(index: SourceIndex, call: cst.Call, method: str) -> bool:
-    """`trainer.<method>(...)` where `trainer` is bound to a Lightning Trainer."""
-    if not m.matches(call.func, m.Attribute(value=m.Name(), attr=m.Name(method))):
-        return False
-    scope = index.scope(call)
-    owner = scope.lookup(call.func.value.value) if scope is not None else None
-    if owner is None:
-        return False
-    for assignment in owner.assignments[call.func.value.value]:
-        value = assigned_value(index.enclosing_statement(assignment.node), call.func.value.value)
-        if isinstance(value, cst.Call) and index.resolves_to(value.func, *TRAINERS):
-            return True
-    return False
-
-
-def _alias(index: SourceIndex, fit: cst.Call) -> str:
-    scope = index.scope(fit)
-    owner = scope.lookup(fit.func.value.value)
-    for assignment in owner.assignments[fit.func.value.value]:
-        value = assigned_value(index.enclosing_statement(assignment.node), fit.func.value.value)
-        if isinstance(value, cst.Call):
-            return code(value.func).rpartition(".")[0]
-    raise AssertionError("checked by _trainer_call")
-
-
 def _loaders(call: cst.Call, *keywords: str) -> dict[str, str]:
     found = {}
     for arg in call.args[1:]:
@@ -238,10 +188,12 @@ def _liner(source: SourceIndex, index: SourceIndex, statements):
 
 
 def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
-    """The values the data code reads from the script become constructor arguments."""
+    """The values the data code reads from the script become constructor arguments, where the
+    DataModule gets what the data code got."""
     data = plan.data
-    free = read_before_written(index, data)
     last = body.index(data[-1])
+    changed_by_data = changed_objects(index, data)
+    free = read_before_written(index, data)
     for name in sorted(free, key=lambda n: _first_read(index, data, n)):
         reader = next(s for s in data if name in reads(index, s))
         between = [s for s in body[body.index(reader) : last] if s not in data]
@@ -252,8 +204,9 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
                 "and the end of the data code, where the DataModule is created",
             )
         if scope.lookup(name) is not scope or not _variable(scope, name):
-            continue
-        if is_parse_args(_single_binding(index, scope, name)):  # options go in as values
+            continue  # an import, a function or class of the script, a builtin
+        binding = _single_binding(index, scope, name)
+        if is_parse_args(binding):  # options go in as values
             changed = _option_set(index, between, name, _options_read(index, data, name))
         else:  # an object: setup reads it inside `fit`
             passed = [s for s in body[body.index(reader) :] if s not in data]
@@ -264,17 +217,13 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
                 f"`{name}` is changed in place (line {line(changed)}) after the data code reads "
                 "it and before `fit`, where the DataModule would read it",
             )
-    for name in sorted(free, key=lambda n: _first_read(index, data, n)):
-        if scope.lookup(name) is not scope or not _variable(scope, name):
-            continue  # an import, a function or class of the script, a builtin
-        changed = _changes(index, data, name)
-        if changed is not None:
+        if name in changed_by_data:
+            where = changed_by_data[name]
             raise Kept(
-                line(changed),
-                f"the data code changes `{name}` (line {line(changed)}), which the script "
+                line(where),
+                f"the data code changes `{name}` (line {line(where)}), which the script "
                 "made and may read elsewhere; inside `fit` the change would come later",
             )
-        binding = _single_binding(index, scope, name)
         if is_parse_args(binding):
             plan.namespace = name
             _options(index, scope, plan, binding, line)
@@ -292,10 +241,6 @@ def _settings(index: SourceIndex, scope, plan: DataPlan, body, line) -> None:
                 line(data[0]),
                 f"the setting `{name}` would clash with a name the DataModule has already",
             )
-
-
-def _changes(index: SourceIndex, data, name: str) -> cst.CSTNode | None:
-    return changed_objects(index, data).get(name)
 
 
 def _options_read(index: SourceIndex, data, namespace: str) -> set[str]:
@@ -326,12 +271,7 @@ _NOT_VARIABLES = (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.FunctionDef, 
 
 def _variable(scope, name: str) -> bool:
     """Bound by assignments (not an import, def or class)."""
-    return all(
-        not isinstance(
-            a.node, (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.FunctionDef, cst.ClassDef)
-        )
-        for a in scope.assignments[name]
-    )
+    return all(not isinstance(a.node, _NOT_VARIABLES) for a in scope.assignments[name])
 
 
 def _single_binding(index: SourceIndex, scope, name: str) -> cst.BaseStatement | None:
@@ -423,14 +363,7 @@ def _module_settings(index: SourceIndex, fit: cst.Call) -> dict[str, str | None]
         return {}
     classes = {c.name.value: c for c in index.module.body if isinstance(c, cst.ClassDef)}
     cls = classes.get(created.func.value)
-    init = next(
-        (
-            f
-            for f in (cls.body.body if cls else [])
-            if m.matches(f, m.FunctionDef(m.Name("__init__")))
-        ),
-        None,
-    )
+    init = method_of(cls, "__init__") if cls is not None else None
     if init is None:
         return {}
     given = {a.keyword.value: code(a.value) for a in created.args if a.keyword is not None}

@@ -20,6 +20,8 @@ _CONFIG_ORDER = [
     "monitor",
     "strict",
 ]  # as Lightning's docs write it
+# The guard of the training epoch's code after its validation (which reads the results).
+AFTER_VALIDATION = 'self.trainer.state.fn == "fit" and not self.trainer.sanity_checking'
 # Statements of the training epoch that Lightning's hooks would otherwise run out of place.
 _GUARDS = {
     # the epoch's wrap-up before its evaluation: Lightning validates right after the last batch
@@ -30,7 +32,7 @@ _GUARDS = {
     # the epoch's code after its evaluation, which reads the results: not in the sanity check
     # or trainer.validate(...), which run validation alone
     Hook.ON_VALIDATION_EPOCH_END: (
-        'self.trainer.state.fn == "fit" and not self.trainer.sanity_checking',
+        AFTER_VALIDATION,
         "# the rest of the training epoch, which reads this validation's results",
     ),
 }
